@@ -1,0 +1,125 @@
+// buildApp(config, deps): the Fastify instance with its plugins and routes. It does no
+// I/O: `app.services.start()` loads state from the database, and main.ts listens. Tests
+// build it in-process.
+import { randomUUID } from 'node:crypto'
+import cookie from '@fastify/cookie'
+import rateLimit from '@fastify/rate-limit'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { registerBrokerTokenAuth } from './http/auth.js'
+import { registerDocs } from './http/docs.js'
+import { renderErrorPage } from './http/pages.js'
+import { registerProblemHandling } from './http/problem.js'
+import { Problem } from './http/schemas.js'
+import { auditEventRoutes } from './http/routes/audit-events.js'
+import { operationRoutes } from './http/routes/operations.js'
+import { serviceClientRoutes } from './http/routes/service-clients.js'
+import { signingKeyRoutes } from './http/routes/signing-keys.js'
+import { tokenRoutes } from './http/routes/token.js'
+import { wellKnownRoutes } from './http/routes/well-known.js'
+import { createServices, type Deps, type Services } from './services.js'
+import { createAjv } from './validation.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Browser route: errors render as an HTML page, not problem+json. */
+    browser?: boolean
+    /** Health probes: not logged per request. */
+    quietLog?: boolean
+  }
+  interface FastifyInstance {
+    services: Services
+    /** Every route registered, for the OpenAPI consistency test. */
+    routeTable: Array<{ method: string; url: string }>
+  }
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024
+
+export async function buildApp(config: Config, deps: Deps): Promise<FastifyInstance> {
+  const services = createServices(config, deps)
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // One log line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A hop count is supported at run time; Fastify's types omit it.
+    trustProxy: config.trustProxy as boolean | string[],
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 500, ignoreDuplicateSlashes: false },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  app.decorate('services', services)
+  app.decorate('routeTable', [] as Array<{ method: string; url: string }>)
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url })
+  })
+
+  // Strict bodies (unknown properties are errors, no type coercion); query strings and
+  // path parameters are strings on the wire, so they may be coerced to their types.
+  const bodyAjv = createAjv()
+  const paramAjv = createAjv({ coerceTypes: true })
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema))
+
+  // Only JSON bodies by default; form bodies only where a route registers the parser.
+  app.removeContentTypeParser(['text/plain'])
+
+  app.addSchema(Problem)
+  registerProblemHandling(app, renderErrorPage)
+  await app.register(cookie)
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => {
+      const err = new Error(`rate limit exceeded, retry in ${Math.ceil(context.ttl / 1000)} s`) as Error & { statusCode: number }
+      err.statusCode = 429
+      return err
+    },
+  })
+  await registerDocs(app)
+
+  // Graceful shutdown: requests in flight when closing starts finish, and their keep-alive
+  // connections close after the response, so the server can stop without cutting anyone off.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff')
+  })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
+  // A POST without a body is an empty object, so optional fields get their defaults.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {}
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    const seconds = reply.elapsedTime / 1000
+    services.metrics.httpRequests.inc({ method: request.method, route, status_code: reply.statusCode })
+    services.metrics.httpDuration.observe({ method: request.method, route }, seconds)
+    if (request.routeOptions.config?.quietLog && reply.statusCode < 400) return
+    request.log.info(
+      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, clientId: request.caller?.clientId },
+      'request completed',
+    )
+  })
+
+  await app.register(operationRoutes, services)
+  await app.register(wellKnownRoutes, services)
+  await app.register(tokenRoutes, services)
+  // The internal API: one broker-token hook for every route registered in this scope.
+  await app.register(async (v1) => {
+    registerBrokerTokenAuth(v1, services)
+    await v1.register(serviceClientRoutes, services)
+    await v1.register(signingKeyRoutes, services)
+    await v1.register(auditEventRoutes, services)
+  })
+
+  app.addHook('onClose', async () => {
+    await services.stop()
+  })
+  return app
+}

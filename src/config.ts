@@ -1,0 +1,248 @@
+// Environment + providers file → one typed, validated Config, read once at start-up.
+// Every problem is collected and reported together, each naming its variable or path;
+// no value of a secret variable ever appears in a message.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
+import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
+import { normalizeReturnUrl } from './service-clients/return-urls.js'
+
+export interface Config {
+  port: number
+  host: string
+  /** External base URL without trailing slash: issuer, audience and redirect URIs derive from it. */
+  publicUrl: string
+  /** Unset: an embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined
+  databasePoolSize: number
+  dataDir: string
+  /** Newest first; undefined means "generate one into dataDir" (embedded database only). */
+  encryptionKeys: EncryptionKey[] | undefined
+  providersFile: string | undefined
+  providers: Map<string, Provider>
+  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[] } | undefined
+  providerTimeoutMs: number
+  brokerTokenTtlSeconds: number
+  logLevel: string
+  /** Fastify's trustProxy: false (default), true, a hop count or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[]
+  shutdownTimeoutMs: number
+  /** Requests per minute per client address; 0 turns a limit off. */
+  rateLimits: { token: number; browser: number; admin: number }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+type ReadFile = (path: string) => string
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Documented in README "Configuration"; test/config.test.ts checks the table lists each one. */
+export const ENVIRONMENT_VARIABLES = [
+  'PORT',
+  'HOST',
+  'PUBLIC_URL',
+  'DATABASE_URL',
+  'DATABASE_URL_FILE',
+  'DATABASE_POOL_SIZE',
+  'DATA_DIR',
+  'ENCRYPTION_KEY',
+  'ENCRYPTION_KEY_FILE',
+  'PROVIDERS_FILE',
+  'BOOTSTRAP_CLIENT_ID',
+  'BOOTSTRAP_CLIENT_SECRET',
+  'BOOTSTRAP_CLIENT_SECRET_FILE',
+  'BOOTSTRAP_RETURN_URLS',
+  'PROVIDER_TIMEOUT_MS',
+  'BROKER_TOKEN_TTL_SECONDS',
+  'LOG_LEVEL',
+  'TRUST_PROXY',
+  'SHUTDOWN_TIMEOUT_MS',
+  'RATE_LIMIT_TOKEN',
+  'RATE_LIMIT_BROWSER',
+  'RATE_LIMIT_ADMIN',
+] as const
+
+export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
+  const problems: string[] = []
+  const p = new EnvReader(env, readFile, problems)
+
+  const port = p.integer('PORT', 3000, 0, 65535)
+  const host = p.string('HOST') ?? '0.0.0.0'
+  const publicUrl = parsePublicUrl(p.string('PUBLIC_URL') ?? `http://localhost:${port}`, problems)
+  const databaseUrl = p.secret('DATABASE_URL')
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
+  }
+  const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
+
+  let encryptionKeys: EncryptionKey[] | undefined
+  const rawKeys = p.secret('ENCRYPTION_KEY')
+  if (rawKeys !== undefined) {
+    try {
+      encryptionKeys = parseEncryptionKeys(rawKeys)
+    } catch (err) {
+      problems.push(`ENCRYPTION_KEY: ${(err as Error).message}`)
+    }
+  } else if (databaseUrl !== undefined) {
+    problems.push(
+      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
+    )
+  }
+
+  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
+  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
+  let bootstrap: Config['bootstrap']
+  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
+    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
+    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
+      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
+    }
+    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
+    else if (bootstrapSecret.length < 32) {
+      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    }
+    const returnUrls: string[] = []
+    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const normalized = normalizeReturnUrl(raw)
+      if (typeof normalized === 'string') returnUrls.push(normalized)
+      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
+    }
+    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
+      bootstrap = { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+    }
+  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
+    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  }
+
+  const providersFile = p.string('PROVIDERS_FILE')
+  let providers = new Map<string, Provider>()
+  if (providersFile !== undefined) providers = loadProvidersFile(providersFile, env, readFile, problems)
+
+  const logLevel = p.string('LOG_LEVEL') ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl,
+    databaseUrl,
+    databasePoolSize: p.integer('DATABASE_POOL_SIZE', 20, 2, 500),
+    dataDir,
+    encryptionKeys,
+    providersFile,
+    providers,
+    bootstrap,
+    providerTimeoutMs: p.integer('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
+    brokerTokenTtlSeconds: p.integer('BROKER_TOKEN_TTL_SECONDS', 300, 30, 86_400),
+    logLevel,
+    trustProxy: parseTrustProxy(p.string('TRUST_PROXY'), problems),
+    shutdownTimeoutMs: p.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    rateLimits: {
+      token: p.integer('RATE_LIMIT_TOKEN', 300, 0, 1_000_000),
+      browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
+      admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
+    },
+  }
+  if (problems.length) throw new ConfigError(problems)
+  return config
+}
+
+class EnvReader {
+  constructor(
+    private env: Env,
+    private readFile: ReadFile,
+    private problems: string[],
+  ) {}
+
+  string(name: string): string | undefined {
+    const v = this.env[name]
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+
+  /** A secret may come from NAME or from the file named by NAME_FILE (mounted secrets). */
+  secret(name: string): string | undefined {
+    const direct = this.string(name)
+    const file = this.string(`${name}_FILE`)
+    if (direct !== undefined && file !== undefined) {
+      this.problems.push(`${name}: set both ${name} and ${name}_FILE; keep one`)
+      return undefined
+    }
+    if (file === undefined) return direct
+    try {
+      const v = this.readFile(file).trim()
+      if (v === '') this.problems.push(`${name}_FILE: ${file} is empty`)
+      return v || undefined
+    } catch (err) {
+      this.problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      return undefined
+    }
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name}: must be an integer from ${min} to ${max}`)
+      return fallback
+    }
+    return Number(raw)
+  }
+}
+
+function parsePublicUrl(raw: string, problems: string[]): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    problems.push('PUBLIC_URL: must be an absolute http(s) URL')
+    return raw
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('PUBLIC_URL: must use http or https')
+  if (url.search || url.hash || url.username || url.password) {
+    problems.push('PUBLIC_URL: must not contain a query, fragment or credentials')
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  if (list.every((s) => /^[0-9a-fA-F.:/]+$/.test(s))) return list
+  problems.push('TRUST_PROXY: false, true, a hop count, or a comma-separated list of addresses/CIDRs')
+  return false
+}
+
+function loadProvidersFile(path: string, env: Env, readFile: ReadFile, problems: string[]): Map<string, Provider> {
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (err) {
+    problems.push(`PROVIDERS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return new Map()
+  }
+  let document: unknown
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    document = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 })
+  } catch (err) {
+    problems.push(`PROVIDERS_FILE: ${path} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`)
+    return new Map()
+  }
+  try {
+    return resolveProviders(document, env)
+  } catch (err) {
+    if (!(err instanceof ProvidersFileError)) throw err
+    problems.push(...err.problems.map((m) => `PROVIDERS_FILE ${path}: ${m}`))
+    return new Map()
+  }
+}

@@ -1,0 +1,62 @@
+// The one authentication hook of the internal API: every /v1 route needs a broker token
+// (RFC 6750 Bearer), and the scope its schema's `security` names. No token or a bad one
+// → 401 with WWW-Authenticate; a good token without the scope → 403 insufficient_scope.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { InvalidBrokerToken, type BrokerTokenClaims, type BrokerTokens } from '../issuer/broker-tokens.js'
+import type { Metrics } from '../metrics.js'
+import type { ServiceClients } from '../service-clients/service-clients.js'
+import { sendProblem } from './problem.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated service client of a /v1 request. */
+    caller: { clientId: string; scopes: string[]; claims: BrokerTokenClaims } | null
+  }
+}
+
+const REALM = 'oauth-broker'
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+
+export function requiredScope(request: FastifyRequest): string | undefined {
+  const security = request.routeOptions.schema?.security as Array<Record<string, string[]>> | undefined
+  return security?.[0]?.brokerToken?.[0]
+}
+
+export function registerBrokerTokenAuth(
+  app: FastifyInstance,
+  deps: { tokens: BrokerTokens; clients: ServiceClients; metrics: Metrics },
+): void {
+  app.decorateRequest('caller', null)
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const scope = requiredScope(request)
+    // A /v1 route without a declared scope is a programming error; refuse rather than open it.
+    if (!scope) return sendProblem(reply, 'internal_error')
+
+    const header = request.headers.authorization
+    if (!header) {
+      reply.header('www-authenticate', `Bearer realm="${REALM}"`)
+      return sendProblem(reply, 'unauthorized', 'send a broker token: Authorization: Bearer <token> (get one at POST /oauth/token)')
+    }
+    const match = BEARER.exec(header)
+    let claims: BrokerTokenClaims
+    try {
+      if (!match) throw new InvalidBrokerToken('malformed Authorization header')
+      claims = await deps.tokens.verify(match[1]!)
+      if (!deps.clients.cached(claims.client_id)) throw new InvalidBrokerToken('the service client no longer exists')
+    } catch (err) {
+      if (!(err instanceof InvalidBrokerToken)) throw err
+      deps.metrics.brokerTokenFailures.inc({ reason: 'invalid_token' })
+      request.log.warn({ reason: err.reason }, 'broker token refused')
+      reply.header('www-authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="${err.reason.replace(/"/g, "'")}"`)
+      return sendProblem(reply, 'unauthorized', `invalid broker token: ${err.reason}`)
+    }
+    const scopes = claims.scope.split(' ')
+    if (!scopes.includes(scope)) {
+      deps.metrics.brokerTokenFailures.inc({ reason: 'insufficient_scope' })
+      request.log.warn({ clientId: claims.client_id, scope }, 'broker token lacks scope')
+      reply.header('www-authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`)
+      return sendProblem(reply, 'insufficient_scope', `this route needs scope ${scope}`)
+    }
+    request.caller = { clientId: claims.client_id, scopes, claims }
+  })
+}

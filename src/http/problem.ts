@@ -1,0 +1,69 @@
+// Every error leaves as application/problem+json with a stable `code` (RFC 9457), or,
+// on browser routes, as a small fixed HTML page. Internals (stack, SQL, provider bodies)
+// only reach the log, never the response. (SECURITY.md item 23)
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PROBLEMS, ProblemError, type ProblemCode } from '../errors.js'
+import { isDatabaseUnavailable } from '../store/db.js'
+
+export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string, extra?: Record<string, unknown>): FastifyReply {
+  const { status, title } = PROBLEMS[code]
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .header('cache-control', 'no-store')
+    .send({ type: 'about:blank', title, status, code, ...(detail !== undefined ? { detail } : {}), ...extra })
+}
+
+/** Maps anything thrown by a route or by Fastify itself to a problem code and detail. */
+export function classifyError(err: FastifyError | Error): { code: ProblemCode; detail?: string; extra?: Record<string, unknown> } {
+  if (err instanceof ProblemError) return { code: err.code, detail: err.detail, extra: err.extra }
+  const fe = err as FastifyError
+  if (fe.validation) {
+    const first = fe.validation[0]
+    const where = fe.validationContext ?? 'request'
+    const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where
+    const extraKey = first?.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''
+    return { code: 'invalid_request', detail: `${path} ${first?.message ?? 'is invalid'}${extraKey}`.slice(0, 300) }
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'payload_too_large' }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return fe.statusCode === 415 ? { code: 'unsupported_media_type' } : { code: 'invalid_request', detail: 'invalid Content-Length' }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'invalid_request', detail: 'the body is empty but Content-Type says JSON' }
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'invalid_request', detail: 'the body is not valid JSON' }
+  }
+  if (fe.statusCode === 429) return { code: 'rate_limited' }
+  if (fe.statusCode === 413) return { code: 'payload_too_large' }
+  if (fe.statusCode === 415) return { code: 'unsupported_media_type' }
+  if (fe.statusCode === 404) return { code: 'not_found' }
+  if (fe.statusCode === 405) return { code: 'method_not_allowed' }
+  if (fe instanceof SyntaxError || (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500)) {
+    return { code: 'invalid_request', detail: 'the request could not be parsed' }
+  }
+  if (isDatabaseUnavailable(err)) return { code: 'database_unavailable' }
+  return { code: 'internal_error' }
+}
+
+export type BrowserErrorPage = (reply: FastifyReply, code: ProblemCode) => FastifyReply
+
+export function registerProblemHandling(app: FastifyInstance, browserErrorPage: BrowserErrorPage): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const { code, detail, extra } = classifyError(err)
+    const status = PROBLEMS[code].status
+    if (status >= 500) {
+      request.log.error({ err, code }, 'request failed')
+    } else {
+      request.log.info({ code, status }, 'request refused')
+    }
+    if (err instanceof ProblemError === false && (err as FastifyError).statusCode === 429) {
+      // @fastify/rate-limit sets Retry-After; keep it.
+    }
+    if (request.routeOptions.config?.browser) return browserErrorPage(reply, code)
+    return sendProblem(reply, code, status >= 500 ? undefined : detail, extra)
+  })
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`))
+}

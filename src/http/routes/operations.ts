@@ -1,0 +1,77 @@
+// Liveness, readiness and Prometheus metrics for orchestrators and monitoring.
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import type { Services } from '../../services.js'
+import { pendingMigrations } from '../../store/migrate.js'
+import { StringEnum } from '../../validation.js'
+import { json } from '../schemas.js'
+
+const Health = Type.Object({ status: StringEnum(['ok']) })
+const Readiness = Type.Object({
+  status: StringEnum(['ready', 'unavailable']),
+  checks: Type.Object({
+    database: StringEnum(['ok', 'unreachable']),
+    migrations: StringEnum(['ok', 'pending', 'unknown']),
+  }),
+})
+
+export async function operationRoutes(app: FastifyInstance, { db, metrics, migrations }: Services) {
+  app.get(
+    '/healthz',
+    {
+      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health) } },
+      config: { quietLog: true },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: database reachable and migrations applied',
+        tags: ['operations'],
+        response: { 200: json('Ready', Readiness), 503: json('Not ready', Readiness) },
+      },
+      config: { quietLog: true },
+    },
+    async (_request, reply) => {
+      let database: 'ok' | 'unreachable' = 'ok'
+      let migrationState: 'ok' | 'pending' | 'unknown' = 'unknown'
+      try {
+        const pending = await withTimeout(pendingMigrations(db.pool, migrations), 2_000)
+        migrationState = pending.length ? 'pending' : 'ok'
+      } catch {
+        database = 'unreachable'
+      }
+      const ready = database === 'ok' && migrationState === 'ok'
+      return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : 'unavailable', checks: { database, migrations: migrationState } })
+    },
+  )
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } } },
+      },
+      config: { quietLog: true },
+    },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType)
+      return metrics.registry.metrics()
+    },
+  )
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), ms)
+    }),
+  ])
+}

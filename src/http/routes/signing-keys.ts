@@ -1,0 +1,62 @@
+// Admin API for the broker's signing keys (scope clients:admin): list and rotate.
+import type { FastifyInstance } from 'fastify'
+import { Type, type Static } from 'typebox'
+import { DEFAULT_ACTIVATION_DELAY_SECONDS } from '../../issuer/signing-keys.js'
+import type { Services } from '../../services.js'
+import { StringEnum } from '../../validation.js'
+import { AUTHENTICATED, WITH_BODY, json, problems, requiresScope, Timestamp } from '../schemas.js'
+
+const SigningKey = Type.Object({
+  kid: Type.String(),
+  alg: Type.String(),
+  status: StringEnum(['pending', 'active', 'retiring', 'retired']),
+  createdAt: Timestamp,
+  activatesAt: Timestamp,
+  retiresAt: Type.Union([Timestamp, Type.Null()]),
+})
+
+const RotateRequest = Type.Object(
+  {
+    activateInSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 7 * 86_400,
+      default: DEFAULT_ACTIVATION_DELAY_SECONDS,
+      description: 'Delay between publishing the new key in the JWKS and signing with it',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export async function signingKeyRoutes(app: FastifyInstance, { keys }: Services) {
+  app.get(
+    '/v1/signing-keys',
+    {
+      schema: {
+        summary: 'List signing keys',
+        tags: ['admin'],
+        ...requiresScope('clients:admin'),
+        response: { 200: json('Published keys (no key material)', Type.Object({ items: Type.Array(SigningKey) })), ...problems(...AUTHENTICATED) },
+      },
+    },
+    async () => ({ items: keys.list() }),
+  )
+
+  app.post(
+    '/v1/signing-keys/rotate',
+    {
+      schema: {
+        summary: 'Rotate the signing key',
+        description:
+          'Publishes a new key now and signs with it after activateInSeconds; older keys stay published for one broker-token lifetime after that.',
+        tags: ['admin'],
+        ...requiresScope('clients:admin'),
+        body: RotateRequest,
+        response: { 201: json('The new key', SigningKey), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { activateInSeconds } = request.body as Static<typeof RotateRequest>
+      return reply.code(201).send(await keys.rotate(activateInSeconds, request.caller!.clientId))
+    },
+  )
+}

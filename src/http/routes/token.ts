@@ -1,0 +1,143 @@
+// POST /oauth/token: the broker as an OAuth 2.0 authorization server for its service
+// clients, client_credentials grant only (RFC 6749 §4.4). Errors use RFC 6749 §5.2 bodies,
+// not problem+json: OAuth client libraries parse them.
+import formbody from '@fastify/formbody'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Services } from '../../services.js'
+import { classifyError } from '../problem.js'
+import { perMinute } from '../rate-limits.js'
+import { json, problems } from '../schemas.js'
+
+const TokenRequest = Type.Object(
+  {
+    grant_type: Type.String({ maxLength: 100 }),
+    scope: Type.Optional(Type.String({ maxLength: 1000 })),
+    client_id: Type.Optional(Type.String({ maxLength: 256 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  // RFC 6749 §3.2: unrecognized parameters are ignored. A repeated parameter arrives as an
+  // array and fails its string type: invalid_request.
+  { additionalProperties: true },
+)
+
+const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+})
+
+const OAuthError = Type.Object({
+  error: Type.String({ enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'] }),
+  error_description: Type.Optional(Type.String()),
+})
+
+const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
+
+type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'server_error' | 'temporarily_unavailable'
+
+function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
+  if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
+  return reply
+    .code(status)
+    .type('application/json')
+    .header('cache-control', 'no-store')
+    .header('pragma', 'no-cache')
+    .send({ error, ...(description ? { error_description: description } : {}) })
+}
+
+/** RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding. */
+function parseBasic(header: string): { clientId: string; secret: string } | undefined {
+  const m = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header.trim())
+  if (!m) return undefined
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return undefined
+  try {
+    const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
+    return { clientId: unform(decoded.slice(0, colon)), secret: unform(decoded.slice(colon + 1)) }
+  } catch {
+    return undefined
+  }
+}
+
+export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit, metrics, config }: Services) {
+  // RFC 6749 §4.4.2: form-encoded only, in this route's plugin scope.
+  app.removeContentTypeParser('application/json')
+  await app.register(formbody, { bodyLimit: 8 * 1024 })
+
+  app.post(
+    '/oauth/token',
+    {
+      schema: {
+        summary: 'Get a broker token (client_credentials)',
+        description:
+          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1) or client_id/client_secret in the form and receive a ' +
+          'short-lived JWT access token (RFC 9068) for the /v1 API.',
+        tags: ['broker tokens'],
+        consumes: ['application/x-www-form-urlencoded'],
+        body: TokenRequest,
+        security: [{ clientBasic: [] }, {}],
+        response: {
+          200: json('A broker token', TokenResponse),
+          400: oauthError('invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 §5.2)'),
+          401: oauthError('invalid_client, with WWW-Authenticate'),
+          ...problems(429),
+          500: oauthError('server_error'),
+          503: oauthError('temporarily_unavailable: the database is unreachable'),
+        },
+      },
+      config: { rateLimit: perMinute(config.rateLimits.token) },
+      errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+        const { code } = classifyError(err)
+        if (code === 'rate_limited') return reply.send(err)
+        if (code === 'database_unavailable') return sendOAuthError(reply, 503, 'temporarily_unavailable')
+        if (code === 'internal_error') {
+          request.log.error({ err }, 'token request failed')
+          return sendOAuthError(reply, 500, 'server_error')
+        }
+        const description = code === 'unsupported_media_type' ? 'use application/x-www-form-urlencoded' : 'malformed or repeated parameter'
+        return sendOAuthError(reply, 400, 'invalid_request', description)
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { grant_type: string; scope?: string; client_id?: string; client_secret?: string }
+      const basic = request.headers.authorization
+      if (basic && (body.client_id !== undefined || body.client_secret !== undefined)) {
+        return sendOAuthError(reply, 400, 'invalid_request', 'use one client authentication method, not both')
+      }
+      if (body.grant_type !== 'client_credentials') {
+        return sendOAuthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
+      }
+      const credentials = basic ? parseBasic(basic) : body.client_id && body.client_secret ? { clientId: body.client_id, secret: body.client_secret } : undefined
+      if (!credentials) {
+        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        return sendOAuthError(reply, 401, 'invalid_client', 'client authentication required')
+      }
+      const client = await clients.authenticate(credentials.clientId, credentials.secret)
+      if (!client) {
+        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        request.log.warn({ clientId: credentials.clientId.slice(0, 128) }, 'client authentication failed')
+        return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
+      }
+      let scopes: string[] = client.scopes
+      if (body.scope !== undefined) {
+        const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
+        const refused = requested.filter((s) => !(client.scopes as string[]).includes(s))
+        if (requested.length === 0 || refused.length) {
+          return sendOAuthError(reply, 400, 'invalid_scope', `not granted to this client: ${refused.join(' ') || '(empty)'}`)
+        }
+        scopes = requested
+      }
+      const { token, claims } = await tokens.issue(client.clientId, scopes)
+      metrics.brokerTokens.inc()
+      audit.record({ type: 'broker_token.issued', actor: client.clientId, detail: { jti: claims.jti, scope: claims.scope, exp: claims.exp } })
+      request.log.info({ clientId: client.clientId, jti: claims.jti, scope: claims.scope }, 'broker token issued')
+      return reply
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .send({ access_token: token, token_type: 'Bearer', expires_in: claims.exp - claims.iat, scope: claims.scope })
+    },
+  )
+}

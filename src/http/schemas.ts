@@ -1,0 +1,72 @@
+// Schema pieces shared by routes. Route schemas are the single source of openapi.yaml
+// (`npm run openapi` writes it; test/http/openapi.test.ts fails when they differ), so every
+// route declares its body, parameters, every response status and its security here.
+import { Type, type TSchema } from 'typebox'
+import { PROBLEMS, type ProblemCode } from '../errors.js'
+import type { Scope } from '../service-clients/scopes.js'
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable error code' }),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+)
+const ProblemRef = { $ref: 'Problem#' }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Missing or invalid broker token',
+  403: 'The broker token lacks the required scope',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Unsupported content type',
+  429: 'Rate limited',
+  500: 'Internal error',
+  502: 'Bad gateway',
+  503: 'Unavailable',
+}
+
+/** Problem responses for the given statuses; the description lists the codes each can carry. */
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const status of statuses) {
+    const codes = (Object.keys(PROBLEMS) as ProblemCode[]).filter((c) => PROBLEMS[c].status === status)
+    out[status] = {
+      description: `${STATUS_TEXT[status] ?? 'Error'}${codes.length ? ` (code: ${codes.join(', ')})` : ''}`,
+      content: { 'application/problem+json': { schema: ProblemRef } },
+    } as unknown as TSchema
+  }
+  return out
+}
+
+/** A JSON response with a description. */
+export function json(description: string, schema: TSchema): TSchema {
+  return { description, content: { 'application/json': { schema } } } as unknown as TSchema
+}
+
+export function noContent(description: string): TSchema {
+  return { description, type: 'null' } as unknown as TSchema
+}
+
+/**
+ * The security requirement of a /v1 route. The broker-token auth hook reads the required
+ * scope from here, so documentation and enforcement cannot drift apart.
+ */
+export function requiresScope(scope: Scope): { security: Array<Record<string, string[]>> } {
+  return { security: [{ brokerToken: [scope] }] }
+}
+
+/** Statuses every authenticated /v1 route can answer besides its own. */
+export const AUTHENTICATED = [401, 403, 429, 500] as const
+/** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
+export const WITH_BODY = [400, 413, 415] as const
+
+export const Cursor = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from a previous page' })
+export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
+export const Timestamp = Type.String({ format: 'date-time' })

@@ -1,0 +1,18 @@
+// RFC 8414 authorization server metadata for the broker's own token endpoint.
+import { SCOPES } from '../service-clients/scopes.js'
+import { SIGNING_ALG } from './signing-keys.js'
+
+export function authorizationServerMetadata(issuer: string) {
+  return {
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    response_types_supported: [] as string[],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: [...SCOPES],
+    // RFC 9068 access tokens; advertised for verifiers that read metadata.
+    access_token_signing_alg_values_supported: [SIGNING_ALG],
+    service_documentation: `${issuer}/docs`,
+  }
+}

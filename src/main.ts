@@ -1,0 +1,77 @@
+// The broker's entry point, and the only module that touches `process`: read the
+// configuration, open the database (embedded when DATABASE_URL is unset), apply pending
+// migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger } from './log.js'
+import { openRuntime, type Runtime } from './runtime.js'
+import { ChangeFeed } from './store/changes.js'
+import { migrate } from './store/migrate.js'
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`oauth-broker: ${err.message}\n`)
+    process.exit(2)
+  }
+  const log = createLogger(config.logLevel)
+  let runtime: Runtime | undefined
+  let changes: ChangeFeed | undefined
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined
+  let stopping = false
+
+  const stop = async (reason: string, exitCode: number) => {
+    if (stopping) return
+    stopping = true
+    log.info({ reason }, 'shutting down')
+    const force = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting')
+      runtime?.abort()
+      process.exit(1)
+    }, config.shutdownTimeoutMs + 5_000)
+    force.unref()
+    try {
+      // Stops accepting connections and waits for in-flight requests (Fastify close); past
+      // SHUTDOWN_TIMEOUT_MS the remaining connections are cut so the rest can stop cleanly.
+      const cut = setTimeout(() => app?.server.closeAllConnections(), config.shutdownTimeoutMs)
+      cut.unref()
+      await app?.close()
+      clearTimeout(cut)
+      await changes?.close()
+      await runtime?.close()
+    } catch (err) {
+      log.error({ err }, 'error during shutdown')
+      exitCode = exitCode || 1
+    }
+    log.info('stopped')
+    process.exit(exitCode)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM', 0))
+  process.on('SIGINT', () => {
+    // A second Ctrl-C means "now": skip waiting, but still stop the embedded database.
+    if (stopping) {
+      runtime?.abort()
+      process.exit(130)
+    }
+    void stop('SIGINT', 0)
+  })
+
+  try {
+    runtime = await openRuntime(config, log)
+    await migrate(runtime.db.pool, log)
+    changes = new ChangeFeed(runtime.db.url, log)
+    await changes.start()
+    app = await buildApp(config, { db: runtime.db, keyring: runtime.keyring, log, changes })
+    await app.services.start()
+    await app.listen({ port: config.port, host: config.host })
+    log.info({ publicUrl: config.publicUrl, database: config.databaseUrl ? 'external' : 'embedded', providers: [...config.providers.keys()] }, 'oauth broker ready')
+  } catch (err) {
+    log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
+    await stop('start-up failed', 1)
+  }
+}
+
+void main()

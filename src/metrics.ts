@@ -1,0 +1,50 @@
+// Prometheus metrics, one registry per app instance (tests build several apps per process).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export class Metrics {
+  readonly registry = new Registry()
+
+  readonly httpRequests = new Counter({
+    name: 'broker_http_requests_total',
+    help: 'HTTP requests answered, by route and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  })
+
+  readonly httpDuration = new Histogram({
+    name: 'broker_http_request_duration_seconds',
+    help: 'HTTP request duration, by route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+
+  readonly brokerTokens = new Counter({
+    name: 'broker_tokens_issued_total',
+    help: 'Broker tokens issued at /oauth/token',
+    registers: [this.registry],
+  })
+
+  readonly brokerTokenFailures = new Counter({
+    name: 'broker_token_failures_total',
+    help: 'Refused /oauth/token requests and refused broker tokens, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+
+  readonly auditEventsDropped = new Counter({
+    name: 'broker_audit_events_dropped_total',
+    help: 'Audit events dropped because the database stayed unavailable and the buffer was full',
+    registers: [this.registry],
+  })
+
+  readonly auditBuffer = new Gauge({
+    name: 'broker_audit_events_buffered',
+    help: 'Audit events waiting to be written',
+    registers: [this.registry],
+  })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'broker_' })
+  }
+}

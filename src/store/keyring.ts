@@ -1,0 +1,22 @@
+// Where the encryption keys come from: ENCRYPTION_KEY, or, with the embedded development
+// database only, a key generated once into DATA_DIR/encryption.key (with a warning).
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { generateEncryptionKey, Keyring, parseEncryptionKeys } from './encryption.js'
+
+export function resolveKeyring(config: Config, log: Logger): Keyring {
+  if (config.encryptionKeys) return new Keyring(config.encryptionKeys)
+  if (config.databaseUrl) throw new Error('ENCRYPTION_KEY is required with an external database') // config already refuses this
+  const file = join(config.dataDir, 'encryption.key')
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o755 })
+    writeFileSync(file, `${generateEncryptionKey()}\n`, { mode: 0o600, flag: 'wx' })
+    chmodSync(file, 0o600)
+    log.warn({ file }, 'ENCRYPTION_KEY is not set: generated a development key. Set ENCRYPTION_KEY (and back it up) for any real deployment')
+  } else {
+    log.warn({ file }, 'ENCRYPTION_KEY is not set: using the development key from DATA_DIR')
+  }
+  return new Keyring(parseEncryptionKeys(readFileSync(file, 'utf8').trim()))
+}

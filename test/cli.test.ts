@@ -1,0 +1,91 @@
+// The ops command line (`npm run cli -- ...`, i.e. `node dist/cli.js ...`) against a real
+// database: clients, signing keys, and re-encryption under a new encryption key.
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateEncryptionKey } from '../src/store/encryption.js'
+import { ENCRYPTION_KEY } from './support/broker.js'
+import { createDatabase } from './support/db.js'
+import { ROOT } from './support/process.js'
+
+const exec = promisify(execFile)
+let db: { url: string; drop(): Promise<void> }
+
+beforeAll(async () => {
+  db = await createDatabase({ migrate: false })
+})
+afterAll(async () => db?.drop())
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], {
+      env: { PATH: process.env.PATH!, DATABASE_URL: db.url, ENCRYPTION_KEY, ...env },
+    })
+    return { code: 0, out: stdout ? JSON.parse(stdout) : undefined, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, out: e.stdout ? JSON.parse(e.stdout) : undefined, stderr: e.stderr }
+  }
+}
+
+async function query(sql: string) {
+  const c = new pg.Client({ connectionString: db.url })
+  await c.connect()
+  try {
+    return (await c.query(sql)).rows
+  } finally {
+    await c.end()
+  }
+}
+
+describe('cli', () => {
+  it('migrates, then creates, lists and deletes service clients; the secret is printed once', async () => {
+    expect((await cli(['migrate'])).out).toEqual({ migrated: true })
+    const created = await cli(['clients', 'create', '--name', 'billing', '--scopes', 'tokens:read,connections:read', '--return-urls', 'https://billing.example.com/done'])
+    expect(created.code).toBe(0)
+    expect(created.out).toMatchObject({ name: 'billing', scopes: ['tokens:read', 'connections:read'], allowedReturnUrls: ['https://billing.example.com/done'] })
+    expect(created.out.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(created.stderr).toContain('shown once')
+    const listed = await cli(['clients', 'list'])
+    expect(listed.out.map((c: { clientId: string }) => c.clientId)).toContain(created.out.clientId)
+    expect(JSON.stringify(listed.out)).not.toContain(created.out.clientSecret)
+    expect((await cli(['clients', 'delete', created.out.clientId])).out).toEqual({ deleted: created.out.clientId })
+    const again = await cli(['clients', 'delete', created.out.clientId])
+    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('service_client_not_found')])
+  })
+
+  it('refuses bad input with a usage message and exit code 2', async () => {
+    const res = await cli(['clients', 'create', '--name', 'x'])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toContain('needs --name and --scopes')
+    const scopes = await cli(['clients', 'create', '--name', 'x', '--scopes', 'root'])
+    expect([scopes.code, scopes.stderr]).toEqual([1, expect.stringContaining('invalid_scope')])
+  })
+
+  it('rotates the signing key: published now, active after the delay', async () => {
+    const before = await cli(['keys', 'list'])
+    const rotated = await cli(['keys', 'rotate', '--activate-in', '60'])
+    expect(rotated.out.status).toBe('pending')
+    const after = await cli(['keys', 'list'])
+    expect(after.out).toHaveLength(before.out.length + 1)
+    expect(after.out.filter((k: { status: string }) => k.status === 'active')).toHaveLength(1)
+  })
+
+  it('re-encrypts every stored secret under a new first key; then the old key can be dropped', async () => {
+    const newKey = generateEncryptionKey()
+    const rotatedEnv = { ENCRYPTION_KEY: `fresh:${newKey},${ENCRYPTION_KEY}` }
+    const res = await cli(['encryption', 'reencrypt'], rotatedEnv)
+    expect(res.code).toBe(0)
+    expect(res.out.remainingUnderOlderKeys).toBe(0)
+    expect(res.out.reencrypted).toBeGreaterThanOrEqual(2)
+    const rows = await query('SELECT private_key FROM signing_keys')
+    expect(rows.every((r: { private_key: string }) => r.private_key.startsWith('v1.fresh.'))).toBe(true)
+    // Only the new key now: everything still decrypts.
+    expect((await cli(['keys', 'list'], { ENCRYPTION_KEY: `fresh:${newKey}` })).code).toBe(0)
+    // And the old key alone no longer opens anything.
+    const old = await cli(['keys', 'list'])
+    expect([old.code, old.stderr]).toEqual([1, expect.stringContaining('cannot decrypt signing key')])
+  })
+})

@@ -1,0 +1,210 @@
+// Configuration: every variable of the contract parsed into a typed config, each problem
+// reported with the variable or providers-file path it concerns, secrets never echoed.
+import { describe, expect, it } from 'vitest'
+import { ConfigError, ENVIRONMENT_VARIABLES, loadConfig } from '../src/config.js'
+import { readFileSync } from 'node:fs'
+
+const KEY = 'nV1QZq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE='
+const noFiles = (path: string): string => {
+  throw Object.assign(new Error(`no file ${path}`), { code: 'ENOENT' })
+}
+const files = (map: Record<string, string>) => (path: string) => {
+  if (path in map) return map[path]!
+  return noFiles(path)
+}
+
+function problemsOf(env: Record<string, string>, readFile = noFiles): string[] {
+  try {
+    loadConfig(env, readFile)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+describe('environment', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({}, noFiles)
+    expect(c.port).toBe(3000)
+    expect(c.host).toBe('0.0.0.0')
+    expect(c.publicUrl).toBe('http://localhost:3000')
+    expect(c.databaseUrl).toBeUndefined()
+    expect(c.dataDir).toMatch(/\/\.data$/)
+    expect(c.encryptionKeys).toBeUndefined()
+    expect(c.providerTimeoutMs).toBe(10_000)
+    expect(c.brokerTokenTtlSeconds).toBe(300)
+    expect(c.logLevel).toBe('info')
+    expect(c.bootstrap).toBeUndefined()
+    expect(c.trustProxy).toBe(false)
+  })
+
+  it('reads every variable', () => {
+    const c = loadConfig(
+      {
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        PUBLIC_URL: 'https://broker.example.com/',
+        DATABASE_URL: 'postgresql://u:p@db:5432/broker',
+        DATA_DIR: '/tmp/x',
+        ENCRYPTION_KEY: `new:${KEY},${KEY.replace('n', 'm')}`,
+        BOOTSTRAP_CLIENT_ID: 'admin',
+        BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(40),
+        BOOTSTRAP_RETURN_URLS: 'https://app.example.com/done, http://localhost:5173/cb',
+        PROVIDER_TIMEOUT_MS: '2500',
+        BROKER_TOKEN_TTL_SECONDS: '600',
+        LOG_LEVEL: 'warn',
+        TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      },
+      noFiles,
+    )
+    expect(c.port).toBe(8080)
+    expect(c.publicUrl).toBe('https://broker.example.com')
+    expect(c.databaseUrl).toBe('postgresql://u:p@db:5432/broker')
+    expect(c.encryptionKeys!.map((k) => k.id)[0]).toBe('new')
+    expect(c.encryptionKeys).toHaveLength(2)
+    expect(c.bootstrap).toEqual({ clientId: 'admin', clientSecret: 'x'.repeat(40), returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'] })
+    expect(c.providerTimeoutMs).toBe(2500)
+    expect(c.brokerTokenTtlSeconds).toBe(600)
+    expect(c.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1'])
+  })
+
+  it('reads secrets from *_FILE variables', () => {
+    const c = loadConfig(
+      { DATABASE_URL_FILE: '/run/secrets/db', ENCRYPTION_KEY_FILE: '/run/secrets/key' },
+      files({ '/run/secrets/db': 'postgresql://u:p@db/broker\n', '/run/secrets/key': `${KEY}\n` }),
+    )
+    expect(c.databaseUrl).toBe('postgresql://u:p@db/broker')
+    expect(c.encryptionKeys).toHaveLength(1)
+  })
+
+  it('refuses an external database without ENCRYPTION_KEY, naming the variable', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgresql://db/broker' })).toEqual([expect.stringMatching(/^ENCRYPTION_KEY: required with an external database/)])
+  })
+
+  it('names each bad variable and never echoes a secret value', () => {
+    const secretish = 'not-base64-secret!!'
+    const problems = problemsOf({
+      PORT: 'eighty',
+      PUBLIC_URL: 'ftp://x',
+      ENCRYPTION_KEY: secretish,
+      BOOTSTRAP_CLIENT_ID: 'admin',
+      BOOTSTRAP_CLIENT_SECRET: 'short-secret-value',
+      BOOTSTRAP_RETURN_URLS: 'javascript:alert(1)',
+      PROVIDER_TIMEOUT_MS: '-1',
+      BROKER_TOKEN_TTL_SECONDS: '1e9',
+      LOG_LEVEL: 'loud',
+      TRUST_PROXY: 'everyone',
+    })
+    const vars = problems.map((p) => p.split(':')[0])
+    expect(vars).toEqual(
+      expect.arrayContaining(['PORT', 'PUBLIC_URL', 'ENCRYPTION_KEY', 'BOOTSTRAP_CLIENT_SECRET', 'BOOTSTRAP_RETURN_URLS', 'PROVIDER_TIMEOUT_MS', 'BROKER_TOKEN_TTL_SECONDS', 'LOG_LEVEL', 'TRUST_PROXY']),
+    )
+    expect(problems.join('\n')).not.toContain(secretish)
+    expect(problems.join('\n')).not.toContain('short-secret-value')
+  })
+
+  it('refuses half a bootstrap client', () => {
+    expect(problemsOf({ BOOTSTRAP_CLIENT_ID: 'admin' })).toEqual(['BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set'])
+  })
+
+  it('is documented: the README configuration table lists every variable', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    for (const name of ENVIRONMENT_VARIABLES) expect(readme, name).toContain(`\`${name}\``)
+  })
+})
+
+describe('providers file', () => {
+  const env = { PROVIDERS_FILE: '/etc/broker/providers.yaml', ACME_ID: 'acme-client', ACME_SECRET: 's3cr3t: with # yaml {chars}' }
+  const yaml = `
+providers:
+  acme:
+    displayName: Acme
+    issuer: https://id.acme.example
+    authorizationUrl: https://id.acme.example/auth
+    tokenUrl: https://id.acme.example/token
+    revocationUrl: https://id.acme.example/token/revocation
+    clientId: \${ACME_ID}
+    clientSecret: \${ACME_SECRET}
+    scopes: [openid, offline_access]
+    scopeSeparator: " "
+    pkce: true
+    tokenEndpointAuthMethod: client_secret_basic
+    tokenRequestEncoding: form
+    authorizationParams: { prompt: consent }
+`
+
+  it('loads YAML with ${NAME} interpolation after parsing (secrets cannot change the structure)', () => {
+    const c = loadConfig(env, files({ '/etc/broker/providers.yaml': yaml }))
+    const acme = c.providers.get('acme')!
+    expect(acme).toMatchObject({
+      key: 'acme',
+      mode: 'oauth2',
+      displayName: 'Acme',
+      clientId: 'acme-client',
+      clientSecret: 's3cr3t: with # yaml {chars}',
+      scopes: ['openid', 'offline_access'],
+      pkce: true,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      tokenRequestEncoding: 'form',
+      authorizationParams: { prompt: 'consent' },
+      issuer: 'https://id.acme.example',
+    })
+  })
+
+  it('loads the same file as JSON', () => {
+    const json = JSON.stringify({
+      providers: { acme: { authorizationUrl: 'https://a.example/auth', tokenUrl: 'https://a.example/token', clientId: '${ACME_ID}', clientSecret: 'x' } },
+    })
+    const c = loadConfig({ ...env, PROVIDERS_FILE: '/p.json' }, files({ '/p.json': json }))
+    expect(c.providers.get('acme')).toMatchObject({ clientId: 'acme-client', pkce: true, tokenEndpointAuthMethod: 'client_secret_basic', scopeSeparator: ' ' })
+  })
+
+  it('stops on a missing variable, naming it and where it is used', () => {
+    const problems = problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': yaml }))
+    expect(problems).toContain('PROVIDERS_FILE /p.yaml: providers.acme.clientId: environment variable ACME_ID is not set')
+  })
+
+  it('stops on unknown keys and bad fields, naming the path', () => {
+    const bad = `
+providers:
+  acme:
+    authorizationUrl: http://id.acme.example/auth
+    tokenURL: https://id.acme.example/token
+    clientId: a
+    clientSecret: b
+    tokenEndpointAuthMethod: private_key_jwt
+  Bad_Key:
+    clientId: a
+unexpected: true
+`
+    const problems = problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': bad }))
+    const text = problems.join('\n')
+    expect(text).toContain('providers.acme: unknown key "tokenURL"')
+    expect(text).toContain('providers.acme.tokenEndpointAuthMethod: must be one of client_secret_basic, client_secret_post')
+    expect(text).toContain('providers: unknown key "Bad_Key"')
+    expect(text).toContain('(root): unknown key "unexpected"')
+  })
+
+  it('requires https provider URLs (http only on loopback) and the required fields', () => {
+    const doc = `
+providers:
+  acme:
+    authorizationUrl: http://id.acme.example/auth
+    clientId: a
+`
+    const problems = problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': doc }))
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PROVIDERS_FILE /p.yaml: providers.acme.tokenUrl: required',
+        'PROVIDERS_FILE /p.yaml: providers.acme.clientSecret: required',
+        'PROVIDERS_FILE /p.yaml: providers.acme.authorizationUrl: must use https (plain http is accepted for loopback hosts only)',
+      ]),
+    )
+  })
+
+  it('reports an unreadable file and invalid YAML', () => {
+    expect(problemsOf({ PROVIDERS_FILE: '/missing.yaml' })).toEqual(['PROVIDERS_FILE: cannot read /missing.yaml (ENOENT)'])
+    expect(problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': 'providers: [unclosed' }))[0]).toMatch(/^PROVIDERS_FILE: \/p.yaml is not valid YAML or JSON/)
+  })
+})

@@ -1,0 +1,69 @@
+// openapi.yaml is generated from the route schemas; this test fails when the committed
+// file differs from what the routes declare (run `npm run openapi`), when a served route
+// is missing from it, or when a /v1 route has no required scope. The test broker also
+// fails any test file in which the service answered a status its route does not declare
+// (test/support/broker.ts), so "documented" and "served" agree both ways.
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openApiDocument } from '../../src/http/openapi-document.js'
+import { startBroker, type TestBroker } from '../support/broker.js'
+
+type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> }
+type Doc = { paths: Record<string, Record<string, Operation>> }
+
+let broker: TestBroker
+let generated: Doc
+const committed = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as Doc
+
+beforeAll(async () => {
+  broker = await startBroker()
+  generated = (await openApiDocument()) as unknown as Doc
+})
+afterAll(async () => broker?.close())
+
+describe('openapi.yaml', () => {
+  it('is exactly what the route schemas declare (regenerate with `npm run openapi`)', () => {
+    expect(committed).toEqual(generated)
+  })
+
+  it('lists every served route with its methods, and no route that is not served', () => {
+    const documented = new Set<string>()
+    for (const [path, methods] of Object.entries(committed.paths)) {
+      for (const method of Object.keys(methods)) documented.add(`${method.toUpperCase()} ${path}`)
+    }
+    expect([...documented].sort()).toEqual([...routesOf(broker)].sort())
+  })
+
+  it('gives every /v1 route exactly one required scope, and every other route none of brokerToken', () => {
+    for (const [path, methods] of Object.entries(committed.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const scopes = op.security?.flatMap((s) => s.brokerToken ?? []) ?? []
+        if (path.startsWith('/v1/')) {
+          expect(scopes, `${method} ${path}`).toHaveLength(1)
+          expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403']))
+        } else {
+          expect(scopes, `${method} ${path}`).toHaveLength(0)
+        }
+      }
+    }
+  })
+
+  it('is served rendered at /docs', async () => {
+    const res = await fetch(`${broker.url}/docs`, { redirect: 'follow' })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('swagger-ui')
+    const spec = await fetch(`${broker.url}/docs/json`)
+    expect(((await spec.json()) as Doc).paths).toEqual(expect.objectContaining({ '/oauth/token': expect.anything() }))
+  })
+})
+
+/** `METHOD /path` of every documented-kind route the app serves (OpenAPI path syntax). */
+function routesOf(b: TestBroker): Set<string> {
+  const out = new Set<string>()
+  for (const route of b.app.routeTable) {
+    if (route.url.startsWith('/docs') || route.method === 'HEAD') continue
+    out.add(`${route.method} ${route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`)
+  }
+  return out
+}

@@ -1,0 +1,99 @@
+// Operations endpoints, and the HTTP error contract: problem+json with a stable code for
+// every refused request, never a stack trace.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startBroker, type TestBroker } from '../support/broker.js'
+import { createDatabase } from '../support/db.js'
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
+
+let broker: TestBroker
+let proxy: TcpProxy
+let dropDb: () => Promise<void>
+
+beforeAll(async () => {
+  const db = await createDatabase()
+  dropDb = db.drop
+  const u = new URL(db.url)
+  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) })
+  broker = await startBroker({ databaseUrl: proxy.url(db.url) })
+})
+afterAll(async () => {
+  await broker?.close()
+  await proxy?.close()
+  await dropDb?.()
+})
+
+describe('operations', () => {
+  it('/healthz is up', async () => {
+    const res = await fetch(`${broker.url}/healthz`)
+    expect([res.status, await res.json()]).toEqual([200, { status: 'ok' }])
+  })
+
+  it('/readyz flips to 503 while the database is unreachable and recovers without a restart', async () => {
+    expect((await fetch(`${broker.url}/readyz`)).status).toBe(200)
+    proxy.down()
+    const down = await fetch(`${broker.url}/readyz`)
+    expect(down.status).toBe(503)
+    expect(await down.json()).toEqual({ status: 'unavailable', checks: { database: 'unreachable', migrations: 'unknown' } })
+    // An API call during the outage is a 503 problem, not a crash or a 500.
+    const token = await fetch(`${broker.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=a&client_secret=b',
+    })
+    expect([token.status, ((await token.json()) as { error: string }).error]).toEqual([503, 'temporarily_unavailable'])
+    proxy.up()
+    let status = 0
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await fetch(`${broker.url}/readyz`)).status
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(status).toBe(200)
+  })
+
+  it('/metrics exposes Prometheus counters of what happened', async () => {
+    await broker.token()
+    const res = await fetch(`${broker.url}/metrics`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/plain')
+    const text = await res.text()
+    expect(text).toMatch(/broker_tokens_issued_total \d+/)
+    expect(text).toMatch(/broker_http_requests_total\{method="GET",route="\/healthz",status_code="200"\} \d+/)
+    expect(text).toContain('broker_process_cpu_seconds_total')
+  })
+})
+
+describe('error contract', () => {
+  async function expectProblem(res: Response, status: number, code: string) {
+    expect(res.status).toBe(status)
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ status, code, type: 'about:blank' })
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+|stack/i)
+  }
+  const auth = async () => ({ authorization: `Bearer ${await broker.token()}` })
+
+  it('404 for an unknown route', async () => {
+    await expectProblem(await fetch(`${broker.url}/nope/../../etc/passwd`), 404, 'not_found')
+  })
+  it('415 for a body that is not JSON', async () => {
+    const res = await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers: { ...(await auth()), 'content-type': 'text/plain' }, body: 'name=x' })
+    await expectProblem(res, 415, 'unsupported_media_type')
+  })
+  it('400 for malformed JSON and for a prototype-poisoning body', async () => {
+    const headers = { ...(await auth()), 'content-type': 'application/json' }
+    await expectProblem(await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers, body: '{"name": ' }), 400, 'invalid_request')
+    await expectProblem(
+      await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers, body: '{"name":"x","scopes":["tokens:read"],"__proto__":{"admin":true}}' }),
+      400,
+      'invalid_request',
+    )
+  })
+  it('413 for an oversize body', async () => {
+    const res = await fetch(`${broker.url}/v1/service-clients`, {
+      method: 'POST',
+      headers: { ...(await auth()), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x'.repeat(200_000), scopes: [] }),
+    })
+    await expectProblem(res, 413, 'payload_too_large')
+  })
+})

@@ -1,0 +1,124 @@
+// An in-process broker on a real PostgreSQL database, listening on 127.0.0.1, with its
+// log lines captured for assertions.
+import { createServer } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import type { Clock } from '../../src/clock.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createLogger } from '../../src/log.js'
+import { ChangeFeed } from '../../src/store/changes.js'
+import { openDatabase, type Database } from '../../src/store/db.js'
+import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
+import { createDatabase } from './db.js'
+
+export const BOOTSTRAP_ID = 'bootstrap-admin'
+export const BOOTSTRAP_SECRET = 'test-bootstrap-secret-0123456789-abcdefghij'
+export const ENCRYPTION_KEY = 'nV1QZq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE='
+
+export class TestClock implements Clock {
+  offsetMs = 0
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs)
+  }
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000
+  }
+}
+
+export interface TestBroker {
+  app: FastifyInstance
+  url: string
+  config: Config
+  db: Database
+  databaseUrl: string
+  logs: string[]
+  clock: TestClock
+  /** A broker token for the bootstrap client (every scope unless narrowed). */
+  token(scope?: string): Promise<string>
+  close(): Promise<void>
+}
+
+/**
+ * Records every response whose status the route's schema (hence openapi.yaml) does not
+ * declare; closing the test broker fails when there was one. Every test run thus checks
+ * that the service answers only what it documents.
+ */
+function watchUndocumentedResponses(app: FastifyInstance): Set<string> {
+  const seen = new Set<string>()
+  app.addHook('onResponse', async (request, reply) => {
+    const schema = request.routeOptions.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined
+    if (!request.routeOptions.url || schema?.hide || request.routeOptions.url.startsWith('/docs')) return
+    const documented = Object.keys(schema?.response ?? {})
+    if (!documented.includes(String(reply.statusCode))) seen.add(`${request.method} ${request.routeOptions.url} → ${reply.statusCode}`)
+  })
+  return seen
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export async function startBroker(options: { env?: Record<string, string>; databaseUrl?: string; logs?: string[] } = {}): Promise<TestBroker> {
+  const database = options.databaseUrl ? undefined : await createDatabase()
+  const databaseUrl = options.databaseUrl ?? database!.url
+  const port = await freePort()
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: databaseUrl,
+    ENCRYPTION_KEY,
+    BOOTSTRAP_CLIENT_ID: BOOTSTRAP_ID,
+    BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
+    BOOTSTRAP_RETURN_URLS: 'https://app.example.com/connected,http://127.0.0.1/return',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  })
+  const logs = options.logs ?? []
+  const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) })
+  const db = openDatabase(databaseUrl, { poolSize: config.databasePoolSize, log })
+  const keyring = new Keyring(config.encryptionKeys ?? parseEncryptionKeys(ENCRYPTION_KEY))
+  const changes = new ChangeFeed(databaseUrl, log)
+  await changes.start()
+  const clock = new TestClock()
+  const app = await buildApp(config, { db, keyring, log, changes, clock })
+  const undocumented = watchUndocumentedResponses(app)
+  await app.services.start()
+  await app.listen({ port, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${port}`
+  return {
+    app,
+    url,
+    config,
+    db,
+    databaseUrl,
+    logs,
+    clock,
+    async token(scope?: string) {
+      const res = await fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }),
+      })
+      if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { access_token: string }).access_token
+    },
+    async close() {
+      await app.close()
+      if (undocumented.size) throw new Error(`responses not documented in the route schemas (openapi.yaml): ${[...undocumented].join(', ')}`)
+      await changes.close()
+      await db.close()
+      await database?.drop()
+    },
+  }
+}
