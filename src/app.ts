@@ -12,6 +12,8 @@ import { renderErrorPage } from './http/pages.js'
 import { registerProblemHandling } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
+import { connectRoutes } from './http/routes/connect.js'
+import { connectionRoutes } from './http/routes/connections.js'
 import { operationRoutes } from './http/routes/operations.js'
 import { serviceClientRoutes } from './http/routes/service-clients.js'
 import { signingKeyRoutes } from './http/routes/signing-keys.js'
@@ -110,9 +112,11 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   await app.register(operationRoutes, services)
   await app.register(wellKnownRoutes, services)
   await app.register(tokenRoutes, services)
+  await app.register(connectRoutes, services)
   // The internal API: one broker-token hook for every route registered in this scope.
   await app.register(async (v1) => {
     registerBrokerTokenAuth(v1, services)
+    await v1.register(connectionRoutes, services)
     await v1.register(serviceClientRoutes, services)
     await v1.register(signingKeyRoutes, services)
     await v1.register(auditEventRoutes, services)

@@ -28,6 +28,7 @@ export interface Config {
   /** Fastify's trustProxy: false (default), true, a hop count or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[]
   shutdownTimeoutMs: number
+  connectSessionTtlSeconds: number
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
 }
@@ -65,6 +66,7 @@ export const ENVIRONMENT_VARIABLES = [
   'LOG_LEVEL',
   'TRUST_PROXY',
   'SHUTDOWN_TIMEOUT_MS',
+  'CONNECT_SESSION_TTL_SECONDS',
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
@@ -145,6 +147,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     logLevel,
     trustProxy: parseTrustProxy(p.string('TRUST_PROXY'), problems),
     shutdownTimeoutMs: p.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    connectSessionTtlSeconds: p.integer('CONNECT_SESSION_TTL_SECONDS', 900, 60, 86_400),
     rateLimits: {
       token: p.integer('RATE_LIMIT_TOKEN', 300, 0, 1_000_000),
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),

@@ -8,6 +8,7 @@ export const PROBLEMS = {
   invalid_params: { status: 400, title: 'A connect parameter is missing or malformed' },
   invalid_scope: { status: 400, title: 'A requested scope is unknown or not allowed' },
   unknown_provider: { status: 400, title: 'The provider is not configured' },
+  invalid_connection: { status: 400, title: 'The connection cannot be re-authorized by this session' },
   unauthorized: { status: 401, title: 'A valid broker token is required' },
   insufficient_scope: { status: 403, title: 'The broker token lacks the scope this route needs' },
   not_found: { status: 404, title: 'No such route' },
@@ -20,8 +21,8 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
-  provider_error: { status: 502, title: 'The provider answered with an unusable response' },
-  provider_unavailable: { status: 503, title: 'The provider or the broker database is unavailable' },
+  provider_rejected: { status: 502, title: "The provider refused the broker's client credentials or request" },
+  provider_unavailable: { status: 503, title: 'The provider is unavailable or answered with an unusable response' },
   database_unavailable: { status: 503, title: 'The broker database is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 

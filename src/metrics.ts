@@ -44,6 +44,41 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly tokensVended = new Counter({
+    name: 'broker_provider_tokens_vended_total',
+    help: 'Provider access tokens handed out to service clients',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  })
+
+  readonly refreshes = new Counter({
+    name: 'broker_refreshes_total',
+    help: 'Refreshes at providers, by outcome (success, grant, configuration, transient)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly refreshWriteRetries = new Counter({
+    name: 'broker_refresh_write_retries_total',
+    help: 'Refreshed tokens whose first write failed, by final outcome (stored, lost)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly connectAttempts = new Counter({
+    name: 'broker_connect_attempts_total',
+    help: 'Connect callbacks, by provider and outcome (connected or the error code)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly revocations = new Counter({
+    name: 'broker_revocations_total',
+    help: 'Revocations at providers, by token kind and outcome',
+    labelNames: ['provider', 'token', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'broker_' })
   }

@@ -2,6 +2,12 @@
 // this bundle; nothing here knows about HTTP.
 import type { Logger } from 'pino'
 import { AuditLog } from './audit/audit-log.js'
+import { ConnectionCache } from './connections/connection-cache.js'
+import { ConnectionStore } from './connections/connection-store.js'
+import { Connect } from './connections/connect.js'
+import { FreshTokens } from './connections/fresh-tokens.js'
+import { Revocations } from './connections/revoke.js'
+import type { ProviderHttpOptions } from './oauth/http.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { BrokerTokens } from './issuer/broker-tokens.js'
@@ -34,6 +40,10 @@ export interface Services {
   clients: ServiceClients
   keys: SigningKeys
   tokens: BrokerTokens
+  connections: ConnectionStore
+  connect: Connect
+  freshTokens: FreshTokens
+  revocations: Revocations
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -50,6 +60,14 @@ export function createServices(config: Config, deps: Deps): Services {
   const clients = new ServiceClients(db, audit, log)
   const keys = new SigningKeys(db, keyring, clock, config.brokerTokenTtlSeconds, audit, log)
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
+  const http: ProviderHttpOptions = { timeoutMs: config.providerTimeoutMs }
+  const connections = new ConnectionStore(db, keyring, clock)
+  const cache = new ConnectionCache(deps.changes)
+  const { providers } = config
+  const connect = new Connect(db, connections, cache, keyring, providers, config, audit, clock, metrics, log, http)
+  const freshTokens = new FreshTokens(db, connections, cache, providers, audit, clock, metrics, log, http)
+  const revocations = new Revocations(db, connections, cache, providers, audit, clock, metrics, log, http)
+  let purgeTimer: NodeJS.Timeout | undefined
   return {
     config,
     db,
@@ -62,13 +80,20 @@ export function createServices(config: Config, deps: Deps): Services {
     clients,
     keys,
     tokens,
+    connections,
+    connect,
+    freshTokens,
+    revocations,
     async start() {
       await keys.ensureKey()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
+      purgeTimer = setInterval(() => void connect.purgeExpiredSessions().catch(() => undefined), 10 * 60_000)
+      purgeTimer.unref()
     },
     async stop() {
+      clearInterval(purgeTimer)
       keys.stop()
       await audit.stop()
     },

@@ -6,10 +6,14 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fieldContext } from '../src/store/encryption.js'
-import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, startBroker, type TestBroker } from './support/broker.js'
+import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js'
+import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } from './support/broker.js'
+import { Browser } from './support/browser.js'
+import { apiClient } from './support/connect.js'
 
 const exec = promisify(execFile)
 let broker: TestBroker
+let as: AuthorizationServer
 const secrets = new Map<string, string>()
 
 function remember(name: string, value: string) {
@@ -19,7 +23,25 @@ function remember(name: string, value: string) {
 }
 
 beforeAll(async () => {
-  broker = await startBroker({ env: { LOG_LEVEL: 'trace' } })
+  const port = await freePort()
+  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
+  broker = await startBroker({
+    port,
+    env: { LOG_LEVEL: 'trace', PROVIDER_TIMEOUT_MS: '1000' },
+    providers: {
+      idp: {
+        issuer: as.issuer,
+        authorizationUrl: as.authorizationUrl,
+        tokenUrl: as.tokenUrl,
+        revocationUrl: as.revocationUrl,
+        clientId: as.clientId,
+        clientSecret: as.clientSecret,
+        scopes: ['openid', 'offline_access'],
+        authorizationParams: { prompt: 'consent' },
+      },
+    },
+  })
+  remember('provider client secret', as.clientSecret)
   remember('bootstrap client secret', BOOTSTRAP_SECRET)
   remember('encryption key', ENCRYPTION_KEY)
   remember('encryption key (hex)', Buffer.from(ENCRYPTION_KEY, 'base64').toString('hex'))
@@ -60,6 +82,41 @@ beforeAll(async () => {
   await fetch(`${broker.url}/.well-known/jwks.json`)
   await fetch(`${broker.url}/metrics`)
 
+  // The connect flow and the provider side: code, state, verifier, binding cookie, connect
+  // URL, access and refresh tokens (several generations), a refused callback, a revocation.
+  const api = apiClient(broker, jwt)
+  const browser = new Browser()
+  const session = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner', returnUrl: 'https://app.example.com/connected' })
+  remember('connect URL token', session.body.connectUrl.split('/').pop())
+  const start = await browser.get(session.body.connectUrl)
+  const authorize = new URL(start.headers.get('location')!)
+  remember('state', authorize.searchParams.get('state')!)
+  remember('code challenge', authorize.searchParams.get('code_challenge')!)
+  for (const [, cookie] of browser.cookies) remember('browser binding cookie', cookie.value)
+  const callback = await as.authorize(authorize.href)
+  remember('authorization code', callback.searchParams.get('code')!)
+  const done = await browser.get(callback)
+  const connectionId = new URL(done.headers.get('location')!).searchParams.get('connection_id')!
+  await new Browser().get(callback) // replayed: refused and logged
+  const exchange = as.tokenRequests.find((r) => r.grantType === 'authorization_code')!
+  remember('PKCE verifier', exchange.params.code_verifier!)
+  for (let i = 0; i < 3; i++) {
+    const vended = await api('POST', `/v1/connections/${connectionId}/access-token`, { forceRefresh: i > 0 })
+    remember(`provider access token #${i}`, vended.body.accessToken)
+  }
+  as.fault('html')
+  await api('POST', `/v1/connections/${connectionId}/access-token`, { forceRefresh: true })
+  for (const r of as.tokenRequests.filter((t) => t.grantType === 'refresh_token')) remember('provider refresh token', r.params.refresh_token!)
+  // The refresh token currently stored, decrypted.
+  const stored = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
+  remember('current refresh token', broker.app.services.connections.open(stored, 'refresh_token')!)
+  const toRevoke = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner-2', returnUrl: 'https://app.example.com/connected' })
+  const b2 = new Browser()
+  const cb2 = await as.authorize((await b2.get(toRevoke.body.connectUrl)).headers.get('location')!)
+  const id2 = new URL((await b2.get(cb2)).headers.get('location')!).searchParams.get('connection_id')!
+  remember('revoked access token', (await api('POST', `/v1/connections/${id2}/access-token`, {})).body.accessToken)
+  await api('DELETE', `/v1/connections/${id2}`)
+
   // Every signing private key, decrypted from the database.
   const keys = await broker.db.prisma.signingKey.findMany()
   expect(keys.length).toBe(2)
@@ -73,7 +130,10 @@ beforeAll(async () => {
   }
   await broker.app.services.audit.flush()
 })
-afterAll(async () => broker?.close())
+afterAll(async () => {
+  await broker?.close()
+  await as?.close()
+})
 
 describe('secrets', () => {
   it('never appear in the logs (trace level, every line)', () => {
@@ -88,6 +148,7 @@ describe('secrets', () => {
       throw new Error(`pg_dump is required for this test (Debian: apt-get install postgresql-client): ${err.message}`)
     })
     expect(dump).toContain('COPY public.signing_keys')
+    expect(dump).toContain('COPY public.connections')
     expect(dump).not.toContain('PRIVATE KEY')
     const found = [...secrets].filter(([, value]) => dump.includes(value)).map(([name]) => name)
     expect(found).toEqual([])

@@ -23,6 +23,8 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       openapi: '3.0.3',
       info: OPENAPI_INFO,
       tags: [
+        { name: 'connections', description: 'Connect sessions, provider tokens, connections' },
+        { name: 'connect', description: "Browser routes of the connect flow (the end user's browser, not services)" },
         { name: 'broker tokens', description: 'The broker as an authorization server for service clients' },
         { name: 'admin', description: 'Service clients, signing keys, audit events (scope clients:admin)' },
         { name: 'operations', description: 'Health, readiness, metrics' },

@@ -2,6 +2,7 @@
 // is reflected; every dynamic value is escaped. No third-party content, no caching, no
 // referrer. (SECURITY.md items 5, 7)
 import type { FastifyReply } from 'fastify'
+import { CONNECT_ERRORS } from '../connections/connect-errors.js'
 import { PROBLEMS, type ProblemCode } from '../errors.js'
 
 export function escapeHtml(value: string): string {
@@ -25,10 +26,27 @@ export function page(title: string, body: string): string {
 </head><body>${body}</body></html>`
 }
 
-export function renderErrorPage(reply: FastifyReply, code: ProblemCode): FastifyReply {
-  const { status, title } = PROBLEMS[code]
+/** A fixed error page: the code is one of ours, its message from our registries. */
+export function errorPage(reply: FastifyReply, status: number, code: string): FastifyReply {
+  const message = (CONNECT_ERRORS as Record<string, string>)[code] ?? (PROBLEMS as Record<string, { title: string }>)[code]?.title ?? 'The request failed.'
   return browserHeaders(reply)
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(page('Connection failed', `<h1>Connection failed</h1><p>${escapeHtml(title)}.</p><p>Error code: <code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`))
+    .send(
+      page(
+        'Connection failed',
+        `<h1>Connection failed</h1><p>${escapeHtml(message)}</p><p>Error code: <code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`,
+      ),
+    )
+}
+
+export function renderErrorPage(reply: FastifyReply, code: ProblemCode): FastifyReply {
+  return errorPage(reply, PROBLEMS[code].status, code)
+}
+
+export function successPage(reply: FastifyReply, providerName: string): FastifyReply {
+  return browserHeaders(reply)
+    .code(200)
+    .type('text/html; charset=utf-8')
+    .send(page('Connected', `<h1>Connected</h1><p>Your ${escapeHtml(providerName)} account is connected. You can close this window.</p>`))
 }

@@ -2,6 +2,7 @@
 // entry into a ready-to-use provider definition. A bad entry stops start-up with a
 // message that names the exact path (`providers.acme.tokenUrl: ...`).
 import { Type, type Static } from 'typebox'
+import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from '../oauth/placeholders.js'
 import { compileSchema, formatSchemaErrors, StringEnum } from '../validation.js'
 
 /** Provider keys are also the callback path segment: `/oauth/callback/<key>`. */
@@ -20,11 +21,19 @@ export const ProviderEntrySchema = Type.Object(
     clientSecret: Type.Optional(Str(4096)),
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7E]+$' }), { maxItems: 100 })),
     scopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
+    responseScopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
     pkce: Type.Optional(Type.Boolean()),
     tokenEndpointAuthMethod: Type.Optional(StringEnum(['client_secret_basic', 'client_secret_post'])),
     tokenRequestEncoding: Type.Optional(StringEnum(['form', 'json'])),
     authorizationParams: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ maxLength: 1024 }), { additionalProperties: false }),
+    ),
+    params: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }),
+        Type.Object({ pattern: Type.String({ minLength: 2, maxLength: 500 }), description: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -51,10 +60,14 @@ export interface OAuth2Provider {
   clientSecret: string
   scopes: string[]
   scopeSeparator: string
+  /** How the token response's `scope` is split (LiveChat answers comma-separated). */
+  responseScopeSeparator: string
   pkce: boolean
   tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post'
   tokenRequestEncoding: 'form' | 'json'
   authorizationParams: Record<string, string>
+  /** URL placeholders and the pattern each value must match. */
+  params: Record<string, ParamSpec>
 }
 export type Provider = OAuth2Provider
 
@@ -123,6 +136,19 @@ function resolveOAuth2(key: string, entry: ProviderEntry, at: string, problems: 
       if (why) problems.push(`${at}.${field}: ${why}`)
     }
   }
+  const params: Record<string, ParamSpec> = { ...entry.params }
+  for (const name of placeholdersOf(entry.authorizationUrl, entry.tokenUrl, entry.revocationUrl)) {
+    params[name] ??= { pattern: DEFAULT_PARAM_PATTERN }
+  }
+  for (const [name, spec] of Object.entries(params)) {
+    if (!spec.pattern.startsWith('^') || !spec.pattern.endsWith('$')) problems.push(`${at}.params.${name}.pattern: must be anchored (^...$)`)
+    try {
+      new RegExp(spec.pattern)
+    } catch {
+      problems.push(`${at}.params.${name}.pattern: not a valid regular expression`)
+    }
+  }
+  if (entry.issuer && placeholdersOf(entry.issuer).length) problems.push(`${at}.issuer: must not contain placeholders`)
   if (problems.length > before) return undefined
   return {
     key,
@@ -136,10 +162,12 @@ function resolveOAuth2(key: string, entry: ProviderEntry, at: string, problems: 
     clientSecret: entry.clientSecret!,
     scopes: entry.scopes ?? [],
     scopeSeparator: entry.scopeSeparator ?? ' ',
+    responseScopeSeparator: entry.responseScopeSeparator ?? entry.scopeSeparator ?? ' ',
     pkce: entry.pkce ?? true,
     tokenEndpointAuthMethod: entry.tokenEndpointAuthMethod ?? 'client_secret_basic',
     tokenRequestEncoding: entry.tokenRequestEncoding ?? 'form',
     authorizationParams: entry.authorizationParams ?? {},
+    params,
   }
 }
 

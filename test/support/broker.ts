@@ -10,6 +10,16 @@ import { ChangeFeed } from '../../src/store/changes.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
 import { createDatabase } from './db.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** Writes a providers file (JSON is valid YAML) and returns its path. */
+export function writeProvidersFile(providers: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'broker-providers-')), 'providers.json')
+  writeFileSync(file, JSON.stringify({ providers }))
+  return file
+}
 
 export const BOOTSTRAP_ID = 'bootstrap-admin'
 export const BOOTSTRAP_SECRET = 'test-bootstrap-secret-0123456789-abcdefghij'
@@ -65,11 +75,15 @@ export function freePort(): Promise<number> {
   })
 }
 
-export async function startBroker(options: { env?: Record<string, string>; databaseUrl?: string; logs?: string[] } = {}): Promise<TestBroker> {
+export async function startBroker(
+  options: { env?: Record<string, string>; databaseUrl?: string; logs?: string[]; port?: number; providers?: Record<string, unknown> } = {},
+): Promise<TestBroker> {
   const database = options.databaseUrl ? undefined : await createDatabase()
   const databaseUrl = options.databaseUrl ?? database!.url
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
+  const providersFile = options.providers ? writeProvidersFile(options.providers) : undefined
   const config = loadConfig({
+    ...(providersFile ? { PROVIDERS_FILE: providersFile } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_URL: `http://127.0.0.1:${port}`,

@@ -1,0 +1,69 @@
+// Deleting a connection: under the row lock (so no refresh runs at the same time), revoke
+// at the provider where it can (refresh token first: it ends the whole grant), then
+// destroy the local ciphertext whatever the provider said, and record the outcome.
+// The row stays as a tombstone (status `revoked`, no tokens) so the audit trail keeps
+// its subject; the API answers 404 for it from then on.
+import type { Logger } from 'pino'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { Clock } from '../clock.js'
+import { problem } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { ProviderHttpOptions } from '../oauth/http.js'
+import { revokeAtProvider, type RevocationResult } from '../oauth/revocation.js'
+import type { Provider } from '../providers/schema.js'
+import { notifyChange } from '../store/changes.js'
+import type { Database } from '../store/db.js'
+import type { ConnectionCache } from './connection-cache.js'
+import type { ConnectionStore } from './connection-store.js'
+
+export class Revocations {
+  constructor(
+    private db: Database,
+    private store: ConnectionStore,
+    private cache: ConnectionCache,
+    private providers: Map<string, Provider>,
+    private audit: AuditLog,
+    private clock: Clock,
+    private metrics: Metrics,
+    private log: Logger,
+    private http: ProviderHttpOptions,
+  ) {}
+
+  async revoke(id: string, actor: string): Promise<RevocationResult> {
+    const result = await this.db.prisma.$transaction(
+      async (tx) => {
+        const row = await this.store.lock(tx, id)
+        if (!row || row.status === 'revoked') return undefined
+        const provider = this.providers.get(row.provider)
+        let outcome: RevocationResult = { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
+        if (provider) {
+          let tokens: { accessToken: string | undefined; refreshToken: string | undefined }
+          try {
+            tokens = { accessToken: this.store.open(row, 'access_token'), refreshToken: this.store.open(row, 'refresh_token') }
+          } catch {
+            // Undecryptable ciphertext: nothing can be sent to the provider; delete anyway.
+            tokens = { accessToken: undefined, refreshToken: undefined }
+          }
+          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, tokens, this.http)
+        }
+        const now = this.clock.now()
+        await tx.connection.update({
+          where: { id },
+          data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
+        })
+        await this.audit.write({ type: 'connection.revoked', actor, connectionId: id, detail: { provider: row.provider, ...outcome } }, tx)
+        await notifyChange(tx, { topic: 'connection', id })
+        return { outcome, provider: row.provider }
+      },
+      { maxWait: 5_000, timeout: this.http.timeoutMs * 2 + 10_000 },
+    )
+    this.cache.evict(id)
+    if (!result) throw problem('connection_not_found')
+    for (const token of ['refreshToken', 'accessToken'] as const) {
+      this.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
+    }
+    const log = result.outcome.errors.length ? this.log.warn.bind(this.log) : this.log.info.bind(this.log)
+    log({ connectionId: id, provider: result.provider, actor, refreshToken: result.outcome.refreshToken, accessToken: result.outcome.accessToken, errors: result.outcome.errors }, 'connection revoked')
+    return result.outcome
+  }
+}

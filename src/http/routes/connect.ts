@@ -1,0 +1,117 @@
+// Browser routes of the connect flow: the connect URL a service sends its user to, and
+// the provider's callback. Answers are redirects or small fixed HTML pages with
+// no-store / no-referrer headers; nothing from the request is reflected.
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { Type, type Static } from 'typebox'
+import { ConnectError } from '../../connections/connect-errors.js'
+import { bindingCookieName } from '../../connections/connect.js'
+import type { Services } from '../../services.js'
+import { browserHeaders, errorPage, successPage } from '../pages.js'
+import { perMinute } from '../rate-limits.js'
+
+const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } })
+const redirect = (description: string) => ({ description, headers: { location: { type: 'string' } }, type: 'null' })
+
+const ConnectParams = Type.Object({ token: Type.String({ maxLength: 100 }) }, { additionalProperties: false })
+const CallbackParams = Type.Object({ provider: Type.String({ maxLength: 63 }) }, { additionalProperties: false })
+const CallbackQuery = Type.Object(
+  {
+    state: Type.Optional(Type.String({ maxLength: 512 })),
+    code: Type.Optional(Type.String({ maxLength: 4096 })),
+    iss: Type.Optional(Type.String({ maxLength: 2048 })),
+    error: Type.Optional(Type.String({ maxLength: 256 })),
+    error_description: Type.Optional(Type.String({ maxLength: 4096 })),
+    error_uri: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  // Providers add their own parameters (session_state, scope, ...). A repeated known
+  // parameter arrives as an array and fails its string type: refused. (SECURITY.md item 8)
+  { additionalProperties: true },
+)
+
+export async function connectRoutes(app: FastifyInstance, { connect, config }: Services) {
+  const secure = config.publicUrl.startsWith('https:')
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/oauth/callback' }
+  const rateLimit = perMinute(config.rateLimits.browser)
+
+  app.get(
+    '/connect/:token',
+    {
+      schema: {
+        summary: 'Start a connect attempt (the URL a service sends its user to)',
+        description:
+          'Binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256.',
+        tags: ['connect'],
+        params: ConnectParams,
+        response: {
+          302: redirect("Redirect to the provider's authorization endpoint"),
+          400: html('The link was used or expired'),
+          404: html('Unknown link'),
+          429: html('Rate limited'),
+          500: html('Internal error'),
+          503: html('The provider or the database is unavailable'),
+        },
+      },
+      config: { browser: true, rateLimit },
+    },
+    async (request, reply) => {
+      const { token } = request.params as Static<typeof ConnectParams>
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return errorPage(reply, 404, 'session_not_found')
+      try {
+        const { redirectUrl, binding } = await connect.start(token)
+        reply.setCookie(binding.name, binding.value, { ...cookieOptions, maxAge: binding.maxAgeSeconds })
+        return browserHeaders(reply).redirect(redirectUrl, 302)
+      } catch (err) {
+        if (err instanceof ConnectError) return errorPage(reply, err.status, err.code)
+        throw err
+      }
+    },
+  )
+
+  app.get(
+    '/oauth/callback/:provider',
+    {
+      schema: {
+        summary: "The provider's redirect back to the broker (register this as the redirect URI)",
+        description:
+          'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
+          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page.',
+        tags: ['connect'],
+        params: CallbackParams,
+        querystring: CallbackQuery,
+        response: {
+          200: html('Connected (no returnUrl)'),
+          302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
+          400: html('Refused: invalid, replayed or expired state, another browser, wrong provider or issuer, provider error'),
+          404: html('Unknown provider path'),
+          409: html('The connection to re-authorize no longer exists'),
+          429: html('Rate limited'),
+          500: html('Internal error'),
+          502: html('The provider refused or failed the code exchange'),
+          503: html('The provider or the database is unavailable'),
+        },
+      },
+      config: { browser: true, rateLimit },
+    },
+    async (request, reply) => {
+      const { provider } = request.params as Static<typeof CallbackParams>
+      const query = request.query as Static<typeof CallbackQuery>
+      // The binding cookie has served its purpose, whatever the outcome.
+      if (query.state) reply.clearCookie(bindingCookieName(query.state), cookieOptions)
+      try {
+        const { connection, returnUrl } = await connect.callback(provider, query, request.cookies)
+        if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
+        return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
+      } catch (err) {
+        if (!(err instanceof ConnectError)) throw err
+        if (err.returnUrl) return back(reply, err.returnUrl, { status: 'error', error: err.code })
+        return errorPage(reply, err.status, err.code)
+      }
+    },
+  )
+}
+
+function back(reply: FastifyReply, returnUrl: string, params: Record<string, string>): FastifyReply {
+  const url = new URL(returnUrl)
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+  return browserHeaders(reply).redirect(url.href, 302)
+}

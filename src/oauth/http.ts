@@ -1,0 +1,68 @@
+// The one way the broker calls a provider: a timeout on the whole exchange, a cap on the
+// response size, no redirect following (SECURITY.md item 16). Failures to get a complete
+// response are transient ProviderErrors; what the response says is for the caller to judge.
+import { Agent, request, type Dispatcher } from 'undici'
+import { ProviderError } from './provider-error.js'
+
+export const MAX_RESPONSE_BYTES = 1024 * 1024
+
+export interface ProviderRequest {
+  method: 'GET' | 'POST' | 'DELETE'
+  url: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface ProviderResponse {
+  status: number
+  contentType: string
+  body: string
+}
+
+export interface ProviderHttpOptions {
+  timeoutMs: number
+  /** A dispatcher with extra trusted CAs or address checks (credential-exchange providers). */
+  dispatcher?: Dispatcher
+}
+
+const defaultAgent = new Agent({ connections: 32, keepAliveTimeout: 10_000 })
+
+export async function sendProviderRequest(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
+  const signal = AbortSignal.timeout(options.timeoutMs)
+  let res: Dispatcher.ResponseData
+  try {
+    res = await request(req.url, {
+      method: req.method,
+      headers: { 'user-agent': 'oauth-broker', accept: 'application/json', ...req.headers },
+      body: req.body,
+      signal,
+      dispatcher: options.dispatcher ?? defaultAgent,
+    })
+  } catch (err) {
+    throw networkError(err, signal)
+  }
+  try {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length
+      if (size > MAX_RESPONSE_BYTES) {
+        res.body.destroy()
+        throw new ProviderError('transient', 'response_too_large', `response larger than ${MAX_RESPONSE_BYTES} bytes`)
+      }
+      chunks.push(chunk as Buffer)
+    }
+    const contentType = String(res.headers['content-type'] ?? '')
+    return { status: res.statusCode, contentType, body: Buffer.concat(chunks).toString('utf8') }
+  } catch (err) {
+    if (err instanceof ProviderError) throw err
+    throw networkError(err, signal)
+  }
+}
+
+function networkError(err: unknown, signal: AbortSignal): ProviderError {
+  if (signal.aborted) return new ProviderError('transient', 'timeout', 'the provider did not answer in time')
+  const code = (err as { code?: string }).code ?? 'network_error'
+  if (err instanceof ProviderError) return err
+  return new ProviderError('transient', 'network_error', `request to the provider failed (${code})`)
+}

@@ -1,0 +1,92 @@
+// The whole connect flow in a real browser: headless Chromium (Debian's chromium, driven
+// by playwright-core) goes from the connect URL through the provider's real login and
+// consent pages, back through the broker's callback, to the service's return page.
+import { createServer, type Server } from 'node:http'
+import { existsSync } from 'node:fs'
+import { chromium, type Browser as Chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { freePort, startBroker, type TestBroker } from '../support/broker.js'
+import { apiClient } from '../support/connect.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+let as: AuthorizationServer
+let broker: TestBroker
+let app: Server
+let appUrl: string
+let browser: Chromium
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required (Debian: apt-get install chromium); .ci/run installs it`)
+  const port = await freePort()
+  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
+  broker = await startBroker({
+    port,
+    providers: {
+      idp: {
+        displayName: 'Test IdP',
+        issuer: as.issuer,
+        authorizationUrl: as.authorizationUrl,
+        tokenUrl: as.tokenUrl,
+        revocationUrl: as.revocationUrl,
+        clientId: as.clientId,
+        clientSecret: as.clientSecret,
+        scopes: ['openid', 'offline_access', 'api:read'],
+        authorizationParams: { prompt: 'consent' },
+      },
+    },
+  })
+  // The internal service's page the user comes back to.
+  app = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<h1 id="result">${new URL(req.url!, 'http://x').searchParams.get('status')}</h1>`)
+  })
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
+  appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  })
+})
+afterAll(async () => {
+  await browser?.close()
+  await new Promise((r) => app?.close(r))
+  await broker?.close()
+  await as?.close()
+})
+
+describe('connect flow in headless Chromium', () => {
+  it("goes through the provider's real login and consent pages and back to the service", async () => {
+    const admin = apiClient(broker, await broker.token())
+    const client = await admin('POST', '/v1/service-clients', { name: 'web-app', scopes: ['connect:write', 'tokens:read'], allowedReturnUrls: [`${appUrl}/integrations`] })
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret })
+    const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string }
+    const api = apiClient(broker, token.access_token)
+    const session = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'browser-user', returnUrl: `${appUrl}/integrations/done` })
+    expect(session.status).toBe(201)
+
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(session.body.connectUrl)
+    // The provider's login page.
+    expect(page.url().startsWith(as.issuer)).toBe(true)
+    const bindingCookies = (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_'))
+    expect(bindingCookies).toHaveLength(1)
+    expect(bindingCookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/oauth/callback' })
+    await page.fill('#login', 'alice')
+    await page.click('#sign-in')
+    await page.waitForSelector('#allow')
+    await page.click('#allow')
+    await page.waitForURL(`${appUrl}/integrations/done?**`)
+    expect(await page.textContent('#result')).toBe('connected')
+    const back = new URL(page.url())
+    const connectionId = back.searchParams.get('connection_id')!
+    expect(connectionId).toMatch(/^conn_/)
+    // The binding cookie is gone once used.
+    expect((await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_'))).toHaveLength(0)
+    await context.close()
+
+    const vended = await api('POST', `/v1/connections/${connectionId}/access-token`, {})
+    expect(vended.status).toBe(200)
+    expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
+  })
+})

@@ -1,0 +1,130 @@
+// The provider client's pure pieces: request building and response checking, with the
+// synthetic responses real providers send (quirks included).
+import { describe, expect, it } from 'vitest'
+import { buildAuthorizationUrl } from '../../src/oauth/authorization-request.js'
+import { codeChallengeS256 } from '../../src/oauth/pkce.js'
+import { checkParams, fillPlaceholders } from '../../src/oauth/placeholders.js'
+import { ProviderError } from '../../src/oauth/provider-error.js'
+import { buildTokenRequest, clientSecretBasic, parseTokenResponse } from '../../src/oauth/token-endpoint.js'
+import type { OAuth2Provider } from '../../src/providers/schema.js'
+
+const provider: OAuth2Provider = {
+  key: 'acme',
+  mode: 'oauth2',
+  displayName: 'Acme',
+  issuer: undefined,
+  authorizationUrl: 'https://{subdomain}.acme.example/oauth/authorize?foo=bar',
+  tokenUrl: 'https://{subdomain}.acme.example/oauth/token',
+  revocationUrl: undefined,
+  clientId: 'client id/é',
+  clientSecret: 'se:cret+%',
+  scopes: ['read', 'write'],
+  scopeSeparator: ' ',
+  responseScopeSeparator: ',',
+  pkce: true,
+  tokenEndpointAuthMethod: 'client_secret_basic',
+  tokenRequestEncoding: 'form',
+  authorizationParams: { prompt: 'consent' },
+  params: { subdomain: { pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
+}
+
+const ok = (body: unknown, status = 200, contentType = 'application/json') => ({ status, contentType, body: typeof body === 'string' ? body : JSON.stringify(body) })
+const failure = (fn: () => unknown) => {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ProviderError) return { failure: err.failure, code: err.code }
+    throw err
+  }
+  throw new Error('expected a ProviderError')
+}
+
+describe('PKCE', () => {
+  it('computes the RFC 7636 Appendix B example', () => {
+    expect(codeChallengeS256('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM')
+  })
+})
+
+describe('authorization request', () => {
+  it('carries every parameter, PKCE explicitly S256, scopes with the separator, fixed params, and keeps the URL query', () => {
+    const url = new URL(buildAuthorizationUrl(provider, { redirectUri: 'https://broker.example/oauth/callback/acme', state: 's', codeChallenge: 'c', scopes: ['read', 'write'], params: { subdomain: 'team' } }))
+    expect(url.origin).toBe('https://team.acme.example')
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      foo: 'bar',
+      prompt: 'consent',
+      response_type: 'code',
+      client_id: 'client id/é',
+      redirect_uri: 'https://broker.example/oauth/callback/acme',
+      scope: 'read write',
+      state: 's',
+      code_challenge: 'c',
+      code_challenge_method: 'S256',
+    })
+  })
+})
+
+describe('placeholders', () => {
+  it('refuses hostile values before they reach a URL', () => {
+    const specs = provider.params
+    for (const value of ['evil.com/x', 'a@b', '..', 'a\r\nb', 'A'.repeat(70), '', 'x.y', '-x']) {
+      expect(checkParams(specs, { subdomain: value }), JSON.stringify(value)).not.toEqual([])
+    }
+    expect(checkParams(specs, {})).toEqual(['params.subdomain: required'])
+    expect(checkParams(specs, { subdomain: 'ok', extra: 'x' })).toEqual(['params.extra: this provider takes no such parameter'])
+    expect(checkParams(specs, { subdomain: 'my-team1' })).toEqual([])
+    expect(fillPlaceholders(provider.tokenUrl, { subdomain: 'my-team1' })).toBe('https://my-team1.acme.example/oauth/token')
+  })
+})
+
+describe('token request', () => {
+  it('client_secret_basic form-encodes id and secret before base64 (RFC 6749 §2.3.1)', () => {
+    const req = buildTokenRequest(provider, { subdomain: 't' }, { grant_type: 'refresh_token', refresh_token: 'r' })
+    expect(req.headers.authorization).toBe(clientSecretBasic('client id/é', 'se:cret+%'))
+    const decoded = Buffer.from(req.headers.authorization!.slice(6), 'base64').toString()
+    expect(decoded).toBe('client+id%2F%C3%A9:se%3Acret%2B%25')
+    expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded')
+    expect(Object.fromEntries(new URLSearchParams(req.body))).toEqual({ grant_type: 'refresh_token', refresh_token: 'r' })
+    expect(req.url).toBe('https://t.acme.example/oauth/token')
+  })
+
+  it('client_secret_post with a JSON body', () => {
+    const req = buildTokenRequest({ ...provider, tokenEndpointAuthMethod: 'client_secret_post', tokenRequestEncoding: 'json' }, { subdomain: 't' }, {
+      grant_type: 'authorization_code',
+      code: 'c',
+      redirect_uri: 'https://b/cb',
+      code_verifier: 'v',
+    })
+    expect(req.headers.authorization).toBeUndefined()
+    expect(req.headers['content-type']).toBe('application/json')
+    expect(JSON.parse(req.body!)).toEqual({ grant_type: 'authorization_code', code: 'c', redirect_uri: 'https://b/cb', code_verifier: 'v', client_id: 'client id/é', client_secret: 'se:cret+%' })
+  })
+})
+
+describe('token response', () => {
+  it('accepts expires_in as a number, as a string, or missing; keeps non-secret extras; splits scopes', () => {
+    expect(parseTokenResponse(provider, ok({ access_token: 'a', token_type: 'bearer', expires_in: 3600, refresh_token: 'r', scope: 'x,y', account_id: 'acc', id_token: 'secret-ish', nested: { a: 1 } }))).toEqual({
+      accessToken: 'a',
+      tokenType: 'Bearer',
+      expiresInSeconds: 3600,
+      refreshToken: 'r',
+      refreshTokenExpiresInSeconds: undefined,
+      scopes: ['x', 'y'],
+      metadata: { account_id: 'acc' },
+    })
+    expect(parseTokenResponse(provider, ok({ access_token: 'a', expires_in: '1800' })).expiresInSeconds).toBe(1800)
+    const bare = parseTokenResponse(provider, ok({ access_token: 'dal:AbC' }))
+    expect([bare.accessToken, bare.expiresInSeconds, bare.refreshToken, bare.scopes, bare.tokenType]).toEqual(['dal:AbC', undefined, undefined, undefined, 'Bearer'])
+  })
+
+  it('classifies failures: grant, configuration, transient', () => {
+    expect(failure(() => parseTokenResponse(provider, ok({ error: 'invalid_grant' }, 400)))).toEqual({ failure: 'grant', code: 'invalid_grant' })
+    expect(failure(() => parseTokenResponse(provider, ok({ error: 'invalid_client' }, 401)))).toEqual({ failure: 'configuration', code: 'invalid_client' })
+    expect(failure(() => parseTokenResponse(provider, ok({ error: 'server_error' }, 503)))).toEqual({ failure: 'transient', code: 'http_503' })
+    expect(failure(() => parseTokenResponse(provider, ok('<html>oops</html>', 200, 'text/html')))).toEqual({ failure: 'transient', code: 'malformed_response' })
+    expect(failure(() => parseTokenResponse(provider, ok({ token_type: 'Bearer' })))).toEqual({ failure: 'transient', code: 'malformed_response' })
+    expect(failure(() => parseTokenResponse(provider, ok({ access_token: 42, expires_in: {} })))).toEqual({ failure: 'transient', code: 'malformed_response' })
+    expect(failure(() => parseTokenResponse(provider, ok({ access_token: 'a', expires_in: 'soon' })))).toEqual({ failure: 'transient', code: 'malformed_response' })
+    expect(failure(() => parseTokenResponse(provider, ok('[]')))).toEqual({ failure: 'transient', code: 'malformed_response' })
+    expect(failure(() => parseTokenResponse(provider, ok('', 302, '')))).toEqual({ failure: 'transient', code: 'malformed_response' })
+  })
+})

@@ -1,0 +1,33 @@
+// A minimal browser for HTTP-level flow tests: a cookie jar (name, value, path, with the
+// attributes the broker sets) and manual redirects, so each hop can be inspected.
+export class Browser {
+  cookies = new Map<string, { value: string; path: string; httpOnly: boolean; sameSite: string | undefined; expired: boolean }>()
+
+  async get(url: string | URL): Promise<Response> {
+    const target = new URL(url)
+    const cookie = [...this.cookies]
+      .filter(([, c]) => !c.expired && target.pathname.startsWith(c.path))
+      .map(([name, c]) => `${name}=${c.value}`)
+      .join('; ')
+    const res = await fetch(target, { redirect: 'manual', headers: cookie ? { cookie } : {} })
+    for (const header of res.headers.getSetCookie()) this.store(header)
+    return res
+  }
+
+  private store(header: string) {
+    const [pair, ...attrs] = header.split(';').map((s) => s.trim())
+    const eq = pair!.indexOf('=')
+    const name = pair!.slice(0, eq)
+    const value = pair!.slice(eq + 1)
+    const attr = (n: string) => attrs.find((a) => a.toLowerCase().startsWith(`${n.toLowerCase()}=`))?.split('=')[1]
+    const maxAge = attr('Max-Age')
+    const expires = attr('Expires')
+    this.cookies.set(name, {
+      value,
+      path: attr('Path') ?? '/',
+      httpOnly: attrs.some((a) => a.toLowerCase() === 'httponly'),
+      sameSite: attr('SameSite'),
+      expired: value === '' || maxAge === '0' || (expires !== undefined && new Date(expires) < new Date()),
+    })
+  }
+}
