@@ -16,17 +16,17 @@ export interface BrokerProcess {
   exited: Promise<number | null>
 }
 
-export function spawnBroker(options: { env: Record<string, string>; cwd?: string; port: number }): BrokerProcess {
+export function spawnBroker(options: { env: Record<string, string>; cwd?: string; port: number; /** A file descriptor for the output instead of capturing it. */ stdio?: number }): BrokerProcess {
   const started = Date.now()
   const proc = spawn(process.execPath, [`${ROOT}/${START_COMMAND[0]}`], {
     cwd: options.cwd ?? ROOT,
     // Only what the test sets: no inherited configuration.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(options.port), HOST: '127.0.0.1', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.stdio === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', options.stdio, options.stdio],
   })
   const output: string[] = []
-  proc.stdout!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
-  proc.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
+  proc.stdout?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
+  proc.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${options.port}`
   return {
