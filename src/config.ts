@@ -23,6 +23,10 @@ export interface Config {
   providers: Map<string, Provider>
   bootstrap: { clientId: string; clientSecret: string; returnUrls: string[] } | undefined
   providerTimeoutMs: number
+  /** Extra CA certificates (PEM) trusted for provider calls (private intranet CAs). */
+  providerCaPem: string | undefined
+  /** Let user-supplied provider hosts resolve to internal addresses (tests, on-premises). */
+  allowPrivateProviderAddresses: boolean
   brokerTokenTtlSeconds: number
   logLevel: string
   /** Fastify's trustProxy: false (default), true, a hop count or a list of addresses/CIDRs. */
@@ -62,6 +66,8 @@ export const ENVIRONMENT_VARIABLES = [
   'BOOTSTRAP_CLIENT_SECRET_FILE',
   'BOOTSTRAP_RETURN_URLS',
   'PROVIDER_TIMEOUT_MS',
+  'PROVIDER_CA_FILE',
+  'ALLOW_PRIVATE_PROVIDER_ADDRESSES',
   'BROKER_TOKEN_TTL_SECONDS',
   'LOG_LEVEL',
   'TRUST_PROXY',
@@ -143,6 +149,8 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     providers,
     bootstrap,
     providerTimeoutMs: p.integer('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
+    providerCaPem: readPem(p.string('PROVIDER_CA_FILE'), readFile, problems),
+    allowPrivateProviderAddresses: p.boolean('ALLOW_PRIVATE_PROVIDER_ADDRESSES', false),
     brokerTokenTtlSeconds: p.integer('BROKER_TOKEN_TTL_SECONDS', 300, 30, 86_400),
     logLevel,
     trustProxy: parseTrustProxy(p.string('TRUST_PROXY'), problems),
@@ -189,6 +197,15 @@ class EnvReader {
     }
   }
 
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === '1') return true
+    if (raw === 'false' || raw === '0') return false
+    this.problems.push(`${name}: must be true or false`)
+    return fallback
+  }
+
   integer(name: string, fallback: number, min: number, max: number): number {
     const raw = this.string(name)
     if (raw === undefined) return fallback
@@ -197,6 +214,18 @@ class EnvReader {
       return fallback
     }
     return Number(raw)
+  }
+}
+
+function readPem(path: string | undefined, readFile: ReadFile, problems: string[]): string | undefined {
+  if (path === undefined) return undefined
+  try {
+    const pem = readFile(path)
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`PROVIDER_CA_FILE: ${path} holds no PEM certificate`)
+    return pem
+  } catch (err) {
+    problems.push(`PROVIDER_CA_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
   }
 }
 

@@ -9,6 +9,7 @@ export const PROBLEMS = {
   invalid_scope: { status: 400, title: 'A requested scope is unknown or not allowed' },
   unknown_provider: { status: 400, title: 'The provider is not configured' },
   invalid_connection: { status: 400, title: 'The connection cannot be re-authorized by this session' },
+  invalid_credentials: { status: 400, title: 'The credentials are malformed or the provider refused them' },
   unauthorized: { status: 401, title: 'A valid broker token is required' },
   insufficient_scope: { status: 403, title: 'The broker token lacks the scope this route needs' },
   not_found: { status: 404, title: 'No such route' },

@@ -7,7 +7,7 @@ import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
 import { FreshTokens } from './connections/fresh-tokens.js'
 import { Revocations } from './connections/revoke.js'
-import type { ProviderHttpOptions } from './oauth/http.js'
+import { createDispatchers, ProviderNetwork } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { BrokerTokens } from './issuer/broker-tokens.js'
@@ -60,7 +60,11 @@ export function createServices(config: Config, deps: Deps): Services {
   const clients = new ServiceClients(db, audit, log)
   const keys = new SigningKeys(db, keyring, clock, config.brokerTokenTtlSeconds, audit, log)
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
-  const http: ProviderHttpOptions = { timeoutMs: config.providerTimeoutMs }
+  const network = new ProviderNetwork(
+    createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses }),
+    config.providerTimeoutMs,
+  )
+  const http = network
   const connections = new ConnectionStore(db, keyring, clock)
   const cache = new ConnectionCache(deps.changes)
   const { providers } = config
@@ -96,6 +100,7 @@ export function createServices(config: Config, deps: Deps): Services {
       clearInterval(purgeTimer)
       keys.stop()
       await audit.stop()
+      await network.close()
     },
   }
 }

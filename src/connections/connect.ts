@@ -10,19 +10,21 @@ import type { Config } from '../config.js'
 import { problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { buildAuthorizationUrl, redirectUriFor } from '../oauth/authorization-request.js'
-import { sendProviderRequest, type ProviderHttpOptions } from '../oauth/http.js'
+import { CredentialsRefused, checkCredentialFields, exchangeInteract, obtainApiKey, type ObtainedCredentials } from '../oauth/credentials.js'
+import { sendProviderRequest } from '../oauth/http.js'
 import { codeChallengeS256, generateCodeVerifier } from '../oauth/pkce.js'
 import { checkParams } from '../oauth/placeholders.js'
 import { ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
-import type { OAuth2Provider, Provider } from '../providers/schema.js'
+import type { ApiKeyProvider, CredentialExchangeProvider, Provider } from '../providers/schema.js'
 import { isReturnUrlAllowed } from '../service-clients/return-urls.js'
 import type { ServiceClient } from '../service-clients/service-clients.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
 import type { ConnectionCache } from './connection-cache.js'
-import { connectionView, newConnectionId, type ConnectionStore, type ConnectionView } from './connection-store.js'
+import { connectionView, newConnectionId, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
+import type { ProviderNetwork } from '../oauth/network.js'
 import { ConnectError, type ConnectErrorCode } from './connect-errors.js'
 
 export interface NewConnectSession {
@@ -47,6 +49,31 @@ export interface BrowserBinding {
   maxAgeSeconds: number
 }
 
+/** What the connect URL leads to: the provider's consent page, or the broker's own form. */
+export type ConnectStart =
+  | { kind: 'redirect'; redirectUrl: string; binding: BrowserBinding }
+  | { kind: 'form'; provider: ApiKeyProvider | CredentialExchangeProvider; attempt: string; binding: BrowserBinding }
+
+/** The form's input was refused (bad credentials): shown again with the reason, the session stays usable. */
+export class FormRefused extends Error {
+  constructor(
+    readonly provider: ApiKeyProvider | CredentialExchangeProvider,
+    readonly attempt: string,
+    readonly reason: string,
+    readonly status: number,
+  ) {
+    super(reason)
+    this.name = 'FormRefused'
+  }
+}
+
+export interface NewConnection {
+  provider: string
+  ownerId: string
+  credentials: Record<string, unknown>
+  params?: Record<string, string>
+}
+
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex')
 const random = () => randomBytes(32).toString('base64url')
 
@@ -67,7 +94,7 @@ export class Connect {
     private clock: Clock,
     private metrics: Metrics,
     private log: Logger,
-    private http: ProviderHttpOptions,
+    private network: ProviderNetwork,
   ) {}
 
   async createSession(caller: ServiceClient, input: NewConnectSession): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
@@ -77,10 +104,16 @@ export class Connect {
       throw problem('invalid_return_url', 'returnUrl must start with one of the allowed return URLs of this service client')
     }
     const params = input.params ?? {}
-    const paramProblems = checkParams(provider.params, params)
-    if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
-    if (input.scopes?.some((s) => s.includes(provider.scopeSeparator))) {
-      throw problem('invalid_scope', `a scope must not contain the provider's separator "${provider.scopeSeparator}"`)
+    if (provider.mode === 'oauth2') {
+      const paramProblems = checkParams(provider.params, params)
+      if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
+      if (input.scopes?.some((s) => s.includes(provider.scopeSeparator))) {
+        throw problem('invalid_scope', `a scope must not contain the provider's separator "${provider.scopeSeparator}"`)
+      }
+    } else {
+      // The user supplies everything on the connect form; placeholders come from discovery.
+      if (Object.keys(params).length) throw problem('invalid_params', `${provider.key} takes no params`)
+      if (input.scopes?.length) throw problem('invalid_scope', `${provider.key} has no scopes`)
     }
     if (input.connectionId !== undefined) {
       const existing = await this.store.get(input.connectionId)
@@ -101,7 +134,7 @@ export class Connect {
         clientId: caller.clientId,
         returnUrl: input.returnUrl ?? null,
         params,
-        scopes: input.scopes ?? provider.scopes,
+        scopes: input.scopes ?? (provider.mode === 'oauth2' ? provider.scopes : []),
         connectionId: input.connectionId ?? null,
         createdAt: this.clock.now(),
         expiresAt,
@@ -112,21 +145,16 @@ export class Connect {
   }
 
   /**
-   * The user's browser opened the connect URL: a fresh state, PKCE verifier and binding
-   * secret for this attempt (opening the link again restarts the attempt; the newest wins).
+   * The user's browser opened the connect URL: a fresh state (or form attempt), PKCE
+   * verifier and binding secret for this attempt. Opening the link again restarts the
+   * attempt; the newest wins.
    */
-  async start(token: string): Promise<{ redirectUrl: string; binding: BrowserBinding }> {
-    const session = await this.db.prisma.connectSession.findUnique({ where: { tokenHash: sha256(token) } })
-    if (!session) throw new ConnectError('session_not_found', null, 404)
+  async start(token: string): Promise<ConnectStart> {
+    const { session, provider } = await this.openSession(token)
     const now = this.clock.now()
-    if (session.usedAt) throw new ConnectError('session_used', session.returnUrl)
-    if (session.expiresAt <= now) throw new ConnectError('session_expired', session.returnUrl)
-    const provider = this.providers.get(session.provider)
-    if (!provider) throw new ConnectError('provider_unavailable', session.returnUrl, 503)
-
     const state = random()
     const binding = random()
-    const verifier = provider.pkce ? generateCodeVerifier() : undefined
+    const verifier = provider.mode === 'oauth2' && provider.pkce ? generateCodeVerifier() : undefined
     const { count } = await this.db.prisma.connectSession.updateMany({
       where: { id: session.id, usedAt: null },
       data: {
@@ -137,6 +165,9 @@ export class Connect {
       },
     })
     if (count === 0) throw new ConnectError('session_used', session.returnUrl)
+    const cookie = { name: bindingCookieName(state), value: binding, maxAgeSeconds: Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000)) }
+    this.log.info({ sessionId: session.id, provider: provider.key }, 'connect attempt started')
+    if (provider.mode !== 'oauth2') return { kind: 'form', provider, attempt: state, binding: cookie }
     const redirectUrl = buildAuthorizationUrl(provider, {
       redirectUri: redirectUriFor(this.config.publicUrl, provider.key),
       state,
@@ -144,11 +175,93 @@ export class Connect {
       scopes: session.scopes,
       params: session.params as Record<string, string>,
     })
-    this.log.info({ sessionId: session.id, provider: provider.key }, 'connect attempt started')
-    return {
-      redirectUrl,
-      binding: { name: bindingCookieName(state), value: binding, maxAgeSeconds: Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000)) },
+    return { kind: 'redirect', redirectUrl, binding: cookie }
+  }
+
+  private async openSession(token: string) {
+    const session = await this.db.prisma.connectSession.findUnique({ where: { tokenHash: sha256(token) } })
+    if (!session) throw new ConnectError('session_not_found', null, 404)
+    if (session.usedAt) throw new ConnectError('session_used', session.returnUrl)
+    if (session.expiresAt <= this.clock.now()) throw new ConnectError('session_expired', session.returnUrl)
+    const provider = this.providers.get(session.provider)
+    if (!provider) throw new ConnectError('provider_unavailable', session.returnUrl, 503)
+    return { session, provider }
+  }
+
+  /**
+   * The connect form was submitted (API-key and credential-exchange providers). The
+   * attempt must come from the browser that opened the form (hidden field + cookie);
+   * refused credentials show the form again; the session is consumed only on success.
+   */
+  async submit(token: string, fields: Record<string, unknown>, cookies: Record<string, string | undefined>): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+    const { session, provider } = await this.openSession(token)
+    if (provider.mode === 'oauth2') throw new ConnectError('invalid_request', session.returnUrl)
+    const { attempt, ...credentials } = fields
+    if (typeof attempt !== 'string' || !session.stateHash || !safeEqual(sha256(attempt), session.stateHash)) throw new ConnectError('invalid_state', session.returnUrl)
+    const cookie = cookies[bindingCookieName(attempt)]
+    if (!cookie || !session.browserHash || !safeEqual(sha256(cookie), session.browserHash)) throw new ConnectError('browser_mismatch', session.returnUrl)
+
+    let obtained: ObtainedCredentials
+    try {
+      obtained = await this.obtain(provider, credentials)
+    } catch (err) {
+      if (err instanceof CredentialsRefused) throw new FormRefused(provider, attempt, err.reason, 400)
+      if (err instanceof ProviderError) {
+        this.log.warn({ sessionId: session.id, provider: provider.key, failure: err.failure, code: err.code }, 'credential check failed')
+        throw new FormRefused(provider, attempt, 'The provider could not be reached. Try again in a moment.', 503)
+      }
+      throw err
     }
+    // Consumed only now, atomically: a double submission stores one connection.
+    const { count } = await this.db.prisma.connectSession.updateMany({ where: { id: session.id, usedAt: null, stateHash: session.stateHash }, data: { usedAt: this.clock.now() } })
+    if (count === 0) throw new ConnectError('session_used', session.returnUrl)
+    const row = await this.db.prisma.$transaction((tx) =>
+      session.connectionId
+        ? this.reauthorize(tx, session.connectionId, provider, obtained.tokens, [], session.clientId, obtained.params)
+        : this.insertConnection(tx, { provider, ownerId: session.ownerId, clientId: session.clientId, params: obtained.params, scopes: [], tokens: obtained.tokens }),
+    )
+    if (!row) throw new ConnectError('connection_unavailable', session.returnUrl, 409)
+    this.cache.evict(row.id)
+    this.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
+    this.log.info({ connectionId: row.id, provider: provider.key }, 'connection authorized')
+    return { connection: connectionView(row), returnUrl: session.returnUrl }
+  }
+
+  /** Checks or exchanges user-supplied credentials with the provider. */
+  private async obtain(provider: ApiKeyProvider | CredentialExchangeProvider, credentials: Record<string, unknown>): Promise<ObtainedCredentials> {
+    const checked = checkCredentialFields(provider, credentials)
+    if (provider.mode === 'api_key') return obtainApiKey(provider, checked, this.network.http(provider))
+    return exchangeInteract(provider, checked, { ...this.network.http(provider), allowPrivate: this.network.allowPrivate })
+  }
+
+  /**
+   * POST /v1/connections: a connection straight from credentials: an API key, a credential
+   * exchange, or OAuth tokens imported from another system (taken as they are).
+   */
+  async createFromCredentials(caller: ServiceClient, input: NewConnection): Promise<ConnectionView> {
+    const provider = this.providers.get(input.provider)
+    if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
+    let obtained: ObtainedCredentials
+    if (provider.mode === 'oauth2') {
+      const params = input.params ?? {}
+      const paramProblems = checkParams(provider.params, params)
+      if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
+      obtained = { tokens: importedTokens(input.credentials, this.clock.now()), params }
+    } else {
+      if (input.params && Object.keys(input.params).length) throw problem('invalid_params', `${provider.key} takes no params`)
+      try {
+        obtained = await this.obtain(provider, input.credentials)
+      } catch (err) {
+        if (err instanceof CredentialsRefused) throw problem('invalid_credentials', err.reason)
+        if (err instanceof ProviderError) throw problem('provider_unavailable', `the provider could not check the credentials (${err.code})`)
+        throw err
+      }
+    }
+    const row = await this.db.prisma.$transaction((tx) =>
+      this.insertConnection(tx, { provider, ownerId: input.ownerId, clientId: caller.clientId, params: obtained.params, scopes: provider.mode === 'oauth2' ? provider.scopes : [], tokens: obtained.tokens }),
+    )
+    this.log.info({ connectionId: row.id, provider: provider.key, clientId: caller.clientId }, 'connection created from credentials')
+    return connectionView(row)
   }
 
   /**
@@ -175,6 +288,7 @@ export class Connect {
     if (providerKey !== session.provider) throw fail('provider_mismatch')
     const provider = this.providers.get(session.provider)
     if (!provider) throw fail('provider_unavailable', 503)
+    if (provider.mode !== 'oauth2') throw fail('invalid_request')
     if (provider.issuer !== undefined && query.iss !== provider.issuer) throw fail('issuer_mismatch')
     if (query.error !== undefined) {
       throw fail(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed')
@@ -192,7 +306,7 @@ export class Connect {
           redirect_uri: redirectUriFor(this.config.publicUrl, provider.key),
           ...(verifier ? { code_verifier: verifier } : {}),
         }),
-        this.http,
+        this.network.http(provider),
       )
       tokens = parseTokenResponse(provider, res)
     } catch (err) {
@@ -202,7 +316,9 @@ export class Connect {
     }
 
     const row = await this.db.prisma.$transaction(async (tx) =>
-      session.connectionId ? this.reauthorize(tx, session.connectionId, provider, tokens, session.scopes, session.clientId) : this.createConnection(tx, session, provider, tokens),
+      session.connectionId
+        ? this.reauthorize(tx, session.connectionId, provider, tokens, session.scopes, session.clientId)
+        : this.insertConnection(tx, { provider, ownerId: session.ownerId, clientId: session.clientId, params: session.params as Record<string, string>, scopes: session.scopes, tokens }),
     )
     if (!row) throw fail('connection_unavailable', 409)
     // Clean up sessions: this one is done; the verifier is no longer needed.
@@ -213,36 +329,34 @@ export class Connect {
     return { connection: connectionView(row), returnUrl: session.returnUrl }
   }
 
-  private async createConnection(
+  private async insertConnection(
     tx: Tx,
-    session: { ownerId: string; clientId: string; params: unknown; scopes: string[] },
-    provider: OAuth2Provider,
-    tokens: TokenSet,
-  ) {
+    c: { provider: Provider; ownerId: string; clientId: string; params: Record<string, string>; scopes: string[]; tokens: TokenSet },
+  ): Promise<ConnectionRow> {
     const id = newConnectionId()
     const now = this.clock.now()
     const row = await tx.connection.create({
       data: {
         id,
-        provider: provider.key,
-        ownerId: session.ownerId,
+        provider: c.provider.key,
+        ownerId: c.ownerId,
         status: 'active',
-        ...this.store.tokenColumns(id, tokens, session.scopes),
-        params: session.params as object,
-        metadata: tokens.metadata,
-        createdBy: session.clientId,
+        ...this.store.tokenColumns(id, c.tokens, c.scopes),
+        params: c.params,
+        metadata: c.tokens.metadata,
+        createdBy: c.clientId,
         createdAt: now,
         updatedAt: now,
         version: 1,
       },
     })
-    await this.audit.write({ type: 'connection.created', actor: session.clientId, connectionId: id, detail: { provider: provider.key, ownerId: session.ownerId } }, tx)
+    await this.audit.write({ type: 'connection.created', actor: c.clientId, connectionId: id, detail: { provider: c.provider.key, ownerId: c.ownerId, mode: c.provider.mode } }, tx)
     await notifyChange(tx, { topic: 'connection', id })
     return row
   }
 
   /** Re-authorization in place: same id, new grant; the old tokens are replaced. */
-  private async reauthorize(tx: Tx, id: string, provider: OAuth2Provider, tokens: TokenSet, scopes: string[], actor: string) {
+  private async reauthorize(tx: Tx, id: string, provider: Provider, tokens: TokenSet, scopes: string[], actor: string, params?: Record<string, string>) {
     const current = await this.store.lock(tx, id)
     if (!current || current.status === 'revoked' || current.provider !== provider.key) return undefined
     const now = this.clock.now()
@@ -250,6 +364,7 @@ export class Connect {
       where: { id },
       data: {
         ...this.store.tokenColumns(id, tokens, scopes),
+        ...(params ? { params } : {}),
         status: 'active',
         version: { increment: 1 },
         metadata: { ...(current.metadata as object), ...tokens.metadata },
@@ -275,4 +390,28 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** OAuth tokens imported from another system: `{accessToken, refreshToken?, expiresAt?, scopes?}`. */
+function importedTokens(credentials: Record<string, unknown>, now: Date): TokenSet {
+  const { accessToken, refreshToken, expiresAt, scopes, ...rest } = credentials
+  if (Object.keys(rest).length) throw problem('invalid_credentials', `unknown credential fields: ${Object.keys(rest).join(', ')}`)
+  if (typeof accessToken !== 'string' || !accessToken) throw problem('invalid_credentials', 'accessToken: required')
+  if (refreshToken !== undefined && (typeof refreshToken !== 'string' || !refreshToken)) throw problem('invalid_credentials', 'refreshToken: must be a string')
+  let expiresInSeconds: number | undefined
+  if (expiresAt !== undefined) {
+    const at = typeof expiresAt === 'string' ? new Date(expiresAt) : undefined
+    if (!at || Number.isNaN(at.getTime())) throw problem('invalid_credentials', 'expiresAt: must be an ISO 8601 date-time')
+    expiresInSeconds = Math.max(0, Math.floor((at.getTime() - now.getTime()) / 1000))
+  }
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) throw problem('invalid_credentials', 'scopes: must be an array of strings')
+  return {
+    accessToken,
+    tokenType: 'Bearer',
+    expiresInSeconds,
+    refreshToken: refreshToken as string | undefined,
+    refreshTokenExpiresInSeconds: undefined,
+    scopes: scopes as string[] | undefined,
+    metadata: {},
+  }
 }

@@ -15,7 +15,9 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { problem, ProblemError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import { sendProviderRequest, type ProviderHttpOptions } from '../oauth/http.js'
+import { sendProviderRequest } from '../oauth/http.js'
+import { fillHeaders } from '../oauth/placeholders.js'
+import type { ProviderNetwork } from '../oauth/network.js'
 import { ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
 import type { Provider } from '../providers/schema.js'
@@ -31,6 +33,8 @@ export interface VendedToken {
   scopes: string[]
   provider: string
   connectionId: string
+  /** Headers the provider's API needs besides Authorization (e.g. Interact's X-Tenant). */
+  headers: Record<string, string>
 }
 
 export interface RefreshRequest {
@@ -59,7 +63,7 @@ export class FreshTokens {
     private clock: Clock,
     private metrics: Metrics,
     private log: Logger,
-    private http: ProviderHttpOptions,
+    private network: ProviderNetwork,
   ) {}
 
   async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
@@ -79,6 +83,17 @@ export class FreshTokens {
       scopes: row.scopes,
       provider: row.provider,
       connectionId: row.id,
+      headers: this.headersFor(row),
+    }
+  }
+
+  private headersFor(row: ConnectionRow): Record<string, string> {
+    const provider = this.providers.get(row.provider)
+    if (!provider || !Object.keys(provider.apiHeaders).length) return {}
+    try {
+      return fillHeaders(provider.apiHeaders, row.params as Record<string, string>)
+    } catch {
+      return {}
     }
   }
 
@@ -111,7 +126,7 @@ export class FreshTokens {
     try {
       outcome = await this.db.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.http.timeoutMs + LOCK_MARGIN_MS}ms'`)
+          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.network.timeoutMs + LOCK_MARGIN_MS}ms'`)
           const row = await this.store.lock(tx, id)
           if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
           if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
@@ -121,6 +136,8 @@ export class FreshTokens {
 
           const provider = this.providers.get(row.provider)
           if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
+          // API keys do not expire and cannot be refreshed: the stored key is the answer.
+          if (provider.mode === 'api_key') return { row }
           const refreshToken = this.store.open(row, 'refresh_token')
           if (!refreshToken) {
             // Nothing to refresh with: a token that still works is handed out with its true expiry.
@@ -131,7 +148,10 @@ export class FreshTokens {
           let tokens: TokenSet
           const started = Date.now()
           try {
-            const res = await sendProviderRequest(buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }), this.http)
+            const res = await sendProviderRequest(
+              buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
+              this.network.http(provider),
+            )
             tokens = parseTokenResponse(provider, res)
           } catch (err) {
             if (!(err instanceof ProviderError)) throw err
@@ -145,7 +165,7 @@ export class FreshTokens {
           this.log.info({ connectionId: id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
           return { row: updated }
         },
-        { maxWait: 5_000, timeout: this.http.timeoutMs * 2 + LOCK_MARGIN_MS + 5_000 },
+        { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + LOCK_MARGIN_MS + 5_000 },
       )
     } catch (err) {
       // The provider already answered with new tokens: they must not be lost.

@@ -8,8 +8,8 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import type { ProviderHttpOptions } from '../oauth/http.js'
-import { revokeAtProvider, type RevocationResult } from '../oauth/revocation.js'
+import type { ProviderNetwork } from '../oauth/network.js'
+import { notSupported, revokeAtProvider, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database } from '../store/db.js'
@@ -26,7 +26,7 @@ export class Revocations {
     private clock: Clock,
     private metrics: Metrics,
     private log: Logger,
-    private http: ProviderHttpOptions,
+    private network: ProviderNetwork,
   ) {}
 
   async revoke(id: string, actor: string): Promise<RevocationResult> {
@@ -44,7 +44,11 @@ export class Revocations {
             // Undecryptable ciphertext: nothing can be sent to the provider; delete anyway.
             tokens = { accessToken: undefined, refreshToken: undefined }
           }
-          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, tokens, this.http)
+          // API keys and credential exchanges have no revocation API: delete locally.
+          outcome =
+            provider.mode === 'oauth2'
+              ? await revokeAtProvider(provider, row.params as Record<string, string>, tokens, this.network.http(provider))
+              : notSupported(tokens)
         }
         const now = this.clock.now()
         await tx.connection.update({
@@ -55,7 +59,7 @@ export class Revocations {
         await notifyChange(tx, { topic: 'connection', id })
         return { outcome, provider: row.provider }
       },
-      { maxWait: 5_000, timeout: this.http.timeoutMs * 2 + 10_000 },
+      { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + 10_000 },
     )
     this.cache.evict(id)
     if (!result) throw problem('connection_not_found')

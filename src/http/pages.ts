@@ -44,6 +44,31 @@ export function renderErrorPage(reply: FastifyReply, code: ProblemCode): Fastify
   return errorPage(reply, PROBLEMS[code].status, code)
 }
 
+/** The connect form of API-key and credential-exchange providers. */
+export function formPage(
+  reply: FastifyReply,
+  form: { action: string; attempt: string; provider: { displayName: string; credentialFields: Array<{ name: string; label: string; kind: string; help?: string }> }; error?: string; status?: number },
+): FastifyReply {
+  const inputs = form.provider.credentialFields
+    .map((f) => {
+      const type = f.kind === 'secret' ? 'password' : f.kind === 'url' ? 'url' : 'text'
+      const help = f.help ? `<br><small>${escapeHtml(f.help)}</small>` : ''
+      return `<p><label for="${escapeHtml(f.name)}">${escapeHtml(f.label)}</label><br><input id="${escapeHtml(f.name)}" name="${escapeHtml(f.name)}" type="${type}" required autocomplete="off" spellcheck="false" style="width:100%">${help}</p>`
+    })
+    .join('')
+  const error = form.error ? `<p role="alert" style="color:#a00">${escapeHtml(form.error)}</p>` : ''
+  return browserHeaders(reply)
+    .code(form.status ?? 200)
+    .type('text/html; charset=utf-8')
+    .send(
+      page(
+        `Connect ${form.provider.displayName}`,
+        `<h1>Connect ${escapeHtml(form.provider.displayName)}</h1>${error}<form method="post" action="${escapeHtml(form.action)}">` +
+          `<input type="hidden" name="attempt" value="${escapeHtml(form.attempt)}">${inputs}<p><button id="connect" type="submit">Connect</button></p></form>`,
+      ),
+    )
+}
+
 export function successPage(reply: FastifyReply, providerName: string): FastifyReply {
   return browserHeaders(reply)
     .code(200)

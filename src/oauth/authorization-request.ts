@@ -18,7 +18,7 @@ export function buildAuthorizationUrl(
   query.set('response_type', 'code')
   query.set('client_id', provider.clientId)
   query.set('redirect_uri', request.redirectUri)
-  if (request.scopes.length) query.set('scope', request.scopes.join(provider.scopeSeparator))
+  if (provider.sendScopes && request.scopes.length) query.set('scope', request.scopes.join(provider.scopeSeparator))
   query.set('state', request.state)
   if (provider.pkce && request.codeChallenge) {
     query.set('code_challenge', request.codeChallenge)

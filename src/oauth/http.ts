@@ -1,7 +1,7 @@
 // The one way the broker calls a provider: a timeout on the whole exchange, a cap on the
 // response size, no redirect following (SECURITY.md item 16). Failures to get a complete
 // response are transient ProviderErrors; what the response says is for the caller to judge.
-import { Agent, request, type Dispatcher } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import { ProviderError } from './provider-error.js'
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024
@@ -21,11 +21,9 @@ export interface ProviderResponse {
 
 export interface ProviderHttpOptions {
   timeoutMs: number
-  /** A dispatcher with extra trusted CAs or address checks (credential-exchange providers). */
-  dispatcher?: Dispatcher
+  /** oauth/network.ts: the standard one, or the guarded one for user-supplied hosts. */
+  dispatcher: Dispatcher
 }
-
-const defaultAgent = new Agent({ connections: 32, keepAliveTimeout: 10_000 })
 
 export async function sendProviderRequest(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
   const signal = AbortSignal.timeout(options.timeoutMs)
@@ -36,7 +34,7 @@ export async function sendProviderRequest(req: ProviderRequest, options: Provide
       headers: { 'user-agent': 'oauth-broker', accept: 'application/json', ...req.headers },
       body: req.body,
       signal,
-      dispatcher: options.dispatcher ?? defaultAgent,
+      dispatcher: options.dispatcher,
     })
   } catch (err) {
     throw networkError(err, signal)
@@ -62,7 +60,9 @@ export async function sendProviderRequest(req: ProviderRequest, options: Provide
 
 function networkError(err: unknown, signal: AbortSignal): ProviderError {
   if (signal.aborted) return new ProviderError('transient', 'timeout', 'the provider did not answer in time')
-  const code = (err as { code?: string }).code ?? 'network_error'
   if (err instanceof ProviderError) return err
+  const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'network_error'
+  // A user-supplied host that resolves to an internal address: refused, not retried.
+  if (code === 'EBLOCKEDADDRESS') return new ProviderError('configuration', 'blocked_address', 'the host resolves to an internal address')
   return new ProviderError('transient', 'network_error', `request to the provider failed (${code})`)
 }

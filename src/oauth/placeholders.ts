@@ -37,6 +37,20 @@ export function fillPlaceholders(url: string, params: Record<string, string>): s
   return url.replace(PLACEHOLDER, (_m, name: string) => {
     const value = params[name]
     if (value === undefined) throw new Error(`placeholder {${name}} has no value`)
-    return encodeURIComponent(value)
+    // Defence in depth behind the pattern check; a colon stays (host:port placeholders).
+    return encodeURIComponent(value).replace(/%3A/gi, ':')
   })
+}
+
+/** Fills placeholders in header templates (values are pattern-checked, so no CR/LF). */
+export function fillHeaders(templates: Record<string, string>, params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, template] of Object.entries(templates)) {
+    out[name] = template.replace(PLACEHOLDER, (_m, key: string) => {
+      const value = params[key]
+      if (value === undefined) throw new Error(`placeholder {${key}} has no value`)
+      return value
+    })
+  }
+  return out
 }

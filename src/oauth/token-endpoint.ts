@@ -2,9 +2,9 @@
 // build the request (pure), send it (oauth/http.ts), check the response (pure). Provider
 // quirks are data on the provider definition: client authentication, body encoding,
 // `expires_in` as number or string or missing, scope separators, extra fields.
-import type { OAuth2Provider } from '../providers/schema.js'
+import type { TokenEndpoint } from '../providers/schema.js'
 import type { ProviderRequest, ProviderResponse } from './http.js'
-import { fillPlaceholders } from './placeholders.js'
+import { fillHeaders, fillPlaceholders } from './placeholders.js'
 import { classifyOAuthError, ProviderError } from './provider-error.js'
 
 export type Grant =
@@ -22,16 +22,17 @@ export function clientSecretBasic(clientId: string, clientSecret: string): strin
 
 /** Client authentication and encoding of a request to one of the provider's endpoints. */
 export function encodeProviderBody(
-  provider: OAuth2Provider,
+  provider: TokenEndpoint,
   url: string,
   fields: Record<string, string>,
-  method: 'POST' = 'POST',
+  extraHeaders: Record<string, string> = {},
 ): ProviderRequest {
-  const headers: Record<string, string> = {}
+  const method = 'POST'
+  const headers: Record<string, string> = { ...extraHeaders }
   const body: Record<string, string> = { ...fields }
   if (provider.tokenEndpointAuthMethod === 'client_secret_basic') {
     headers.authorization = clientSecretBasic(provider.clientId, provider.clientSecret)
-  } else {
+  } else if (provider.tokenEndpointAuthMethod === 'client_secret_post') {
     body.client_id = provider.clientId
     body.client_secret = provider.clientSecret
   }
@@ -43,10 +44,10 @@ export function encodeProviderBody(
   return { method, url, headers, body: new URLSearchParams(body).toString() }
 }
 
-export function buildTokenRequest(provider: OAuth2Provider, params: Record<string, string>, grant: Grant): ProviderRequest {
+export function buildTokenRequest(provider: TokenEndpoint, params: Record<string, string>, grant: Grant | Record<string, string>): ProviderRequest {
   const fields: Record<string, string> = {}
   for (const [k, v] of Object.entries(grant)) if (v !== undefined) fields[k] = v
-  return encodeProviderBody(provider, fillPlaceholders(provider.tokenUrl, params), fields)
+  return encodeProviderBody(provider, fillPlaceholders(provider.tokenUrl, params), fields, fillHeaders(provider.tokenRequestHeaders, params))
 }
 
 /** What the broker keeps from a successful token response. */
@@ -68,12 +69,14 @@ const KNOWN_FIELDS = new Set(['access_token', 'token_type', 'expires_in', 'refre
 const SECRET_FIELD = /token|secret|password|code|key|credential|assertion/i
 
 /** RFC 6749 §5.1 / §5.2, leniently where providers differ and strictly where it matters. */
-export function parseTokenResponse(provider: OAuth2Provider, res: ProviderResponse): TokenSet {
+export function parseTokenResponse(provider: TokenEndpoint, res: ProviderResponse): TokenSet {
   if (res.status >= 500) throw new ProviderError('transient', `http_${res.status}`, `the provider answered ${res.status}`)
   let body: unknown
   try {
     body = JSON.parse(res.body)
   } catch {
+    // A 4xx in plain text (Interact answers some errors so) is a refusal, not an outage.
+    if ((res.status === 400 || res.status === 401) && res.contentType.startsWith('text/plain')) throw new ProviderError('configuration', `http_${res.status}`, `the provider refused the request (${res.status}, not JSON)`)
     throw new ProviderError('transient', 'malformed_response', `the provider answered ${res.status} with a body that is not JSON (${res.contentType || 'no content type'})`)
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -104,13 +107,14 @@ export function parseTokenResponse(provider: OAuth2Provider, res: ProviderRespon
   const metadata: TokenSet['metadata'] = {}
   for (const [k, v] of Object.entries(json)) {
     if (KNOWN_FIELDS.has(k) || SECRET_FIELD.test(k)) continue
+    if (provider.metadataFields && !provider.metadataFields.includes(k)) continue
     if ((typeof v === 'string' && v.length <= 512) || typeof v === 'number' || typeof v === 'boolean') metadata[k] = v
   }
   return {
     accessToken,
     // Bearer tokens are case-insensitive in type (RFC 6750); normalize the common one.
     tokenType: tokenType.toLowerCase() === 'bearer' ? 'Bearer' : tokenType,
-    expiresInSeconds: seconds(json.expires_in, 'expires_in'),
+    expiresInSeconds: seconds(json.expires_in, 'expires_in') ?? provider.defaultExpiresInSeconds,
     refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
     refreshTokenExpiresInSeconds: seconds(json.refresh_token_expires_in, 'refresh_token_expires_in'),
     scopes: typeof scope === 'string' ? scope.split(provider.responseScopeSeparator).map((s) => s.trim()).filter(Boolean) : undefined,

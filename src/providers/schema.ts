@@ -1,30 +1,53 @@
-// The providers file: its schema, `${NAME}` interpolation, and the checks that turn an
-// entry into a ready-to-use provider definition. A bad entry stops start-up with a
+// Provider definitions: the schema of a providers-file entry (also the shape of a built-in
+// catalog entry), `${NAME}` interpolation, and the checks that turn an entry, merged over
+// its catalog entry, into a ready-to-use Provider. A bad entry stops start-up with a
 // message that names the exact path (`providers.acme.tokenUrl: ...`).
 import { Type, type Static } from 'typebox'
 import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from '../oauth/placeholders.js'
 import { compileSchema, formatSchemaErrors, StringEnum } from '../validation.js'
+import { CATALOG } from './catalog.js'
 
 /** Provider keys are also the callback path segment: `/oauth/callback/<key>`. */
 export const PROVIDER_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$'
 
+export const AUTH_MODES = ['oauth2', 'api_key', 'credential_exchange'] as const
+export type AuthMode = (typeof AUTH_MODES)[number]
+
 const Str = (max = 2048) => Type.String({ minLength: 1, maxLength: max })
+const Headers = Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$' }), { additionalProperties: false })
+
+const CredentialFieldSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }),
+    label: Str(100),
+    kind: StringEnum(['secret', 'url', 'text']),
+    pattern: Type.Optional(Str(500)),
+    help: Type.Optional(Str(300)),
+  },
+  { additionalProperties: false },
+)
+export type CredentialField = Static<typeof CredentialFieldSchema>
 
 export const ProviderEntrySchema = Type.Object(
   {
+    mode: Type.Optional(StringEnum(AUTH_MODES)),
     displayName: Type.Optional(Str(100)),
+    docsUrl: Type.Optional(Str()),
     issuer: Type.Optional(Str()),
     authorizationUrl: Type.Optional(Str()),
     tokenUrl: Type.Optional(Str()),
     revocationUrl: Type.Optional(Str()),
+    revocation: Type.Optional(StringEnum(['rfc7009', 'bearer_delete', 'none'], { description: 'How tokens are revoked at the provider' })),
     clientId: Type.Optional(Str(512)),
     clientSecret: Type.Optional(Str(4096)),
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7E]+$' }), { maxItems: 100 })),
     scopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
+    sendScopes: Type.Optional(Type.Boolean({ description: 'false: scopes are configured at the provider, not sent' })),
     responseScopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
     pkce: Type.Optional(Type.Boolean()),
-    tokenEndpointAuthMethod: Type.Optional(StringEnum(['client_secret_basic', 'client_secret_post'])),
+    tokenEndpointAuthMethod: Type.Optional(StringEnum(['client_secret_basic', 'client_secret_post', 'none'])),
     tokenRequestEncoding: Type.Optional(StringEnum(['form', 'json'])),
+    tokenRequestHeaders: Type.Optional(Headers),
     authorizationParams: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ maxLength: 1024 }), { additionalProperties: false }),
     ),
@@ -35,6 +58,13 @@ export const ProviderEntrySchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    metadataFields: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), { maxItems: 50 })),
+    defaultExpiresInSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
+    apiHeaders: Type.Optional(Headers),
+    credentialFields: Type.Optional(Type.Array(CredentialFieldSchema, { minItems: 1, maxItems: 10 })),
+    validationUrl: Type.Optional(Str()),
+    exchange: Type.Optional(StringEnum(['interact'])),
+    userSuppliedHosts: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 )
@@ -47,29 +77,64 @@ export const ProvidersFileSchema = Type.Object(
   { additionalProperties: false },
 )
 
-/** A provider as the broker uses it: every field resolved, defaults applied. */
-export interface OAuth2Provider {
+interface ProviderBase {
   key: string
-  mode: 'oauth2'
+  mode: AuthMode
   displayName: string
-  issuer: string | undefined
-  authorizationUrl: string
+  docsUrl: string | undefined
+  /** URL and header placeholders, and the pattern each value must match. */
+  params: Record<string, ParamSpec>
+  /** Headers the provider's API needs besides Authorization (templated from params), returned with tokens. */
+  apiHeaders: Record<string, string>
+}
+
+/** How the broker talks to a token endpoint: shared by OAuth 2.0 and credential exchange. */
+export interface TokenEndpoint {
   tokenUrl: string
-  revocationUrl: string | undefined
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
   clientId: string
   clientSecret: string
-  scopes: string[]
-  scopeSeparator: string
+  tokenRequestEncoding: 'form' | 'json'
+  /** Extra headers on token requests (templated from params), e.g. Interact's X-Tenant. */
+  tokenRequestHeaders: Record<string, string>
   /** How the token response's `scope` is split (LiveChat answers comma-separated). */
   responseScopeSeparator: string
-  pkce: boolean
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post'
-  tokenRequestEncoding: 'form' | 'json'
-  authorizationParams: Record<string, string>
-  /** URL placeholders and the pattern each value must match. */
-  params: Record<string, ParamSpec>
+  /** Response fields kept as connection metadata; undefined: every non-secret scalar field. */
+  metadataFields: string[] | undefined
+  /** Lifetime assumed when a response has no `expires_in`; undefined: no known expiry. */
+  defaultExpiresInSeconds: number | undefined
+  /** Hosts come from user input: calls go through the private-address guard. */
+  userSuppliedHosts: boolean
 }
-export type Provider = OAuth2Provider
+
+export interface OAuth2Provider extends ProviderBase, TokenEndpoint {
+  mode: 'oauth2'
+  issuer: string | undefined
+  authorizationUrl: string
+  revocationUrl: string | undefined
+  revocation: 'rfc7009' | 'bearer_delete' | 'none'
+  scopes: string[]
+  scopeSeparator: string
+  sendScopes: boolean
+  pkce: boolean
+  authorizationParams: Record<string, string>
+}
+
+export interface ApiKeyProvider extends ProviderBase {
+  mode: 'api_key'
+  credentialFields: CredentialField[]
+  /** A cheap authenticated GET whose 2xx proves the key works; `{apiKey}` fills header templates. */
+  validationUrl: string | undefined
+}
+
+export interface CredentialExchangeProvider extends ProviderBase, TokenEndpoint {
+  mode: 'credential_exchange'
+  credentialFields: CredentialField[]
+  exchange: 'interact'
+}
+
+export type Provider = OAuth2Provider | ApiKeyProvider | CredentialExchangeProvider
+export type RefreshableProvider = OAuth2Provider | CredentialExchangeProvider
 
 export class ProvidersFileError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,6 +144,7 @@ export class ProvidersFileError extends Error {
 }
 
 const validateFile = compileSchema(ProvidersFileSchema)
+export const validateEntry = compileSchema(ProviderEntrySchema)
 
 /**
  * Replaces `${NAME}` in every string of the parsed document with the environment's
@@ -116,30 +182,47 @@ export function resolveProviders(document: unknown, env: Record<string, string |
 
   const providers = new Map<string, Provider>()
   for (const [key, entry] of Object.entries(doc.providers)) {
-    const at = `providers.${key}`
-    const provider = resolveOAuth2(key, entry, at, problems)
+    // A catalog key inherits the built-in entry; the file adds credentials and may override.
+    const merged: ProviderEntry = { ...CATALOG[key], ...entry }
+    const provider = resolveEntry(key, merged, `providers.${key}`, problems)
     if (provider) providers.set(key, provider)
   }
   if (problems.length) throw new ProvidersFileError(problems)
   return providers
 }
 
-function resolveOAuth2(key: string, entry: ProviderEntry, at: string, problems: string[]): OAuth2Provider | undefined {
+/** Turns a complete entry into a Provider, or records why it cannot. */
+export function resolveEntry(key: string, entry: ProviderEntry, at: string, problems: string[]): Provider | undefined {
   const before = problems.length
-  for (const field of ['authorizationUrl', 'tokenUrl', 'clientId', 'clientSecret'] as const) {
-    if (!entry[field]) problems.push(`${at}.${field}: required`)
+  const mode = entry.mode ?? 'oauth2'
+  const required = (field: keyof ProviderEntry) => {
+    if (entry[field] === undefined) problems.push(`${at}.${field}: required`)
   }
-  for (const field of ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'issuer'] as const) {
+  for (const field of ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'issuer', 'validationUrl', 'docsUrl'] as const) {
     const url = entry[field]
     if (url !== undefined) {
       const why = checkProviderUrl(url)
       if (why) problems.push(`${at}.${field}: ${why}`)
     }
   }
-  const params: Record<string, ParamSpec> = { ...entry.params }
-  for (const name of placeholdersOf(entry.authorizationUrl, entry.tokenUrl, entry.revocationUrl)) {
-    params[name] ??= { pattern: DEFAULT_PARAM_PATTERN }
+  if (mode === 'oauth2') {
+    for (const field of ['authorizationUrl', 'tokenUrl', 'clientId', 'clientSecret'] as const) required(field)
+    if (entry.tokenEndpointAuthMethod === 'none') problems.push(`${at}.tokenEndpointAuthMethod: oauth2 providers authenticate as confidential clients`)
+    const revocation = entry.revocation ?? (entry.revocationUrl ? 'rfc7009' : 'none')
+    if (revocation !== 'none' && !entry.revocationUrl) problems.push(`${at}.revocationUrl: required when revocation is ${revocation}`)
+  } else {
+    required('credentialFields')
+    if (mode === 'credential_exchange') {
+      required('exchange')
+      required('tokenUrl')
+    }
+    if (entry.clientId !== undefined || entry.clientSecret !== undefined) problems.push(`${at}: ${mode} providers take no clientId/clientSecret (users supply credentials)`)
   }
+  if (entry.issuer && placeholdersOf(entry.issuer).length) problems.push(`${at}.issuer: must not contain placeholders`)
+
+  const params: Record<string, ParamSpec> = { ...entry.params }
+  const templates = [entry.authorizationUrl, entry.tokenUrl, entry.revocationUrl, ...Object.values(entry.tokenRequestHeaders ?? {}), ...Object.values(entry.apiHeaders ?? {})]
+  for (const name of placeholdersOf(...templates)) params[name] ??= { pattern: DEFAULT_PARAM_PATTERN }
   for (const [name, spec] of Object.entries(params)) {
     if (!spec.pattern.startsWith('^') || !spec.pattern.endsWith('$')) problems.push(`${at}.params.${name}.pattern: must be anchored (^...$)`)
     try {
@@ -148,26 +231,51 @@ function resolveOAuth2(key: string, entry: ProviderEntry, at: string, problems: 
       problems.push(`${at}.params.${name}.pattern: not a valid regular expression`)
     }
   }
-  if (entry.issuer && placeholdersOf(entry.issuer).length) problems.push(`${at}.issuer: must not contain placeholders`)
+  for (const field of entry.credentialFields ?? []) {
+    if (field.pattern !== undefined && (!field.pattern.startsWith('^') || !field.pattern.endsWith('$'))) {
+      problems.push(`${at}.credentialFields.${field.name}.pattern: must be anchored (^...$)`)
+    }
+  }
   if (problems.length > before) return undefined
-  return {
+
+  const base = {
     key,
-    mode: 'oauth2',
     displayName: entry.displayName ?? key,
+    docsUrl: entry.docsUrl,
+    params,
+    apiHeaders: entry.apiHeaders ?? {},
+  }
+  const tokenEndpoint = (): TokenEndpoint => ({
+    tokenUrl: entry.tokenUrl!,
+    tokenEndpointAuthMethod: entry.tokenEndpointAuthMethod ?? (mode === 'oauth2' ? 'client_secret_basic' : 'none'),
+    clientId: entry.clientId ?? '',
+    clientSecret: entry.clientSecret ?? '',
+    tokenRequestEncoding: entry.tokenRequestEncoding ?? 'form',
+    tokenRequestHeaders: entry.tokenRequestHeaders ?? {},
+    responseScopeSeparator: entry.responseScopeSeparator ?? entry.scopeSeparator ?? ' ',
+    metadataFields: entry.metadataFields,
+    defaultExpiresInSeconds: entry.defaultExpiresInSeconds,
+    userSuppliedHosts: entry.userSuppliedHosts ?? false,
+  })
+  if (mode === 'api_key') {
+    return { ...base, mode, credentialFields: entry.credentialFields!, validationUrl: entry.validationUrl }
+  }
+  if (mode === 'credential_exchange') {
+    return { ...base, ...tokenEndpoint(), mode, credentialFields: entry.credentialFields!, exchange: entry.exchange! }
+  }
+  return {
+    ...base,
+    ...tokenEndpoint(),
+    mode: 'oauth2',
     issuer: entry.issuer,
     authorizationUrl: entry.authorizationUrl!,
-    tokenUrl: entry.tokenUrl!,
     revocationUrl: entry.revocationUrl,
-    clientId: entry.clientId!,
-    clientSecret: entry.clientSecret!,
+    revocation: entry.revocation ?? (entry.revocationUrl ? 'rfc7009' : 'none'),
     scopes: entry.scopes ?? [],
     scopeSeparator: entry.scopeSeparator ?? ' ',
-    responseScopeSeparator: entry.responseScopeSeparator ?? entry.scopeSeparator ?? ' ',
+    sendScopes: entry.sendScopes ?? true,
     pkce: entry.pkce ?? true,
-    tokenEndpointAuthMethod: entry.tokenEndpointAuthMethod ?? 'client_secret_basic',
-    tokenRequestEncoding: entry.tokenRequestEncoding ?? 'form',
     authorizationParams: entry.authorizationParams ?? {},
-    params,
   }
 }
 

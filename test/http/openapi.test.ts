@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openApiDocument } from '../../src/http/openapi-document.js'
+import { createAjv } from '../../src/validation.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
 
 type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> }
@@ -17,7 +18,16 @@ let generated: Doc
 const committed = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as Doc
 
 beforeAll(async () => {
-  broker = await startBroker()
+  // Every catalog provider configured, so GET /v1/providers shows each mode.
+  broker = await startBroker({
+    providers: {
+      chatwork: { clientId: 'a', clientSecret: 'b' },
+      livechat: { clientId: 'a', clientSecret: 'b' },
+      'zendesk-chat': { clientId: 'a', clientSecret: 'b' },
+      respondio: {},
+      interact: {},
+    },
+  })
   generated = (await openApiDocument()) as unknown as Doc
 })
 afterAll(async () => broker?.close())
@@ -47,6 +57,20 @@ describe('openapi.yaml', () => {
         }
       }
     }
+  })
+
+  it('describes GET /v1/providers exactly as served', async () => {
+    const op = committed.paths['/v1/providers']!.get as unknown as { responses: Record<string, { content: Record<string, { schema: object }> }> }
+    const schema = op.responses['200']!.content['application/json']!.schema
+    const validate = createAjv({ strict: false }).compile({ ...schema, additionalProperties: false })
+    const res = await fetch(`${broker.url}/v1/providers`, { headers: { authorization: `Bearer ${await broker.token()}` } })
+    const body = (await res.json()) as { items: Array<Record<string, unknown>> }
+    expect(validate(body), JSON.stringify(validate.errors)).toBe(true)
+    expect(body.items.map((p) => p.key).sort()).toEqual(['chatwork', 'interact', 'livechat', 'respondio', 'zendesk-chat'])
+    // Every member the schema documents is present on every item, and nothing else.
+    const documented = Object.keys((schema as { properties: { items: { items: { properties: object } } } }).properties.items.items.properties).sort()
+    for (const item of body.items) expect(Object.keys(item).sort()).toEqual(documented)
+    expect(JSON.stringify(body)).not.toMatch(/"b"|clientSecret/)
   })
 
   it('is served rendered at /docs', async () => {

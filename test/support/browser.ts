@@ -4,12 +4,23 @@ export class Browser {
   cookies = new Map<string, { value: string; path: string; httpOnly: boolean; sameSite: string | undefined; expired: boolean }>()
 
   async get(url: string | URL): Promise<Response> {
+    return this.send(url)
+  }
+
+  /** Submits a form as a browser does (application/x-www-form-urlencoded). */
+  async post(url: string | URL, form: Record<string, string>): Promise<Response> {
+    return this.send(url, new URLSearchParams(form).toString())
+  }
+
+  private async send(url: string | URL, form?: string): Promise<Response> {
     const target = new URL(url)
     const cookie = [...this.cookies]
       .filter(([, c]) => !c.expired && target.pathname.startsWith(c.path))
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ')
-    const res = await fetch(target, { redirect: 'manual', headers: cookie ? { cookie } : {} })
+    const headers: Record<string, string> = cookie ? { cookie } : {}
+    if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
+    const res = await fetch(target, { method: form === undefined ? 'GET' : 'POST', redirect: 'manual', headers, body: form })
     for (const header of res.headers.getSetCookie()) this.store(header)
     return res
   }

@@ -1,12 +1,15 @@
-// Browser routes of the connect flow: the connect URL a service sends its user to, and
-// the provider's callback. Answers are redirects or small fixed HTML pages with
-// no-store / no-referrer headers; nothing from the request is reflected.
+// Browser routes of the connect flow: the connect URL a service sends its user to (a
+// redirect to the provider, or the broker's own form for API-key and credential-exchange
+// providers), the form's submission, and the provider's callback. Answers are redirects
+// or small fixed HTML pages with no-store / no-referrer headers; nothing from the request
+// is reflected.
+import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { ConnectError } from '../../connections/connect-errors.js'
-import { bindingCookieName } from '../../connections/connect.js'
+import { bindingCookieName, FormRefused } from '../../connections/connect.js'
 import type { Services } from '../../services.js'
-import { browserHeaders, errorPage, successPage } from '../pages.js'
+import { browserHeaders, errorPage, formPage, successPage } from '../pages.js'
 import { perMinute } from '../rate-limits.js'
 
 const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } })
@@ -27,22 +30,35 @@ const CallbackQuery = Type.Object(
   // parameter arrives as an array and fails its string type: refused. (SECURITY.md item 8)
   { additionalProperties: true },
 )
+// Field names come from the provider's credential fields; a repeated field is an array: refused.
+const FormBody = Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.String({ maxLength: 4096 }), { additionalProperties: false, maxProperties: 12 })
+
+const TOKEN = /^[A-Za-z0-9_-]{43}$/
 
 export async function connectRoutes(app: FastifyInstance, { connect, config }: Services) {
   const secure = config.publicUrl.startsWith('https:')
-  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/oauth/callback' }
+  const callbackCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/oauth/callback' }
+  const formCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/connect' }
   const rateLimit = perMinute(config.rateLimits.browser)
+  await app.register(formbody, { bodyLimit: 16 * 1024 })
+  app.removeContentTypeParser('application/json')
+
+  const start = {
+    summary: 'Start a connect attempt (the URL a service sends its user to)',
+    description:
+      'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256. ' +
+      'API-key and credential-exchange providers: shows a form for the credentials.',
+    tags: ['connect'],
+    params: ConnectParams,
+  }
 
   app.get(
     '/connect/:token',
     {
       schema: {
-        summary: 'Start a connect attempt (the URL a service sends its user to)',
-        description:
-          'Binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256.',
-        tags: ['connect'],
-        params: ConnectParams,
+        ...start,
         response: {
+          200: html('The credentials form (API-key and credential-exchange providers)'),
           302: redirect("Redirect to the provider's authorization endpoint"),
           400: html('The link was used or expired'),
           404: html('Unknown link'),
@@ -55,14 +71,64 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
     },
     async (request, reply) => {
       const { token } = request.params as Static<typeof ConnectParams>
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return errorPage(reply, 404, 'session_not_found')
+      if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
       try {
-        const { redirectUrl, binding } = await connect.start(token)
-        reply.setCookie(binding.name, binding.value, { ...cookieOptions, maxAge: binding.maxAgeSeconds })
-        return browserHeaders(reply).redirect(redirectUrl, 302)
+        const started = await connect.start(token)
+        if (started.kind === 'redirect') {
+          reply.setCookie(started.binding.name, started.binding.value, { ...callbackCookie, maxAge: started.binding.maxAgeSeconds })
+          return browserHeaders(reply).redirect(started.redirectUrl, 302)
+        }
+        reply.setCookie(started.binding.name, started.binding.value, { ...formCookie, maxAge: started.binding.maxAgeSeconds })
+        return formPage(reply, { action: `/connect/${token}`, attempt: started.attempt, provider: started.provider })
       } catch (err) {
         if (err instanceof ConnectError) return errorPage(reply, err.status, err.code)
         throw err
+      }
+    },
+  )
+
+  app.post(
+    '/connect/:token',
+    {
+      schema: {
+        summary: 'Submit the connect form (API-key and credential-exchange providers)',
+        description:
+          'Checks the credentials with the provider, stores them encrypted, and ends like a callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
+        tags: ['connect'],
+        params: ConnectParams,
+        consumes: ['application/x-www-form-urlencoded'],
+        body: FormBody,
+        response: {
+          200: html('Connected (no returnUrl)'),
+          302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
+          400: html('Refused credentials (the form again, with the reason), or an invalid attempt'),
+          404: html('Unknown link'),
+          409: html('The connection to re-authorize no longer exists'),
+          413: html('Body too large'),
+          415: html('Not a form'),
+          429: html('Rate limited'),
+          500: html('Internal error'),
+          503: html('The provider or the database is unavailable (the form again)'),
+        },
+      },
+      config: { browser: true, rateLimit },
+    },
+    async (request, reply) => {
+      const { token } = request.params as Static<typeof ConnectParams>
+      if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
+      const fields = request.body as Record<string, string>
+      try {
+        const { connection, returnUrl } = await connect.submit(token, fields, request.cookies)
+        if (typeof fields.attempt === 'string') reply.clearCookie(bindingCookieName(fields.attempt), formCookie)
+        if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
+        return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
+      } catch (err) {
+        if (err instanceof FormRefused) {
+          return formPage(reply, { action: `/connect/${token}`, attempt: err.attempt, provider: err.provider, error: err.reason, status: err.status })
+        }
+        if (!(err instanceof ConnectError)) throw err
+        if (err.returnUrl) return back(reply, err.returnUrl, { status: 'error', error: err.code })
+        return errorPage(reply, err.status, err.code)
       }
     },
   )
@@ -96,7 +162,7 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
       const { provider } = request.params as Static<typeof CallbackParams>
       const query = request.query as Static<typeof CallbackQuery>
       // The binding cookie has served its purpose, whatever the outcome.
-      if (query.state) reply.clearCookie(bindingCookieName(query.state), cookieOptions)
+      if (query.state) reply.clearCookie(bindingCookieName(query.state), callbackCookie)
       try {
         const { connection, returnUrl } = await connect.callback(provider, query, request.cookies)
         if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { problem } from '../../errors.js'
 import { connectionView } from '../../connections/connection-store.js'
+import { redirectUriFor } from '../../oauth/authorization-request.js'
+import type { Provider } from '../../providers/schema.js'
 import type { Services } from '../../services.js'
 import { StringEnum } from '../../validation.js'
 import { AUTHENTICATED, json, Limit, noContent, problems, requiresScope, Timestamp, WITH_BODY } from '../schemas.js'
@@ -65,6 +67,40 @@ const AccessTokenRequest = Type.Object(
   { additionalProperties: false },
 )
 
+const NewConnection = Type.Object(
+  {
+    provider: ProviderKey,
+    ownerId: OwnerId,
+    credentials: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.Union([Type.String({ maxLength: 16_384 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })]), {
+      additionalProperties: false,
+      maxProperties: 12,
+      description:
+        "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
+    }),
+    params: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.String({ maxLength: 256 }), { additionalProperties: false, maxProperties: 20 })),
+  },
+  { additionalProperties: false },
+)
+
+const ProviderView = Type.Object({
+  key: Type.String(),
+  displayName: Type.String(),
+  mode: StringEnum(['oauth2', 'api_key', 'credential_exchange']),
+  docsUrl: Type.Union([Type.String(), Type.Null()]),
+  redirectUri: Type.Union([Type.String(), Type.Null()], { description: 'The redirect URI to register at the provider (OAuth 2.0 providers)' }),
+  scopes: Type.Array(Type.String(), { description: 'Scopes requested by default (OAuth 2.0 providers)' }),
+  pkce: Type.Boolean(),
+  issuer: Type.Union([Type.String(), Type.Null()]),
+  revocation: StringEnum(['rfc7009', 'bearer_delete', 'none']),
+  params: Type.Array(Type.Object({ name: Type.String(), pattern: Type.String(), description: Type.Union([Type.String(), Type.Null()]) }), {
+    description: 'Connect-session params the provider needs (URL placeholders)',
+  }),
+  credentialFields: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), kind: Type.String() }), {
+    description: 'What a user supplies (API-key and credential-exchange providers)',
+  }),
+  apiHeaders: Type.Array(Type.String(), { description: 'Headers handed out with tokens besides Authorization' }),
+})
+
 const AccessToken = Type.Object({
   accessToken: Type.String(),
   tokenType: Type.String(),
@@ -72,9 +108,48 @@ const AccessToken = Type.Object({
   scopes: Type.Array(Type.String()),
   provider: Type.String(),
   connectionId: Type.String(),
+  headers: Type.Record(Type.String(), Type.String(), {
+    description: "Headers the provider's API needs besides `Authorization: <tokenType> <accessToken>` (Interact: X-Tenant); empty for most providers",
+  }),
 })
 
-export async function connectionRoutes(app: FastifyInstance, { connect, connections, freshTokens, revocations, clients }: Services) {
+export async function connectionRoutes(app: FastifyInstance, { connect, connections, freshTokens, revocations, clients, config }: Services) {
+  const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
+
+  app.get(
+    '/v1/providers',
+    {
+      schema: {
+        summary: 'List the configured providers',
+        description: 'What the broker can connect to, and what each needs. Never a secret.',
+        tags: ['connections'],
+        ...requiresScope('connections:read'),
+        response: { 200: json('Configured providers', Type.Object({ items: Type.Array(ProviderView) })), ...problems(...AUTHENTICATED) },
+      },
+    },
+    async () => ({ items: providers }),
+  )
+
+  app.post(
+    '/v1/connections',
+    {
+      schema: {
+        summary: 'Create a connection from credentials',
+        description:
+          'For API-key and credential-exchange providers the credentials are checked with the provider first. For OAuth 2.0 providers, existing tokens are imported as they are.',
+        tags: ['connections'],
+        ...requiresScope('connections:write'),
+        body: NewConnection,
+        response: { 201: json('The connection (metadata only)', Connection), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
+      },
+    },
+    async (request, reply) => {
+      const caller = clients.cached(request.caller!.clientId)
+      if (!caller) throw problem('unauthorized')
+      return reply.code(201).send(await connect.createFromCredentials(caller, request.body as Static<typeof NewConnection>))
+    },
+  )
+
   app.post(
     '/v1/connect-sessions',
     {
@@ -183,4 +258,22 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       return reply.header('cache-control', 'no-store').send(token)
     },
   )
+}
+
+function providerView(p: Provider, publicUrl: string): Static<typeof ProviderView> {
+  const oauth2 = p.mode === 'oauth2' ? p : undefined
+  return {
+    key: p.key,
+    displayName: p.displayName,
+    mode: p.mode,
+    docsUrl: p.docsUrl ?? null,
+    redirectUri: oauth2 ? redirectUriFor(publicUrl, p.key) : null,
+    scopes: oauth2?.scopes ?? [],
+    pkce: oauth2?.pkce ?? false,
+    issuer: oauth2?.issuer ?? null,
+    revocation: oauth2?.revocation ?? 'none',
+    params: oauth2 ? Object.entries(p.params).map(([name, spec]) => ({ name, pattern: spec.pattern, description: spec.description ?? null })) : [],
+    credentialFields: p.mode === 'oauth2' ? [] : p.credentialFields.map((f) => ({ name: f.name, label: f.label, kind: f.kind })),
+    apiHeaders: Object.keys(p.apiHeaders),
+  }
 }
