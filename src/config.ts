@@ -33,6 +33,8 @@ export interface Config {
   trustProxy: boolean | number | string[]
   shutdownTimeoutMs: number
   connectSessionTtlSeconds: number
+  /** Proactive refresh: window (0 turns it off), pass interval, per-provider concurrency, batch size. */
+  refresh: { windowSeconds: number; intervalSeconds: number; concurrencyPerProvider: number; batchSize: number }
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
 }
@@ -73,6 +75,10 @@ export const ENVIRONMENT_VARIABLES = [
   'TRUST_PROXY',
   'SHUTDOWN_TIMEOUT_MS',
   'CONNECT_SESSION_TTL_SECONDS',
+  'REFRESH_WINDOW_SECONDS',
+  'REFRESH_INTERVAL_SECONDS',
+  'REFRESH_CONCURRENCY',
+  'REFRESH_BATCH_SIZE',
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
@@ -156,6 +162,12 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     trustProxy: parseTrustProxy(p.string('TRUST_PROXY'), problems),
     shutdownTimeoutMs: p.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     connectSessionTtlSeconds: p.integer('CONNECT_SESSION_TTL_SECONDS', 900, 60, 86_400),
+    refresh: {
+      windowSeconds: p.integer('REFRESH_WINDOW_SECONDS', 300, 0, 86_400),
+      intervalSeconds: p.integer('REFRESH_INTERVAL_SECONDS', 30, 1, 3_600),
+      concurrencyPerProvider: p.integer('REFRESH_CONCURRENCY', 4, 1, 100),
+      batchSize: p.integer('REFRESH_BATCH_SIZE', 100, 1, 10_000),
+    },
     rateLimits: {
       token: p.integer('RATE_LIMIT_TOKEN', 300, 0, 1_000_000),
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),

@@ -22,6 +22,7 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
+  secret_unreadable: { status: 500, title: 'A stored secret failed its integrity check and was not used' },
   provider_rejected: { status: 502, title: "The provider refused the broker's client credentials or request" },
   provider_unavailable: { status: 503, title: 'The provider is unavailable or answered with an unusable response' },
   database_unavailable: { status: 503, title: 'The broker database is unavailable' },

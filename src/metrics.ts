@@ -65,6 +65,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly proactiveRefreshes = new Counter({
+    name: 'broker_proactive_refreshes_total',
+    help: 'Background refreshes, by outcome (refreshed, or the error code)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
   readonly connectAttempts = new Counter({
     name: 'broker_connect_attempts_total',
     help: 'Connect callbacks, by provider and outcome (connected or the error code)',

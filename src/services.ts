@@ -6,6 +6,7 @@ import { ConnectionCache } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
 import { FreshTokens } from './connections/fresh-tokens.js'
+import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
 import { createDispatchers, ProviderNetwork } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
@@ -44,6 +45,7 @@ export interface Services {
   connect: Connect
   freshTokens: FreshTokens
   revocations: Revocations
+  refresher: ProactiveRefresher
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -71,6 +73,11 @@ export function createServices(config: Config, deps: Deps): Services {
   const connect = new Connect(db, connections, cache, keyring, providers, config, audit, clock, metrics, log, http)
   const freshTokens = new FreshTokens(db, connections, cache, providers, audit, clock, metrics, log, http)
   const revocations = new Revocations(db, connections, cache, providers, audit, clock, metrics, log, http)
+  const refresher = new ProactiveRefresher(db, freshTokens, metrics, log, {
+    ...config.refresh,
+    // Longer than the longest refresh (lock wait plus provider call, twice).
+    leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
+  })
   let purgeTimer: NodeJS.Timeout | undefined
   return {
     config,
@@ -88,16 +95,19 @@ export function createServices(config: Config, deps: Deps): Services {
     connect,
     freshTokens,
     revocations,
+    refresher,
     async start() {
       await keys.ensureKey()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
+      refresher.start()
       purgeTimer = setInterval(() => void connect.purgeExpiredSessions().catch(() => undefined), 10 * 60_000)
       purgeTimer.unref()
     },
     async stop() {
       clearInterval(purgeTimer)
+      await refresher.stop()
       keys.stop()
       await audit.stop()
       await network.close()

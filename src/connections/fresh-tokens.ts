@@ -193,6 +193,8 @@ export class FreshTokens {
         lastRefreshedAt: now,
         lastErrorCode: null,
         lastErrorAt: null,
+        refreshNotBefore: null,
+        refreshFailures: 0,
         updatedAt: now,
       },
     })

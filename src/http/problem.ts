@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PROBLEMS, ProblemError, type ProblemCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../store/db.js'
+import { DecryptionError } from '../store/encryption.js'
 
 export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string, extra?: Record<string, unknown>): FastifyReply {
   const { status, title } = PROBLEMS[code]
@@ -17,6 +18,8 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: str
 /** Maps anything thrown by a route or by Fastify itself to a problem code and detail. */
 export function classifyError(err: FastifyError | Error): { code: ProblemCode; detail?: string; extra?: Record<string, unknown> } {
   if (err instanceof ProblemError) return { code: err.code, detail: err.detail, extra: err.extra }
+  // Tampered or misplaced ciphertext: fail closed, the value is never used or sent anywhere.
+  if (err instanceof DecryptionError) return { code: 'secret_unreadable' }
   const fe = err as FastifyError
   if (fe.validation) {
     const first = fe.validation[0]
@@ -58,9 +61,6 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
       request.log.error({ err, code }, 'request failed')
     } else {
       request.log.info({ code, status }, 'request refused')
-    }
-    if (err instanceof ProblemError === false && (err as FastifyError).statusCode === 429) {
-      // @fastify/rate-limit sets Retry-After; keep it.
     }
     if (request.routeOptions.config?.browser) return browserErrorPage(reply, code)
     return sendProblem(reply, code, status >= 500 ? undefined : detail, extra)

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { AUDIT_EVENT_TYPES } from '../../audit/audit-log.js'
 import type { Services } from '../../services.js'
+import { perMinute } from '../rate-limits.js'
 import { StringEnum } from '../../validation.js'
 import { AUTHENTICATED, json, Limit, problems, requiresScope, Timestamp } from '../schemas.js'
 
@@ -25,7 +26,8 @@ const AuditQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export async function auditEventRoutes(app: FastifyInstance, { audit }: Services) {
+export async function auditEventRoutes(app: FastifyInstance, { audit, config }: Services) {
+  const rateLimit = perMinute(config.rateLimits.admin)
   app.get(
     '/v1/audit-events',
     {
@@ -39,6 +41,7 @@ export async function auditEventRoutes(app: FastifyInstance, { audit }: Services
           ...problems(400, ...AUTHENTICATED, 503),
         },
       },
+      config: { rateLimit },
     },
     async (request) => {
       const q = request.query as Static<typeof AuditQuery>

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from 'typebox'
 import type { Services } from '../../services.js'
+import { perMinute } from '../rate-limits.js'
 import { SCOPES } from '../../service-clients/scopes.js'
 import { StringEnum } from '../../validation.js'
 import { AUTHENTICATED, WITH_BODY, json, noContent, problems, requiresScope, Timestamp } from '../schemas.js'
@@ -25,7 +26,8 @@ const NewServiceClient = Type.Object(
 
 const ClientIdParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) }, { additionalProperties: false })
 
-export async function serviceClientRoutes(app: FastifyInstance, { clients }: Services) {
+export async function serviceClientRoutes(app: FastifyInstance, { clients, config }: Services) {
+  const rateLimit = perMinute(config.rateLimits.admin)
   app.post(
     '/v1/service-clients',
     {
@@ -40,6 +42,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients }: Ser
           ...problems(...WITH_BODY, ...AUTHENTICATED, 503),
         },
       },
+      config: { rateLimit },
     },
     async (request, reply) => {
       const body = request.body as Static<typeof NewServiceClient>
@@ -57,6 +60,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients }: Ser
         ...requiresScope('clients:admin'),
         response: { 200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })), ...problems(...AUTHENTICATED, 503) },
       },
+      config: { rateLimit },
     },
     async () => ({ items: await clients.list() }),
   )
@@ -72,6 +76,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients }: Ser
         params: ClientIdParams,
         response: { 204: noContent('Deleted'), ...problems(400, ...AUTHENTICATED, 404, 503) },
       },
+      config: { rateLimit },
     },
     async (request, reply) => {
       const { clientId } = request.params as Static<typeof ClientIdParams>

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { DEFAULT_ACTIVATION_DELAY_SECONDS } from '../../issuer/signing-keys.js'
 import type { Services } from '../../services.js'
+import { perMinute } from '../rate-limits.js'
 import { StringEnum } from '../../validation.js'
 import { AUTHENTICATED, WITH_BODY, json, problems, requiresScope, Timestamp } from '../schemas.js'
 
@@ -27,7 +28,8 @@ const RotateRequest = Type.Object(
   { additionalProperties: false },
 )
 
-export async function signingKeyRoutes(app: FastifyInstance, { keys }: Services) {
+export async function signingKeyRoutes(app: FastifyInstance, { keys, config }: Services) {
+  const rateLimit = perMinute(config.rateLimits.admin)
   app.get(
     '/v1/signing-keys',
     {
@@ -37,6 +39,7 @@ export async function signingKeyRoutes(app: FastifyInstance, { keys }: Services)
         ...requiresScope('clients:admin'),
         response: { 200: json('Published keys (no key material)', Type.Object({ items: Type.Array(SigningKey) })), ...problems(...AUTHENTICATED) },
       },
+      config: { rateLimit },
     },
     async () => ({ items: keys.list() }),
   )
@@ -53,6 +56,7 @@ export async function signingKeyRoutes(app: FastifyInstance, { keys }: Services)
         body: RotateRequest,
         response: { 201: json('The new key', SigningKey), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
       },
+      config: { rateLimit },
     },
     async (request, reply) => {
       const { activateInSeconds } = request.body as Static<typeof RotateRequest>

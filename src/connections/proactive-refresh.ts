@@ -1,0 +1,148 @@
+// The proactive refresher: in every replica, a background loop that refreshes connections
+// whose access token expires within REFRESH_WINDOW_SECONDS (or whose refresh token expires
+// within a day), so callers asking for the default 60 s of validity never wait on a refresh.
+//
+// - Replicas share the work: due rows are claimed with FOR UPDATE SKIP LOCKED and leased
+//   (refresh_not_before) for the time a refresh can take, so no two replicas take the same row.
+// - The refresh itself is the API's exactly-once path (FreshTokens.refresh): row lock, re-read,
+//   nothing done if someone refreshed meanwhile.
+// - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica.
+// - A transient failure backs off exponentially with jitter (30 s doubling, at most 1 h); a
+//   connection in reauthorization_required is never selected: no retry storm for dead grants.
+import type { Logger } from 'pino'
+import type { Metrics } from '../metrics.js'
+import { ProblemError } from '../errors.js'
+import type { Database } from '../store/db.js'
+import type { FreshTokens } from './fresh-tokens.js'
+
+export interface RefresherOptions {
+  windowSeconds: number
+  intervalSeconds: number
+  concurrencyPerProvider: number
+  batchSize: number
+  /** How long a claim keeps other replicas away: longer than any refresh can take. */
+  leaseSeconds: number
+}
+
+/** Refresh tokens are renewed this long before they expire (or the access-token window, if longer). */
+const REFRESH_TOKEN_WINDOW_SECONDS = 86_400
+const BACKOFF_BASE_SECONDS = 30
+const BACKOFF_MAX_SECONDS = 3_600
+
+export interface TickResult {
+  claimed: number
+  refreshed: number
+  failed: number
+}
+
+export class ProactiveRefresher {
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<TickResult> | undefined
+  private stopped = false
+
+  constructor(
+    private db: Database,
+    private freshTokens: FreshTokens,
+    private metrics: Metrics,
+    private log: Logger,
+    private options: RefresherOptions,
+  ) {}
+
+  start(): void {
+    if (this.options.windowSeconds <= 0) return
+    const schedule = () => {
+      if (this.stopped) return
+      // Jitter keeps replicas started together from ticking together.
+      const delay = this.options.intervalSeconds * 1000 * (0.75 + Math.random() * 0.5)
+      this.timer = setTimeout(() => {
+        this.tick()
+          .catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, 'proactive refresh tick failed'))
+          .finally(schedule)
+      }, delay)
+      this.timer.unref()
+    }
+    schedule()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running?.catch(() => undefined)
+  }
+
+  /** One pass: claim what is due (up to a batch) and refresh it. Concurrent calls share one pass. */
+  tick(): Promise<TickResult> {
+    this.running ??= this.pass().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  private async pass(): Promise<TickResult> {
+    const claimed = await this.claim()
+    const result: TickResult = { claimed: claimed.length, refreshed: 0, failed: 0 }
+    if (!claimed.length) return result
+    const byProvider = new Map<string, Array<{ id: string; force: boolean }>>()
+    for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), { id: c.id, force: c.force }])
+    await Promise.all(
+      [...byProvider.values()].map(async (queue) => {
+        const workers = Array.from({ length: Math.min(this.options.concurrencyPerProvider, queue.length) }, async () => {
+          for (let next = queue.shift(); next; next = queue.shift()) {
+            if (this.stopped) return
+            if (await this.refreshOne(next.id, next.force)) result.refreshed++
+            else result.failed++
+          }
+        })
+        await Promise.all(workers)
+      }),
+    )
+    this.log.info(result, 'proactive refresh pass')
+    return result
+  }
+
+  private async claim(): Promise<Array<{ id: string; provider: string; force: boolean }>> {
+    const { rows } = await this.db.pool.query<{ id: string; provider: string; force: boolean }>(
+      `WITH due AS (
+         SELECT id,
+                NOT (expires_at IS NOT NULL AND expires_at - now() < LEAST(make_interval(secs => $1),
+                     (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2)) AS force
+           FROM connections
+          WHERE status = 'active'
+            AND refresh_token IS NOT NULL
+            AND (refresh_not_before IS NULL OR refresh_not_before <= now())
+            AND ((expires_at IS NOT NULL AND expires_at - now() < LEAST(make_interval(secs => $1),
+                   (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2))
+                 OR (refresh_token_expires_at IS NOT NULL AND refresh_token_expires_at - now() < make_interval(secs => $2)))
+          ORDER BY expires_at NULLS LAST
+          LIMIT $3
+          FOR UPDATE SKIP LOCKED)
+       UPDATE connections c SET refresh_not_before = now() + make_interval(secs => $4)
+         FROM due WHERE c.id = due.id
+       RETURNING c.id, c.provider, due.force`,
+      [this.options.windowSeconds, Math.max(this.options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS), this.options.batchSize, this.options.leaseSeconds],
+    )
+    return rows
+  }
+
+  private async refreshOne(id: string, force: boolean): Promise<boolean> {
+    try {
+      await this.freshTokens.refresh(id, { force, minValiditySeconds: this.options.windowSeconds, actor: 'system' })
+      this.metrics.proactiveRefreshes.inc({ outcome: 'refreshed' })
+      return true
+    } catch (err) {
+      const code = err instanceof ProblemError ? err.code : 'error'
+      this.metrics.proactiveRefreshes.inc({ outcome: code })
+      // A refused grant changed the status: the row is no longer selected. Anything else backs off.
+      if (code !== 'reauthorization_required' && code !== 'connection_not_found') await this.backOff(id).catch(() => undefined)
+      return false
+    }
+  }
+
+  private async backOff(id: string): Promise<void> {
+    await this.db.pool.query(
+      `UPDATE connections
+          SET refresh_failures = refresh_failures + 1,
+              refresh_not_before = now() + make_interval(secs => LEAST($2, $3 * power(2, refresh_failures)) * (0.5 + random()))
+        WHERE id = $1`,
+      [id, BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS],
+    )
+  }
+}
