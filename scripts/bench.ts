@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { runningEmbeddedUrl } from '../src/store/embedded.js'
 import { generateEncryptionKey } from '../src/store/encryption.js'
-import { startAuthorizationServer } from '../test/support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer } from '../test/support/authorization-server.js'
 import { freePort } from '../test/support/broker.js'
 import { apiClient, connectUser } from '../test/support/connect.js'
 import { spawnBroker, type BrokerProcess } from '../test/support/process.js'
@@ -65,16 +65,7 @@ async function main() {
       providersFile,
       JSON.stringify({
         providers: {
-          bench: {
-            issuer: as.issuer,
-            authorizationUrl: as.authorizationUrl,
-            tokenUrl: as.tokenUrl,
-            revocationUrl: as.revocationUrl,
-            clientId: as.clientId,
-            clientSecret: as.clientSecret,
-            scopes: ['openid', 'offline_access', 'api:read'],
-            authorizationParams: { prompt: 'consent' },
-          },
+          bench: providerEntryFor(as),
         },
       }),
     )

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fieldContext } from '../src/store/encryption.js'
-import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } from './support/broker.js'
 import { Browser } from './support/browser.js'
 import { apiClient } from './support/connect.js'
@@ -29,16 +29,7 @@ beforeAll(async () => {
     port,
     env: { LOG_LEVEL: 'trace', PROVIDER_TIMEOUT_MS: '1000' },
     providers: {
-      idp: {
-        issuer: as.issuer,
-        authorizationUrl: as.authorizationUrl,
-        tokenUrl: as.tokenUrl,
-        revocationUrl: as.revocationUrl,
-        clientId: as.clientId,
-        clientSecret: as.clientSecret,
-        scopes: ['openid', 'offline_access'],
-        authorizationParams: { prompt: 'consent' },
-      },
+      idp: providerEntryFor(as, { scopes: ['openid', 'offline_access'] }),
     },
   })
   remember('provider client secret', as.clientSecret)

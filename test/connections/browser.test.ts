@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { chromium, type Browser as Chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient } from '../support/connect.js'
 
@@ -23,17 +23,7 @@ beforeAll(async () => {
   broker = await startBroker({
     port,
     providers: {
-      idp: {
-        displayName: 'Test IdP',
-        issuer: as.issuer,
-        authorizationUrl: as.authorizationUrl,
-        tokenUrl: as.tokenUrl,
-        revocationUrl: as.revocationUrl,
-        clientId: as.clientId,
-        clientSecret: as.clientSecret,
-        scopes: ['openid', 'offline_access', 'api:read'],
-        authorizationParams: { prompt: 'consent' },
-      },
+      idp: providerEntryFor(as),
     },
   })
   // The internal service's page the user comes back to.

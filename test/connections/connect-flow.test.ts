@@ -4,7 +4,7 @@
 // access token accepted by the provider. And every way a callback must be refused,
 // without side effects: no token request reaches the provider, no connection row.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 
@@ -18,19 +18,7 @@ beforeAll(async () => {
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
   as = await startAuthorizationServer({ redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`] })
-  const idp = {
-    displayName: 'Test IdP',
-    issuer: as.issuer,
-    authorizationUrl: as.authorizationUrl,
-    tokenUrl: as.tokenUrl,
-    revocationUrl: as.revocationUrl,
-    clientId: as.clientId,
-    clientSecret: as.clientSecret,
-    scopes: ['openid', 'offline_access', 'api:read'],
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_basic',
-    authorizationParams: { prompt: 'consent' },
-  }
+  const idp = providerEntryFor(as, { pkce: true, tokenEndpointAuthMethod: 'client_secret_basic' })
   broker = await startBroker({ port, providers: { idp, other: { ...idp, displayName: 'Other' } } })
   const token = await broker.token()
   api = async (method, path, body) => {

@@ -4,7 +4,7 @@
 // alone, and transient failures back off instead of retrying in a storm.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 
@@ -20,17 +20,7 @@ const ids: string[] = []
 beforeAll(async () => {
   const port = await freePort()
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: 3600 })
-  const providers = {
-    idp: {
-      issuer: as.issuer,
-      authorizationUrl: as.authorizationUrl,
-      tokenUrl: as.tokenUrl,
-      clientId: as.clientId,
-      clientSecret: as.clientSecret,
-      scopes: ['openid', 'offline_access'],
-      authorizationParams: { prompt: 'consent' },
-    },
-  }
+  const providers = { idp: providerEntryFor(as) }
   // Passes are triggered by the test (a long interval keeps the timers out of the way).
   const env = { REFRESH_WINDOW_SECONDS: String(WINDOW), REFRESH_INTERVAL_SECONDS: '3600', REFRESH_CONCURRENCY: '4', REFRESH_BATCH_SIZE: '60', RATE_LIMIT_BROWSER: '0' }
   one = await startBroker({ port, providers, env })

@@ -4,7 +4,7 @@
 // faults leave the stored tokens untouched; a refused grant asks for the user again;
 // deletion revokes at the provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 
@@ -20,18 +20,7 @@ let providers: Record<string, unknown>
 beforeAll(async () => {
   const port = await freePort()
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: TOKEN_TTL })
-  providers = {
-    idp: {
-      issuer: as.issuer,
-      authorizationUrl: as.authorizationUrl,
-      tokenUrl: as.tokenUrl,
-      revocationUrl: as.revocationUrl,
-      clientId: as.clientId,
-      clientSecret: as.clientSecret,
-      scopes: ['openid', 'offline_access', 'api:read'],
-      authorizationParams: { prompt: 'consent' },
-    },
-  }
+  providers = { idp: providerEntryFor(as) }
   const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })

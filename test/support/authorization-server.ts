@@ -711,3 +711,23 @@ function decodeHtml(s: string) {
 function textOf(html: string) {
   return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)
 }
+
+/**
+ * The providers-file entry that points the broker at this server: PKCE, HTTP Basic,
+ * RFC 9207 issuer, RFC 7009 revocation, and `prompt=consent` (without it oidc-provider
+ * drops offline_access).
+ */
+export function providerEntryFor(as: AuthorizationServer, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    displayName: 'Test IdP',
+    issuer: as.issuer,
+    authorizationUrl: as.authorizationUrl,
+    tokenUrl: as.tokenUrl,
+    revocationUrl: as.revocationUrl,
+    clientId: as.clientId,
+    clientSecret: as.clientSecret,
+    scopes: ['openid', 'offline_access', 'api:read'],
+    authorizationParams: { prompt: 'consent' },
+    ...overrides,
+  }
+}
