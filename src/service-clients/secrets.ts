@@ -31,6 +31,9 @@ export async function hashSecret(secret: string): Promise<string> {
 }
 
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  // scrypt's inner HMAC pads short keys with zero bytes, so "s" and "s\0" hash alike: a
+  // secret with a NUL is never one we issued or accepted.
+  if (secret.includes('\0')) return false
   const parts = stored.split('$')
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false
   const [, logN, rr, pp, salt, hash] = parts as [string, string, string, string, string, string]

@@ -118,7 +118,9 @@ export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit
       const client = await clients.authenticate(credentials.clientId, credentials.secret)
       if (!client) {
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
-        request.log.warn({ clientId: credentials.clientId.slice(0, 128) }, 'client authentication failed')
+        // An unknown id is not logged: it may be a secret pasted into the wrong field.
+        const known = clients.cached(credentials.clientId) !== undefined
+        request.log.warn(known ? { clientId: credentials.clientId } : { clientIdKnown: false }, 'client authentication failed')
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
       let scopes: string[] = client.scopes
