@@ -44,14 +44,21 @@ export function openDatabase(url: string, options: { poolSize: number; log: Logg
   }
 }
 
+/** @prisma/driver-adapter-utils error kinds that mean the connection, not the query, failed. */
+const UNREACHABLE_KINDS = new Set(['ConnectionClosed', 'DatabaseNotReachable', 'SocketTimeout', 'TooManyConnections', 'TlsConnectionError'])
+
 /** True when an error comes from the database being unreachable rather than a bad query. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: unknown; name?: string } | undefined
   if (!e) return false
   const code = e.code ?? ''
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true
-  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions
-  if (/^(57P0[123]|08\d{3})$/.test(code)) return true
+  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions;
+  // Prisma's P1001 can't reach, P1002/P1008 timed out, P1017 server closed the connection,
+  // P2024 no pool connection in time.
+  if (/^(57P0[123]|08\d{3}|P100[128]|P1017|P2024)$/.test(code)) return true
+  const adapterKind = (e as { meta?: { driverAdapterError?: { cause?: { kind?: string } } } }).meta?.driverAdapterError?.cause?.kind
+  if (adapterKind && UNREACHABLE_KINDS.has(adapterKind)) return true
   const message = e.message ?? ''
   if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Can't reach database server|the database system is (starting up|shutting down)|terminating connection/i.test(message)) {
     return true
