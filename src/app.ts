@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import { registerBrokerTokenAuth } from './http/auth.js'
 import { registerDocs } from './http/docs.js'
 import { renderErrorPage } from './http/pages.js'
-import { registerProblemHandling } from './http/problem.js'
+import { registerProblemHandling, routerRefusal } from './http/problem.js'
 import { Problem } from './http/schemas.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
 import { connectRoutes } from './http/routes/connect.js'
@@ -20,7 +20,7 @@ import { signingKeyRoutes } from './http/routes/signing-keys.js'
 import { tokenRoutes } from './http/routes/token.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
 import { createServices, type Deps, type Services } from './services.js'
-import { createAjv } from './validation.js'
+import { createAjv, withWellFormedInput } from './validation.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,6 +52,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     routerOptions: { maxParamLength: 500, ignoreDuplicateSlashes: false },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: routerRefusal(renderErrorPage),
   })
   app.decorate('services', services)
   app.decorate('routeTable', [] as Array<{ method: string; url: string }>)
@@ -60,10 +61,11 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   })
 
   // Strict bodies (unknown properties are errors, no type coercion); query strings and
-  // path parameters are strings on the wire, so they may be coerced to their types.
+  // path parameters are strings on the wire, so they may be coerced to their types. Every
+  // part must also be storable text with finite numbers (validation.ts).
   const bodyAjv = createAjv()
   const paramAjv = createAjv({ coerceTypes: true })
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema))
+  app.setValidatorCompiler(({ schema, httpPart }) => withWellFormedInput((httpPart === 'body' ? bodyAjv : paramAjv).compile(schema)))
 
   // Only JSON bodies by default; form bodies only where a route registers the parser.
   app.removeContentTypeParser(['text/plain'])

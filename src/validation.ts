@@ -1,6 +1,8 @@
 // JSON Schema validation shared by configuration and HTTP routes: one strict Ajv set-up
 // (unknown properties are errors, never silently removed) and readable error paths.
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
+
+type DataValidationCxt = NonNullable<Parameters<ValidateFunction>[1]>
 import addFormatsModule from 'ajv-formats'
 import { Type, type TSchema, type TUnsafe } from 'typebox'
 
@@ -20,6 +22,45 @@ export function createAjv(options: Options = {}): Ajv {
   // Documentation-only keywords that @fastify/swagger reads.
   ajv.addKeyword({ keyword: 'example' })
   return ajv
+}
+
+/** NUL (PostgreSQL text cannot hold it) or an unpaired UTF-16 surrogate (not Unicode; jsonb refuses it). */
+const ILL_FORMED = /[\0\p{Cs}]/u
+
+/** The JSON pointer of the first string or key that is not storable text, or number that is not finite. */
+function illFormed(value: unknown, path: string): { path: string; message: string } | undefined {
+  if (typeof value === 'string') return ILL_FORMED.test(value) ? { path, message: 'must not contain NUL or unpaired surrogate characters' } : undefined
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number' }
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [key, item] of Object.entries(value)) {
+    const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    if (ILL_FORMED.test(key)) return { path: at, message: 'has a name with NUL or unpaired surrogate characters' }
+    const found = illFormed(item, at)
+    if (found) return found
+  }
+  return undefined
+}
+
+/**
+ * A compiled schema plus what JSON Schema cannot say about request input: every string is
+ * text PostgreSQL can store, and every number is finite (Ajv's type coercion turns
+ * `limit=1e400` into Infinity, which then passes `maximum`). Checked after the schema, on
+ * the coerced value, so a bad value is a 400 naming the field instead of a database error.
+ */
+export function withWellFormedInput(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown, context?: DataValidationCxt) => {
+    if (!validate(data, context)) {
+      wrapped.errors = validate.errors
+      return false
+    }
+    // Coercion may have replaced the root value in its parent.
+    const value = context ? (context.parentData as Record<string | number, unknown>)[context.parentDataProperty] : data
+    const found = illFormed(value, '')
+    wrapped.errors = found ? [{ instancePath: found.path, schemaPath: '#', keyword: 'wellFormed', params: {}, message: found.message }] : null
+    return !found
+  }) as ValidateFunction
+  Object.assign(wrapped, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+  return wrapped
 }
 
 const configAjv = createAjv({ allErrors: true, useDefaults: false })

@@ -392,6 +392,8 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i
+
 /** OAuth tokens imported from another system: `{accessToken, refreshToken?, expiresAt?, scopes?}`. */
 function importedTokens(credentials: Record<string, unknown>, now: Date): TokenSet {
   const { accessToken, refreshToken, expiresAt, scopes, ...rest } = credentials
@@ -400,8 +402,9 @@ function importedTokens(credentials: Record<string, unknown>, now: Date): TokenS
   if (refreshToken !== undefined && (typeof refreshToken !== 'string' || !refreshToken)) throw problem('invalid_credentials', 'refreshToken: must be a string')
   let expiresInSeconds: number | undefined
   if (expiresAt !== undefined) {
-    const at = typeof expiresAt === 'string' ? new Date(expiresAt) : undefined
-    if (!at || Number.isNaN(at.getTime())) throw problem('invalid_credentials', 'expiresAt: must be an ISO 8601 date-time')
+    // RFC 3339 with a four-digit year: every such instant fits a JS Date and PostgreSQL.
+    const at = typeof expiresAt === 'string' && RFC3339.test(expiresAt) ? new Date(expiresAt) : undefined
+    if (!at || Number.isNaN(at.getTime())) throw problem('invalid_credentials', 'expiresAt: must be an RFC 3339 date-time (e.g. 2027-01-31T12:00:00Z)')
     expiresInSeconds = Math.max(0, Math.floor((at.getTime() - now.getTime()) / 1000))
   }
   if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) throw problem('invalid_credentials', 'scopes: must be an array of strings')

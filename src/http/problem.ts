@@ -53,6 +53,25 @@ export function classifyError(err: FastifyError | Error): { code: ProblemCode; d
 
 export type BrowserErrorPage = (reply: FastifyReply, code: ProblemCode) => FastifyReply
 
+/** Path prefixes of the browser routes: their refusals are pages, even before routing. */
+const BROWSER_PATHS = ['/connect/', '/oauth/callback/']
+
+/**
+ * Fastify's `frameworkErrors`: the router refuses a URL (malformed percent-encoding, a path
+ * parameter over `maxParamLength`) before any route, hook or error handler runs, so the
+ * refusal is rendered here, in the same shape as every other error.
+ */
+export function routerRefusal(browserErrorPage: BrowserErrorPage) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const code: ProblemCode = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_request' : 'internal_error'
+    request.log.info({ code, reason: err.code }, 'request refused by the router')
+    reply.header('x-content-type-options', 'nosniff')
+    if (BROWSER_PATHS.some((prefix) => request.url.startsWith(prefix))) return browserErrorPage(reply, code)
+    const detail = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : code === 'invalid_request' ? 'the path is not a valid URL component' : undefined
+    return sendProblem(reply, code, detail)
+  }
+}
+
 export function registerProblemHandling(app: FastifyInstance, browserErrorPage: BrowserErrorPage): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { code, detail, extra } = classifyError(err)

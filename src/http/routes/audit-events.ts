@@ -20,7 +20,8 @@ const AuditQuery = Type.Object(
   {
     connectionId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
     type: Type.Optional(StringEnum(AUDIT_EVENT_TYPES)),
-    cursor: Type.Optional(Type.String({ maxLength: 20, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
+    // At most 18 digits: always inside PostgreSQL's bigint.
+    cursor: Type.Optional(Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },

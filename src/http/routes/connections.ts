@@ -223,7 +223,8 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
         tags: ['connections'],
         ...requiresScope('connections:revoke'),
         params: IdParams,
-        response: { 204: noContent('Revoked and deleted'), ...problems(400, ...AUTHENTICATED, 404, 503) },
+        // No body is expected, but Fastify parses one when sent: 413/415 can answer.
+        response: { 204: noContent('Revoked and deleted'), ...problems(...WITH_BODY, ...AUTHENTICATED, 404, 503) },
       },
     },
     async (request, reply) => {

@@ -74,7 +74,8 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         params: ClientIdParams,
-        response: { 204: noContent('Deleted'), ...problems(400, ...AUTHENTICATED, 404, 503) },
+        // No body is expected, but Fastify parses one when sent: 413/415 can answer.
+        response: { 204: noContent('Deleted'), ...problems(...WITH_BODY, ...AUTHENTICATED, 404, 503) },
       },
       config: { rateLimit },
     },
