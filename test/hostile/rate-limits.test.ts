@@ -1,0 +1,62 @@
+// The per-address rate limits work (SECURITY.md item 25): with a small limit, the request
+// after the limit answers 429 on the token endpoint, the browser routes and the admin
+// routes, with Retry-After, and the refusal is cheap (no credential check, no provider call).
+// The other hostile-input files turn the limits off so that their hundreds of requests
+// from 127.0.0.1 are judged on their content.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
+import { Figures, headerProblems, internalsIn, raw, type RawRequest } from './support.js'
+
+const LIMIT = 3
+let broker: TestBroker
+let token: string
+const figures = new Figures('rate limits')
+
+beforeAll(async () => {
+  broker = await startBroker({
+    env: { RATE_LIMIT_TOKEN: String(LIMIT), RATE_LIMIT_BROWSER: String(LIMIT), RATE_LIMIT_ADMIN: String(LIMIT) },
+    providers: { idp: { authorizationUrl: 'http://127.0.0.1:1/auth', tokenUrl: 'http://127.0.0.1:1/token', clientId: 'c', clientSecret: 's', scopes: ['openid'] } },
+  })
+  // Taken before the token endpoint's budget is spent by the test below.
+  token = await broker.token()
+})
+
+afterAll(async () => {
+  figures.print()
+  await broker?.close()
+})
+
+describe('rate limits', () => {
+  const basic = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
+  const routes: Array<[string, () => RawRequest, 'json' | 'problem' | 'html']> = [
+    ['POST /oauth/token', () => ({ method: 'POST', path: '/oauth/token', headers: [['authorization', basic], ['content-type', 'application/x-www-form-urlencoded']], body: 'grant_type=client_credentials' }), 'problem'],
+    ['GET /connect/:token', () => ({ path: `/connect/${'t'.repeat(43)}` }), 'html'],
+    ['GET /oauth/callback/:provider', () => ({ path: '/oauth/callback/idp?state=forged&code=forged' }), 'html'],
+    ['GET /v1/service-clients', () => ({ path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+    ['GET /v1/signing-keys', () => ({ path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+    ['GET /v1/audit-events', () => ({ path: '/v1/audit-events', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+  ]
+
+  for (const [name, request, type] of routes) {
+    it(`${name}: ${LIMIT} requests pass, the next is 429 with Retry-After`, async () => {
+      // The token endpoint already served one request (the broker token above).
+      const allowed = name === 'POST /oauth/token' ? LIMIT - 1 : LIMIT
+      const statuses: number[] = []
+      for (let i = 0; i < allowed; i++) statuses.push((await raw(broker.url, request())).status)
+      expect(statuses.every((s) => s !== 429), statuses.join(',')).toBe(true)
+      const limited = await raw(broker.url, request())
+      figures.record('requests past the limit', name, { status: limited.status, accepted: limited.status !== 429 })
+      expect(limited.status).toBe(429)
+      expect(Number(limited.header('retry-after'))).toBeGreaterThan(0)
+      expect(limited.header('content-type')).toContain(type === 'html' ? 'text/html' : 'application/problem+json')
+      expect(headerProblems(limited)).toEqual([])
+      expect(internalsIn(limited.text)).toBeUndefined()
+    })
+  }
+})
+
+describe('afterwards', () => {
+  it('nothing past a limit was served, no 5xx', () => {
+    figures.expectZeros()
+  })
+})
