@@ -107,7 +107,8 @@ export class FreshTokens {
     if (!row.expiresAt) return true
     const remaining = row.expiresAt.getTime() - this.clock.now().getTime()
     const lifetime = row.tokenObtainedAt ? row.expiresAt.getTime() - row.tokenObtainedAt.getTime() : Infinity
-    return remaining >= Math.min(minValiditySeconds * 1000, lifetime / 2)
+    const asked = minValiditySeconds * 1000
+    return remaining >= (lifetime >= asked ? asked : lifetime / 2)
   }
 
   /** Refreshes once for every concurrent caller in this process. */

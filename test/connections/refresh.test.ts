@@ -119,6 +119,26 @@ describe('exactly one refresh', () => {
     }
   })
 
+  it('a token with less validity left than asked is refreshed when a refresh can give it', async () => {
+    const id = await connect('min-validity')
+    const first = await api('POST', `/v1/connections/${id}/access-token`, {})
+    const before = as.refreshCount()
+    // 2000 s left of a 3600 s lifetime: enough for the default 60 s, not for 3000 s.
+    const restore = await nearExpiry(2000)
+    try {
+      const enough = await api('POST', `/v1/connections/${id}/access-token`, {})
+      expect(as.refreshCount() - before).toBe(0)
+      expect(enough.body.accessToken).toBe(first.body.accessToken)
+      const longer = await api('POST', `/v1/connections/${id}/access-token`, { minValiditySeconds: 3000 })
+      expect(longer.status).toBe(200)
+      expect(as.refreshCount() - before).toBe(1)
+      expect(longer.body.accessToken).not.toBe(first.body.accessToken)
+      expect(Date.parse(longer.body.expiresAt) - broker.clock.now().getTime()).toBeGreaterThanOrEqual(3000 * 1000)
+    } finally {
+      restore()
+    }
+  })
+
   it('20 rounds in a row keep the refresh chain intact with a rotating provider', async () => {
     const id = await connect('rounds')
     const before = as.tokenRequests.length
