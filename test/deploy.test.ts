@@ -53,6 +53,9 @@ describe('docker-compose.yml', () => {
     expect(broker.restart).toBe('unless-stopped')
     expect(postgres.restart).toBe('unless-stopped')
     expect(broker.healthcheck.test.join(' ')).toContain('/readyz')
+    // Published on the host's loopback only (unauthenticated /metrics); PostgreSQL not at all.
+    expect(broker.ports).toEqual(['127.0.0.1:3000:3000'])
+    expect(postgres.ports).toBeUndefined()
     // No secret value written in the compose file itself.
     for (const value of Object.values(broker.environment as Record<string, string>)) {
       expect(value).not.toMatch(/secret|password=/i)

@@ -211,9 +211,9 @@ describe('encryption-key rotation', () => {
     const KEY3 = generateEncryptionKey()
     const old = broker! // still on key2 alone: the replica not restarted yet
     const oldToken = await old.token()
-    // README's step 1 taken literally on one replica: the new key first.
+    // README step 2 on one replica: the new key first.
     const rotated = await start(`${KEY3},${KEY2}`)
-    // The safe order: every replica first learns the new key as a second key.
+    // README step 1, done first on every other replica: the new key second.
     const prepared = await start(`${KEY2},${KEY3}`)
     try {
       const id = ids[0]!
@@ -224,9 +224,10 @@ describe('encryption-key rotation', () => {
       const fromPrepared = await vend(prepared.url, await prepared.token(), id)
       calls.push(fromPrepared)
       expect([fromPrepared.status, fromPrepared.body?.accessToken]).toEqual([200, refreshed.body.accessToken])
-      // Observed, not asserted: a replica that does not know the new key yet fails closed.
+      // Skipping step 1: a replica that does not know the new key fails closed, never serves garbage.
       const fromOld = await vend(old.url, oldToken, id)
       figures.rollingRestart_replicaWithoutNewKey = `${fromOld.status}${fromOld.code ? ` ${fromOld.code}` : ''}`
+      expect([fromOld.status, fromOld.code, fromOld.body?.accessToken]).toEqual([500, 'secret_unreadable', undefined])
     } finally {
       await rotated.close()
       await prepared.close()
