@@ -24,14 +24,14 @@ import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { histogram, metric, openColumn, printFigures, sleep, sql, testKeyring, timedFetch, vend, waitFor, type Outcome } from '../support/faults.js'
-import { startRetargetableProxy, type RetargetableProxy } from '../support/retargetable-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 const RETURN_URL = 'https://app.example.com/connected'
 const keyring = testKeyring()
 const pgLog = pino({ level: 'warn' })
 let dir: string
 let postgres: EmbeddedDatabase
-let proxy: RetargetableProxy
+let proxy: TcpProxy
 let zendesk: ZendeskChatReplica
 let broker: TestBroker
 let api: Api
@@ -72,7 +72,7 @@ beforeAll(async () => {
   const pool = new pg.Pool({ connectionString: postgres.url, max: 1 })
   await migrate(pool, pino({ level: 'silent' }))
   await pool.end()
-  proxy = await startRetargetableProxy(target(postgres.url))
+  proxy = await startTcpProxy(target(postgres.url))
   const port = await freePort()
   zendesk = await startZendeskChatReplica({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/zendesk-chat`] })
   broker = await startBroker({

@@ -1,6 +1,8 @@
 // A TCP proxy in front of PostgreSQL that a test can cut: `down()` drops every open
-// connection and refuses new ones, like a database that stopped; `up()` lets traffic
-// through again. Used for faults no real database produces on demand at the right time.
+// connection and refuses new ones, like a database that stopped; `reset()` does the same
+// with a TCP RST; `up()` lets traffic through again; `retarget()` sends new connections to
+// another server (a PostgreSQL that came back on another port, as behind a stable service
+// address). Used for faults no real database produces on demand at the right time.
 import { createServer, connect, type Socket } from 'node:net'
 
 export interface TcpProxy {
@@ -8,22 +10,35 @@ export interface TcpProxy {
   /** The database URL rewritten to go through the proxy. */
   url(databaseUrl: string): string
   down(): void
+  /** Like down(), but the clients' connections end with a TCP RST (ECONNRESET), as when a host or a middlebox drops them. */
+  reset(): void
   up(): void
+  /** Sends new connections to `target`; open ones (to the old server) are dropped. */
+  retarget(target: { host: string; port: number }): void
   close(): Promise<void>
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(initial: { host: string; port: number }): Promise<TcpProxy> {
+  let target = initial
   let isDown = false
   const sockets = new Set<Socket>()
+  const clients = new Set<Socket>()
+  const dropAll = () => {
+    for (const s of sockets) s.destroy()
+    sockets.clear()
+    clients.clear()
+  }
   const server = createServer((client) => {
     if (isDown) return void client.destroy()
     const upstream = connect(target.port, target.host)
     sockets.add(client).add(upstream)
+    clients.add(client)
     const cleanup = () => {
       client.destroy()
       upstream.destroy()
       sockets.delete(client)
       sockets.delete(upstream)
+      clients.delete(client)
     }
     client.on('error', cleanup).on('close', cleanup)
     upstream.on('error', cleanup).on('close', cleanup)
@@ -42,15 +57,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     down() {
       isDown = true
-      for (const s of sockets) s.destroy()
-      sockets.clear()
+      dropAll()
+    },
+    reset() {
+      isDown = true
+      for (const c of clients) c.resetAndDestroy()
+      dropAll()
     },
     up() {
       isDown = false
     },
+    retarget(next) {
+      target = next
+      dropAll()
+    },
     async close() {
       isDown = true
-      for (const s of sockets) s.destroy()
+      dropAll()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
