@@ -8,7 +8,7 @@ import { Connect } from './connections/connect.js'
 import { FreshTokens } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
-import { createDispatchers, ProviderNetwork } from './oauth/network.js'
+import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { BrokerTokens } from './issuer/broker-tokens.js'
@@ -27,6 +27,8 @@ export interface Deps {
   /** Cross-replica cache invalidation; without it caches rely on their periodic reloads. */
   changes?: ChangeFeed
   clock?: Clock
+  /** DNS for hosts users supply (checked against internal addresses at connect time); tests inject names. */
+  resolveHost?: ResolveHost
 }
 
 export interface Services {
@@ -63,7 +65,7 @@ export function createServices(config: Config, deps: Deps): Services {
   const keys = new SigningKeys(db, keyring, clock, config.brokerTokenTtlSeconds, audit, log)
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
   const network = new ProviderNetwork(
-    createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses }),
+    createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),
     config.providerTimeoutMs,
   )
   const http = network

@@ -1,38 +1,103 @@
 // Outbound network policy. Providers declared by ops are trusted as configured. Hosts that
 // come from user input (an Interact intranet URL, and the ApiDomain its discovery returns)
-// must be https and must not resolve to loopback, private, link-local or otherwise
-// internal addresses, unless ALLOW_PRIVATE_PROVIDER_ADDRESSES is set (tests, on-premises
-// intranets). The check runs inside the connection's own DNS lookup, so a name that
-// resolves differently later (DNS rebinding) is caught too.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+// must be https and must not resolve to internal addresses: private ones (loopback, RFC
+// 1918, CGNAT, unique-local) only when ALLOW_PRIVATE_PROVIDER_ADDRESSES is set (tests,
+// on-premises intranets), reserved ones (link-local with the cloud metadata service,
+// unspecified, multicast, documentation, ...) never. The check runs inside the
+// connection's own DNS lookup, so a name that resolves differently later (DNS rebinding)
+// is caught too.
+import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 
-const INTERNAL = new BlockList()
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) INTERNAL.addSubnet(net, prefix, 'ipv4')
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
-  INTERNAL.addSubnet(net, prefix, 'ipv6')
+/**
+ * - `public`: anything else;
+ * - `private`: internal networks an on-premises intranet may live on;
+ * - `reserved`: never a provider's address, whatever the setting.
+ */
+export type AddressClass = 'public' | 'private' | 'reserved'
+
+function blockList(ipv4: Array<[string, number]>, ipv6: Array<[string, number]>): BlockList {
+  const list = new BlockList()
+  for (const [net, prefix] of ipv4) list.addSubnet(net, prefix, 'ipv4')
+  for (const [net, prefix] of ipv6) list.addSubnet(net, prefix, 'ipv6')
+  return list
 }
 
-export function isInternalAddress(address: string): boolean {
-  const family = isIP(address)
-  if (family === 4) return INTERNAL.check(address, 'ipv4')
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-    if (mapped) return INTERNAL.check(mapped[1]!, 'ipv4')
-    return INTERNAL.check(address, 'ipv6')
+const PRIVATE = blockList(
+  [['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]],
+  // Loopback, unique-local (RFC 4193), deprecated site-local, local-use NAT64 (RFC 8215).
+  [['::1', 128], ['fc00::', 7], ['fec0::', 10], ['64:ff9b:1::', 48]],
+)
+
+const RESERVED = blockList(
+  [
+    ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches the local host on Linux
+    ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+    ['192.0.0.0', 24],
+    ['192.0.2.0', 24],
+    ['192.88.99.0', 24],
+    ['198.18.0.0', 15],
+    ['198.51.100.0', 24],
+    ['203.0.113.0', 24],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4], // includes 255.255.255.255
+  ],
+  [
+    // Unspecified and the deprecated IPv4-compatible addresses (::a.b.c.d, RFC 4291 §2.5.5.1).
+    ['::', 96],
+    ['100::', 64], // discard-only
+    ['2001::', 23], // IETF protocol assignments: Teredo, ORCHID, ...
+    ['2001:db8::', 32],
+    ['3fff::', 20],
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ],
+)
+
+/** The eight 16-bit words of an IPv6 address that isIP() accepted (zone id removed). */
+function ipv6Words(address: string): number[] {
+  let text = address.toLowerCase()
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
   }
-  return true
+  const [head, tail] = text.split('::')
+  const words = (part: string | undefined) => (part ? part.split(':').map((w) => parseInt(w, 16)) : [])
+  const left = words(head)
+  if (tail === undefined) return left
+  const right = words(tail)
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
 }
 
-export class BlockedAddressError extends Error {
-  readonly code = 'EBLOCKEDADDRESS'
+const ipv4Of = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
+
+/** Classifies an IP address; anything that is not one is `reserved`. */
+export function classifyAddress(address: string): AddressClass {
+  const ip = address.replace(/%.*$/, '')
+  const family = isIP(ip)
+  if (family === 4) return PRIVATE.check(ip, 'ipv4') ? 'private' : RESERVED.check(ip, 'ipv4') ? 'reserved' : 'public'
+  if (family !== 6) return 'reserved'
+  const w = ipv6Words(ip)
+  const zero = (from: number, to: number) => w.slice(from, to).every((x) => x === 0)
+  // Addresses that carry an IPv4 address are judged by it: IPv4-mapped (::ffff:a.b.c.d),
+  // NAT64 (64:ff9b::a.b.c.d, RFC 6052) and 6to4 (2002:AABB:CCDD::, RFC 3056).
+  if (zero(0, 5) && w[5] === 0xffff) return classifyAddress(ipv4Of(w[6]!, w[7]!))
+  if (w[0] === 0x64 && w[1] === 0xff9b && zero(2, 6)) return classifyAddress(ipv4Of(w[6]!, w[7]!))
+  if (w[0] === 0x2002) return classifyAddress(ipv4Of(w[1]!, w[2]!))
+  return PRIVATE.check(ip, 'ipv6') ? 'private' : RESERVED.check(ip, 'ipv6') ? 'reserved' : 'public'
 }
+
+/** May a user-supplied host resolve to this address? */
+export function isAllowedAddress(address: string, allowPrivate: boolean): boolean {
+  const cls = classifyAddress(address)
+  return cls === 'public' || (cls === 'private' && allowPrivate)
+}
+
+/** Names that only ever mean this machine or the local network. */
+const INTERNAL_NAME = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i
 
 /** Checks a user-supplied base URL before anything is sent; returns why it is refused. */
 export function checkUserSuppliedUrl(raw: string, allowPrivate: boolean): string | undefined {
@@ -44,24 +109,51 @@ export function checkUserSuppliedUrl(raw: string, allowPrivate: boolean): string
     return 'is not an absolute URL'
   }
   if (url.protocol !== 'https:') return 'must use https'
-  if (url.username || url.password) return 'must not contain credentials'
-  if (url.search || url.hash) return 'must not contain a query or fragment'
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (isIP(host) && !allowPrivate && isInternalAddress(host)) return 'points to an internal address'
-  if (!allowPrivate && /(^|\.)(localhost|local|internal|localdomain)$/i.test(host)) return 'points to an internal host name'
+  // The URL parser drops an empty userinfo ("https://@host"): look at the text too.
+  if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(raw)) return 'must not contain credentials'
+  // Paths are appended to the text, so even an empty "?" or "#" would swallow them.
+  if (raw.includes('?') || raw.includes('#')) return 'must not contain a query or fragment'
+  if (url.port === '0') return 'has an invalid port'
+  const host = url.hostname
+  if (host.endsWith('.')) return 'must not end its host name with a dot'
+  // The parser has already normalized IPv4 shorthands (127.1, 0x7f.1, 0177.0.0.1, 2130706433).
+  const ip = host.replace(/^\[|\]$/g, '')
+  if (isIP(ip)) return isAllowedAddress(ip, allowPrivate) ? undefined : 'points to an internal address'
+  if (!allowPrivate && INTERNAL_NAME.test(host)) return 'points to an internal host name'
   return undefined
 }
 
-/** Resolves a host name and refuses internal addresses, unless allowed. */
-export function resolvePublic(hostname: string, allowPrivate: boolean): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    dnsLookup(hostname, { all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return reject(err)
-      const blocked = addresses.filter((a) => isInternalAddress(a.address))
-      if (!allowPrivate && blocked.length) return reject(new BlockedAddressError(`${hostname} resolves to an internal address`))
-      resolve(addresses.map((a) => a.address))
-    })
-  })
+export class BlockedAddressError extends Error {
+  readonly code = 'EBLOCKEDADDRESS'
+}
+
+/** Every address a host name resolves to (node:dns lookup, all: true). Tests inject their own. */
+export type ResolveHost = (hostname: string) => Promise<LookupAddress[]>
+
+export const systemResolveHost: ResolveHost = (hostname) => dns.lookup(hostname, { all: true })
+
+type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void
+
+/**
+ * A `lookup` for net/tls.connect that refuses the connection when any address of the name
+ * is not allowed: the check sees exactly the addresses the socket will use.
+ */
+export function guardedLookup(resolveHost: ResolveHost, allowPrivate: boolean) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    resolveHost(hostname).then(
+      (resolved) => {
+        const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family
+        const addresses = family === 4 || family === 6 ? resolved.filter((a) => a.family === family) : resolved
+        if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), [])
+        if (addresses.some((a) => !isAllowedAddress(a.address, allowPrivate))) {
+          return callback(new BlockedAddressError(`${hostname} resolves to an internal address`), [])
+        }
+        if (options.all) return callback(null, addresses)
+        callback(null, addresses[0]!.address, addresses[0]!.family)
+      },
+      (err: Error) => callback(err, []),
+    )
+  }
 }
 
 export interface Dispatchers {
@@ -73,26 +165,13 @@ export interface Dispatchers {
   close(): Promise<void>
 }
 
-export function createDispatchers(options: { extraCaPem?: string; allowPrivate: boolean }): Dispatchers {
+export function createDispatchers(options: { extraCaPem?: string; allowPrivate: boolean; resolveHost?: ResolveHost }): Dispatchers {
   const ca = options.extraCaPem ? [...rootCertificates, options.extraCaPem] : undefined
   const standard = new Agent({ connections: 32, keepAliveTimeout: 10_000, ...(ca ? { connect: { ca } } : {}) })
   const guarded = new Agent({
     connections: 8,
     keepAliveTimeout: 10_000,
-    connect: {
-      ...(ca ? { ca } : {}),
-      lookup(hostname: string, lookupOptions: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) {
-        dnsLookup(hostname, { ...lookupOptions, all: true }, (err, addresses: LookupAddress[]) => {
-          if (err) return callback(err, [])
-          if (!options.allowPrivate && addresses.some((a) => isInternalAddress(a.address))) {
-            return callback(new BlockedAddressError(`${hostname} resolves to an internal address`), [])
-          }
-          const all = (lookupOptions as { all?: boolean }).all
-          if (all) return callback(null, addresses)
-          callback(null, addresses[0]!.address, addresses[0]!.family)
-        })
-      },
-    },
+    connect: { ...(ca ? { ca } : {}), lookup: guardedLookup(options.resolveHost ?? systemResolveHost, options.allowPrivate) },
   })
   return {
     standard,

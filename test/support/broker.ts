@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js'
 import type { Clock } from '../../src/clock.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
+import type { ResolveHost } from '../../src/oauth/network.js'
 import { ChangeFeed } from '../../src/store/changes.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
@@ -76,7 +77,15 @@ export function freePort(): Promise<number> {
 }
 
 export async function startBroker(
-  options: { env?: Record<string, string>; databaseUrl?: string; logs?: string[]; port?: number; providers?: Record<string, unknown> } = {},
+  options: {
+    env?: Record<string, string>
+    databaseUrl?: string
+    logs?: string[]
+    port?: number
+    providers?: Record<string, unknown>
+    /** DNS for user-supplied provider hosts (e.g. a test name resolving to an internal address). */
+    resolveHost?: ResolveHost
+  } = {},
 ): Promise<TestBroker> {
   const database = options.databaseUrl ? undefined : await createDatabase()
   const databaseUrl = options.databaseUrl ?? database!.url
@@ -102,7 +111,7 @@ export async function startBroker(
   const changes = new ChangeFeed(databaseUrl, log)
   await changes.start()
   const clock = new TestClock()
-  const app = await buildApp(config, { db, keyring, log, changes, clock })
+  const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost })
   const undocumented = watchUndocumentedResponses(app)
   await app.services.start()
   await app.listen({ port, host: '127.0.0.1' })
