@@ -3,9 +3,8 @@
 // intranet, trade key and secret for refreshable tokens). Both end in a TokenSet like the
 // authorization-code grant, plus the non-secret params later calls need.
 import type { ApiKeyProvider, CredentialExchangeProvider } from '../providers/schema.js'
-import { sendProviderRequest, type ProviderHttpOptions } from './http.js'
+import { sendProviderRequest, type ProviderHttpOptions, type ProviderRequest, type ProviderResponse } from './http.js'
 import { checkUserSuppliedUrl } from './network.js'
-import { checkParams } from './placeholders.js'
 import { ProviderError } from './provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from './token-endpoint.js'
 
@@ -55,7 +54,8 @@ export async function obtainApiKey(provider: ApiKeyProvider, credentials: Record
 /**
  * Interact (Interact Software intranets): GET {intranetUrl}/info gives ApiDomain (a bare
  * host) and TenantGuid; POST https://{ApiDomain}/token with X-Tenant trades
- * `code={key}__{secret}&context=KeySecret` for access and refresh tokens.
+ * `code={key}__{secret}&context=KeySecret` for access and refresh tokens. Both hosts are
+ * user input: everything /info says is checked before it goes into a URL or a header.
  */
 export async function exchangeInteract(
   provider: CredentialExchangeProvider,
@@ -66,30 +66,53 @@ export async function exchangeInteract(
   const why = checkUserSuppliedUrl(intranetUrl, http.allowPrivate)
   if (why) throw new CredentialsRefused(`intranetUrl ${why}`)
 
-  const info = await sendProviderRequest({ method: 'GET', url: `${intranetUrl}/info`, headers: {} }, http)
+  const info = await sendToUserHost({ method: 'GET', url: `${intranetUrl}/info`, headers: {} }, http, 'intranetUrl')
   if (info.status === 404) throw new CredentialsRefused('intranetUrl is not an Interact intranet (no /info)')
   if (info.status !== 200) throw new ProviderError('transient', `http_${info.status}`, 'the intranet did not answer /info')
-  let discovery: { ApiDomain?: unknown; TenantGuid?: unknown }
-  try {
-    discovery = JSON.parse(info.body) as typeof discovery
-  } catch {
-    throw new CredentialsRefused('intranetUrl is not an Interact intranet (/info is not JSON)')
+  const params = readInteractInfo(info.body)
+  for (const [name, field] of [['apiDomain', 'ApiDomain'], ['tenantGuid', 'TenantGuid']] as const) {
+    const spec = provider.params[name]
+    if (!spec || !new RegExp(spec.pattern).test(params[name])) throw new CredentialsRefused(`the intranet's /info gave an unusable ${field}`)
   }
-  const params = { apiDomain: String(discovery.ApiDomain ?? ''), tenantGuid: String(discovery.TenantGuid ?? '') }
-  const problems = checkParams(provider.params, params)
-  if (problems.length) throw new CredentialsRefused(`the intranet's /info is not usable (${problems.join('; ')})`)
   const apiWhy = checkUserSuppliedUrl(`https://${params.apiDomain}`, http.allowPrivate)
   if (apiWhy) throw new CredentialsRefused(`the intranet's ApiDomain ${apiWhy}`)
 
-  const res = await sendProviderRequest(
+  const res = await sendToUserHost(
     buildTokenRequest(provider, params, { grant_type: 'authorization_code', code: `${credentials.apiKey}__${credentials.apiSecret}`, context: 'KeySecret' }),
     http,
+    "the intranet's ApiDomain",
   )
   try {
     const tokens = parseTokenResponse(provider, res)
     return { tokens: { ...tokens, metadata: { ...tokens.metadata, intranetUrl } }, params }
   } catch (err) {
+    // A refusal (JSON error or Interact's text/plain 400) is about the key and secret.
     if (err instanceof ProviderError && err.failure !== 'transient') throw new CredentialsRefused('the intranet refused this key and secret')
+    throw err
+  }
+}
+
+/** The tenant named by an intranet's /info: `{ApiDomain, TenantGuid}`, both strings. */
+function readInteractInfo(body: string): { apiDomain: string; tenantGuid: string } {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    throw new CredentialsRefused('intranetUrl is not an Interact intranet (/info is not JSON)')
+  }
+  const info = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
+  if (typeof info.ApiDomain !== 'string' || typeof info.TenantGuid !== 'string') {
+    throw new CredentialsRefused('intranetUrl is not an Interact intranet (/info names no ApiDomain and TenantGuid)')
+  }
+  return { apiDomain: info.ApiDomain, tenantGuid: info.TenantGuid }
+}
+
+/** A user-supplied host that resolves to an internal address is the user's input refused, not an outage. */
+async function sendToUserHost(req: ProviderRequest, http: ProviderHttpOptions, what: string): Promise<ProviderResponse> {
+  try {
+    return await sendProviderRequest(req, http)
+  } catch (err) {
+    if (err instanceof ProviderError && err.code === 'blocked_address') throw new CredentialsRefused(`${what} resolves to an internal address`)
     throw err
   }
 }

@@ -8,6 +8,9 @@ import type { ProviderEntry } from './schema.js'
 /** A DNS label: the `acme` of acme.zendesk.com. */
 const SUBDOMAIN = '^[a-z0-9][a-z0-9-]{0,62}$'
 
+/** A DNS host name (letters, digits, inner hyphens per label; at most 253 characters), optionally with a port. */
+const HOST_AND_PORT = '^(?=[^:]{1,253}(:|$))([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?$'
+
 export const CATALOG: Record<string, ProviderEntry> = {
   chatwork: {
     mode: 'oauth2',
@@ -99,7 +102,8 @@ export const CATALOG: Record<string, ProviderEntry> = {
     tokenRequestHeaders: { 'X-Tenant': '{tenantGuid}' },
     apiHeaders: { 'X-Tenant': '{tenantGuid}' },
     params: {
-      apiDomain: { pattern: '^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$', description: 'ApiDomain from the intranet /info' },
+      // A bare host, checked again as a user-supplied URL (https, no internal address).
+      apiDomain: { pattern: HOST_AND_PORT, description: 'ApiDomain from the intranet /info' },
       tenantGuid: { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'TenantGuid from the intranet /info' },
     },
     userSuppliedHosts: true,

@@ -7,6 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { LookupAddress } from 'node:dns'
+import { systemResolveHost, type ResolveHost } from '../../src/oauth/network.js'
 import { startInteractReplica, type InteractReplica } from '../replicas/interact.js'
 import { startRespondIoReplica, type RespondIoReplica } from '../replicas/respondio.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
@@ -20,6 +22,26 @@ let interact: InteractReplica
 let strict: TestBroker
 let strictApi: Api
 
+/**
+ * The brokers' DNS for user-supplied hosts: test names resolve to internal addresses
+ * (loopback ones reach the replicas, so a connection would be counted); every other name
+ * goes to the system resolver.
+ */
+const TEST_NAMES: Record<string, LookupAddress[]> = {
+  'intranet-loopback.test': [{ address: '127.0.0.1', family: 4 }],
+  'intranet-private.test': [{ address: '10.0.0.1', family: 4 }],
+  'intranet-metadata.test': [{ address: '169.254.169.254', family: 4 }],
+  'intranet-v6.test': [{ address: '::1', family: 6 }],
+  'intranet-mapped.test': [{ address: '::ffff:127.0.0.1', family: 6 }],
+  // Reserved addresses stay refused even where private ones are allowed.
+  'api-metadata.test': [{ address: '127.0.0.1', family: 4 }, { address: '169.254.169.254', family: 4 }],
+}
+const asked: string[] = []
+const resolveHost: ResolveHost = async (hostname) => {
+  asked.push(hostname)
+  return TEST_NAMES[hostname] ?? systemResolveHost(hostname)
+}
+
 beforeAll(async () => {
   respondio = await startRespondIoReplica()
   interact = await startInteractReplica()
@@ -27,10 +49,10 @@ beforeAll(async () => {
   writeFileSync(caFile, interact.caPem)
   const providers = { respondio: { validationUrl: respondio.urls.validationUrl }, interact: {} }
   // The test intranet runs on 127.0.0.1: this broker is told to allow internal addresses.
-  broker = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile, ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' } })
+  broker = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile, ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' }, resolveHost })
   api = apiClient(broker, await broker.token())
   // The production default: user-supplied hosts must not be internal.
-  strict = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile } })
+  strict = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile }, resolveHost })
   strictApi = apiClient(strict, await strict.token())
 })
 afterAll(async () => {
@@ -43,8 +65,8 @@ afterEach(() => {
 })
 
 /** Opens the connect URL: the broker's own form, with its hidden attempt field. */
-async function openForm(provider: string, returnUrl?: string) {
-  const session = await api('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-user`, ...(returnUrl ? { returnUrl } : {}) })
+async function openForm(provider: string, returnUrl?: string, through: Api = api) {
+  const session = await through('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-user`, ...(returnUrl ? { returnUrl } : {}) })
   expect(session.status).toBe(201)
   const browser = new Browser()
   const page = await browser.get(session.body.connectUrl)
@@ -154,7 +176,11 @@ describe('Interact (credential exchange)', () => {
     expect(meta.body.params).toEqual({ apiDomain: interact.urls.apiDomain, tenantGuid: interact.tenantGuid })
     expect(meta.body.metadata.intranetUrl).toBe(interact.urls.intranetUrl)
     expect(JSON.stringify(meta.body)).not.toContain(interact.credentials.apiSecret)
+    // Interact has no revocation API: delete is local, no request and no connection leaves.
+    const [requests, connections] = [interact.requests.length, interact.connectionCounts()]
     expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    expect(interact.requests.length).toBe(requests)
+    expect(interact.connectionCounts()).toEqual(connections)
     expect((await vend(id)).status).toBe(404)
   })
 
@@ -165,6 +191,113 @@ describe('Interact (credential exchange)', () => {
     expect([wrong.status, wrong.body.code]).toEqual([400, 'invalid_credentials'])
     // The replica refused the wrong secret as Interact does; that refusal is expected here.
     interact.rejections.length = 0
+  })
+
+  it('a text/plain 400 from the exchange: 400 invalid_credentials, by API and on the form', async () => {
+    const plain400 = { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Tenant could not be resolved' }
+    const stored = () => broker.db.prisma.connection.count({ where: { provider: 'interact', ownerId: { in: ['plain-400', 'interact-user'] }, status: 'active' } })
+    const before = await stored()
+    interact.failNext(1, { path: '/token', reply: plain400 })
+    const byApi = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'plain-400', credentials: interact.credentials })
+    expect([byApi.status, byApi.body.code, byApi.body.detail]).toEqual([400, 'invalid_credentials', 'the intranet refused this key and secret'])
+    const form = await openForm('interact')
+    interact.failNext(1, { path: '/token', reply: plain400 })
+    const page = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials })
+    expect(page.status).toBe(400)
+    expect(await page.text()).toContain('the intranet refused this key and secret')
+    expect(await stored()).toBe(before)
+  })
+
+  it('a text/plain 400 on refresh: 502 provider_rejected, stored tokens kept and still usable', async () => {
+    const created = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'plain-400-refresh', credentials: interact.credentials })
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    const first = await vend(id)
+    const before = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+    interact.failNext(1, { path: '/token', reply: { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Tenant could not be resolved' } })
+    const refused = await vend(id, { forceRefresh: true })
+    expect([refused.status, refused.body.code]).toEqual([502, 'provider_rejected'])
+    const after = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+    expect({ accessToken: after.accessToken, refreshToken: after.refreshToken, status: after.status, version: after.version }).toEqual({
+      accessToken: before.accessToken,
+      refreshToken: before.refreshToken,
+      status: 'active',
+      version: before.version,
+    })
+    expect(after.lastErrorCode).toBe('http_400')
+    expect((await vend(id)).body.accessToken).toBe(first.body.accessToken)
+    // The kept refresh token still works once the intranet answers again.
+    const refreshed = await vend(id, { forceRefresh: true })
+    expect(refreshed.status).toBe(200)
+    expect(interact.isValid(refreshed.body.accessToken)).toBe(true)
+  })
+
+  it('a host NAME that resolves to an internal address: 400 naming intranetUrl, and not even a connection reaches the intranet', async () => {
+    const port = new URL(interact.urls.intranetUrl).port
+    const connections = interact.connectionCounts()
+    asked.length = 0
+    const names = ['intranet-loopback.test', 'intranet-private.test', 'intranet-metadata.test', 'intranet-v6.test', 'intranet-mapped.test']
+    for (const name of names) {
+      const res = await strictApi('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: { ...interact.credentials, intranetUrl: `https://${name}:${port}` } })
+      expect([res.status, res.body.code, res.body.detail], name).toEqual([400, 'invalid_credentials', 'intranetUrl resolves to an internal address'])
+    }
+    const form = await openForm('interact', undefined, strictApi)
+    const page = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials, intranetUrl: `https://intranet-loopback.test:${port}` })
+    expect(page.status).toBe(400)
+    expect(await page.text()).toContain('intranetUrl resolves to an internal address')
+    // The names were resolved (at connect time), and nothing connected to the intranet.
+    expect(asked).toEqual([...names, 'intranet-loopback.test'])
+    expect(interact.connectionCounts()).toEqual(connections)
+  })
+
+  it('an ApiDomain from /info that resolves to a reserved address: 400 naming the ApiDomain, no connection to it, even with private addresses allowed', async () => {
+    const intranet = await startInteractReplica({ tenantGuid: interact.tenantGuid, info: (real) => ({ ...real, ApiDomain: real.ApiDomain.replace('127.0.0.1', 'api-metadata.test') }) })
+    try {
+      asked.length = 0
+      const res = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: intranet.credentials })
+      expect([res.status, res.body.code, res.body.detail]).toEqual([400, 'invalid_credentials', "the intranet's ApiDomain resolves to an internal address"])
+      const form = await openForm('interact')
+      const page = await form.browser.post(form.url, { attempt: form.attempt, ...intranet.credentials })
+      expect(page.status).toBe(400)
+      expect(await page.text()).toContain('ApiDomain resolves to an internal address')
+      expect(asked).toEqual(['localhost', 'api-metadata.test', 'api-metadata.test'])
+      expect(intranet.connectionCounts().api).toBe(0)
+      expect(intranet.requests.map((r) => r.path)).toEqual(['/info', '/info'])
+    } finally {
+      await intranet.close()
+    }
+  })
+
+  it('refuses a hostile /info answer with 400 and no /token request', async () => {
+    let answer: unknown
+    const intranet = await startInteractReplica({ info: () => answer })
+    const guid = intranet.tenantGuid
+    const hostile: Array<[unknown, RegExp]> = [
+      ...['169.254.169.254', '169.254.169.254:443', '0.0.0.0', '[fe80::1]', '[::1]', 'evil.com/x', 'https://x', 'a@b', 'api.example.com/x', 'api.example.com:443/x', 'api.example.com:', 'api.example.com:0', 'api.example.com:99999', 'api..example.com', '.example.com', 'api.example.com.', ' api.example.com', 'api.example.com\r\nX-Injected: 1', '', 'a'.repeat(300)].map(
+        (ApiDomain): [unknown, RegExp] => [{ ApiDomain, TenantGuid: guid }, /ApiDomain/],
+      ),
+      ...['not-a-guid', `${guid}\r\nX-Injected: 1`, `${guid} `, `{${guid}}`, ''].map((TenantGuid): [unknown, RegExp] => [{ ApiDomain: 'api.example.com', TenantGuid }, /TenantGuid/]),
+      // Not strings, not an object, not JSON at all.
+      [{ ApiDomain: ['api.example.com'], TenantGuid: guid }, /not an Interact intranet/],
+      [{ ApiDomain: 'api.example.com', TenantGuid: 42 }, /not an Interact intranet/],
+      [{ ApiDomain: 'api.example.com' }, /not an Interact intranet/],
+      [null, /not an Interact intranet/],
+      [[{ ApiDomain: 'api.example.com', TenantGuid: guid }], /not an Interact intranet/],
+      [42, /not an Interact intranet/],
+      ['<html>Sign in</html>', /not an Interact intranet/],
+    ]
+    try {
+      for (const [body, detail] of hostile) {
+        answer = body
+        const res = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: intranet.credentials })
+        expect([res.status, res.body.code, res.body.detail], JSON.stringify(body)).toEqual([400, 'invalid_credentials', expect.stringMatching(detail)])
+      }
+      expect(intranet.requests.map((r) => r.path)).toEqual(hostile.map(() => '/info'))
+      expect(intranet.connectionCounts().api).toBe(0)
+      expect(intranet.rejections).toEqual([])
+    } finally {
+      await intranet.close()
+    }
   })
 
   it('refuses hostile intranet URLs with 400 and no outbound request', async () => {

@@ -77,6 +77,8 @@ export interface ReplicaServer {
   host: string
   requests: RecordedRequest[]
   rejections: Rejection[]
+  /** TCP connections accepted so far (proves that nothing reached the server, not even a TLS handshake). */
+  connectionCount(): number
   /** The next `count` requests (optionally only those on `path`) get `reply` instead (default 503), unrecorded as rejections. */
   failNext(count: number, options?: { path?: string; reply?: Reply }): void
   /** Delays every answer by `ms` (widens race windows for single-flight tests). */
@@ -105,6 +107,7 @@ export async function startReplicaServer(options: ServerOptions): Promise<Replic
   const rejections = options.rejections ?? []
   const sockets = new Set<Socket>()
   const failures: { path?: string; reply: Reply; left: number }[] = []
+  let connections = 0
   let latency = 0
   let origin = ''
 
@@ -170,6 +173,7 @@ export async function startReplicaServer(options: ServerOptions): Promise<Replic
     ? createHttpsServer({ key: TEST_TLS.keyPem, cert: TEST_TLS.certPem }, listener)
     : createHttpServer(listener)
   server.on('connection', (s: Socket) => {
+    connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
@@ -189,6 +193,7 @@ export async function startReplicaServer(options: ServerOptions): Promise<Replic
     host,
     requests,
     rejections,
+    connectionCount: () => connections,
     failNext(count, opts = {}) {
       failures.push({
         path: opts.path,

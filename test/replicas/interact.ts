@@ -33,6 +33,11 @@ export interface InteractReplicaOptions {
   rotateRefreshTokens?: boolean
   /** The key/secret example posts to /token?personid=…; default false: optional. */
   requirePersonId?: boolean
+  /**
+   * What GET /info answers instead of the real discovery (a hostile or broken intranet):
+   * a string is sent as is (text/plain), anything else as JSON; given the real body.
+   */
+  info?: (real: { ApiDomain: string; AuthMode: string; TenantGuid: string; Name: string }) => unknown
   clock?: () => number
 }
 
@@ -145,7 +150,10 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
     rejections,
     handle(ex) {
       if (ex.req.path === '/info' && ex.req.method === 'GET') {
-        return ex.send({ status: 200, body: { ApiDomain: `127.0.0.1:${api.port}`, AuthMode: authMode, TenantGuid: tenantGuid, Name: name } })
+        const real = { ApiDomain: `127.0.0.1:${api.port}`, AuthMode: authMode, TenantGuid: tenantGuid, Name: name }
+        if (!options.info) return ex.send({ status: 200, body: real })
+        const body = options.info(real)
+        return ex.send(typeof body === 'string' ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body } : { status: 200, body })
       }
       if (ex.req.path === '/token') return ex.reject('/token called on the intranet URL: it lives on the ApiDomain from /info', { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Page not found</h1>' })
       ex.reject(`unknown intranet path ${ex.req.method} ${ex.req.path}`, { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Page not found</h1>' })
@@ -189,6 +197,8 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
     rejections,
     usedRefreshTokens: book.usedRefreshTokens,
     book,
+    /** TCP connections each server accepted. */
+    connectionCounts: () => ({ intranet: intranet.connectionCount(), api: api.connectionCount() }),
     isValid(accessToken: string) {
       return book.liveAccess(accessToken) !== undefined
     },
