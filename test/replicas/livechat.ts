@@ -116,14 +116,10 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
       // "token" (implicit) exists at LiveChat but is not for a server-side broker.
       return ex.reject(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, ooops('unsupported_response_type'))
     }
-    let scopes = appScopes
-    if (q.scope !== undefined) {
-      // Scopes come from the app's configuration; a request may narrow them.
-      const asked = q.scope.split(/[ ,]+/).filter(Boolean)
-      const unknown = asked.filter((s) => !appScopes.includes(s))
-      if (unknown.length) return ex.reject(`scopes not configured for the app: ${unknown.join(', ')}`, ooops('invalid_scope'))
-      scopes = asked
-    }
+    // Scopes come from the app's configuration in the Developer Console; a `scope`
+    // parameter is not part of LiveChat's authorization request, so it is ignored.
+    if (q.scope !== undefined) ex.note(`scope parameter sent ("${q.scope}"): LiveChat takes scopes from the app's configuration in the Developer Console`)
+    const scopes = appScopes
     let method: 'S256' | 'plain' | undefined
     if (q.code_challenge !== undefined) {
       if (!isPkceString(q.code_challenge)) return ex.reject('code_challenge must be 43-128 characters', ooops('invalid_request'))

@@ -5,7 +5,7 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startChatworkReplica, type ChatworkReplica } from './chatwork.js'
 import { INTERNAL_PREFIX, pkcePair, type Rejection } from './common.js'
-import { startInteractReplica, type InteractReplica } from './interact.js'
+import { newTenantGuid, startInteractReplica, type InteractReplica } from './interact.js'
 import { startLiveChatReplica, type LiveChatReplica } from './livechat.js'
 import { startRespondIoReplica, type RespondIoReplica } from './respondio.js'
 import { startZendeskChatReplica, type ZendeskChatReplica } from './zendesk-chat.js'
@@ -138,6 +138,23 @@ describe('Chatwork replica', () => {
     ])
   })
 
+  it('refuses a missing, malformed or wrong HTTP Basic client authentication (before the code is spent)', async () => {
+    const pkce = pkcePair()
+    const c = await code(pkce)
+    const invalidClient = { status: 401, body: { error: 'invalid_client' } }
+    expect(await exchange(c, pkce.verifier, (p) => form(p))).toMatchObject(invalidClient)
+    expect(await exchange(c, pkce.verifier, (p) => form(p, { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` }))).toMatchObject(invalidClient)
+    expect(await exchange(c, pkce.verifier, (p) => form(p, { authorization: basic(cw.clientId, 'wrong-secret') }))).toMatchObject(invalidClient)
+    expect(await exchange(c, pkce.verifier, (p) => form(p, { authorization: basic('another-client', cw.clientSecret) }))).toMatchObject(invalidClient)
+    expect(reasons(cw.rejections)).toEqual([
+      expect.stringMatching(/missing or malformed HTTP Basic/),
+      expect.stringMatching(/missing or malformed HTTP Basic/),
+      expect.stringMatching(/wrong client credentials/),
+      expect.stringMatching(/wrong client credentials/),
+    ])
+    expect((await exchange(c, pkce.verifier)).status).toBe(200)
+  })
+
   it('lets a test inject outages and expire tokens', async () => {
     const pkce = pkcePair()
     const c = await code(pkce)
@@ -245,6 +262,30 @@ describe('LiveChat replica', () => {
     expect((await call(lc.urls.tokenUrl, json({ ...params, ...secretBody() }))).body.error).toBe('invalid_request')
     expect((await call(lc.urls.tokenUrl, form({ ...params, client_id: lc.clientId }))).body.error).toBe('unauthorized_client')
     expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/HTTP Basic/), expect.stringMatching(/x-www-form-urlencoded/), expect.stringMatching(/client_secret missing/)])
+  })
+
+  it('refuses a wrong client secret (before the code is spent)', async () => {
+    const pkce = pkcePair()
+    const back = await lc.authorize(authUrl(pkce))
+    const params = { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: `${CALLBACK}/livechat`, code_verifier: pkce.verifier }
+    expect(await call(lc.urls.tokenUrl, form({ ...params, client_id: lc.clientId, client_secret: 'wrong-secret' }))).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } })
+    expect(await call(lc.urls.tokenUrl, form({ ...params, client_id: 'another-client', client_secret: lc.clientSecret }))).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } })
+    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/wrong client_secret/), expect.stringMatching(/unknown client_id/)])
+    expect((await call(lc.urls.tokenUrl, form({ ...params, ...secretBody() }))).status).toBe(200)
+  })
+
+  it('records an authorization without any PKCE, and a scope parameter (scopes are configured in the console, the grant keeps them)', async () => {
+    const noPkce = await lc.authorize(withQuery(lc.urls.authorizationUrl, { response_type: 'code', client_id: lc.clientId, redirect_uri: `${CALLBACK}/livechat`, state: 'st-2' }))
+    const tok = await call(lc.urls.tokenUrl, form({ grant_type: 'authorization_code', code: noPkce.searchParams.get('code')!, redirect_uri: `${CALLBACK}/livechat`, ...secretBody() }))
+    expect(tok.status).toBe(200)
+    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/no PKCE/)])
+
+    lc.rejections.length = 0
+    const pkce = pkcePair()
+    const scoped = await lc.authorize(authUrl(pkce, { scope: 'chats--all:ro' }))
+    const narrowed = await call(lc.urls.tokenUrl, form({ grant_type: 'authorization_code', code: scoped.searchParams.get('code')!, redirect_uri: `${CALLBACK}/livechat`, code_verifier: pkce.verifier, ...secretBody() }))
+    expect(narrowed.body.scope).toBe('chats--all:ro,customers:ro,agents--my:ro,accounts--my:ro')
+    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/scope parameter sent/)])
   })
 
   it('rotates refresh tokens when configured (web apps) and refuses the spent one', async () => {
@@ -360,6 +401,27 @@ describe('Zendesk Chat replica', () => {
       expect.stringMatching(/x-www-form-urlencoded/),
       expect.stringMatching(/code issued for acme, exchanged at other/),
     ])
+  })
+
+  it('refuses a missing or wrong client secret (before the code is spent) and Zendesk Support OAuth paths under a valid subdomain', async () => {
+    const c = await codeFor()
+    const params = { grant_type: 'authorization_code', code: c, redirect_uri: `${CALLBACK}/zendesk-chat` }
+    const invalidClient = { status: 401, body: { error: 'invalid_client' } }
+    expect(await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId }))).toMatchObject(invalidClient)
+    expect(await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId, client_secret: 'wrong-secret' }))).toMatchObject(invalidClient)
+    expect(await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: 'another-client', client_secret: zd.clientSecret }))).toMatchObject(invalidClient)
+    // Zendesk Support's OAuth lives under the same subdomain; its tokens cannot call the Chat API.
+    expect((await call(`${zd.server.origin}/acme/oauth/tokens`, form({ ...params, ...creds() }))).status).toBe(404)
+    const support = await zd.authorize(withQuery(`${zd.server.origin}/acme/oauth/authorizations/new`, { response_type: 'code', client_id: zd.clientId, redirect_uri: `${CALLBACK}/zendesk-chat`, scope: 'read' }))
+    expect(support.searchParams.has('code')).toBe(false)
+    expect(reasons(zd.rejections)).toEqual([
+      expect.stringMatching(/client_id zendesk_chat_client, client_secret missing/),
+      expect.stringMatching(/client_id zendesk_chat_client, client_secret wrong/),
+      expect.stringMatching(/client_id another-client/),
+      expect.stringMatching(/Support OAuth path \/oauth\/tokens/),
+      expect.stringMatching(/Support OAuth path \/oauth\/authorizations\/new/),
+    ])
+    expect((await call(fill(zd.urls.tokenUrl), form({ ...params, ...creds() }))).status).toBe(200)
   })
 
   it('answers 404 for an unknown account or an unfilled placeholder', async () => {
@@ -487,6 +549,43 @@ describe('Interact replica', () => {
       expect.stringMatching(/lives on the ApiDomain/),
       expect.stringMatching(/X-Tenant header missing/),
     ])
+  })
+
+  it('refuses a wrong X-Tenant, a refresh without X-Tenant, a code without "__" and a missing context', async () => {
+    const info = await discover()
+    const tenant = { 'x-tenant': info.TenantGuid }
+    const code = `${ia.credentials.apiKey}__${ia.credentials.apiSecret}`
+    const tok = await tokenCall(info.ApiDomain, { grant_type: 'authorization_code', code, context: 'KeySecret' }, tenant)
+    expect(tok.status).toBe(200)
+    const wrongTenant = await tokenCall(info.ApiDomain, { grant_type: 'authorization_code', code, context: 'KeySecret' }, { 'x-tenant': newTenantGuid() })
+    expect([wrongTenant.status, wrongTenant.contentType]).toEqual([400, expect.stringMatching(/^text\/plain/)])
+    const refreshWithoutTenant = await tokenCall(info.ApiDomain, { grant_type: 'refresh_token', refresh_token: tok.body.refresh_token })
+    expect([refreshWithoutTenant.status, refreshWithoutTenant.contentType]).toEqual([400, expect.stringMatching(/^text\/plain/)])
+    const joined = await tokenCall(info.ApiDomain, { grant_type: 'authorization_code', code: `${ia.credentials.apiKey}${ia.credentials.apiSecret}`, context: 'KeySecret' }, tenant)
+    expect(joined).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+    const noContext = await tokenCall(info.ApiDomain, { grant_type: 'authorization_code', code }, tenant)
+    expect(noContext).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+    expect(reasons(ia.rejections)).toEqual([
+      expect.stringMatching(/X-Tenant [0-9a-f-]+ is not this intranet's TenantGuid/),
+      expect.stringMatching(/X-Tenant header missing/),
+      expect.stringMatching(/code must be "\{key\}__\{secret\}"/),
+      expect.stringMatching(/context must be "KeySecret"/),
+    ])
+    // The refused refresh did not spend the refresh token.
+    expect((await tokenCall(info.ApiDomain, { grant_type: 'refresh_token', refresh_token: tok.body.refresh_token }, tenant)).status).toBe(200)
+  })
+
+  it('serves another /info body when told to (a hostile or broken intranet)', async () => {
+    const hostile = await startInteractReplica({ info: (real) => ({ ...real, ApiDomain: '169.254.169.254' }) })
+    const broken = await startInteractReplica({ info: () => 'Service starting' })
+    try {
+      const res = await tfetch(`${hostile.urls.intranetUrl}/info`)
+      expect(res.body).toMatchObject({ ApiDomain: '169.254.169.254', TenantGuid: hostile.tenantGuid })
+      expect(await tfetch(`${broken.urls.intranetUrl}/info`)).toMatchObject({ status: 200, body: 'Service starting', contentType: expect.stringMatching(/^text\/plain/) })
+      expect(hostile.connectionCounts()).toEqual({ intranet: 1, api: 0 })
+    } finally {
+      await Promise.all([hostile.close(), broken.close()])
+    }
   })
 
   it('is only reachable over TLS with the test CA trusted', async () => {

@@ -259,6 +259,10 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
       if (rest === '/oauth2/chat/authorizations/new') return authorize(ex, segment)
       if (rest === '/oauth2/chat/token') return token(ex, segment)
       if (rest === '/api/v2/chat/account') return account(ex, segment)
+      // Zendesk Support's own OAuth: its tokens cannot call the Chat API.
+      if (rest === '/oauth/authorizations/new' || rest === '/oauth/tokens') {
+        return ex.reject(`Zendesk Support OAuth path ${rest}: Chat needs /oauth2/chat/...`, { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } })
+      }
       const t = /^\/api\/v2\/chat\/oauth\/tokens(?:\/(\d+))?$/.exec(rest)
       if (t) return oauthTokens(ex, segment, t[1])
       ex.reject(`unknown path ${ex.req.method} ${ex.req.path}`, { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } })
