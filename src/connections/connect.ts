@@ -107,6 +107,10 @@ export class Connect {
     if (provider.mode === 'oauth2') {
       const paramProblems = checkParams(provider.params, params)
       if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
+      // Silently dropping them would hand the caller a grant without the scopes it asked for.
+      if (!provider.sendScopes && input.scopes?.length) {
+        throw problem('invalid_scope', `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`)
+      }
       if (input.scopes?.some((s) => s.includes(provider.scopeSeparator))) {
         throw problem('invalid_scope', `a scope must not contain the provider's separator "${provider.scopeSeparator}"`)
       }

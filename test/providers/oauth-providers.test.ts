@@ -4,6 +4,7 @@
 // provider rotates) → delete (revocation where the provider has it). The replicas refuse
 // anything their provider would refuse; every test ends with no refusal recorded.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CATALOG } from '../../src/providers/catalog.js'
 import { startChatworkReplica, type ChatworkReplica } from '../replicas/chatwork.js'
 import { startLiveChatReplica, type LiveChatReplica } from '../replicas/livechat.js'
 import { startZendeskChatReplica, type ZendeskChatReplica } from '../replicas/zendesk-chat.js'
@@ -16,11 +17,14 @@ let api: Api
 let chatwork: ChatworkReplica
 let livechat: LiveChatReplica
 let zendesk: ZendeskChatReplica
+/** A second Chatwork whose refresh tokens rotate (undocumented either way: both must work). */
+let rotatingChatwork: ChatworkReplica
 
 beforeAll(async () => {
   const port = await freePort()
   const callback = (key: string) => `http://127.0.0.1:${port}/oauth/callback/${key}`
   chatwork = await startChatworkReplica({ redirectUris: [callback('chatwork')] })
+  rotatingChatwork = await startChatworkReplica({ redirectUris: [callback('chatwork-rotating')], rotateRefreshTokens: true })
   livechat = await startLiveChatReplica({ redirectUris: [callback('livechat')] })
   zendesk = await startZendeskChatReplica({ redirectUris: [callback('zendesk-chat')], subdomains: ['acme'] })
   // Catalog keys: only credentials, plus the replicas' URLs in place of the real hosts.
@@ -36,16 +40,24 @@ beforeAll(async () => {
         revocationUrl: livechat.urls.revocationUrl,
       },
       'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl },
+      // Not a catalog key: the catalog's Chatwork entry in full, as ops could declare it.
+      'chatwork-rotating': {
+        ...CATALOG.chatwork,
+        clientId: rotatingChatwork.clientId,
+        clientSecret: rotatingChatwork.clientSecret,
+        authorizationUrl: rotatingChatwork.urls.authorizationUrl,
+        tokenUrl: rotatingChatwork.urls.tokenUrl,
+      },
     },
   })
   api = apiClient(broker, await broker.token())
 })
 afterAll(async () => {
   await broker?.close()
-  await Promise.all([chatwork?.close(), livechat?.close(), zendesk?.close()])
+  await Promise.all([chatwork?.close(), rotatingChatwork?.close(), livechat?.close(), zendesk?.close()])
 })
 afterEach(() => {
-  for (const replica of [chatwork, livechat, zendesk]) expect(replica.rejections.map((r) => r.reason), replica.constructor.name).toEqual([])
+  for (const replica of [chatwork, rotatingChatwork, livechat, zendesk]) expect(replica.rejections.map((r) => r.reason), replica.server.name).toEqual([])
 })
 
 async function connect(provider: string, replica: { authorize(url: string): Promise<URL> }, params?: Record<string, string>) {
@@ -97,6 +109,17 @@ describe('Chatwork', () => {
     const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
     expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'not_supported', accessToken: 'not_supported' })
   })
+
+  it('with rotating refresh tokens, each refresh presents the one the previous refresh returned', async () => {
+    const { id } = await connect('chatwork-rotating', rotatingChatwork)
+    for (let i = 0; i < 2; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
+    expect(rotatingChatwork.refreshCount()).toBe(2)
+    // A spent (rotated-away) token would have been refused and recorded as a rejection.
+    expect(new Set(rotatingChatwork.usedRefreshTokens).size).toBe(2)
+    const token = await vend(id)
+    expect(rotatingChatwork.isValid(token.body.accessToken)).toBe(true)
+    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+  })
 })
 
 describe('LiveChat', () => {
@@ -131,6 +154,15 @@ describe('LiveChat', () => {
     expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'revoked', accessToken: 'revoked' })
     expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
   })
+
+  it('refuses a connect session that passes scopes (they are configured in the LiveChat console, never sent)', async () => {
+    const before = livechat.requests.length
+    const res = await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: ['chats--all:ro'] })
+    expect([res.status, res.body.code]).toEqual([400, 'invalid_scope'])
+    expect(res.body.detail).toMatch(/configuration at the provider/)
+    expect((await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: [] })).status).toBe(201)
+    expect(livechat.requests.length).toBe(before)
+  })
 })
 
 describe('Zendesk Chat', () => {
@@ -153,7 +185,12 @@ describe('Zendesk Chat', () => {
     const last = await vend(id)
     expect(zendesk.isValid(last.body.accessToken)).toBe(true)
     expect((await api('GET', `/v1/connections/${id}`)).body.params).toEqual({ subdomain: 'acme' })
+    // No revocation endpoint: delete is local, and the connection is gone.
+    const before = zendesk.requests.length
     expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    expect(zendesk.requests.length).toBe(before)
+    expect((await vend(id)).status).toBe(404)
+    expect(zendesk.isValid(last.body.accessToken)).toBe(true) // nothing was revoked at Zendesk
   })
 
   it('refuses hostile subdomains at session creation with 400, before any request leaves', async () => {
@@ -167,5 +204,21 @@ describe('Zendesk Chat', () => {
     const extra = await api('POST', '/v1/connect-sessions', { provider: 'zendesk-chat', ownerId: 'u', params: { subdomain: 'acme', host: 'evil.com' } })
     expect([extra.status, extra.body.code]).toEqual([400, 'invalid_params'])
     expect(zendesk.requests.length).toBe(before)
+  })
+})
+
+describe('GET /v1/providers', () => {
+  it('gives each OAuth provider its redirect URI under PUBLIC_URL, and Zendesk its subdomain param', async () => {
+    const res = await api('GET', '/v1/providers')
+    expect(res.status).toBe(200)
+    const byKey = Object.fromEntries(res.body.items.map((p: { key: string }) => [p.key, p]))
+    for (const key of ['chatwork', 'livechat', 'zendesk-chat', 'chatwork-rotating']) {
+      expect(byKey[key], key).toMatchObject({ mode: 'oauth2', redirectUri: `${broker.config.publicUrl}/oauth/callback/${key}` })
+    }
+    expect(broker.config.publicUrl).toBe(broker.url)
+    expect(byKey['zendesk-chat'].params).toEqual([{ name: 'subdomain', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'the Zendesk subdomain: acme for acme.zendesk.com' }])
+    expect(byKey.chatwork.params).toEqual([])
+    expect(byKey.livechat).toMatchObject({ scopes: [], pkce: true, revocation: 'bearer_delete' })
+    expect(JSON.stringify(res.body)).not.toContain(chatwork.clientSecret)
   })
 })
