@@ -77,7 +77,7 @@ describe('docker-compose.yml', () => {
     expect(config.bootstrap?.clientId).toBe('platform-admin')
     expect(config.port).toBe(3000)
     expect(config.host).toBe('0.0.0.0')
-    expect([...config.providers.keys()]).toEqual(['acme'])
+    expect([...config.providers.keys()]).toEqual(['chatwork', 'livechat', 'zendesk-chat', 'respondio', 'interact', 'acme'])
   })
 
   it('only sets variables the broker knows (no typos), besides the database password and provider secrets', () => {
