@@ -5,7 +5,7 @@
 import type { TokenEndpoint } from '../providers/schema.js'
 import type { ProviderRequest, ProviderResponse } from './http.js'
 import { fillHeaders, fillPlaceholders } from './placeholders.js'
-import { classifyOAuthError, ProviderError } from './provider-error.js'
+import { failureOf, oauthErrorCode, ProviderError } from './provider-error.js'
 
 export type Grant =
   | { grant_type: 'authorization_code'; code: string; redirect_uri: string; code_verifier?: string }
@@ -84,9 +84,9 @@ export function parseTokenResponse(provider: TokenEndpoint, res: ProviderRespons
   }
   const json = body as Record<string, unknown>
   if (res.status !== 200 || json.error !== undefined) {
-    const error = typeof json.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(json.error) ? json.error : `http_${res.status}`
     if (res.status >= 300 && res.status < 400) throw new ProviderError('transient', `http_${res.status}`, 'the provider answered with a redirect')
-    throw new ProviderError(classifyOAuthError(res.status, error), error, `the provider refused the request (${error})`)
+    const code = oauthErrorCode(json.error, res.status)
+    throw new ProviderError(failureOf(code), code, `the provider refused the request (${code})`)
   }
   const accessToken = json.access_token
   if (typeof accessToken !== 'string' || accessToken.length === 0 || accessToken.length > 16_384) {

@@ -1,10 +1,11 @@
 // The provider client's pure pieces: request building and response checking, with the
 // synthetic responses real providers send (quirks included).
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { buildAuthorizationUrl } from '../../src/oauth/authorization-request.js'
 import { codeChallengeS256 } from '../../src/oauth/pkce.js'
 import { checkParams, fillPlaceholders } from '../../src/oauth/placeholders.js'
-import { ProviderError } from '../../src/oauth/provider-error.js'
+import { failureOf, ProviderError } from '../../src/oauth/provider-error.js'
 import { buildTokenRequest, clientSecretBasic, parseTokenResponse } from '../../src/oauth/token-endpoint.js'
 import type { OAuth2Provider } from '../../src/providers/schema.js'
 
@@ -134,5 +135,44 @@ describe('token response', () => {
     expect(failure(() => parseTokenResponse(provider, ok({ access_token: 'a', expires_in: 'soon' })))).toEqual({ failure: 'transient', code: 'malformed_response' })
     expect(failure(() => parseTokenResponse(provider, ok('[]')))).toEqual({ failure: 'transient', code: 'malformed_response' })
     expect(failure(() => parseTokenResponse(provider, ok('', 302, '')))).toEqual({ failure: 'transient', code: 'malformed_response' })
+  })
+
+  it('keeps only the RFC 6749 §5.2 codes (and the ones asking for patience) from a provider error; anything else is http_<status>', () => {
+    const known = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'temporarily_unavailable', 'server_error', 'slow_down']
+    for (const error of known) expect(failure(() => parseTokenResponse(provider, ok({ error }, 400))).code).toBe(error)
+    // What a provider may echo: tokens, markup, near-misses, long printable text.
+    for (const error of ['Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig', 'refresh_token=rt-123', '<b>down</b>', 'invalid_grant ', 'INVALID_GRANT', 'invalid_grant: token rt-123 expired', 'x'.repeat(64), 42, null, ['invalid_grant']]) {
+      expect(failure(() => parseTokenResponse(provider, ok({ error }, 400))), JSON.stringify(error)).toEqual({ failure: 'configuration', code: 'http_400' })
+      expect(failure(() => parseTokenResponse(provider, ok({ error }, 401))).code).toBe('http_401')
+    }
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), fc.constantFrom(400, 401, 403, 429), (error, status) => {
+        const { code } = failure(() => parseTokenResponse(provider, ok({ error }, status)))
+        expect(code).toBe(known.includes(error) ? error : `http_${status}`)
+      }),
+    )
+  })
+
+  it('the class of a failure follows from its code, so a code read back from a row classifies the same', () => {
+    const responses = [
+      ok({ error: 'invalid_grant' }, 400),
+      ok({ error: 'invalid_scope' }, 400),
+      ok({ error: 'invalid_client' }, 401),
+      ok({ error: 'unsupported_grant_type' }, 400),
+      ok({ error: 'temporarily_unavailable' }, 400),
+      ok({ error: 'server_error' }, 400),
+      ok({ error: 'something else' }, 403),
+      ok({ error: 'invalid_grant' }, 500),
+      ok('Unauthorized', 401, 'text/plain'),
+      ok('<html>oops</html>', 200, 'text/html'),
+      ok('', 302, ''),
+      ok({}, 302),
+      ok({ token_type: 'Bearer' }),
+    ]
+    const seen = responses.map((res) => failure(() => parseTokenResponse(provider, res)))
+    for (const f of seen) expect(failureOf(f.code), f.code).toBe(f.failure)
+    expect(new Set(seen.map((f) => f.failure))).toEqual(new Set(['grant', 'configuration', 'transient']))
+    for (const code of ['timeout', 'network_error', 'response_too_large', 'malformed_response', 'http_503']) expect(failureOf(code)).toBe('transient')
+    expect(failureOf('blocked_address')).toBe('configuration')
   })
 })
