@@ -168,10 +168,11 @@ describe('exactly one refresh', () => {
 })
 
 describe('provider faults during refresh', () => {
-  for (const fault of ['status503', 'html', 'hang', 'no_access_token', 'wrong_types', 'huge', 'redirect'] as const) {
+  for (const fault of ['status503', 'status500', 'html', 'hang', 'no_access_token', 'wrong_types', 'huge', 'redirect'] as const) {
     it(`${fault}: 503 provider_unavailable within the timeout + 1 s, tokens untouched, and the next refresh works`, async () => {
       const id = await connect(`fault-${fault}`)
       const stored = await row(id)
+      const redirected = as.redirectTarget.requests.length
       as.fault(fault)
       const started = Date.now()
       const res = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
@@ -182,6 +183,8 @@ describe('provider faults during refresh', () => {
       const after = await row(id)
       expect([after.accessToken, after.refreshToken, after.version, after.status]).toEqual([stored.accessToken, stored.refreshToken, stored.version, 'active'])
       expect(after.lastErrorCode).toBeTruthy()
+      // Redirects are not followed: the live server on another host (answering a token) saw nothing.
+      expect(as.redirectTarget.requests.length).toBe(redirected)
       as.clearFaults()
       const recovered = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
       expect(recovered.status).toBe(200)

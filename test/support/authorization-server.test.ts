@@ -70,13 +70,13 @@ async function obtainTokens(as: AuthorizationServer, user = 'alice'): Promise<To
   return (await res.json()) as TokenResponse
 }
 
-async function revoke(as: AuthorizationServer, token: string, hint?: string) {
+async function revoke(as: AuthorizationServer, token: string, hint?: string, signal = AbortSignal.timeout(5000)) {
   const body = new URLSearchParams({ token, ...(hint ? { token_type_hint: hint } : {}) })
   return fetch(as.revocationUrl, {
     method: 'POST',
     headers: { authorization: basic(as), 'content-type': 'application/x-www-form-urlencoded' },
     body,
-    signal: AbortSignal.timeout(5000),
+    signal,
   })
 }
 
@@ -342,6 +342,12 @@ describe('test authorization server', () => {
       expect(await res.json()).toHaveProperty('error')
     })
 
+    it('status500', async () => {
+      const res = await faulted('status500')
+      expect(res.status).toBe(500)
+      expect(await res.text()).toBe('Internal Server Error')
+    })
+
     it('html', async () => {
       const res = await faulted('html')
       expect(res.status).toBe(200)
@@ -381,10 +387,25 @@ describe('test authorization server', () => {
       expect(JSON.parse(body)).toMatchObject({ access_token: 'huge-at' })
     })
 
-    it('redirect', async () => {
+    it('redirect: to another host name, where a live server answers a token to whoever follows', async () => {
       const res = await faulted('redirect')
       expect(res.status).toBe(302)
-      expect(res.headers.get('location')).toBe('http://127.0.0.1:1/elsewhere')
+      const location = new URL(res.headers.get('location')!)
+      expect(location.href).toBe(as.redirectTarget.url)
+      expect(location.hostname).toBe('localhost')
+      expect(location.hostname).not.toBe(new URL(as.issuer).hostname)
+      // Following it (as a client must not) reaches the target and gets "tokens".
+      const before = as.redirectTarget.requests.length
+      as.fault('redirect')
+      const followedByFetch = await fetch(as.tokenUrl, {
+        method: 'POST',
+        headers: { authorization: basic(as), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(followedByFetch.status).toBe(200)
+      expect(await followedByFetch.json()).toMatchObject({ access_token: 'redirected-at', refresh_token: 'redirected-rt' })
+      expect(as.redirectTarget.requests.length - before).toBe(1)
     })
 
     it('hang', async () => {
@@ -394,6 +415,21 @@ describe('test authorization server', () => {
       await expect(refresh(AbortSignal.timeout(300))).rejects.toThrow(/abort|timeout/i)
       expect(Date.now() - started).toBeLessThan(2000)
       expect(as.tokenRequests).toHaveLength(recorded + 1)
+    })
+
+    it('revocation faults: 503, and hang', async () => {
+      const revocations = () => as.requests.filter((r) => r.path === '/token/revocation').length
+      const before = revocations()
+      as.revocationFault('status503')
+      const res = await revoke(as, 'not-a-token', 'refresh_token')
+      expect(res.status).toBe(503)
+      expect(await res.json()).toEqual({ error: 'temporarily_unavailable' })
+      as.revocationFault('hang')
+      await expect(revoke(as, 'not-a-token', 'refresh_token', AbortSignal.timeout(300))).rejects.toThrow(/abort|timeout/i)
+      expect(revocations() - before).toBe(2)
+      // Token-endpoint faults do not touch revocation, and vice versa.
+      expect((await revoke(as, 'not-a-token')).status).toBe(200)
+      expect(await as.introspect(tokens.refresh_token)).toMatchObject({ active: true })
     })
 
     it('applies a fault `times` times, then answers for real; clearFaults drops pending ones', async () => {
@@ -411,6 +447,30 @@ describe('test authorization server', () => {
 })
 
 describe('test authorization server options', () => {
+  it('rotateRefreshTokens: false keeps the refresh token valid; no_refresh_token strips it from a real answer', async () => {
+    const as = await startAuthorizationServer({ redirectUris: [REDIRECT_URI], rotateRefreshTokens: false })
+    try {
+      const tokens = await obtainTokens(as)
+      const refresh = () => tokenRequest(as, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
+      const recorded = as.tokenRequests.length
+      as.fault('no_refresh_token')
+      const stripped = await refresh()
+      expect(stripped.status).toBe(200)
+      const body = (await stripped.json()) as Record<string, unknown>
+      expect(body).not.toHaveProperty('refresh_token')
+      expect(body.access_token).not.toBe(tokens.access_token)
+      // A real access token, issued by the real endpoint; the inner call is not recorded twice.
+      expect((await as.userinfo(body.access_token as string)).status).toBe(200)
+      expect(as.tokenRequests).toHaveLength(recorded + 1)
+      // Not rotated: the same refresh token still works, and the real answer carries it.
+      const again = await refresh()
+      expect(again.status).toBe(200)
+      expect(((await again.json()) as TokenResponse).refresh_token).toBe(tokens.refresh_token)
+    } finally {
+      await as.close()
+    }
+  })
+
   it('client_secret_post and short token lifetimes', async () => {
     const as = await startAuthorizationServer({
       redirectUris: [REDIRECT_URI],

@@ -3,7 +3,7 @@
 // one confidential client, authorization code + PKCE S256, refresh-token rotation,
 // RFC 7009 revocation, RFC 7662 introspection, RFC 9207 `iss`. A tiny interaction UI
 // (login, consent) can be driven by fetch (`authorize()`) or by a headless browser, and
-// faults can be injected in front of the token endpoint.
+// faults can be injected in front of the token and revocation endpoints.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { generateKeyPair, randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
@@ -33,13 +33,19 @@ export interface RequestRecord {
 
 export type TokenFault =
   | 'status503'
+  | 'status500'
   | 'html'
   | 'hang'
   | 'invalid_grant'
   | 'no_access_token'
   | 'wrong_types'
   | 'huge'
+  /** A 302 to `redirectTarget` (another host name, a live server answering a token). */
   | 'redirect'
+  /** The real answer with its refresh_token removed (use with rotateRefreshTokens: false on refreshes). */
+  | 'no_refresh_token'
+
+export type RevocationFault = 'status503' | 'hang'
 
 export interface AuthorizationServer {
   issuer: string
@@ -63,7 +69,13 @@ export interface AuthorizationServer {
   refreshCount(): number
   /** The next `times` token-endpoint requests (default 1) get this fault instead of the real answer. */
   fault(kind: TokenFault, times?: number): void
+  /** The same for the revocation endpoint. */
+  revocationFault(kind: RevocationFault, times?: number): void
   clearFaults(): void
+  /** Where the 'redirect' fault points: another host name (localhost, while the issuer is
+   *  127.0.0.1) served by a live server that answers any request with a valid-looking token
+   *  response, so a client that followed the redirect would visibly succeed. */
+  redirectTarget: { url: string; requests: RequestRecord[] }
   /** RFC 7662 introspection of any token through the real endpoint (authenticated as the client). */
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>
   /** GET userinfo with the access token as Bearer; returns the status and parsed body. */
@@ -76,6 +88,8 @@ export interface AuthorizationServerOptions {
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' // default basic
   accessTokenTtlSeconds?: number // default 3600
   refreshTokenTtlSeconds?: number // default 14 days
+  /** Rotate refresh tokens on every use (default true); false: the old one stays valid. */
+  rotateRefreshTokens?: boolean
 }
 
 // --- the slice of oidc-provider's API used here ---------------------------------------
@@ -218,10 +232,10 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     pkce: { required: () => true }, // v9 supports S256 only
     // Like most third-party providers: a refresh token on every code exchange, not only
     // when offline_access was granted (oidc-provider drops offline_access unless
-    // prompt=consent is sent), rotated on every use.
+    // prompt=consent is sent), rotated on every use unless told otherwise.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(grant: string): boolean }) =>
       client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
+    rotateRefreshToken: options.rotateRefreshTokens ?? true,
     // Tokens outlive the provider's browser session (the default ties them to it without
     // offline_access), as a third-party provider's tokens would.
     expiresWithSession: async () => false,
@@ -270,6 +284,8 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
   // Marks the harness's own calls so that `requests` shows only what others sent.
   const internalMark = randomBytes(8).toString('hex')
   let faults: TokenFault[] = []
+  let revocationFaults: RevocationFault[] = []
+  const redirectTarget = await startRedirectTarget()
 
   // Token, revocation and introspection: the endpoints where the client authenticates.
   async function handleClientEndpoint(req: IncomingMessage, res: ServerResponse, path: string, record?: RequestRecord) {
@@ -278,7 +294,8 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     const contentType = req.headers['content-type']
     const params = parseParams(raw, contentType)
     if (record) Object.assign(record.params, params)
-    if (path === ROUTES.token) {
+    // The harness's own calls (record undefined) are neither recorded nor faulted.
+    if (path === ROUTES.token && record) {
       tokenRequests.push({
         grantType: params.grant_type,
         params,
@@ -287,7 +304,12 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
         at: Date.now(),
       })
       const fault = faults.shift()
-      if (fault) return applyFault(fault, res)
+      if (fault) return applyFault(fault, req, res, raw)
+    }
+    if (path === ROUTES.revocation && record) {
+      const fault = revocationFaults.shift()
+      if (fault === 'status503') return answer(res, 503, 'application/json', JSON.stringify({ error: 'temporarily_unavailable' }))
+      if (fault === 'hang') return // never answered; close() drops the connection
     }
     // oidc-provider v9 accepts client_secret_basic and client_secret_post interchangeably
     // for any secret-based client; a real provider may not, so the harness holds the
@@ -307,10 +329,12 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     await providerHandler(req, res)
   }
 
-  function applyFault(fault: TokenFault, res: ServerResponse) {
+  async function applyFault(fault: TokenFault, req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     switch (fault) {
       case 'status503':
         return answer(res, 503, 'application/json', JSON.stringify({ error: 'temporarily_unavailable', error_description: 'injected fault' }))
+      case 'status500':
+        return answer(res, 500, 'text/plain', 'Internal Server Error')
       case 'html':
         return answer(res, 200, 'text/html; charset=utf-8', '<html><body><h1>Down for maintenance</h1></body></html>')
       case 'hang':
@@ -331,8 +355,24 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
         return answer(res, 200, 'application/json', body)
       }
       case 'redirect':
-        res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere', 'content-length': '0' })
+        res.writeHead(302, { location: redirectTarget.url, 'content-length': '0' })
         return void res.end()
+      case 'no_refresh_token': {
+        // The real answer, asked of this server as its own (unrecorded, unfaulted) call.
+        const real = await fetch(issuer + ROUTES.token, {
+          method: 'POST',
+          headers: {
+            ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}),
+            ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+            [INTERNAL_HEADER]: internalMark,
+          },
+          body: raw,
+          signal: AbortSignal.timeout(5000),
+        })
+        const body = (await real.json()) as Record<string, unknown>
+        delete body.refresh_token
+        return answer(res, real.status, 'application/json', JSON.stringify(body))
+      }
     }
   }
 
@@ -443,13 +483,18 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     clientSecret,
     tokenRequests,
     requests,
+    redirectTarget: { url: redirectTarget.url, requests: redirectTarget.requests },
     authorize: (url, opts) => playUser(issuer, options.redirectUris, url, opts?.user ?? 'alice', opts?.deny ?? false),
     refreshCount: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     fault(kind, times = 1) {
       for (let i = 0; i < times; i++) faults.push(kind)
     },
+    revocationFault(kind, times = 1) {
+      for (let i = 0; i < times; i++) revocationFaults.push(kind)
+    },
     clearFaults() {
       faults = []
+      revocationFaults = []
     },
     async introspect(token) {
       const body = new URLSearchParams({ token })
@@ -481,10 +526,49 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
       if (closed) return
       closed = true
       faults = []
+      revocationFaults = []
       const done = new Promise<void>((resolve) => server.close(() => resolve()))
       // Drop keep-alive and in-flight connections at once instead of waiting for them.
       server.closeAllConnections()
-      await done
+      await Promise.all([done, redirectTarget.close()])
+    },
+  }
+}
+
+// --- the redirect fault's target -------------------------------------------------------
+
+/**
+ * A server on 127.0.0.1 reached as http://localhost:<port>: another host name than the
+ * issuer's. It records every request and answers each with a valid-looking token
+ * response, so a client following the 'redirect' fault would get "tokens" from it.
+ */
+async function startRedirectTarget(): Promise<{ url: string; requests: RequestRecord[]; close(): Promise<void> }> {
+  const requests: RequestRecord[] = []
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      params: Object.fromEntries(url.searchParams),
+      authorization: req.headers.authorization,
+      contentType: req.headers['content-type'],
+      at: Date.now(),
+    })
+    req.resume()
+    answer(res, 200, 'application/json', JSON.stringify({ access_token: 'redirected-at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'redirected-rt' }))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://localhost:${port}/token`,
+    requests,
+    close: () => {
+      const done = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      return done
     },
   }
 }
