@@ -1,6 +1,8 @@
 // Deleting a connection: under the row lock (so no refresh runs at the same time), revoke
 // at the provider where it can (refresh token first: it ends the whole grant), then
 // destroy the local ciphertext whatever the provider said, and record the outcome.
+// Each token is opened on its own: one unreadable ciphertext does not keep the other
+// token of the pair from being revoked.
 // The row stays as a tombstone (status `revoked`, no tokens) so the audit trail keeps
 // its subject; the API answers 404 for it from then on.
 import type { Logger } from 'pino'
@@ -9,12 +11,12 @@ import type { Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
-import { notSupported, revokeAtProvider, type RevocationResult } from '../oauth/revocation.js'
+import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
-import type { ConnectionStore } from './connection-store.js'
+import type { ConnectionRow, ConnectionStore } from './connection-store.js'
 
 export class Revocations {
   constructor(
@@ -36,19 +38,20 @@ export class Revocations {
         if (!row || row.status === 'revoked') return undefined
         const provider = this.providers.get(row.provider)
         let outcome: RevocationResult = { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
-        if (provider) {
-          let tokens: { accessToken: string | undefined; refreshToken: string | undefined }
-          try {
-            tokens = { accessToken: this.store.open(row, 'access_token'), refreshToken: this.store.open(row, 'refresh_token') }
-          } catch {
-            // Undecryptable ciphertext: nothing can be sent to the provider; delete anyway.
-            tokens = { accessToken: undefined, refreshToken: undefined }
+        if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
+          const refresh = this.openForRevocation(row, 'refresh_token')
+          const access = this.openForRevocation(row, 'access_token')
+          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, { refreshToken: refresh.value, accessToken: access.value }, this.network.http(provider))
+          // An unreadable token could not be sent: its revocation failed, say so.
+          for (const [kind, key, opened] of [['refresh_token', 'refreshToken', refresh], ['access_token', 'accessToken', access]] as const) {
+            if (!opened.unreadable) continue
+            outcome[key] = 'failed'
+            outcome.errors.push(`${kind}: secret_unreadable`)
           }
-          // API keys and credential exchanges have no revocation API: delete locally.
-          outcome =
-            provider.mode === 'oauth2'
-              ? await revokeAtProvider(provider, row.params as Record<string, string>, tokens, this.network.http(provider))
-              : notSupported(tokens)
+        } else if (provider) {
+          // No revocation endpoint (API keys, credential exchanges, some OAuth providers): delete
+          // locally. Only the tokens' presence is reported, so nothing is decrypted.
+          outcome = notSupported({ refreshToken: row.refreshToken ?? undefined, accessToken: row.accessToken ?? undefined })
         }
         const now = this.clock.now()
         await tx.connection.update({
@@ -69,5 +72,14 @@ export class Revocations {
     const log = result.outcome.errors.length ? this.log.warn.bind(this.log) : this.log.info.bind(this.log)
     log({ connectionId: id, provider: result.provider, actor, refreshToken: result.outcome.refreshToken, accessToken: result.outcome.accessToken, errors: result.outcome.errors }, 'connection revoked')
     return result.outcome
+  }
+
+  /** A token to revoke, or why there is none to send: a ciphertext that fails its check is never used. */
+  private openForRevocation(row: ConnectionRow, column: 'access_token' | 'refresh_token'): { value?: string; unreadable?: true } {
+    try {
+      return { value: this.store.open(row, column) }
+    } catch {
+      return { unreadable: true }
+    }
   }
 }

@@ -24,8 +24,13 @@ export function notSupported(tokens: Tokens): RevocationResult {
   return { refreshToken: tokens.refreshToken ? 'not_supported' : 'no_token', accessToken: tokens.accessToken ? 'not_supported' : 'no_token', errors: [] }
 }
 
+/** Does the provider have a revocation endpoint the broker calls? */
+export function supportsRevocation(provider: OAuth2Provider): provider is OAuth2Provider & { revocationUrl: string } {
+  return provider.revocation !== 'none' && provider.revocationUrl !== undefined
+}
+
 export async function revokeAtProvider(provider: OAuth2Provider, params: Record<string, string>, tokens: Tokens, http: ProviderHttpOptions): Promise<RevocationResult> {
-  if (provider.revocation === 'none' || !provider.revocationUrl) return notSupported(tokens)
+  if (!supportsRevocation(provider)) return notSupported(tokens)
   const url = fillPlaceholders(provider.revocationUrl, params)
   const result: RevocationResult = { refreshToken: 'no_token', accessToken: 'no_token', errors: [] }
   const build = (kind: 'refresh_token' | 'access_token', token: string): ProviderRequest =>

@@ -2,8 +2,8 @@
 // ciphertext moved to another row or column (the associated data binds it to its place).
 // The broker must fail closed: 500 secret_unreadable (problem+json, no detail), nothing
 // sent to the provider (oidc-provider AS, which records every request), no token or
-// ciphertext in the logs; deleting the connection still works and sends nothing for the
-// unreadable token. (docs/decisions.md "Tampered secrets"; SECURITY.md item 9)
+// ciphertext in the logs; deleting the connection still works, sends nothing for the
+// unreadable token, still revokes the intact one, and audits the unreadable one as failed. (docs/decisions.md "Tampered secrets"; SECURITY.md item 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
@@ -167,7 +167,7 @@ describe('a flipped bit in a stored ciphertext', () => {
     expect((await row(c.id)).status).toBe('active')
   })
 
-  it('deleting a connection with an unreadable token: 204, nothing sent for the unreadable token', async () => {
+  it('deleting a connection with an unreadable token: 204, nothing sent for it, the intact one revoked', async () => {
     for (const column of ['access_token', 'refresh_token'] as const) {
       const c = await connected(`flip-delete-${column}`)
       await tamper(c.id, column, flipBit(column === 'access_token' ? c.sealed.access_token! : c.sealed.refresh_token!))
@@ -179,9 +179,14 @@ describe('a flipped bit in a stored ciphertext', () => {
       const intact = column === 'access_token' ? c.rt : c.at
       figures.unreadableTokensSentOnDelete += sentToProvider(unreadable, before).length
       expect(sentToProvider(unreadable, before)).toEqual([])
-      // Observed, not required by the contract: is the intact token of the pair revoked?
+      // The intact token of the pair is still revoked at the provider.
       if (sentToProvider(intact, before).length) figures.intactTokensRevokedOnDelete++
       else figures.intactTokensNotRevokedOnDelete++
+      expect(sentToProvider(intact, before)).toHaveLength(1)
+      expect(sentToProvider(intact, before)[0]!.params.token_type_hint).toBe(column === 'access_token' ? 'refresh_token' : 'access_token')
+      const events = await api('GET', `/v1/audit-events?connectionId=${c.id}&type=connection.revoked`)
+      const [unreadableKey, intactKey] = column === 'access_token' ? ['accessToken', 'refreshToken'] : ['refreshToken', 'accessToken']
+      expect(events.body.items[0].detail).toMatchObject({ [unreadableKey]: 'failed', [intactKey]: 'revoked', errors: [`${column}: secret_unreadable`] })
       // The ciphertext is destroyed locally either way, and the connection is gone for the API.
       expect(await row(c.id)).toMatchObject({ status: 'revoked', access_token: null, refresh_token: null })
       expect((await api('POST', `/v1/connections/${c.id}/access-token`, {})).status).toBe(404)
@@ -236,6 +241,8 @@ describe('a valid ciphertext moved to another place', () => {
     expect(figures.secretsInLogs).toBe(0)
     expect(figures.providerRequestsDuringTamperedCalls).toBe(0)
     expect(figures.unreadableTokensSentOnDelete).toBe(0)
+    expect(figures.intactTokensNotRevokedOnDelete).toBe(0)
+    expect(figures.intactTokensRevokedOnDelete).toBe(2)
     expect(figures.fiveXxOutsideFaultWindow).toBe(0)
     expect(figures.tokensLost).toBe(0)
   })
