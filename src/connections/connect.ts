@@ -359,7 +359,11 @@ export class Connect {
     return row
   }
 
-  /** Re-authorization in place: same id, new grant; the old tokens are replaced. */
+  /**
+   * Re-authorization in place: same id, new grant; the old tokens are replaced. A new grant
+   * without a refresh token clears the old one: it belongs to the old grant and must not
+   * be used (or outlive it) in the new one's name.
+   */
   private async reauthorize(tx: Tx, id: string, provider: Provider, tokens: TokenSet, scopes: string[], actor: string, params?: Record<string, string>) {
     const current = await this.store.lock(tx, id)
     if (!current || current.status === 'revoked' || current.provider !== provider.key) return undefined
@@ -368,12 +372,15 @@ export class Connect {
       where: { id },
       data: {
         ...this.store.tokenColumns(id, tokens, scopes),
+        ...(tokens.refreshToken === undefined ? { refreshToken: null, refreshTokenExpiresAt: null } : {}),
         ...(params ? { params } : {}),
         status: 'active',
         version: { increment: 1 },
         metadata: { ...(current.metadata as object), ...tokens.metadata },
         lastErrorCode: null,
         lastErrorAt: null,
+        refreshFailures: 0,
+        refreshNotBefore: null,
         updatedAt: now,
       },
     })

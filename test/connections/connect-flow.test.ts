@@ -137,6 +137,39 @@ describe('connect flow', () => {
     const other = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'someone-else', connectionId: id })
     expect([other.status, other.body.code]).toEqual([400, 'invalid_connection'])
   })
+
+  it('re-authorizes a connection that needs its user; a new grant without a refresh token does not keep the old one', async () => {
+    const browser = new Browser()
+    const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-re-nort' })).connectUrl))
+    const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
+    const oldRow = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+    const oldRefreshToken = broker.app.services.connections.open(oldRow, 'refresh_token')!
+    // The provider refuses the grant: the connection needs its user.
+    as.fault('invalid_grant')
+    const refused = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+    expect([refused.status, refused.body.code]).toEqual([409, 'reauthorization_required'])
+    expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
+
+    // The user re-authorizes; this time the code exchange answers no refresh token.
+    const callback = await throughProvider(browser, (await session({ ownerId: 'user-re-nort', connectionId: id })).connectUrl)
+    const since = as.tokenRequests.length
+    as.fault('no_refresh_token')
+    const again = await browser.get(callback)
+    const back = new URL(again.headers.get('location')!)
+    expect([back.searchParams.get('status'), back.searchParams.get('connection_id')]).toEqual(['connected', id])
+    expect(as.tokenRequests.slice(since).map((r) => r.grantType)).toEqual(['authorization_code'])
+
+    const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+    expect([row.status, row.refreshToken, row.refreshTokenExpiresAt, row.lastErrorCode, row.refreshFailures]).toEqual(['active', null, null, null, 0])
+    expect(row.accessToken).not.toBe(oldRow.accessToken)
+    const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
+    expect(vended.status).toBe(200)
+    expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
+    // Even a forced refresh never sends the old grant's refresh token: there is none to send.
+    const forced = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+    expect([forced.status, forced.body.accessToken]).toEqual([200, vended.body.accessToken])
+    expect(as.tokenRequests.slice(since).filter((r) => r.params.refresh_token === oldRefreshToken)).toEqual([])
+  })
 })
 
 describe('refused callbacks have no side effects', () => {
@@ -213,6 +246,23 @@ describe('refused callbacks have no side effects', () => {
     const wrong = new URL(callback.href.replace('/oauth/callback/idp', '/oauth/callback/other'))
     // The binding cookie is scoped to /oauth/callback, so the browser sends it on the wrong path too.
     await refusedWithoutSideEffects(() => browser.get(wrong), { status: 302, error: 'provider_mismatch' })
+  })
+
+  it('a wrong iss or provider path consumes the attempt: the genuine callback afterwards is refused too', async () => {
+    for (const [mutate, error] of [
+      [(u: URL) => u.searchParams.set('iss', 'https://evil.example'), 'issuer_mismatch'],
+      [(u: URL) => (u.pathname = u.pathname.replace('/oauth/callback/idp', '/oauth/callback/other')), 'provider_mismatch'],
+    ] as const) {
+      const browser = new Browser()
+      const genuine = await throughProvider(browser, (await session()).connectUrl)
+      const cookies = new Map([...browser.cookies].map(([k, v]) => [k, { ...v }]))
+      const forged = new URL(genuine.href)
+      mutate(forged)
+      await refusedWithoutSideEffects(() => browser.get(forged), { status: 302, error })
+      // Same state, same browser (its binding cookie restored), the provider's own answer: refused.
+      browser.cookies = cookies
+      await refusedWithoutSideEffects(() => browser.get(genuine), { status: 400, error: 'invalid_state' })
+    }
   })
 
   it('wrong or missing iss (RFC 9207)', async () => {
