@@ -10,6 +10,9 @@
 // - Failures are classified (oauth/provider-error.ts): a refused grant marks the connection
 //   `reauthorization_required` (409); transient failures leave the tokens untouched (503).
 //   A database failure after the provider rotated the tokens is retried (see `persist`).
+// - A replica that waited for the lock while another's refresh failed at the provider
+//   answers that failure instead of asking again (a hanging provider would cost each
+//   waiting replica a timeout of its own).
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
@@ -18,7 +21,7 @@ import type { Metrics } from '../metrics.js'
 import { sendProviderRequest } from '../oauth/http.js'
 import { fillHeaders } from '../oauth/placeholders.js'
 import type { ProviderNetwork } from '../oauth/network.js'
-import { ProviderError } from '../oauth/provider-error.js'
+import { failureOf, ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
 import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
@@ -134,6 +137,12 @@ export class FreshTokens {
           // Another caller (this replica or another) refreshed while we waited for the lock.
           const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
           if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
+          // Or its refresh failed at the provider meanwhile: that is our answer too.
+          const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
+          if (failedSince === 'transient' || failedSince === 'configuration') {
+            this.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
+            return { error: failureProblem(failedSince, row.lastErrorCode!) }
+          }
 
           const provider = this.providers.get(row.provider)
           if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
@@ -217,14 +226,12 @@ export class FreshTokens {
     // is not a lost race, so the connection needs its user again. (SECURITY.md item 14)
     if (err.failure === 'grant') return this.markReauthorization(tx, row, err.code, actor)
     const now = this.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: err.code, lastErrorAt: now } })
+    // refresh_failures counts consecutive failures, whoever refreshed (the refresher backs off on it).
+    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: err.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
     await this.audit.write({ type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: err.failure, code: err.code } }, tx)
     await notifyChange(tx, { topic: 'connection', id: row.id })
-    if (err.failure === 'configuration') {
-      this.log.error({ connectionId: row.id, provider: row.provider, code: err.code }, 'the provider refused the broker client; check its configuration')
-      return problem('provider_rejected', `the provider refused the broker's request (${err.code}); the provider configuration needs attention`)
-    }
-    return problem('provider_unavailable', `the provider could not refresh the token (${err.code}); stored tokens are unchanged`)
+    if (err.failure === 'configuration') this.log.error({ connectionId: row.id, provider: row.provider, code: err.code }, 'the provider refused the broker client; check its configuration')
+    return failureProblem(err.failure, err.code)
   }
 
   /**
@@ -263,6 +270,12 @@ export class FreshTokens {
       }
     }
   }
+}
+
+/** The answer for a refresh that failed at the provider without refusing the grant. */
+function failureProblem(failure: 'configuration' | 'transient', code: string): ProblemError {
+  if (failure === 'configuration') return problem('provider_rejected', `the provider refused the broker's request (${code}); the provider configuration needs attention`)
+  return problem('provider_unavailable', `the provider could not refresh the token (${code}); stored tokens are unchanged`)
 }
 
 function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErrorCode'>): ProblemError {

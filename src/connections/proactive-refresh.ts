@@ -80,14 +80,14 @@ export class ProactiveRefresher {
     const claimed = await this.claim()
     const result: TickResult = { claimed: claimed.length, refreshed: 0, failed: 0 }
     if (!claimed.length) return result
-    const byProvider = new Map<string, Array<{ id: string; force: boolean }>>()
-    for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), { id: c.id, force: c.force }])
+    const byProvider = new Map<string, Array<{ id: string; force: boolean; failures: number }>>()
+    for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c])
     await Promise.all(
       [...byProvider.values()].map(async (queue) => {
         const workers = Array.from({ length: Math.min(this.options.concurrencyPerProvider, queue.length) }, async () => {
           for (let next = queue.shift(); next; next = queue.shift()) {
             if (this.stopped) return
-            if (await this.refreshOne(next.id, next.force)) result.refreshed++
+            if (await this.refreshOne(next)) result.refreshed++
             else result.failed++
           }
         })
@@ -98,8 +98,8 @@ export class ProactiveRefresher {
     return result
   }
 
-  private async claim(): Promise<Array<{ id: string; provider: string; force: boolean }>> {
-    const { rows } = await this.db.pool.query<{ id: string; provider: string; force: boolean }>(
+  private async claim(): Promise<Array<{ id: string; provider: string; force: boolean; failures: number }>> {
+    const { rows } = await this.db.pool.query<{ id: string; provider: string; force: boolean; failures: number }>(
       `WITH due AS (
          SELECT id,
                 NOT (expires_at IS NOT NULL AND expires_at - now() < LEAST(make_interval(secs => $1),
@@ -116,13 +116,13 @@ export class ProactiveRefresher {
           FOR UPDATE SKIP LOCKED)
        UPDATE connections c SET refresh_not_before = now() + make_interval(secs => $4)
          FROM due WHERE c.id = due.id
-       RETURNING c.id, c.provider, due.force`,
+       RETURNING c.id, c.provider, due.force, c.refresh_failures AS failures`,
       [this.options.windowSeconds, Math.max(this.options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS), this.options.batchSize, this.options.leaseSeconds],
     )
     return rows
   }
 
-  private async refreshOne(id: string, force: boolean): Promise<boolean> {
+  private async refreshOne({ id, force, failures }: { id: string; force: boolean; failures: number }): Promise<boolean> {
     try {
       await this.freshTokens.refresh(id, { force, minValiditySeconds: this.options.windowSeconds, actor: 'system' })
       this.metrics.proactiveRefreshes.inc({ outcome: 'refreshed' })
@@ -131,18 +131,22 @@ export class ProactiveRefresher {
       const code = err instanceof ProblemError ? err.code : 'error'
       this.metrics.proactiveRefreshes.inc({ outcome: code })
       // A refused grant changed the status: the row is no longer selected. Anything else backs off.
-      if (code !== 'reauthorization_required' && code !== 'connection_not_found') await this.backOff(id).catch(() => undefined)
+      if (code !== 'reauthorization_required' && code !== 'connection_not_found') await this.backOff(id, failures).catch(() => undefined)
       return false
     }
   }
 
-  private async backOff(id: string): Promise<void> {
+  /**
+   * `failures`: the count when the row was claimed. A failure at the provider was already
+   * counted by the refresh itself; others (database, unreadable secret) are counted here.
+   */
+  private async backOff(id: string, failures: number): Promise<void> {
     await this.db.pool.query(
       `UPDATE connections
-          SET refresh_failures = refresh_failures + 1,
-              refresh_not_before = now() + make_interval(secs => LEAST($2, $3 * power(2, refresh_failures)) * (0.5 + random()))
+          SET refresh_failures = GREATEST(refresh_failures, $4 + 1),
+              refresh_not_before = now() + make_interval(secs => LEAST($2, $3 * power(2, $4)) * (0.5 + random()))
         WHERE id = $1`,
-      [id, BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS],
+      [id, BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS, failures],
     )
   }
 }

@@ -5,7 +5,7 @@
 // deletion revokes at the provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
-import { freePort, startBroker, type TestBroker } from '../support/broker.js'
+import { BOOTSTRAP_ID, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 
 const TIMEOUT_MS = 1500
@@ -204,6 +204,53 @@ describe('provider faults during refresh', () => {
     // The row is kept; re-authorization brings it back.
     const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.refresh_failed`)
     expect(events.body.items[0].detail).toMatchObject({ failure: 'grant', code: 'invalid_grant' })
+  })
+})
+
+describe('the audit trail, through the API', () => {
+  /** A service client of its own (tokens:read only) and an API client using its broker token. */
+  async function serviceClient(name: string): Promise<{ clientId: string; api: Api }> {
+    const created = await api('POST', '/v1/service-clients', { name, scopes: ['tokens:read'] })
+    expect(created.status).toBe(201)
+    const { clientId, clientSecret } = created.body as { clientId: string; clientSecret: string }
+    const res = await fetch(`${broker.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    })
+    expect(res.status).toBe(200)
+    return { clientId, api: apiClient(broker, ((await res.json()) as { access_token: string }).access_token) }
+  }
+
+  const events = async (id: string, type: string) => {
+    await broker.app.services.audit.flush() // token_vended events are written in batches
+    const res = await api('GET', `/v1/audit-events?connectionId=${id}&type=${type}`)
+    expect(res.status).toBe(200)
+    return res.body.items as Array<{ type: string; actor: string; connectionId: string; detail: Record<string, unknown> }>
+  }
+
+  it('a transient failure, a refresh and a vended token are recorded with the calling service client as actor', async () => {
+    const id = await connect('audited')
+    const caller = await serviceClient('audited-caller')
+    expect(caller.clientId).not.toBe(BOOTSTRAP_ID)
+
+    as.fault('status503')
+    expect((await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })).status).toBe(503)
+    expect(await events(id, 'connection.refresh_failed')).toEqual([
+      expect.objectContaining({ actor: caller.clientId, connectionId: id, detail: { failure: 'transient', code: 'http_503' } }),
+    ])
+
+    const refreshed = await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+    expect(refreshed.status).toBe(200)
+    expect(await events(id, 'connection.refresh_succeeded')).toEqual([
+      expect.objectContaining({ actor: caller.clientId, connectionId: id, detail: { rotated: true } }),
+    ])
+
+    expect((await caller.api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(200)
+    const vended = await events(id, 'connection.token_vended')
+    // Newest first: the plain call, then the refreshing one; the connect flow's own callers are others.
+    expect(vended.filter((e) => e.actor === caller.clientId).map((e) => e.detail)).toEqual([{ refreshed: false }, { refreshed: true }])
+    expect(vended.every((e) => e.connectionId === id)).toBe(true)
   })
 })
 
