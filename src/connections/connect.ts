@@ -316,7 +316,10 @@ export class Connect {
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       this.log.warn({ sessionId: session.id, provider: provider.key, failure: err.failure, code: err.code }, 'code exchange failed')
-      throw fail(err.failure === 'grant' ? 'authorization_failed' : err.failure === 'configuration' ? 'provider_rejected' : 'provider_unavailable', 502)
+      // The statuses of the API's problem codes: a refused code is the attempt's failure (400),
+      // a refused broker client a bad gateway (502), an unusable answer an outage (503).
+      if (err.failure === 'grant') throw fail('authorization_failed')
+      throw err.failure === 'configuration' ? fail('provider_rejected', 502) : fail('provider_unavailable', 503)
     }
 
     const row = await this.db.prisma.$transaction(async (tx) =>

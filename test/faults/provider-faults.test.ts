@@ -281,13 +281,13 @@ describe("the callback's code exchange", () => {
     })
   }
 
-  it('without a returnUrl: the fixed error page (502, no internals), no connection row, the attempt consumed', async () => {
+  it('without a returnUrl: the fixed error page (503, no internals), no connection row, the attempt consumed', async () => {
     const ownerId = 'exchange-page'
     const at = await atCallback(ownerId, undefined)
     rotating.fault('status500')
     const res = await at.browser.get(at.callback)
     figures.codeExchangeFaults_cases++
-    expect(res.status).toBe(502)
+    expect(res.status).toBe(503)
     expect(res.headers.get('content-type')).toContain('text/html')
     const page = await res.text()
     expect(page).toContain('provider_unavailable')
