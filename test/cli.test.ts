@@ -9,6 +9,7 @@ import { generateEncryptionKey } from '../src/store/encryption.js'
 import { ENCRYPTION_KEY } from './support/broker.js'
 import { createDatabase } from './support/db.js'
 import { ROOT } from './support/process.js'
+import { appendLogLines, registerEnvSecrets, registerIssuedSecrets } from './support/secrets.js'
 
 const exec = promisify(execFile)
 let db: { url: string; drop(): Promise<void> }
@@ -18,16 +19,19 @@ beforeAll(async () => {
 })
 afterAll(async () => db?.drop())
 
+/** Runs the CLI; its stdout is its answer (a new client secret is printed there once), its stderr goes to the secrets check. */
 async function cli(args: string[], env: Record<string, string> = {}) {
+  const fullEnv = { PATH: process.env.PATH!, DATABASE_URL: db.url, ENCRYPTION_KEY, ...env }
+  registerEnvSecrets(fullEnv)
+  let result: { code: number; stdout: string; stderr: string }
   try {
-    const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], {
-      env: { PATH: process.env.PATH!, DATABASE_URL: db.url, ENCRYPTION_KEY, ...env },
-    })
-    return { code: 0, out: stdout ? JSON.parse(stdout) : undefined, stderr }
+    result = { code: 0, ...(await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { env: fullEnv })) }
   } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, out: e.stdout ? JSON.parse(e.stdout) : undefined, stderr: e.stderr }
+    result = err as { code: number; stdout: string; stderr: string }
   }
+  registerIssuedSecrets(result.stdout)
+  appendLogLines(result.stderr.split('\n').filter(Boolean))
+  return { code: result.code, out: result.stdout ? JSON.parse(result.stdout) : undefined, stderr: result.stderr }
 }
 
 async function query(sql: string) {

@@ -1,8 +1,12 @@
 // Nothing secret leaves through the logs, and nothing secret sits in plaintext in the
 // database: a scenario exercises every route of the foundation while all log output is
 // captured, then the logs and a pg_dump of the database are searched for each secret
-// used, in full and by 8-character prefix.
+// used, in full and by 8-character prefix. Its secrets also go to the run-wide check
+// (test/support/secret-scan.ts), whose scan is tested at the end of this file.
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fieldContext } from '../src/store/encryption.js'
@@ -10,16 +14,22 @@ import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } 
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } from './support/broker.js'
 import { Browser } from './support/browser.js'
 import { apiClient } from './support/connect.js'
+import { ensureFolders, findSecrets, FOLDERS, formatReport, pendingVerifiersInDump, REQUIREMENTS, scanSecretsFolder } from './support/secret-scan.js'
+import { registerSecret, requirePendingVerifierDump } from './support/secrets.js'
 
 const exec = promisify(execFile)
 let broker: TestBroker
 let as: AuthorizationServer
 const secrets = new Map<string, string>()
 
+/** Values whose start is not random: the run-wide check takes no prefix of them. */
+const NOT_RANDOM = new Set(['broker token', 'bootstrap client secret', 'wrong client secret'])
+
 function remember(name: string, value: string) {
   secrets.set(name, value)
   // Prefixes long enough to identify the value, taken where the value is random.
   if (value.length >= 16) secrets.set(`${name} (8-char prefix)`, value.slice(0, 8))
+  registerSecret(name, value, { random: !NOT_RANDOM.has(name) })
 }
 
 beforeAll(async () => {
@@ -108,6 +118,14 @@ beforeAll(async () => {
   remember('revoked access token', (await api('POST', `/v1/connections/${id2}/access-token`, {})).body.accessToken)
   await api('DELETE', `/v1/connections/${id2}`)
 
+  // A connect attempt left pending: its PKCE verifier stays sealed in the database, so the
+  // dumps (this file's and the run-wide check's) have a verifier to not find in plaintext.
+  const pending = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner-3', returnUrl: 'https://app.example.com/connected' })
+  expect((await new Browser().get(pending.body.connectUrl)).status).toBe(302)
+  const attempt = await broker.db.prisma.connectSession.findUniqueOrThrow({ where: { id: pending.body.id } })
+  remember('pending PKCE verifier', broker.app.services.keyring.openString(attempt.codeVerifier!, fieldContext('connect_sessions', attempt.id, 'code_verifier')))
+  requirePendingVerifierDump()
+
   // Every signing private key, decrypted from the database.
   const keys = await broker.db.prisma.signingKey.findMany()
   expect(keys.length).toBe(2)
@@ -141,7 +159,69 @@ describe('secrets', () => {
     expect(dump).toContain('COPY public.signing_keys')
     expect(dump).toContain('COPY public.connections')
     expect(dump).not.toContain('PRIVATE KEY')
+    expect(pendingVerifiersInDump(dump)).toBe(1)
     const found = [...secrets].filter(([, value]) => dump.includes(value)).map(([name]) => name)
     expect(found).toEqual([])
+  })
+})
+
+describe('the run-wide secrets check (global-setup teardown)', () => {
+  const scratch = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-scan-test-'))
+    ensureFolders(dir)
+    return dir
+  }
+  const secretLine = (kind: string, value: string) => `${JSON.stringify({ kind, value })}\n`
+  const dumpWithSession = (codeVerifier: string) =>
+    `COPY public.connect_sessions (id, token_hash, code_verifier, created_at) FROM stdin;\ncs_1\tabc\t${codeVerifier}\t2026-01-01\n\\.\n`
+
+  it('finds a secret and an 8-character prefix in logs and dumps, naming the kind and the file, never the value', () => {
+    const dir = scratch()
+    try {
+      const value = 'Zq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE'
+      writeFileSync(join(dir, FOLDERS.secrets, 'a.jsonl'), secretLine('provider refresh token', value) + secretLine('provider refresh token (8-char prefix)', value.slice(0, 8)) + secretLine('unused', 'never-written-anywhere-0123'))
+      writeFileSync(join(dir, FOLDERS.logs, 'clean.log'), '{"msg":"refreshed"}\n{"msg":"request completed"}\n')
+      writeFileSync(join(dir, FOLDERS.logs, 'leaky.log'), `{"msg":"x"}\n{"msg":"oops","token":"${value.slice(0, 8)}…"}\n`)
+      writeFileSync(join(dir, FOLDERS.dumps, 'file.db.sql'), `COPY public.connections (id, refresh_token) FROM stdin;\nconn_1\t${value}\n\\.\n`)
+      const report = scanSecretsFolder(dir)
+      expect(report).toMatchObject({ logFiles: 2, logLines: 4, dumps: 1, secrets: 3 })
+      expect(report.found).toEqual(
+        expect.arrayContaining([
+          { kind: 'provider refresh token (8-char prefix)', file: 'logs/leaky.log' },
+          { kind: 'provider refresh token', file: 'dumps/file.db.sql' },
+          { kind: 'provider refresh token (8-char prefix)', file: 'dumps/file.db.sql' },
+        ]),
+      )
+      expect(report.found).toHaveLength(3)
+      const printed = formatReport(report)
+      expect(printed).toContain('found 3')
+      expect(printed).not.toContain(value.slice(0, 8))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('one pass over the text finds every secret wherever it starts (window hash against a plain search)', () => {
+    const values = Array.from({ length: 50 }, (_, i) => `secret-${i}-${'abcdefghij'.slice(i % 10)}${i * 7919}`)
+    const text = `head ${values.filter((_, i) => i % 3 === 0).join(' mid ')} tail ${values[49]}`
+    const expected = values.filter((v) => text.includes(v)).sort()
+    expect(expected.length).toBeGreaterThan(10)
+    expect(findSecrets(text, new Map(values.map((v) => [v, ['k']]))).sort()).toEqual(expected)
+    expect(findSecrets('short', new Map([['shortish-secret', ['k']]]))).toEqual([])
+  })
+
+  it('counts dumped pending attempts, and reports a requirement no dump met', () => {
+    expect(pendingVerifiersInDump(dumpWithSession('v1.k1234abcd.bm9uY2U.Ym9keQ'))).toBe(1)
+    expect(pendingVerifiersInDump(dumpWithSession('\\N'))).toBe(0)
+    const dir = scratch()
+    try {
+      writeFileSync(join(dir, FOLDERS.required, REQUIREMENTS.pendingVerifierDump), 'test_secrets.test.ts\n')
+      writeFileSync(join(dir, FOLDERS.dumps, 'x.sql'), dumpWithSession('\\N'))
+      expect(scanSecretsFolder(dir).unmetRequirements).toEqual([expect.stringContaining('test_secrets.test.ts asked for a dumped database with a pending connect attempt')])
+      writeFileSync(join(dir, FOLDERS.dumps, 'y.sql'), dumpWithSession('v1.k1234abcd.bm9uY2U.Ym9keQ'))
+      expect(scanSecretsFolder(dir)).toMatchObject({ dumpsWithPendingVerifier: 1, unmetRequirements: [] })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

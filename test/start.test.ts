@@ -1,6 +1,6 @@
 // The start command as ops and developers run it: `node dist/main.js` (what `npm start`
 // and the Docker image run), as separate processes.
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFile } from 'node:child_process'
@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort } from './support/broker.js'
 import { createDatabase } from './support/db.js'
 import { ROOT, spawnBroker, type BrokerProcess } from './support/process.js'
+import { registerEncryptionKeys, registerIssuedSecrets, registerJwt } from './support/secrets.js'
 
 const exec = promisify(execFile)
 const running: BrokerProcess[] = []
@@ -36,6 +37,7 @@ async function start(env: Record<string, string>, cwd?: string) {
 
 async function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
   const { stdout } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { cwd, env: { PATH: process.env.PATH!, ...env } })
+  registerIssuedSecrets(stdout)
   return JSON.parse(stdout) as Record<string, any>
 }
 
@@ -50,6 +52,7 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
     const created = await cli(cwd, ['clients', 'create', '--name', 'kept', '--scopes', 'clients:admin'])
     expect(created.clientSecret).toBeTruthy()
     expect(first.output.join('\n')).toContain('generated a development key')
+    registerEncryptionKeys(readFileSync(join(cwd, '.data/encryption.key'), 'utf8').trim())
 
     // Requests in flight when SIGTERM arrives finish: each has sent its headers and half
     // its body before the signal, the rest after it.
@@ -87,6 +90,7 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }),
     })
     expect(token.status).toBe(200)
+    registerJwt('broker token', ((await token.json()) as { access_token: string }).access_token)
     expect(await second.stop()).toBe(0)
   })
 })

@@ -4,6 +4,7 @@
 // figures, and the search for secrets in the broker's logs.
 import { connect } from 'node:net'
 import { expect } from 'vitest'
+import { registerSecret } from '../support/secrets.js'
 
 /** Fixed seed: the same inputs on every run; set HOSTILE_SEED to explore others. */
 export const SEED = Number(process.env.HOSTILE_SEED ?? 20261123)
@@ -273,12 +274,13 @@ export class Figures {
 
 // --- secrets ---------------------------------------------------------------------------
 
-/** Secrets the suite used; 8-character prefixes too where the value is random. */
+/** Secrets the suite used; 8-character prefixes too where the value is random. Also registered for the run-wide check. */
 export class Secrets {
   readonly values = new Map<string, string>()
 
   remember(name: string, value: string | undefined, options: { prefix?: boolean } = {}): void {
     if (!value) return
+    registerSecret(name, value, { random: options.prefix ?? true })
     this.values.set(`${name}: ${value.slice(0, 4)}…`, value)
     if ((options.prefix ?? true) && value.length >= 16) this.values.set(`${name} (8-char prefix): ${value.slice(0, 4)}…`, value.slice(0, 8))
   }

@@ -14,6 +14,7 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Incomi
 import { createServer as createHttpsServer } from 'node:https'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { registerSecret } from '../support/secrets.js'
 import type { AddressInfo, Socket } from 'node:net'
 
 const FIXTURES = new URL('./fixtures/', import.meta.url)
@@ -397,6 +398,7 @@ export class TokenBook {
 
   issueCode(rec: Omit<CodeRecord, 'code' | 'used'>, prefix = ''): string {
     const code = prefix + randomToken(18)
+    registerSecret('replica authorization code', code, { random: prefix.length })
     this.codes.set(code, { ...rec, code, used: false })
     return code
   }
@@ -431,6 +433,7 @@ export class TokenBook {
       revoked: false,
       id: ++this.seq,
     }
+    registerSecret('replica access token', rec.token, { random: prefix.length })
     this.access.set(rec.token, rec)
     return rec
   }
@@ -444,6 +447,7 @@ export class TokenBook {
       expiresAt: ttlSeconds === undefined ? undefined : now + ttlSeconds * 1000,
       state: 'active',
     }
+    registerSecret('replica refresh token', rec.token, { random: prefix.length })
     this.refresh.set(rec.token, rec)
     return rec
   }

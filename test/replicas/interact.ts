@@ -18,6 +18,7 @@ import {
   type Rejection,
   type Reply,
 } from './common.js'
+import { registerSecret } from '../support/secrets.js'
 
 export interface InteractReplicaOptions {
   apiKey?: string
@@ -44,6 +45,8 @@ export interface InteractReplicaOptions {
 export async function startInteractReplica(options: InteractReplicaOptions = {}) {
   const apiKey = options.apiKey ?? 'replica-api-key'
   const apiSecret = options.apiSecret ?? 'replica-api-secret-0123456789'
+  registerSecret('replica Interact API key', apiKey, { random: false })
+  registerSecret('replica Interact API secret', apiSecret, { random: false })
   const tenantGuid = options.tenantGuid ?? 'e822a190-a116-4779-ad0a-87631b51898a'
   const name = options.name ?? 'developer'
   const authMode = options.authMode ?? 'local'

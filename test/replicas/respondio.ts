@@ -3,6 +3,7 @@
 // `Authorization: Bearer`, validated with a cheap call. Real base: https://api.respond.io/v2.
 // Facts and sources: docs/providers.md.
 import { randomBytes } from 'node:crypto'
+import { registerJwt } from '../support/secrets.js'
 import { bearerToken, startReplicaServer, type Exchange, type Reply } from './common.js'
 
 export interface RespondIoReplicaOptions {
@@ -16,7 +17,9 @@ export interface RespondIoReplicaOptions {
 function mintToken(spaceId: number, id: number): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
   const payload = { iat: Math.floor(Date.now() / 1000), id, spaceId, type: 'api', orgId: 80 }
-  return `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`
+  const token = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`
+  registerJwt('replica respond.io API key', token)
+  return token
 }
 
 export async function startRespondIoReplica(options: RespondIoReplicaOptions = {}) {

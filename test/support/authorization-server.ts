@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 // that installing types later does not break the build.
 // @ts-ignore TS7016
 import OidcProviderModule from 'oidc-provider'
+import { registerSecret } from './secrets.js'
 
 export interface TokenRequestRecord {
   grantType: string | undefined
@@ -296,6 +297,7 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     if (record) Object.assign(record.params, params)
     // The harness's own calls (record undefined) are neither recorded nor faulted.
     if (path === ROUTES.token && record) {
+      registerProviderSeen(params)
       tokenRequests.push({
         grantType: params.grant_type,
         params,
@@ -446,6 +448,7 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
         at: Date.now(),
       }
       requests.push(record)
+      if (path === ROUTES.authorization) registerProviderSeen(record.params)
     }
     const handled =
       path === ROUTES.token || path === ROUTES.revocation || path === ROUTES.introspection
@@ -668,6 +671,15 @@ class CookieJar {
 
 type Payload = Record<string, unknown>
 
+const ISSUED = new Set(['AuthorizationCode', 'AccessToken', 'RefreshToken'])
+
+/** The broker's state and PKCE verifier as the provider sees them (32 random bytes, base64url; tests' own values are left out). */
+function registerProviderSeen(params: Record<string, string>) {
+  for (const name of ['state', 'code_verifier']) {
+    if (/^[A-Za-z0-9_-]{43}$/.test(params[name] ?? '')) registerSecret(`${name} seen at the provider`, params[name])
+  }
+}
+
 /** oidc-provider's adapter interface over one Map; expired entries read as missing. */
 function memoryAdapter() {
   const entries = new Map<string, { payload: Payload; expiresAt: number }>()
@@ -684,6 +696,8 @@ function memoryAdapter() {
   }
   return (model: string) => ({
     async upsert(id: string, payload: Payload, expiresIn?: number) {
+      // Opaque tokens and codes are their own id: the run-wide secrets check must never find one.
+      if (ISSUED.has(model)) registerSecret(`provider ${model}`, id)
       entries.set(`${model}:${id}`, { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity })
     },
     async find(id: string) {

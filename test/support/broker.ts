@@ -1,5 +1,6 @@
 // An in-process broker on a real PostgreSQL database, listening on 127.0.0.1, with its
-// log lines captured for assertions.
+// log lines captured for assertions (and, on close, handed to the run-wide secrets check
+// with the secrets it was configured with or issued: test/support/secrets.ts).
 import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
@@ -11,6 +12,7 @@ import { ChangeFeed } from '../../src/store/changes.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
 import { createDatabase } from './db.js'
+import { appendLogLines, registerEncryptionKeys, registerEnvSecrets, registerIssuedSecrets, registerProviderSecrets } from './secrets.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,6 +78,13 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** How much of each captured log array was already handed over (brokers may share one). */
+const flushed = new WeakMap<string[], number>()
+function flushLogs(logs: string[]): void {
+  appendLogLines(logs.slice(flushed.get(logs) ?? 0))
+  flushed.set(logs, logs.length)
+}
+
 export async function startBroker(
   options: {
     env?: Record<string, string>
@@ -91,7 +100,7 @@ export async function startBroker(
   const databaseUrl = options.databaseUrl ?? database!.url
   const port = options.port ?? (await freePort())
   const providersFile = options.providers ? writeProvidersFile(options.providers) : undefined
-  const config = loadConfig({
+  const env = {
     ...(providersFile ? { PROVIDERS_FILE: providersFile } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -103,7 +112,11 @@ export async function startBroker(
     BOOTSTRAP_RETURN_URLS: 'https://app.example.com/connected,http://127.0.0.1/return',
     LOG_LEVEL: 'info',
     ...options.env,
-  })
+  }
+  registerEnvSecrets(env)
+  registerProviderSecrets(options.providers)
+  const config = loadConfig(env)
+  registerEncryptionKeys(config.encryptionKeys)
   const logs = options.logs ?? []
   const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) })
   const db = openDatabase(databaseUrl, { poolSize: config.databasePoolSize, log })
@@ -113,6 +126,10 @@ export async function startBroker(
   const clock = new TestClock()
   const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost })
   const undocumented = watchUndocumentedResponses(app)
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    registerIssuedSecrets(payload)
+    return payload
+  })
   await app.services.start()
   await app.listen({ port, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${port}`
@@ -138,6 +155,7 @@ export async function startBroker(
     },
     async close() {
       await app.close()
+      flushLogs(logs)
       if (undocumented.size) throw new Error(`responses not documented in the route schemas (openapi.yaml): ${[...undocumented].join(', ')}`)
       await changes.close()
       await db.close()

@@ -1,7 +1,9 @@
 // The broker as a separate process, started with the very command of `npm start` and of
 // the Docker image (`node dist/main.js`), for start-up, shutdown and multi-replica tests.
+// Its output goes to the run-wide secrets check when it ends (test/support/secrets.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { appendLogLines, registerEnvSecrets } from './secrets.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const START_COMMAND = ['dist/main.js']
@@ -18,6 +20,7 @@ export interface BrokerProcess {
 
 export function spawnBroker(options: { env: Record<string, string>; cwd?: string; port: number; /** A file descriptor for the output instead of capturing it. */ stdio?: number }): BrokerProcess {
   const started = Date.now()
+  registerEnvSecrets(options.env)
   const proc = spawn(process.execPath, [`${ROOT}/${START_COMMAND[0]}`], {
     cwd: options.cwd ?? ROOT,
     // Only what the test sets: no inherited configuration.
@@ -28,6 +31,8 @@ export function spawnBroker(options: { env: Record<string, string>; cwd?: string
   proc.stdout?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
   proc.stderr?.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)))
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  // 'close' comes after the last output chunk.
+  proc.on('close', () => appendLogLines(output))
   const url = `http://127.0.0.1:${options.port}`
   return {
     proc,
