@@ -26,6 +26,7 @@ import type { ConnectionCache } from './connection-cache.js'
 import { connectionView, newConnectionId, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { ConnectError, type ConnectErrorCode } from './connect-errors.js'
+import { SECURITY_EVENTS, type SecurityEvent } from '../security-events.js'
 
 export interface NewConnectSession {
   provider: string
@@ -274,26 +275,38 @@ export class Connect {
    * every check has passed.
    */
   async callback(providerKey: string, query: CallbackQuery, cookies: Record<string, string | undefined>): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
-    if (!query.state) throw new ConnectError('invalid_state')
+    if (!query.state) {
+      this.log.warn({ event: SECURITY_EVENTS.stateRefused, reason: 'missing' }, 'connect callback refused: no state')
+      throw new ConnectError('invalid_state')
+    }
     const stateHash = sha256(query.state)
     const now = this.clock.now()
     const { count } = await this.db.prisma.connectSession.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: now } })
-    const session = count === 1 ? await this.db.prisma.connectSession.findUnique({ where: { stateHash } }) : null
-    if (!session) throw new ConnectError('invalid_state')
-    const fail = (code: ConnectErrorCode, status = 400) => {
+    const session = await this.db.prisma.connectSession.findUnique({ where: { stateHash } })
+    if (count === 0 || !session) {
+      // A state we never issued (or superseded by a newer attempt) is forged; a used one is replayed.
+      const reason = session ? 'replayed' : 'unknown'
+      this.log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: session?.id, provider: session?.provider }, 'connect callback refused: state not usable')
+      throw new ConnectError('invalid_state')
+    }
+    const fail = (code: ConnectErrorCode, status = 400, event: SecurityEvent = SECURITY_EVENTS.callbackRefused, detail: Record<string, unknown> = {}) => {
       this.metrics.connectAttempts.inc({ provider: session.provider, outcome: code })
-      this.log.warn({ sessionId: session.id, provider: session.provider, code }, 'connect attempt refused')
+      this.log.warn({ event, sessionId: session.id, provider: session.provider, code, ...detail }, 'connect attempt refused')
       return new ConnectError(code, session.returnUrl, status)
     }
-    if (session.expiresAt <= now) throw fail('session_expired')
+    if (session.expiresAt <= now) throw fail('session_expired', 400, SECURITY_EVENTS.stateRefused, { reason: 'expired' })
     const cookie = cookies[bindingCookieName(query.state)]
-    if (!cookie || !session.browserHash || !safeEqual(sha256(cookie), session.browserHash)) throw fail('browser_mismatch')
+    if (!cookie || !session.browserHash || !safeEqual(sha256(cookie), session.browserHash)) {
+      throw fail('browser_mismatch', 400, SECURITY_EVENTS.stateRefused, { reason: 'other_browser' })
+    }
     // Mix-up defence: the provider comes from the stored attempt; the path must agree.
     if (providerKey !== session.provider) throw fail('provider_mismatch')
     const provider = this.providers.get(session.provider)
     if (!provider) throw fail('provider_unavailable', 503)
     if (provider.mode !== 'oauth2') throw fail('invalid_request')
-    if (provider.issuer !== undefined && query.iss !== provider.issuer) throw fail('issuer_mismatch')
+    if (provider.issuer !== undefined && query.iss !== provider.issuer) {
+      throw fail('issuer_mismatch', 400, SECURITY_EVENTS.issuerMismatch, { issPresent: query.iss !== undefined })
+    }
     if (query.error !== undefined) {
       throw fail(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed')
     }
@@ -315,11 +328,11 @@ export class Connect {
       tokens = parseTokenResponse(provider, res)
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
-      this.log.warn({ sessionId: session.id, provider: provider.key, failure: err.failure, code: err.code }, 'code exchange failed')
       // The statuses of the API's problem codes: a refused code is the attempt's failure (400),
       // a refused broker client a bad gateway (502), an unusable answer an outage (503).
-      if (err.failure === 'grant') throw fail('authorization_failed')
-      throw err.failure === 'configuration' ? fail('provider_rejected', 502) : fail('provider_unavailable', 503)
+      const [code, status] = err.failure === 'grant' ? (['authorization_failed', 400] as const) : err.failure === 'configuration' ? (['provider_rejected', 502] as const) : (['provider_unavailable', 503] as const)
+      // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE verifier), never its body.
+      throw fail(code, status, SECURITY_EVENTS.codeExchangeFailed, { failure: err.failure, providerError: err.code })
     }
 
     const row = await this.db.prisma.$transaction(async (tx) =>

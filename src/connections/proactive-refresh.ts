@@ -13,6 +13,8 @@ import type { Logger } from 'pino'
 import type { Metrics } from '../metrics.js'
 import { ProblemError } from '../errors.js'
 import type { Database } from '../store/db.js'
+import { DecryptionError } from '../store/encryption.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 import type { FreshTokens } from './fresh-tokens.js'
 
 export interface RefresherOptions {
@@ -128,8 +130,14 @@ export class ProactiveRefresher {
       this.metrics.proactiveRefreshes.inc({ outcome: 'refreshed' })
       return true
     } catch (err) {
-      const code = err instanceof ProblemError ? err.code : 'error'
+      const code = err instanceof ProblemError ? err.code : err instanceof DecryptionError ? 'secret_unreadable' : 'error'
       this.metrics.proactiveRefreshes.inc({ outcome: code })
+      // No caller sees this failure: the log is where a tampered ciphertext or a bug shows.
+      if (err instanceof DecryptionError) {
+        this.log.error({ event: SECURITY_EVENTS.secretUnreadable, connectionId: id, code, reason: err.message }, 'a stored secret failed its integrity check; connection not refreshed')
+      } else if (!(err instanceof ProblemError)) {
+        this.log.error({ connectionId: id, err: { message: (err as Error).message } }, 'proactive refresh failed')
+      }
       // A refused grant changed the status: the row is no longer selected. Anything else backs off.
       if (code !== 'reauthorization_required' && code !== 'connection_not_found') await this.backOff(id, failures).catch(() => undefined)
       return false

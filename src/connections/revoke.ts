@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
@@ -70,7 +71,9 @@ export class Revocations {
       this.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
     }
     const log = result.outcome.errors.length ? this.log.warn.bind(this.log) : this.log.info.bind(this.log)
-    log({ connectionId: id, provider: result.provider, actor, refreshToken: result.outcome.refreshToken, accessToken: result.outcome.accessToken, errors: result.outcome.errors }, 'connection revoked')
+    // Not named refreshToken/accessToken: the log's redaction would censor the outcomes.
+    const revocation = { refresh: result.outcome.refreshToken, access: result.outcome.accessToken }
+    log({ event: SECURITY_EVENTS.connectionRevoked, connectionId: id, provider: result.provider, actor, revocation, errors: result.outcome.errors }, 'connection revoked')
     return result.outcome
   }
 

@@ -2,10 +2,12 @@
 // (RFC 6750 Bearer), and the scope its schema's `security` names. No token or a bad one
 // → 401 with WWW-Authenticate; a good token without the scope → 403 insufficient_scope.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { decodeProtectedHeader } from 'jose'
 import { InvalidBrokerToken, type BrokerTokenClaims, type BrokerTokens } from '../issuer/broker-tokens.js'
 import type { Metrics } from '../metrics.js'
 import type { ServiceClients } from '../service-clients/service-clients.js'
 import { sendProblem } from './problem.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,6 +18,18 @@ declare module 'fastify' {
 
 const REALM = 'oauth-broker'
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+
+/** The `kid` of a refused token, for the log: public, but attacker-chosen, so only a plain short one. */
+function keyIdOf(token: string | undefined): string | undefined {
+  if (!token) return undefined
+  try {
+    const { kid } = decodeProtectedHeader(token)
+    if (kid === undefined) return undefined
+    return typeof kid === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(kid) ? kid : '(malformed)'
+  } catch {
+    return undefined
+  }
+}
 
 export function requiredScope(request: FastifyRequest): string | undefined {
   const security = request.routeOptions.schema?.security as Array<Record<string, string[]>> | undefined
@@ -34,6 +48,7 @@ export function registerBrokerTokenAuth(
 
     const header = request.headers.authorization
     if (!header) {
+      request.log.warn({ event: SECURITY_EVENTS.brokerTokenRefused, reason: 'no Authorization header' }, 'broker token refused')
       reply.header('www-authenticate', `Bearer realm="${REALM}"`)
       return sendProblem(reply, 'unauthorized', 'send a broker token: Authorization: Bearer <token> (get one at POST /oauth/token)')
     }
@@ -46,14 +61,15 @@ export function registerBrokerTokenAuth(
     } catch (err) {
       if (!(err instanceof InvalidBrokerToken)) throw err
       deps.metrics.brokerTokenFailures.inc({ reason: 'invalid_token' })
-      request.log.warn({ reason: err.reason }, 'broker token refused')
+      // The reason and the key id, never the token.
+      request.log.warn({ event: SECURITY_EVENTS.brokerTokenRefused, reason: err.reason, kid: keyIdOf(match?.[1]) }, 'broker token refused')
       reply.header('www-authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="${err.reason.replace(/"/g, "'")}"`)
       return sendProblem(reply, 'unauthorized', `invalid broker token: ${err.reason}`)
     }
     const scopes = claims.scope.split(' ')
     if (!scopes.includes(scope)) {
       deps.metrics.brokerTokenFailures.inc({ reason: 'insufficient_scope' })
-      request.log.warn({ clientId: claims.client_id, scope }, 'broker token lacks scope')
+      request.log.warn({ event: SECURITY_EVENTS.brokerTokenInsufficientScope, clientId: claims.client_id, scope }, 'broker token lacks scope')
       reply.header('www-authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`)
       return sendProblem(reply, 'insufficient_scope', `this route needs scope ${scope}`)
     }

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { PROBLEMS, ProblemError, type ProblemCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../store/db.js'
 import { DecryptionError } from '../store/encryption.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 
 export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string, extra?: Record<string, unknown>): FastifyReply {
   const { status, title } = PROBLEMS[code]
@@ -77,7 +78,7 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
     const { code, detail, extra } = classifyError(err)
     const status = PROBLEMS[code].status
     if (status >= 500) {
-      request.log.error({ err, code }, 'request failed')
+      request.log.error({ err, code, ...(code === 'secret_unreadable' ? { event: SECURITY_EVENTS.secretUnreadable } : {}) }, 'request failed')
     } else {
       request.log.info({ code, status }, 'request refused')
     }

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 
 export const SIGNING_ALG = 'EdDSA'
 /** Cache-Control max-age of the JWKS document. */
@@ -163,7 +164,7 @@ export class SigningKeys {
       await this.audit.write({ type: 'signing_key.rotated', actor, detail: { kid, activatesAt: activatesAt.toISOString(), previousRetireAt: retiresAt.toISOString() } }, tx)
       return kid
     })
-    this.log.info({ kid, actor, activateInSeconds }, 'signing key rotated')
+    this.log.info({ event: SECURITY_EVENTS.signingKeyRotated, kid, actor, activateInSeconds }, 'signing key rotated')
     await this.reload()
     return this.list().find((k) => k.kid === kid)!
   }
@@ -184,7 +185,7 @@ export class SigningKeys {
       },
     })
     await notifyChange(tx, { topic: 'signing_key', id: kid })
-    this.log.info({ kid, actor, activatesAt }, 'signing key created')
+    this.log.info({ event: SECURITY_EVENTS.signingKeyCreated, kid, actor, activatesAt }, 'signing key created')
     return kid
   }
 

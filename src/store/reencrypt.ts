@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Database } from './db.js'
 import { fieldContext, Keyring } from './encryption.js'
 import { notifyChange, type Topic } from './changes.js'
+import { SECURITY_EVENTS } from '../security-events.js'
 
 /** Every sealed column of the schema. A test checks this list against schema.prisma. */
 export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[]; topic?: Topic }> = [
@@ -52,7 +53,7 @@ export async function reencryptAll(db: Database, keyring: Keyring, log: Logger):
         client.release()
       }
     }
-    log.info({ table: spec.table, rows: ids.length }, 're-encrypted under the newest key')
+    log.info({ event: SECURITY_EVENTS.reencrypted, table: spec.table, rows: ids.length, keyId: keyring.primaryId }, 're-encrypted under the newest key')
   }
   return { rows }
 }

@@ -8,6 +8,7 @@ import type { Services } from '../../services.js'
 import { classifyError } from '../problem.js'
 import { perMinute } from '../rate-limits.js'
 import { json, problems } from '../schemas.js'
+import { SECURITY_EVENTS } from '../../security-events.js'
 
 const TokenRequest = Type.Object(
   {
@@ -120,7 +121,7 @@ export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
         // An unknown id is not logged: it may be a secret pasted into the wrong field.
         const known = clients.cached(credentials.clientId) !== undefined
-        request.log.warn(known ? { clientId: credentials.clientId } : { clientIdKnown: false }, 'client authentication failed')
+        request.log.warn({ event: SECURITY_EVENTS.clientAuthenticationFailed, ...(known ? { clientId: credentials.clientId } : { clientIdKnown: false }) }, 'client authentication failed')
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
       let scopes: string[] = client.scopes
