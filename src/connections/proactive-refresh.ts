@@ -1,6 +1,7 @@
 // The proactive refresher: in every replica, a background loop that refreshes connections
-// whose access token expires within REFRESH_WINDOW_SECONDS (or whose refresh token expires
-// within a day), so callers asking for the default 60 s of validity never wait on a refresh.
+// whose access token expires within REFRESH_WINDOW_SECONDS (or, once, whose refresh token
+// expires within a day), so callers asking for the default 60 s of validity never wait on a
+// refresh.
 //
 // - Replicas share the work: due rows are claimed with FOR UPDATE SKIP LOCKED and leased
 //   (refresh_not_before) for the time a refresh can take, so no two replicas take the same row.
@@ -30,6 +31,45 @@ export interface RefresherOptions {
 const REFRESH_TOKEN_WINDOW_SECONDS = 86_400
 const BACKOFF_BASE_SECONDS = 30
 const BACKOFF_MAX_SECONDS = 3_600
+
+/**
+ * Due rows, claimed and leased in one statement ($1 access-token window, $2 refresh-token
+ * window, $3 batch size, $4 lease, all seconds). A row is due when
+ * - its access token expires within the window and is past half its lifetime (a token
+ *   living shorter than the window is not refreshed on every pass), or
+ * - its refresh token expires within the refresh-token window and no tokens were written
+ *   since it entered that window: one forced refresh tries to get a new refresh token;
+ *   if the provider does not push the expiry forward (no new refresh token, or the same
+ *   remaining lifetime), refreshing again cannot help, so the row is not due by this reason
+ *   any more.
+ * Each arm bounds one indexed column (status + expires_at, status + refresh_token_expires_at),
+ * so the claim reads only the rows near expiry; test/connections/proactive-refresh.test.ts
+ * checks the plan with EXPLAIN.
+ */
+export const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id,
+           NOT (expires_at IS NOT NULL AND expires_at < now() + make_interval(secs => $1)
+                AND expires_at - now() < (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2) AS force
+      FROM connections
+     WHERE status = 'active'
+       AND refresh_token IS NOT NULL
+       AND (refresh_not_before IS NULL OR refresh_not_before <= now())
+       AND ((expires_at < now() + make_interval(secs => $1)
+             AND expires_at - now() < (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2)
+            OR (refresh_token_expires_at < now() + make_interval(secs => $2)
+                AND COALESCE(token_obtained_at, '-infinity') < refresh_token_expires_at - make_interval(secs => $2)))
+     ORDER BY expires_at NULLS LAST
+     LIMIT $3
+     FOR UPDATE SKIP LOCKED)
+  UPDATE connections c SET refresh_not_before = now() + make_interval(secs => $4)
+    FROM due WHERE c.id = due.id
+  RETURNING c.id, c.provider, due.force, c.refresh_failures AS failures`
+
+/** CLAIM_SQL's parameters. */
+export function claimParameters(options: RefresherOptions): number[] {
+  return [options.windowSeconds, Math.max(options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS), options.batchSize, options.leaseSeconds]
+}
 
 export interface TickResult {
   claimed: number
@@ -101,26 +141,7 @@ export class ProactiveRefresher {
   }
 
   private async claim(): Promise<Array<{ id: string; provider: string; force: boolean; failures: number }>> {
-    const { rows } = await this.db.pool.query<{ id: string; provider: string; force: boolean; failures: number }>(
-      `WITH due AS (
-         SELECT id,
-                NOT (expires_at IS NOT NULL AND expires_at - now() < LEAST(make_interval(secs => $1),
-                     (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2)) AS force
-           FROM connections
-          WHERE status = 'active'
-            AND refresh_token IS NOT NULL
-            AND (refresh_not_before IS NULL OR refresh_not_before <= now())
-            AND ((expires_at IS NOT NULL AND expires_at - now() < LEAST(make_interval(secs => $1),
-                   (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2))
-                 OR (refresh_token_expires_at IS NOT NULL AND refresh_token_expires_at - now() < make_interval(secs => $2)))
-          ORDER BY expires_at NULLS LAST
-          LIMIT $3
-          FOR UPDATE SKIP LOCKED)
-       UPDATE connections c SET refresh_not_before = now() + make_interval(secs => $4)
-         FROM due WHERE c.id = due.id
-       RETURNING c.id, c.provider, due.force, c.refresh_failures AS failures`,
-      [this.options.windowSeconds, Math.max(this.options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS), this.options.batchSize, this.options.leaseSeconds],
-    )
+    const { rows } = await this.db.pool.query<{ id: string; provider: string; force: boolean; failures: number }>(CLAIM_SQL, claimParameters(this.options))
     return rows
   }
 
