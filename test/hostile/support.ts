@@ -280,7 +280,9 @@ export class Secrets {
 
   remember(name: string, value: string | undefined, options: { prefix?: boolean } = {}): void {
     if (!value) return
-    registerSecret(name, value, { random: options.prefix ?? true })
+    // Token-shaped values only go to the run-wide check: the hostile suites also "remember"
+    // their own attack strings (markup, CRLF), which other files may store as plain data.
+    if (/^[A-Za-z0-9._~+/=-]+$/.test(value)) registerSecret(name, value, { random: options.prefix ?? true })
     this.values.set(`${name}: ${value.slice(0, 4)}…`, value)
     if ((options.prefix ?? true) && value.length >= 16) this.values.set(`${name} (8-char prefix): ${value.slice(0, 4)}…`, value.slice(0, 8))
   }

@@ -63,7 +63,17 @@ export function registerSecret(kind: string, value: string | null | undefined, o
   write(kind, value)
   const random = options.random ?? true
   const start = typeof random === 'number' ? random : 0
-  if (random !== false && value.length - start >= 2 * MIN_SECRET_LENGTH) write(`${kind} (8-char prefix)`, value.slice(0, start + MIN_SECRET_LENGTH))
+  const prefix = value.slice(start, start + MIN_SECRET_LENGTH)
+  if (random !== false && value.length - start >= 2 * MIN_SECRET_LENGTH && mixesCharacterClasses(prefix)) write(`${kind} (8-char prefix)`, value.slice(0, start + MIN_SECRET_LENGTH))
+}
+
+/**
+ * Random base64 or hex text mixes letters of both cases or letters and digits; a prefix
+ * that does not ("imported", "test-boo", "ssssssss") is a word or a pattern and would
+ * match by chance. The rare random prefix without the mix is only not checked as a prefix.
+ */
+function mixesCharacterClasses(text: string): boolean {
+  return [/[a-z]/, /[A-Z]/, /[0-9]/].filter((c) => c.test(text)).length >= 2
 }
 
 /** A JWT: in full, and its signature segment with its prefix (header and payload segments are not random). */
