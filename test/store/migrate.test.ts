@@ -2,7 +2,7 @@
 // when several processes start together, refusing edited or unknown history.
 import pg from 'pg'
 import pino from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { migrate, MigrationError, pendingMigrations, readMigrations } from '../../src/store/migrate.js'
 import { createDatabase } from '../support/db.js'
 
@@ -75,5 +75,26 @@ describe('migrate', () => {
     await expect(migrate(pool!, log, broken)).rejects.toThrow(/29990101000000_broken failed and was rolled back/)
     const { rows } = await pool!.query(`SELECT to_regclass('t_ok') AS t, (SELECT count(*)::int FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken') AS n`)
     expect(rows[0]).toEqual({ t: null, n: 0 })
+  })
+})
+
+describe('prisma.config.ts', () => {
+  // `prisma migrate status/deploy` read the database from here; the offline `prisma
+  // generate` of scripts/prepare.mjs loads the same file with no DATABASE_URL at all.
+  async function loadConfig(databaseUrl: string | undefined) {
+    vi.resetModules()
+    vi.stubEnv('DATABASE_URL', databaseUrl)
+    try {
+      return (await import('../../prisma.config.js')).default
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  }
+
+  it('gives Prisma Migrate DATABASE_URL, and loads without it', async () => {
+    const url = 'postgresql://broker:secret@db.internal:5432/broker'
+    expect((await loadConfig(url)).datasource?.url).toBe(url)
+    expect((await loadConfig(undefined)).datasource?.url).toBe('')
+    expect((await loadConfig(url)).migrations?.path).toBe('prisma/migrations')
   })
 })
