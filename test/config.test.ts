@@ -40,33 +40,65 @@ describe('environment', () => {
   })
 
   it('reads every variable', () => {
+    const env = {
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      PUBLIC_URL: 'https://broker.example.com/',
+      DATABASE_URL: 'postgresql://u:p@db:5432/broker',
+      DATABASE_POOL_SIZE: '7',
+      DATA_DIR: '/tmp/x',
+      ENCRYPTION_KEY: `new:${KEY},${KEY.replace('n', 'm')}`,
+      PROVIDERS_FILE: '/etc/broker/providers.json',
+      BOOTSTRAP_CLIENT_ID: 'admin',
+      BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(40),
+      BOOTSTRAP_RETURN_URLS: 'https://app.example.com/done, http://localhost:5173/cb',
+      PROVIDER_TIMEOUT_MS: '2500',
+      PROVIDER_CA_FILE: '/etc/broker/ca.pem',
+      ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true',
+      BROKER_TOKEN_TTL_SECONDS: '600',
+      LOG_LEVEL: 'warn',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      SHUTDOWN_TIMEOUT_MS: '4000',
+      CONNECT_SESSION_TTL_SECONDS: '600',
+      REFRESH_WINDOW_SECONDS: '120',
+      REFRESH_INTERVAL_SECONDS: '15',
+      REFRESH_CONCURRENCY: '2',
+      REFRESH_BATCH_SIZE: '50',
+      RATE_LIMIT_TOKEN: '100',
+      RATE_LIMIT_BROWSER: '0',
+      RATE_LIMIT_ADMIN: '30',
+    }
+    // Every variable of the contract is set here (the *_FILE forms have their own test).
+    expect(Object.keys(env).sort()).toEqual(ENVIRONMENT_VARIABLES.filter((name) => !/_FILE$/.test(name) || name === 'PROVIDERS_FILE' || name === 'PROVIDER_CA_FILE').sort())
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
     const c = loadConfig(
-      {
-        PORT: '8080',
-        HOST: '127.0.0.1',
-        PUBLIC_URL: 'https://broker.example.com/',
-        DATABASE_URL: 'postgresql://u:p@db:5432/broker',
-        DATA_DIR: '/tmp/x',
-        ENCRYPTION_KEY: `new:${KEY},${KEY.replace('n', 'm')}`,
-        BOOTSTRAP_CLIENT_ID: 'admin',
-        BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(40),
-        BOOTSTRAP_RETURN_URLS: 'https://app.example.com/done, http://localhost:5173/cb',
-        PROVIDER_TIMEOUT_MS: '2500',
-        BROKER_TOKEN_TTL_SECONDS: '600',
-        LOG_LEVEL: 'warn',
-        TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
-      },
-      noFiles,
+      env,
+      files({
+        '/etc/broker/providers.json': JSON.stringify({ providers: { respondio: {} } }),
+        '/etc/broker/ca.pem': pem,
+      }),
     )
     expect(c.port).toBe(8080)
+    expect(c.host).toBe('127.0.0.1')
     expect(c.publicUrl).toBe('https://broker.example.com')
     expect(c.databaseUrl).toBe('postgresql://u:p@db:5432/broker')
+    expect(c.databasePoolSize).toBe(7)
+    expect(c.dataDir).toBe('/tmp/x')
     expect(c.encryptionKeys!.map((k) => k.id)[0]).toBe('new')
     expect(c.encryptionKeys).toHaveLength(2)
+    expect(c.providersFile).toBe('/etc/broker/providers.json')
+    expect([...c.providers.keys()]).toEqual(['respondio'])
     expect(c.bootstrap).toEqual({ clientId: 'admin', clientSecret: 'x'.repeat(40), returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'] })
     expect(c.providerTimeoutMs).toBe(2500)
+    expect(c.providerCaPem).toBe(pem)
+    expect(c.allowPrivateProviderAddresses).toBe(true)
     expect(c.brokerTokenTtlSeconds).toBe(600)
+    expect(c.logLevel).toBe('warn')
     expect(c.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1'])
+    expect(c.shutdownTimeoutMs).toBe(4000)
+    expect(c.connectSessionTtlSeconds).toBe(600)
+    expect(c.refresh).toEqual({ windowSeconds: 120, intervalSeconds: 15, concurrencyPerProvider: 2, batchSize: 50 })
+    expect(c.rateLimits).toEqual({ token: 100, browser: 0, admin: 30 })
   })
 
   it('reads secrets from *_FILE variables', () => {
