@@ -36,6 +36,10 @@ export class TestClock implements Clock {
   advance(seconds: number): void {
     this.offsetMs += seconds * 1000
   }
+  /** Moves the clock so that now is `at` (it keeps running from there). */
+  set(at: Date | string): void {
+    this.offsetMs = new Date(at).getTime() - Date.now()
+  }
 }
 
 export interface TestBroker {
