@@ -1,5 +1,6 @@
 // Operations endpoints, and the HTTP error contract: problem+json with a stable code for
 // every refused request, never a stack trace.
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type TestBroker } from '../support/broker.js'
 import { createDatabase } from '../support/db.js'
@@ -8,10 +9,12 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 let broker: TestBroker
 let proxy: TcpProxy
 let dropDb: () => Promise<void>
+let databaseUrl: string
 
 beforeAll(async () => {
   const db = await createDatabase()
   dropDb = db.drop
+  databaseUrl = db.url
   const u = new URL(db.url)
   proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) })
   broker = await startBroker({ databaseUrl: proxy.url(db.url) })
@@ -48,6 +51,31 @@ describe('operations', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100))
     }
     expect(status).toBe(200)
+  })
+
+  it('/readyz is 503 while a migration is pending (a newer schema than the database has), 200 once applied', async () => {
+    const c = new pg.Client({ connectionString: databaseUrl })
+    await c.connect()
+    try {
+      expect((await fetch(`${broker.url}/readyz`)).status).toBe(200)
+      // As if this broker were one release ahead of the database: its newest migration unrecorded.
+      const { rows } = await c.query('DELETE FROM "_prisma_migrations" WHERE migration_name = (SELECT max(migration_name) FROM "_prisma_migrations") RETURNING *')
+      expect(rows).toHaveLength(1)
+      const pending = await fetch(`${broker.url}/readyz`)
+      expect(pending.status).toBe(503)
+      expect(await pending.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', migrations: 'pending' } })
+
+      const row = rows[0]
+      await c.query(
+        'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [row.id, row.checksum, row.finished_at, row.migration_name, row.logs, row.rolled_back_at, row.started_at, row.applied_steps_count],
+      )
+      const ready = await fetch(`${broker.url}/readyz`)
+      expect(ready.status).toBe(200)
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } })
+    } finally {
+      await c.end()
+    }
   })
 
   it('/metrics exposes Prometheus counters of what happened', async () => {
