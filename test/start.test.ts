@@ -125,6 +125,38 @@ describe('external database', () => {
     await db.drop()
   })
 
+  it('a restart with a new bootstrap secret and return URLs updates the bootstrap client', async () => {
+    const db = await createDatabase({ migrate: false })
+    const tokenWith = (url: string, secret: string) =>
+      fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: secret }),
+      })
+    const first = await start({ ...env(db.url), BOOTSTRAP_RETURN_URLS: 'https://old.example.com/done' })
+    await first.waitReady()
+    expect((await tokenWith(first.url, BOOTSTRAP_SECRET)).status).toBe(200)
+    expect(await first.stop()).toBe(0)
+
+    const newSecret = 'rotated-bootstrap-secret-0123456789-abcdefghij'
+    const second = await start({ ...env(db.url), BOOTSTRAP_CLIENT_SECRET: newSecret, BOOTSTRAP_RETURN_URLS: 'https://new.example.com/done,https://other.example.com/cb' })
+    await second.waitReady()
+    const old = await tokenWith(second.url, BOOTSTRAP_SECRET)
+    expect([old.status, ((await old.json()) as { error: string }).error]).toEqual([401, 'invalid_client'])
+    const fresh = await tokenWith(second.url, newSecret)
+    expect(fresh.status).toBe(200)
+    const { access_token } = (await fresh.json()) as { access_token: string }
+    const list = await fetch(`${second.url}/v1/service-clients`, { headers: { authorization: `Bearer ${access_token}` } })
+    const items = ((await list.json()) as { items: Array<{ clientId: string; allowedReturnUrls: string[] }> }).items
+    expect(items.filter((c) => c.clientId === BOOTSTRAP_ID)).toEqual([
+      expect.objectContaining({ clientId: BOOTSTRAP_ID, allowedReturnUrls: ['https://new.example.com/done', 'https://other.example.com/cb'] }),
+    ])
+    expect(second.output.join('\n')).toContain('bootstrap service client updated')
+    expect(second.output.join('\n')).not.toContain(newSecret)
+    expect(await second.stop()).toBe(0)
+    await db.drop()
+  })
+
   it('refuses to start without ENCRYPTION_KEY, or with a key that does not open the stored keys, saying why', async () => {
     const db = await createDatabase({ migrate: false })
     const { ENCRYPTION_KEY: _drop, ...noKey } = env(db.url)
