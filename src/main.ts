@@ -23,6 +23,8 @@ async function main(): Promise<void> {
   let app: Awaited<ReturnType<typeof buildApp>> | undefined
   let stopping = false
 
+  let starting: Promise<void> | undefined
+
   const stop = async (reason: string, exitCode: number) => {
     if (stopping) return
     stopping = true
@@ -33,6 +35,10 @@ async function main(): Promise<void> {
       process.exit(1)
     }, config.shutdownTimeoutMs + 5_000)
     force.unref()
+    // A signal during start-up: let the step in progress finish (the embedded database may
+    // be initialising, a migration running), then close what was opened. Exiting at once
+    // would leave an embedded PostgreSQL running on DATA_DIR.
+    await starting?.catch(() => {})
     try {
       // Stops accepting connections and waits for in-flight requests (Fastify close); past
       // SHUTDOWN_TIMEOUT_MS the remaining connections are cut so the rest can stop cleanly.
@@ -59,15 +65,24 @@ async function main(): Promise<void> {
     void stop('SIGINT', 0)
   })
 
-  try {
+  // Each step checks whether a signal asked to stop meanwhile: then nothing more is started.
+  const startUp = async () => {
     runtime = await openRuntime(config, log)
+    if (stopping) return
     await migrate(runtime.db.pool, log)
+    if (stopping) return
     changes = new ChangeFeed(runtime.db.url, log)
     await changes.start()
+    if (stopping) return
     app = await buildApp(config, { db: runtime.db, keyring: runtime.keyring, log, changes })
     await app.services.start()
+    if (stopping) return
     await app.listen({ port: config.port, host: config.host })
     log.info({ publicUrl: config.publicUrl, database: config.databaseUrl ? 'external' : 'embedded', providers: [...config.providers.keys()] }, 'oauth broker ready')
+  }
+  try {
+    starting = startUp()
+    await starting
   } catch (err) {
     log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
     await stop('start-up failed', 1)

@@ -1,6 +1,6 @@
 // The start command as ops and developers run it: `node dist/main.js` (what `npm start`
 // and the Docker image run), as separate processes.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFile } from 'node:child_process'
@@ -92,6 +92,41 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
     expect(token.status).toBe(200)
     registerJwt('broker token', ((await token.json()) as { access_token: string }).access_token)
     expect(await second.stop()).toBe(0)
+  })
+})
+
+describe('SIGTERM during start-up', () => {
+  /** Processes whose command line names `dir` (an embedded PostgreSQL on it, or its initdb). */
+  function processesUsing(dir: string): string[] {
+    const found: string[] = []
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')
+        if (cmdline.includes(dir)) found.push(`${pid}: ${cmdline}`)
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return found
+  }
+
+  it('while the embedded database initialises: waits for it, stops it, exits 0', async () => {
+    const cwd = tempDir()
+    const p = await start({}, cwd)
+    while (!p.output.some((l) => l.includes('initialising embedded PostgreSQL'))) {
+      if (p.proc.exitCode !== null) throw new Error(`exited early:\n${p.output.join('\n')}`)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    p.proc.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
+    const output = p.output.join('\n')
+    expect(output).toContain('shutting down')
+    expect(output).toContain('embedded PostgreSQL stopped')
+    // Nothing was started after the signal.
+    expect(output).not.toContain('migration applied')
+    expect(output).not.toContain('oauth broker ready')
+    expect(existsSync(join(cwd, '.data/postgres/postmaster.pid'))).toBe(false)
+    expect(processesUsing(join(cwd, '.data'))).toEqual([])
   })
 })
 
