@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { AuditLog } from './audit/audit-log.js'
 import { systemClock } from './clock.js'
 import { ConfigError, loadConfig } from './config.js'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, SigningKeys } from './issuer/signing-keys.js'
+import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS, SigningKeys } from './issuer/signing-keys.js'
 import { createLogger } from './log.js'
 import { Metrics } from './metrics.js'
 import { openRuntime } from './runtime.js'
@@ -24,7 +24,7 @@ const USAGE = `usage: npm run cli -- <command>
   clients delete <clientId>                 delete a service client
   keys list                                 list signing keys
   keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
-                                            (default ${DEFAULT_ACTIVATION_DELAY_SECONDS} s)
+                                            (default ${DEFAULT_ACTIVATION_DELAY_SECONDS} s, at least ${MIN_ACTIVATION_DELAY_SECONDS} s)
   encryption reencrypt                      re-encrypt every stored secret under the first
                                             key of ENCRYPTION_KEY
 
@@ -87,6 +87,10 @@ async function main(argv: string[]): Promise<number> {
         return 0
       case 'keys list':
       case 'keys rotate': {
+        const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
+        if (action === 'rotate' && !isActivationDelay(delay)) {
+          throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
+        }
         const keys = new SigningKeys(db, keyring, systemClock, config.brokerTokenTtlSeconds, audit, log)
         await keys.ensureKey()
         await keys.start(undefined)
@@ -94,8 +98,6 @@ async function main(argv: string[]): Promise<number> {
           if (action === 'list') {
             out(keys.list())
           } else {
-            const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
-            if (!Number.isInteger(delay) || delay < 0 || delay > 7 * 86_400) throw new UsageError('--activate-in must be 0..604800 seconds')
             out(await keys.rotate(delay, 'cli'))
           }
         } finally {

@@ -70,6 +70,12 @@ describe('cli', () => {
 
   it('rotates the signing key: published now, active after the delay', async () => {
     const before = await cli(['keys', 'list'])
+    // Shorter than the JWKS cache lifetime: refused before anything is written.
+    for (const delay of ['0', '59', 'soon']) {
+      const refused = await cli(['keys', 'rotate', '--activate-in', delay])
+      expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--activate-in must be 60..604800 seconds')])
+    }
+    expect((await cli(['keys', 'list'])).out).toEqual(before.out)
     const rotated = await cli(['keys', 'rotate', '--activate-in', '60'])
     expect(rotated.out.status).toBe('pending')
     const after = await cli(['keys', 'list'])

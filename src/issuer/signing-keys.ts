@@ -17,6 +17,12 @@ export const SIGNING_ALG = 'EdDSA'
 export const JWKS_MAX_AGE_SECONDS = 60
 /** Default delay between publishing a rotated key and signing with it: two JWKS cache lifetimes. */
 export const DEFAULT_ACTIVATION_DELAY_SECONDS = 2 * JWKS_MAX_AGE_SECONDS
+/**
+ * The shortest delay a rotation accepts: one JWKS cache lifetime, so a verifier that fetched
+ * the JWKS just before the rotation has the new key before the first token it signs.
+ */
+export const MIN_ACTIVATION_DELAY_SECONDS = JWKS_MAX_AGE_SECONDS
+export const MAX_ACTIVATION_DELAY_SECONDS = 7 * 86_400
 /** Clock skew allowance added to the overlap of an old key. */
 const SKEW_SECONDS = 60
 /** Serializes key creation and rotation across replicas. */
@@ -151,6 +157,7 @@ export class SigningKeys {
    * retirement of every older key one token lifetime (plus skew) after that.
    */
   async rotate(activateInSeconds: number, actor: string): Promise<SigningKeyInfo> {
+    if (!isActivationDelay(activateInSeconds)) throw new RangeError(`activateInSeconds must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS}`)
     const kid = await this.db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', KEYS_LOCK_KEY)
       const now = this.clock.now()
@@ -227,6 +234,10 @@ export class SigningKeys {
       retiresAt: k.retiresAt?.toISOString() ?? null,
     }))
   }
+}
+
+export function isActivationDelay(seconds: number): boolean {
+  return Number.isInteger(seconds) && seconds >= MIN_ACTIVATION_DELAY_SECONDS && seconds <= MAX_ACTIVATION_DELAY_SECONDS
 }
 
 function pickPublic(jwk: JWK): JWK {

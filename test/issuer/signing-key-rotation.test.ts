@@ -99,4 +99,27 @@ describe('signing key rotation', () => {
     expect(refusedForged.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/)
     expect((await adminCall(await broker.token())).status).toBe(200)
   })
+
+  it('refuses an activation delay shorter than the JWKS cache lifetime (60 s): verifiers would not know the key yet', async () => {
+    const rotate = async (activateInSeconds: number) =>
+      fetch(`${broker.url}/v1/signing-keys/rotate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ activateInSeconds }),
+      })
+    const before = await kids()
+    for (const activateInSeconds of [0, 1, 59]) {
+      const res = await rotate(activateInSeconds)
+      expect(res.status).toBe(400)
+      const body = (await res.json()) as { code: string; detail: string }
+      expect(body.code).toBe('invalid_request')
+      expect(body.detail).toContain('activateInSeconds')
+    }
+    expect(await kids()).toEqual(before)
+    const accepted = await rotate(60)
+    expect(accepted.status).toBe(201)
+    const key = (await accepted.json()) as KeyInfo
+    expect(key.status).toBe('pending')
+    expect(await kids()).toContain(key.kid)
+  })
 })

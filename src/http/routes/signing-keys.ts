@@ -1,7 +1,7 @@
 // Admin API for the broker's signing keys (scope clients:admin): list and rotate.
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from 'typebox'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS } from '../../issuer/signing-keys.js'
+import { DEFAULT_ACTIVATION_DELAY_SECONDS, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from '../../issuer/signing-keys.js'
 import type { Services } from '../../services.js'
 import { perMinute } from '../rate-limits.js'
 import { StringEnum } from '../../validation.js'
@@ -19,10 +19,10 @@ const SigningKey = Type.Object({
 const RotateRequest = Type.Object(
   {
     activateInSeconds: Type.Integer({
-      minimum: 0,
-      maximum: 7 * 86_400,
+      minimum: MIN_ACTIVATION_DELAY_SECONDS,
+      maximum: MAX_ACTIVATION_DELAY_SECONDS,
       default: DEFAULT_ACTIVATION_DELAY_SECONDS,
-      description: 'Delay between publishing the new key in the JWKS and signing with it',
+      description: `Delay between publishing the new key in the JWKS and signing with it; at least the JWKS cache lifetime (${MIN_ACTIVATION_DELAY_SECONDS} s), so verifiers see the key before its first token`,
     }),
   },
   { additionalProperties: false },
