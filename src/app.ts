@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
+import { problem } from './errors.js'
 import { registerBrokerTokenAuth } from './http/auth.js'
 import { registerDocs } from './http/docs.js'
 import { renderErrorPage } from './http/pages.js'
@@ -50,7 +51,9 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500, ignoreDuplicateSlashes: false },
-    return503OnClosing: true,
+    // Requests arriving while closing are refused by our own onRequest hook below, in
+    // each route's error format (Fastify's built-in answer is neither problem+json nor RFC 6749).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: routerRefusal(renderErrorPage),
   })
@@ -85,12 +88,16 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
 
   // Graceful shutdown: requests in flight when closing starts finish, and their keep-alive
   // connections close after the response, so the server can stop without cutting anyone off.
+  // A request that still arrives (pipelined, or racing on a busy keep-alive connection) is
+  // refused with 503 shutting_down, rendered by the route's error handler: problem+json,
+  // an HTML page on browser routes, RFC 6749 temporarily_unavailable at /oauth/token.
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
   })
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff')
+    if (closing) throw problem('shutting_down')
   })
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')

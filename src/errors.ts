@@ -26,6 +26,7 @@ export const PROBLEMS = {
   provider_rejected: { status: 502, title: "The provider refused the broker's client credentials or request" },
   provider_unavailable: { status: 503, title: 'The provider is unavailable or answered with an unusable response' },
   database_unavailable: { status: 503, title: 'The broker database is unavailable' },
+  shutting_down: { status: 503, title: 'The broker is shutting down; retry, another replica will answer' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemCode = keyof typeof PROBLEMS

@@ -77,7 +77,8 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { code, detail, extra } = classifyError(err)
     const status = PROBLEMS[code].status
-    if (status >= 500) {
+    // A refusal while shutting down is expected, not a failure.
+    if (status >= 500 && code !== 'shutting_down') {
       request.log.error({ err, code, ...(code === 'secret_unreadable' ? { event: SECURITY_EVENTS.secretUnreadable } : {}) }, 'request failed')
     } else {
       request.log.info({ code, status }, 'request refused')

@@ -45,6 +45,16 @@ export function problems(...statuses: number[]): Record<number, TSchema> {
   return out
 }
 
+/** The 503 of a route whose only unavailability is the drain at shutdown (app.ts). */
+export function shuttingDown(): Record<number, TSchema> {
+  return {
+    503: {
+      description: `${PROBLEMS.shutting_down.title} (code: shutting_down)`,
+      content: { 'application/problem+json': { schema: ProblemRef } },
+    } as unknown as TSchema,
+  }
+}
+
 /** A JSON response with a description. */
 export function json(description: string, schema: TSchema): TSchema {
   return { description, content: { 'application/json': { schema } } } as unknown as TSchema
@@ -62,8 +72,11 @@ export function requiresScope(scope: Scope): { security: Array<Record<string, st
   return { security: [{ brokerToken: [scope] }] }
 }
 
-/** Statuses every authenticated /v1 route can answer besides its own. */
-export const AUTHENTICATED = [401, 403, 429, 500] as const
+/**
+ * Statuses every authenticated /v1 route can answer besides its own (503: at least
+ * shutting_down, for a request that arrives while the broker drains).
+ */
+export const AUTHENTICATED = [401, 403, 429, 500, 503] as const
 /** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
 export const WITH_BODY = [400, 413, 415] as const
 

@@ -1,5 +1,6 @@
 // Operations endpoints, and the HTTP error contract: problem+json with a stable code for
 // every refused request, never a stack trace.
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type TestBroker } from '../support/broker.js'
@@ -87,6 +88,67 @@ describe('operations', () => {
     expect(text).toMatch(/broker_tokens_issued_total \d+/)
     expect(text).toMatch(/broker_http_requests_total\{method="GET",route="\/healthz",status_code="200"\} \d+/)
     expect(text).toContain('broker_process_cpu_seconds_total')
+  })
+})
+
+describe('graceful shutdown', () => {
+  /** One request on its own connection, with the raw headers (fetch hides `connection`). */
+  function send(url: string, method: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(url, { method, agent: false }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => (body += d.toString()))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  it('refuses every route while draining: 503 shutting_down in the route\'s own format, Connection: close', async () => {
+    // A preClose hook that holds the drain open: the server still accepts connections, as it
+    // does for requests racing the shutdown on keep-alive connections.
+    let draining!: () => void
+    const drainStarted = new Promise<void>((r) => (draining = r))
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const b = await startBroker({
+      prepare: (app) =>
+        app.addHook('preClose', async () => {
+          draining()
+          await released
+        }),
+    })
+    const token = await b.token()
+    expect((await fetch(`${b.url}/v1/providers`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+    const closed = b.close()
+    try {
+      await drainStarted
+      const routes = b.app.routeTable.filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
+      expect(routes.length).toBeGreaterThan(20)
+      for (const route of routes) {
+        const res = await send(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), route.method)
+        const what = `${route.method} ${route.url}`
+        expect(res.status, what).toBe(503)
+        expect(res.headers.connection, what).toBe('close')
+        if (route.url === '/oauth/token') {
+          // RFC 6749 §5.2, which OAuth client libraries parse.
+          expect(JSON.parse(res.body), what).toEqual({ error: 'temporarily_unavailable' })
+          expect(res.headers['cache-control']).toBe('no-store')
+        } else if (route.url.startsWith('/connect/') || route.url.startsWith('/oauth/callback/')) {
+          expect(res.headers['content-type'], what).toMatch(/^text\/html/)
+          expect(res.body, what).toContain('shutting_down')
+        } else {
+          expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
+          expect(JSON.parse(res.body), what).toMatchObject({ status: 503, code: 'shutting_down', type: 'about:blank' })
+        }
+      }
+    } finally {
+      release()
+      await closed
+    }
+    // A refusal while draining is not an error in the log.
+    expect(b.logs.filter((l) => l.includes('shutting_down') && l.includes('"level":50'))).toEqual([])
   })
 })
 

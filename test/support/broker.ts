@@ -98,6 +98,8 @@ export async function startBroker(
     providers?: Record<string, unknown>
     /** DNS for user-supplied provider hosts (e.g. a test name resolving to an internal address). */
     resolveHost?: ResolveHost
+    /** Called with the built app before it listens (to add hooks). */
+    prepare?: (app: FastifyInstance) => void
   } = {},
 ): Promise<TestBroker> {
   const database = options.databaseUrl ? undefined : await createDatabase()
@@ -134,6 +136,7 @@ export async function startBroker(
     registerIssuedSecrets(payload)
     return payload
   })
+  options.prepare?.(app)
   await app.services.start()
   await app.listen({ port, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${port}`

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { pendingMigrations } from '../../store/migrate.js'
 import { StringEnum } from '../../validation.js'
-import { json } from '../schemas.js'
+import { json, shuttingDown } from '../schemas.js'
 
 const Health = Type.Object({ status: StringEnum(['ok']) })
 const Readiness = Type.Object({
@@ -19,7 +19,7 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
   app.get(
     '/healthz',
     {
-      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health) } },
+      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health), ...shuttingDown() } },
       config: { quietLog: true },
     },
     async () => ({ status: 'ok' as const }),
@@ -31,7 +31,14 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
       schema: {
         summary: 'Readiness: database reachable and migrations applied',
         tags: ['operations'],
-        response: { 200: json('Ready', Readiness), 503: json('Not ready', Readiness) },
+        response: {
+          200: json('Ready', Readiness),
+          // Not ready (database or migrations), or shutting down (problem+json, code shutting_down).
+          503: {
+            description: 'Not ready (body: the failing check), or shutting down (problem+json, code: shutting_down)',
+            content: { 'application/json': { schema: Readiness }, 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+          },
+        },
       },
       config: { quietLog: true },
     },
@@ -55,7 +62,7 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
       schema: {
         summary: 'Prometheus metrics',
         tags: ['operations'],
-        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } } },
+        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } }, ...shuttingDown() },
       },
       config: { quietLog: true },
     },

@@ -4,6 +4,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { PROBLEMS } from '../../errors.js'
 import type { Services } from '../../services.js'
 import { classifyError } from '../problem.js'
 import { perMinute } from '../rate-limits.js'
@@ -86,14 +87,15 @@ export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit
           401: oauthError('invalid_client, with WWW-Authenticate'),
           ...problems(429),
           500: oauthError('server_error'),
-          503: oauthError('temporarily_unavailable: the database is unreachable'),
+          503: oauthError('temporarily_unavailable: the database is unreachable, or the broker is shutting down'),
         },
       },
       config: { rateLimit: perMinute(config.rateLimits.token) },
       errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         const { code } = classifyError(err)
         if (code === 'rate_limited') return reply.send(err)
-        if (code === 'database_unavailable') return sendOAuthError(reply, 503, 'temporarily_unavailable')
+        // database_unavailable, shutting_down: RFC 6749 §5.2 has one error for "retry later".
+        if (PROBLEMS[code].status === 503) return sendOAuthError(reply, 503, 'temporarily_unavailable')
         if (code === 'internal_error') {
           request.log.error({ err }, 'token request failed')
           return sendOAuthError(reply, 500, 'server_error')

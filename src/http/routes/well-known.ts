@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { authorizationServerMetadata } from '../../issuer/metadata.js'
 import { JWKS_MAX_AGE_SECONDS } from '../../issuer/signing-keys.js'
 import type { Services } from '../../services.js'
-import { json, problems } from '../schemas.js'
+import { json, problems, shuttingDown } from '../schemas.js'
 
 const Jwk = Type.Object(
   {
@@ -42,7 +42,7 @@ export async function wellKnownRoutes(app: FastifyInstance, { keys, config }: Se
       schema: {
         summary: 'The public keys that verify broker tokens (RFC 7517)',
         tags: ['broker tokens'],
-        response: { 200: json('JSON Web Key Set', Type.Object({ keys: Type.Array(Jwk) })), ...problems(500) },
+        response: { 200: json('JSON Web Key Set', Type.Object({ keys: Type.Array(Jwk) })), ...problems(500), ...shuttingDown() },
       },
     },
     async (_request, reply) => {
@@ -57,7 +57,7 @@ export async function wellKnownRoutes(app: FastifyInstance, { keys, config }: Se
       schema: {
         summary: 'Authorization server metadata (RFC 8414)',
         tags: ['broker tokens'],
-        response: { 200: json('Metadata', Metadata), ...problems(500) },
+        response: { 200: json('Metadata', Metadata), ...problems(500), ...shuttingDown() },
       },
     },
     async (_request, reply) => {
