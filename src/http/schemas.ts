@@ -76,7 +76,9 @@ export function requiresScope(scope: Scope): { security: Array<Record<string, st
  * Statuses every authenticated /v1 route can answer besides its own (503: at least
  * shutting_down, for a request that arrives while the broker drains).
  */
-export const AUTHENTICATED = [401, 403, 429, 500, 503] as const
+export const AUTHENTICATED = [401, 403, 500, 503] as const
+/** The status of a route with a per-minute rate limit (src/http/rate-limits.ts); only those declare it. */
+export const RATE_LIMITED = [429] as const
 /** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
 export const WITH_BODY = [400, 413, 415] as const
 

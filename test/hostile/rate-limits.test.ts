@@ -1,6 +1,6 @@
 // The per-address rate limits work (SECURITY.md item 25): with a small limit, the request
-// after the limit answers 429 on the token endpoint, the browser routes and the admin
-// routes, with Retry-After, and the refusal is cheap (no credential check, no provider call).
+// after the limit answers 429 on the token endpoint, every browser route and every admin
+// route, with Retry-After, and the refusal is cheap (no credential check, no provider call).
 // The other hostile-input files turn the limits off so that their hundreds of requests
 // from 127.0.0.1 are judged on their content.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +35,11 @@ describe('rate limits', () => {
     ['GET /v1/service-clients', () => ({ path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
     ['GET /v1/signing-keys', () => ({ path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
     ['GET /v1/audit-events', () => ({ path: '/v1/audit-events', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+    // Refused requests count too: a bad body or an unknown id still spends the budget.
+    ['POST /connect/:token', () => ({ method: 'POST', path: `/connect/${'t'.repeat(43)}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: 'attempt=x' }), 'html'],
+    ['POST /v1/service-clients', () => ({ method: 'POST', path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{}' }), 'problem'],
+    ['DELETE /v1/service-clients/:clientId', () => ({ method: 'DELETE', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+    ['POST /v1/signing-keys/rotate', () => ({ method: 'POST', path: '/v1/signing-keys/rotate', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"activateInSeconds":1}' }), 'problem'],
   ]
 
   for (const [name, request, type] of routes) {
@@ -51,6 +56,27 @@ describe('rate limits', () => {
       expect(limited.header('content-type')).toContain(type === 'html' ? 'text/html' : 'application/problem+json')
       expect(headerProblems(limited)).toEqual([])
       expect(internalsIn(limited.text)).toBeUndefined()
+    })
+  }
+})
+
+describe('routes without a rate limit (token vending and connections: the internal hot path)', () => {
+  const auth = (): Array<[string, string]> => [['authorization', `Bearer ${token}`]]
+  const json = (): Array<[string, string]> => [...auth(), ['content-type', 'application/json']]
+  const routes: Array<[string, () => RawRequest]> = [
+    ['GET /v1/providers', () => ({ path: '/v1/providers', headers: auth() })],
+    ['GET /v1/connections', () => ({ path: '/v1/connections', headers: auth() })],
+    ['POST /v1/connections', () => ({ method: 'POST', path: '/v1/connections', headers: json(), body: '{}' })],
+    ['GET /v1/connections/:id', () => ({ path: '/v1/connections/conn_none', headers: auth() })],
+    ['DELETE /v1/connections/:id', () => ({ method: 'DELETE', path: '/v1/connections/conn_none', headers: auth() })],
+    ['POST /v1/connections/:id/access-token', () => ({ method: 'POST', path: '/v1/connections/conn_none/access-token', headers: json(), body: '{}' })],
+    ['POST /v1/connect-sessions', () => ({ method: 'POST', path: '/v1/connect-sessions', headers: json(), body: '{}' })],
+  ]
+  for (const [name, request] of routes) {
+    it(`${name}: never 429 (so openapi.yaml declares none)`, async () => {
+      const statuses = new Set<number>()
+      for (let i = 0; i < 3 * LIMIT; i++) statuses.add((await raw(broker.url, request())).status)
+      expect([...statuses].filter((s) => s === 429 || s >= 500)).toEqual([])
     })
   }
 })

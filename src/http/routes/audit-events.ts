@@ -5,7 +5,7 @@ import { AUDIT_EVENT_TYPES } from '../../audit/audit-log.js'
 import type { Services } from '../../services.js'
 import { perMinute } from '../rate-limits.js'
 import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, json, Limit, problems, requiresScope, Timestamp } from '../schemas.js'
+import { AUTHENTICATED, RATE_LIMITED, json, Limit, problems, requiresScope, Timestamp } from '../schemas.js'
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -39,7 +39,7 @@ export async function auditEventRoutes(app: FastifyInstance, { audit, config }: 
         querystring: AuditQuery,
         response: {
           200: json('A page of events, newest first', Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) })),
-          ...problems(400, ...AUTHENTICATED, 503),
+          ...problems(400, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
       config: { rateLimit },

@@ -5,7 +5,7 @@ import type { Services } from '../../services.js'
 import { perMinute } from '../rate-limits.js'
 import { SCOPES } from '../../service-clients/scopes.js'
 import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, WITH_BODY, json, noContent, problems, requiresScope, Timestamp } from '../schemas.js'
+import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope, Timestamp } from '../schemas.js'
 
 const ServiceClient = Type.Object({
   clientId: Type.String(),
@@ -39,7 +39,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
         body: NewServiceClient,
         response: {
           201: json('The new client with its secret', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.String() })])),
-          ...problems(...WITH_BODY, ...AUTHENTICATED, 503),
+          ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
       config: { rateLimit },
@@ -58,7 +58,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
         summary: 'List service clients',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
-        response: { 200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })), ...problems(...AUTHENTICATED, 503) },
+        response: { 200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })), ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503) },
       },
       config: { rateLimit },
     },
@@ -75,7 +75,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
         ...requiresScope('clients:admin'),
         params: ClientIdParams,
         // No body is expected, but Fastify parses one when sent: 413/415 can answer.
-        response: { 204: noContent('Deleted'), ...problems(...WITH_BODY, ...AUTHENTICATED, 404, 503) },
+        response: { 204: noContent('Deleted'), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
       },
       config: { rateLimit },
     },

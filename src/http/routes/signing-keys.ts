@@ -5,7 +5,7 @@ import { DEFAULT_ACTIVATION_DELAY_SECONDS, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACT
 import type { Services } from '../../services.js'
 import { perMinute } from '../rate-limits.js'
 import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, WITH_BODY, json, problems, requiresScope, Timestamp } from '../schemas.js'
+import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, problems, requiresScope, Timestamp } from '../schemas.js'
 
 const SigningKey = Type.Object({
   kid: Type.String(),
@@ -37,7 +37,7 @@ export async function signingKeyRoutes(app: FastifyInstance, { keys, config }: S
         summary: 'List signing keys',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
-        response: { 200: json('Published keys (no key material)', Type.Object({ items: Type.Array(SigningKey) })), ...problems(...AUTHENTICATED) },
+        response: { 200: json('Published keys (no key material)', Type.Object({ items: Type.Array(SigningKey) })), ...problems(...AUTHENTICATED, ...RATE_LIMITED) },
       },
       config: { rateLimit },
     },
@@ -54,7 +54,7 @@ export async function signingKeyRoutes(app: FastifyInstance, { keys, config }: S
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         body: RotateRequest,
-        response: { 201: json('The new key', SigningKey), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
+        response: { 201: json('The new key', SigningKey), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503) },
       },
       config: { rateLimit },
     },
