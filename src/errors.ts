@@ -1,6 +1,6 @@
 // One registry of the broker's error codes: each code has one HTTP status and one title.
 // Routes throw `problem(code, detail?)`; the HTTP layer renders application/problem+json.
-// test/http/errors.test.ts keeps this registry, openapi.yaml and docs in step.
+// test/http/errors.test.ts keeps this registry, openapi.yaml and the README's table in step.
 
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request is malformed' },
