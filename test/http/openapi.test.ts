@@ -2,13 +2,15 @@
 // file differs from what the routes declare (run `npm run openapi`), when a served route
 // is missing from it, or when a /v1 route has no required scope. The test broker also
 // fails any test file in which the service answered a status its route does not declare
-// (test/support/broker.ts), so "documented" and "served" agree both ways.
+// (test/support/broker.ts), and a complete run fails when a documented response was never
+// served (test/support/documented-responses.ts), so "documented" and "served" agree both ways.
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openApiDocument } from '../../src/http/openapi-document.js'
 import { createAjv } from '../../src/validation.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
+import { ALLOWED_UNSERVED, documentedResponses, responseKey, staleAllowances, unserved } from '../support/documented-responses.js'
 
 type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> }
 type Doc = { paths: Record<string, Record<string, Operation>> }
@@ -79,6 +81,33 @@ describe('openapi.yaml', () => {
     expect(await res.text()).toContain('swagger-ui')
     const spec = await fetch(`${broker.url}/docs/json`)
     expect(((await spec.json()) as Doc).paths).toEqual(expect.objectContaining({ '/oauth/token': expect.anything() }))
+  })
+})
+
+// The other half of "documented = served" runs after a complete run (global-setup's
+// teardown); here its rules, and the allow-list against the document.
+describe('documented responses no test serves', () => {
+  const documented = new Set(['GET /a 200', 'GET /a 500', 'POST /b/{id} 404', 'POST /b/{id} 500'])
+
+  it('are every documented (method, path, status) not served, unless allowed', () => {
+    expect(responseKey('POST', '/b/:id', 404)).toBe('POST /b/{id} 404')
+    const served = new Set(['GET /a 200', 'POST /b/{id} 404'])
+    expect(unserved(documented, served, [])).toEqual(['GET /a 500', 'POST /b/{id} 500'])
+    expect(unserved(documented, served, [['* * 500', 'why']])).toEqual([])
+    expect(unserved(documented, served, [['GET /a 500', 'why']])).toEqual(['POST /b/{id} 500'])
+    expect(unserved(documented, served, [['POST * 500', 'why']])).toEqual(['GET /a 500'])
+  })
+
+  it('flag allowances that are served after all or match nothing documented', () => {
+    const served = new Set(['GET /a 200', 'GET /a 500'])
+    expect(staleAllowances(documented, served, [['GET /a 500', 'served'], ['* * 418', 'nothing'], ['POST /b/{id} 500', 'needed']])).toEqual(['GET /a 500', '* * 418'])
+  })
+
+  it('has allowances that each match a documented response, with a reason', () => {
+    const all = documentedResponses(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
+    expect(all.size).toBeGreaterThan(100)
+    expect(staleAllowances(all, new Set(), ALLOWED_UNSERVED)).toEqual([])
+    for (const [pattern, reason] of ALLOWED_UNSERVED) expect(reason.length, pattern).toBeGreaterThan(10)
   })
 })
 

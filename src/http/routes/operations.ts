@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { pendingMigrations } from '../../store/migrate.js'
 import { StringEnum } from '../../validation.js'
-import { json, shuttingDown } from '../schemas.js'
+import { json, problems, shuttingDown } from '../schemas.js'
 
 const Health = Type.Object({ status: StringEnum(['ok']) })
 const Readiness = Type.Object({
@@ -19,7 +19,7 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
   app.get(
     '/healthz',
     {
-      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health), ...shuttingDown() } },
+      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health), ...problems(500), ...shuttingDown() } },
       config: { quietLog: true },
     },
     async () => ({ status: 'ok' as const }),
@@ -33,6 +33,7 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
         tags: ['operations'],
         response: {
           200: json('Ready', Readiness),
+          ...problems(500),
           // Not ready (database or migrations), or shutting down (problem+json, code shutting_down).
           503: {
             description: 'Not ready (body: the failing check), or shutting down (problem+json, code: shutting_down)',
@@ -62,7 +63,7 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
       schema: {
         summary: 'Prometheus metrics',
         tags: ['operations'],
-        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } }, ...shuttingDown() },
+        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } }, ...problems(500), ...shuttingDown() },
       },
       config: { quietLog: true },
     },
