@@ -126,6 +126,31 @@ describe('connect flow', () => {
     expect(await done.text()).toContain('Test IdP account is connected')
   })
 
+  it('without a returnUrl, failures end on a page with their status: 502 for a failed code exchange, 409 for a connection deleted meanwhile', async () => {
+    // The provider fails the code exchange: nothing stored, the page names the cause.
+    const failing = new Browser()
+    const callback = await throughProvider(failing, (await session({ returnUrl: undefined, ownerId: 'user-exchange-fails' })).connectUrl)
+    const connections = await connectionCount()
+    as.fault('status503')
+    const failed = await failing.get(callback)
+    as.clearFaults()
+    expect(failed.status).toBe(502)
+    expect(failed.headers.get('content-type')).toContain('text/html')
+    expect(await failed.text()).toContain('provider_unavailable')
+    expect(await connectionCount()).toBe(connections)
+
+    // Re-authorizing a connection that is deleted while the user is at the provider.
+    const browser = new Browser()
+    const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-gone' })).connectUrl))
+    const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
+    const reauthorize = await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-gone', connectionId: id })).connectUrl)
+    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    const gone = await browser.get(reauthorize)
+    expect(gone.status).toBe(409)
+    expect(await gone.text()).toContain('connection_unavailable')
+    expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
+  })
+
   it('re-authorizes an existing connection in place', async () => {
     const browser = new Browser()
     const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-re' })).connectUrl))
@@ -263,6 +288,13 @@ describe('refused callbacks have no side effects', () => {
       browser.cookies = cookies
       await refusedWithoutSideEffects(() => browser.get(genuine), { status: 400, error: 'invalid_state' })
     }
+  })
+
+  it('a provider path that is not configured: refused like a wrong one (no 404)', async () => {
+    const browser = new Browser()
+    const callback = await throughProvider(browser, (await session()).connectUrl)
+    const unknown = new URL(callback.href.replace('/oauth/callback/idp', '/oauth/callback/not-configured'))
+    await refusedWithoutSideEffects(() => browser.get(unknown), { status: 302, error: 'provider_mismatch' })
   })
 
   it('wrong or missing iss (RFC 9207)', async () => {

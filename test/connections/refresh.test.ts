@@ -20,7 +20,8 @@ let providers: Record<string, unknown>
 beforeAll(async () => {
   const port = await freePort()
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: TOKEN_TTL })
-  providers = { idp: providerEntryFor(as) }
+  // The same provider with a mistyped client secret in the providers file.
+  providers = { idp: providerEntryFor(as), 'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }) }
   const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })
@@ -191,6 +192,26 @@ describe('provider faults during refresh', () => {
       expect((await as.userinfo(recovered.body.accessToken)).status).toBe(200)
     })
   }
+
+  it("the provider refuses the broker's own client credentials: 502 provider_rejected, the grant kept for after the fix", async () => {
+    // An imported connection (no connect flow needed): its refresh meets invalid_client.
+    const imported = await api('POST', '/v1/connections', {
+      provider: 'idp-misconfigured',
+      ownerId: 'misconfigured',
+      credentials: { accessToken: 'imported-access-token', refreshToken: 'imported-refresh-token', expiresAt: new Date(Date.now() - 1000).toISOString() },
+    })
+    expect(imported.status).toBe(201)
+    const id = imported.body.id as string
+    const stored = await row(id)
+    const before = as.tokenRequests.length
+    const res = await api('POST', `/v1/connections/${id}/access-token`, {})
+    expect([res.status, res.body.code]).toEqual([502, 'provider_rejected'])
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect(as.tokenRequests.length).toBe(before + 1)
+    // Not the user's fault: the connection stays active with its tokens (SECURITY.md item 15 deviation, docs/decisions.md).
+    const after = await row(id)
+    expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual(['active', stored.refreshToken, stored.version, 'invalid_client'])
+  })
 
   it('invalid_grant: 409 reauthorization_required, the status says so, and no further provider calls', async () => {
     const id = await connect('revoked-grant')

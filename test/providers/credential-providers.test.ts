@@ -117,6 +117,32 @@ describe('respond.io (API key)', () => {
     expect((await vend(id)).status).toBe(404)
   })
 
+  it('connect form without a returnUrl: a success page; re-authorizing a connection deleted meanwhile: a 409 page', async () => {
+    const ownerId = 'respondio-no-return'
+    const open = async (extra: Record<string, unknown> = {}) => {
+      const session = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId, ...extra })
+      expect(session.status).toBe(201)
+      const browser = new Browser()
+      const html = await (await browser.get(session.body.connectUrl)).text()
+      return { browser, url: session.body.connectUrl as string, attempt: /name="attempt" value="([^"]+)"/.exec(html)![1]! }
+    }
+    const form = await open()
+    const done = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
+    expect(done.status).toBe(200)
+    expect(done.headers.get('content-type')).toContain('text/html')
+    expect(await done.text()).toContain('connected')
+    const listed = await api('GET', `/v1/connections?ownerId=${ownerId}&provider=respondio`)
+    expect(listed.body.items).toHaveLength(1)
+    const id = listed.body.items[0].id as string
+
+    const again = await open({ connectionId: id })
+    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    const gone = await again.browser.post(again.url, { attempt: again.attempt, apiKey: respondio.apiKey })
+    expect(gone.status).toBe(409)
+    expect(await gone.text()).toContain('connection_unavailable')
+    expect((await api('GET', `/v1/connections?ownerId=${ownerId}`)).body.items).toEqual([])
+  })
+
   it('connect form: refused from another browser (no binding cookie) or without the attempt', async () => {
     const form = await openForm('respondio')
     const other = new Browser()

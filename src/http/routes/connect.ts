@@ -147,8 +147,8 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
         response: {
           200: html('Connected (no returnUrl)'),
           302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
-          400: html('Refused: invalid, replayed or expired state, another browser, wrong provider or issuer, provider error'),
-          404: html('Unknown provider path'),
+          // No 404: an unknown provider path is refused by the attempt's checks (400).
+          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error'),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
