@@ -126,18 +126,24 @@ describe('connect flow', () => {
     expect(await done.text()).toContain('Test IdP account is connected')
   })
 
-  it('without a returnUrl, failures end on a page with their status: 502 for a failed code exchange, 409 for a connection deleted meanwhile', async () => {
-    // The provider fails the code exchange: nothing stored, the page names the cause.
-    const failing = new Browser()
-    const callback = await throughProvider(failing, (await session({ returnUrl: undefined, ownerId: 'user-exchange-fails' })).connectUrl)
-    const connections = await connectionCount()
-    as.fault('status503')
-    const failed = await failing.get(callback)
-    as.clearFaults()
-    expect(failed.status).toBe(502)
-    expect(failed.headers.get('content-type')).toContain('text/html')
-    expect(await failed.text()).toContain('provider_unavailable')
-    expect(await connectionCount()).toBe(connections)
+  it('without a returnUrl, failures end on a page with their status: 503 or 502 for a failed code exchange, 409 for a connection deleted meanwhile', async () => {
+    // The provider fails the code exchange: nothing stored, the page names the cause with
+    // the status of its problem code (an outage 503, a refused broker client 502).
+    for (const [fault, status, code] of [
+      ['status503', 503, 'provider_unavailable'],
+      ['invalid_client', 502, 'provider_rejected'],
+    ] as const) {
+      const failing = new Browser()
+      const callback = await throughProvider(failing, (await session({ returnUrl: undefined, ownerId: `user-exchange-${fault}` })).connectUrl)
+      const connections = await connectionCount()
+      as.fault(fault)
+      const failed = await failing.get(callback)
+      as.clearFaults()
+      expect(failed.status, fault).toBe(status)
+      expect(failed.headers.get('content-type')).toContain('text/html')
+      expect(await failed.text()).toContain(code)
+      expect(await connectionCount()).toBe(connections)
+    }
 
     // Re-authorizing a connection that is deleted while the user is at the provider.
     const browser = new Browser()

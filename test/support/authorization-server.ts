@@ -38,6 +38,8 @@ export type TokenFault =
   | 'html'
   | 'hang'
   | 'invalid_grant'
+  /** 401 invalid_client, as when the broker's client secret at the provider is wrong. */
+  | 'invalid_client'
   | 'no_access_token'
   | 'wrong_types'
   | 'huge'
@@ -343,6 +345,8 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
         return // never answered; close() drops the connection
       case 'invalid_grant':
         return answer(res, 400, 'application/json', JSON.stringify({ error: 'invalid_grant' }))
+      case 'invalid_client':
+        return answer(res, 401, 'application/json', JSON.stringify({ error: 'invalid_client' }))
       case 'no_access_token':
         return answer(res, 200, 'application/json', JSON.stringify({ token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-without-at' }))
       case 'wrong_types':
