@@ -5,7 +5,7 @@
 // ciphertext in the logs; deleting the connection still works, sends nothing for the
 // unreadable token, still revokes the intact one, and audits the unreadable one as failed. (docs/decisions.md "Tampered secrets"; SECURITY.md item 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
@@ -44,18 +44,7 @@ beforeAll(async () => {
   broker = await startBroker({
     port,
     databaseUrl: database.url,
-    providers: {
-      idp: {
-        issuer: as.issuer,
-        authorizationUrl: as.authorizationUrl,
-        tokenUrl: as.tokenUrl,
-        revocationUrl: as.revocationUrl,
-        clientId: as.clientId,
-        clientSecret: as.clientSecret,
-        scopes: ['openid', 'offline_access', 'api:read'],
-        authorizationParams: { prompt: 'consent' },
-      },
-    },
+    providers: { idp: providerEntryFor(as) },
     env: { REFRESH_WINDOW_SECONDS: '0' },
   })
   token = await broker.token()

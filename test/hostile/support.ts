@@ -4,6 +4,7 @@
 // figures, and the search for secrets in the broker's logs.
 import { connect } from 'node:net'
 import { expect } from 'vitest'
+import type { TestBroker } from '../support/broker.js'
 import { registerSecret } from '../support/secrets.js'
 
 /** Fixed seed: the same inputs on every run; set HOSTILE_SEED to explore others. */
@@ -296,5 +297,12 @@ export class Secrets {
   foundIn(logs: string[]): string[] {
     const text = logs.join('')
     return [...this.values].filter(([, v]) => text.includes(v)).map(([name]) => name)
+  }
+
+  /** The broker logged at least `minLines` lines (so the search means something), none holding a remembered secret. */
+  async expectNoneLogged(broker: TestBroker, minLines: number): Promise<void> {
+    await broker.app.services.audit.flush()
+    expect(broker.logs.length).toBeGreaterThan(minLines)
+    expect(this.foundIn(broker.logs)).toEqual([])
   }
 }
