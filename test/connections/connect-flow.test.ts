@@ -103,8 +103,14 @@ describe('connect flow', () => {
     expect(vended.headers.get('cache-control')).toBe('no-store')
     expect(vended.body).toMatchObject({ tokenType: 'Bearer', provider: 'idp', connectionId })
     expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
+    // The access token only: never the refresh token (SECURITY.md item 10).
+    expect(Object.keys(vended.body).sort()).toEqual(['accessToken', 'connectionId', 'expiresAt', 'headers', 'provider', 'scopes', 'tokenType'])
 
     const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
+    const refreshToken = broker.app.services.connections.open(row, 'refresh_token')!
+    expect(refreshToken.length).toBeGreaterThan(10)
+    expect(JSON.stringify(vended.body)).not.toContain(refreshToken)
+    expect(JSON.stringify(meta.body)).not.toContain(refreshToken)
     expect(row.accessToken).not.toContain(vended.body.accessToken)
     expect(row.accessToken).toMatch(/^v1\./)
     expect(row.refreshToken).toMatch(/^v1\./)
@@ -124,6 +130,46 @@ describe('connect flow', () => {
     expect(done.headers.get('cache-control')).toBe('no-store')
     expect(done.headers.get('referrer-policy')).toBe('no-referrer')
     expect(await done.text()).toContain('Test IdP account is connected')
+  })
+
+  it('browser pages load nothing from elsewhere and cannot be framed; the success redirect carries only the connection id and status', async () => {
+    const pages: Array<[string, Response]> = []
+    const browser = new Browser()
+    pages.push(['success page', await browser.get(await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-pages' })).connectUrl))])
+    pages.push(['error page', await new Browser().get(`${broker.url}/connect/${'t'.repeat(43)}`)])
+    pages.push(['callback error page', await new Browser().get(`${broker.url}/oauth/callback/idp?state=unknown&code=x`)])
+    for (const [label, res] of pages) {
+      expect(res.headers.get('content-type'), label).toContain('text/html')
+      const csp = Object.fromEntries((res.headers.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(' ')]))
+      expect(csp, label).toMatchObject({ 'default-src': "'none'", 'frame-ancestors': "'none'", 'base-uri': "'none'" })
+      expect(res.headers.get('x-frame-options'), label).toBe('DENY')
+      expect(res.headers.get('referrer-policy'), label).toBe('no-referrer')
+      expect(res.headers.get('cache-control'), label).toBe('no-store')
+      // No third-party content: no element that loads from a URL.
+      expect(await res.text(), label).not.toMatch(/<(script|img|link|iframe)\b|src=|href=/i)
+    }
+    const back = new Browser()
+    const done = await back.get(await throughProvider(back, (await session({ ownerId: 'user-redirect' })).connectUrl))
+    const location = new URL(done.headers.get('location')!)
+    expect(`${location.origin}${location.pathname}`).toBe(RETURN)
+    expect([...location.searchParams.keys()].sort()).toEqual(['connection_id', 'status'])
+  })
+
+  it('two callbacks with the same state at once: one connects, the other is refused, one code exchange', async () => {
+    const browser = new Browser()
+    const callback = await throughProvider(browser, (await session({ ownerId: 'user-race' })).connectUrl)
+    const exchanges = as.tokenRequests.length
+    const connections = await connectionCount()
+    const outcomes = await Promise.all([browser.get(callback), browser.get(callback), browser.get(callback)])
+    // The winner goes back to the service; a used state names no attempt to return to: a page.
+    const won = outcomes.filter((res) => res.status === 302)
+    expect(won).toHaveLength(1)
+    expect(new URL(won[0]!.headers.get('location')!).searchParams.get('status')).toBe('connected')
+    const lost = outcomes.filter((res) => res.status !== 302)
+    expect(lost.map((res) => res.status)).toEqual([400, 400])
+    for (const res of lost) expect(await res.text()).toContain('<code>invalid_state</code>')
+    expect(as.tokenRequests.length - exchanges).toBe(1)
+    expect(await connectionCount()).toBe(connections + 1)
   })
 
   it('without a returnUrl, failures end on a page with their status: 503 or 502 for a failed code exchange, 409 for a connection deleted meanwhile', async () => {

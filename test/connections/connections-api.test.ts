@@ -18,8 +18,11 @@ beforeAll(async () => {
 afterAll(async () => broker?.close())
 
 async function imported(provider: string, ownerId: string): Promise<string> {
-  const res = await api('POST', '/v1/connections', { provider, ownerId, credentials: { accessToken: `at-${provider}-${ownerId}-${Math.random()}` } })
+  const refreshToken = `rt-${provider}-${ownerId}-${Math.random()}`
+  const res = await api('POST', '/v1/connections', { provider, ownerId, credentials: { accessToken: `at-${provider}-${ownerId}-${Math.random()}`, refreshToken } })
   expect(res.status).toBe(201)
+  // Metadata only: the answer to an import carries neither token back.
+  expect(JSON.stringify(res.body)).not.toMatch(/at-|rt-|accessToken|refreshToken/)
   return res.body.id as string
 }
 

@@ -128,6 +128,10 @@ describe('token response', () => {
   it('classifies failures: grant, configuration, transient', () => {
     expect(failure(() => parseTokenResponse(provider, ok({ error: 'invalid_grant' }, 400)))).toEqual({ failure: 'grant', code: 'invalid_grant' })
     expect(failure(() => parseTokenResponse(provider, ok({ error: 'invalid_client' }, 401)))).toEqual({ failure: 'configuration', code: 'invalid_client' })
+    // The grant no longer covers what was asked: the user must authorize again.
+    expect(failure(() => parseTokenResponse(provider, ok({ error: 'invalid_scope' }, 400)))).toEqual({ failure: 'grant', code: 'invalid_scope' })
+    // The broker's client may not use this grant type: its registration needs fixing, not the user.
+    expect(failure(() => parseTokenResponse(provider, ok({ error: 'unauthorized_client' }, 400)))).toEqual({ failure: 'configuration', code: 'unauthorized_client' })
     expect(failure(() => parseTokenResponse(provider, ok({ error: 'server_error' }, 503)))).toEqual({ failure: 'transient', code: 'http_503' })
     expect(failure(() => parseTokenResponse(provider, ok('<html>oops</html>', 200, 'text/html')))).toEqual({ failure: 'transient', code: 'malformed_response' })
     expect(failure(() => parseTokenResponse(provider, ok({ token_type: 'Bearer' })))).toEqual({ failure: 'transient', code: 'malformed_response' })
