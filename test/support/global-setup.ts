@@ -81,7 +81,10 @@ function checkEveryDocumentedResponseServed(served: string): void {
   const seen = readServed(served)
   const missing = unserved(documented, seen)
   const stale = staleAllowances(documented, seen)
-  if (!missing.length && !stale.length) return
+  if (!missing.length && !stale.length) {
+    console.log(`[openapi] every documented response was served by a test: ${documented.size} responses (${ALLOWED_UNSERVED.length} allowance(s))`)
+    return
+  }
   process.exitCode = 1
   throw new Error(
     [
