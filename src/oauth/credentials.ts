@@ -107,12 +107,16 @@ function readInteractInfo(body: string): { apiDomain: string; tenantGuid: string
   return { apiDomain: info.ApiDomain, tenantGuid: info.TenantGuid }
 }
 
-/** A user-supplied host that resolves to an internal address is the user's input refused, not an outage. */
+/**
+ * A user-supplied host that resolves to an internal address, or to nothing at all (a typo),
+ * is the user's input refused, not an outage.
+ */
 async function sendToUserHost(req: ProviderRequest, http: ProviderHttpOptions, what: string): Promise<ProviderResponse> {
   try {
     return await sendProviderRequest(req, http)
   } catch (err) {
     if (err instanceof ProviderError && err.code === 'blocked_address') throw new CredentialsRefused(`${what} resolves to an internal address`)
+    if (err instanceof ProviderError && err.code === 'host_not_found') throw new CredentialsRefused(`${what} names a host that does not exist`)
     throw err
   }
 }

@@ -64,5 +64,7 @@ function networkError(err: unknown, signal: AbortSignal): ProviderError {
   const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'network_error'
   // A user-supplied host that resolves to an internal address: refused, not retried.
   if (code === 'EBLOCKEDADDRESS') return new ProviderError('configuration', 'blocked_address', 'the host resolves to an internal address')
+  // NXDOMAIN (a DNS outage is EAI_AGAIN): still transient for a configured provider.
+  if (code === 'ENOTFOUND') return new ProviderError('transient', 'host_not_found', 'the provider host does not resolve')
   return new ProviderError('transient', 'network_error', `request to the provider failed (${code})`)
 }

@@ -205,7 +205,7 @@ describe('the guarded dispatcher', () => {
     expect(connections).toBe(before + 1)
   })
 
-  it('reports a name without addresses as a network failure', async () => {
-    expect(await get('nowhere.test', { allowPrivate: false, resolveHost: fakeDns([]).resolveHost })).toEqual({ failure: 'transient', code: 'network_error' })
+  it('reports a name without addresses as host_not_found, a transient failure for configured providers', async () => {
+    expect(await get('nowhere.test', { allowPrivate: false, resolveHost: fakeDns([]).resolveHost })).toEqual({ failure: 'transient', code: 'host_not_found' })
   })
 })

@@ -176,7 +176,7 @@ describe('token response', () => {
     const seen = responses.map((res) => failure(() => parseTokenResponse(provider, res)))
     for (const f of seen) expect(failureOf(f.code), f.code).toBe(f.failure)
     expect(new Set(seen.map((f) => f.failure))).toEqual(new Set(['grant', 'configuration', 'transient']))
-    for (const code of ['timeout', 'network_error', 'response_too_large', 'malformed_response', 'http_503']) expect(failureOf(code)).toBe('transient')
+    for (const code of ['timeout', 'network_error', 'host_not_found', 'response_too_large', 'malformed_response', 'http_503']) expect(failureOf(code)).toBe('transient')
     expect(failureOf('blocked_address')).toBe('configuration')
   })
 })

@@ -35,6 +35,8 @@ const TEST_NAMES: Record<string, LookupAddress[]> = {
   'intranet-mapped.test': [{ address: '::ffff:127.0.0.1', family: 6 }],
   // Reserved addresses stay refused even where private ones are allowed.
   'api-metadata.test': [{ address: '127.0.0.1', family: 4 }, { address: '169.254.169.254', family: 4 }],
+  // NXDOMAIN: a mistyped intranet.
+  'intranet-typo.test': [],
 }
 const asked: string[] = []
 const resolveHost: ResolveHost = async (hostname) => {
@@ -274,6 +276,12 @@ describe('Interact (credential exchange)', () => {
     // The names were resolved (at connect time), and nothing connected to the intranet.
     expect(asked).toEqual([...names, 'intranet-loopback.test'])
     expect(interact.connectionCounts()).toEqual(connections)
+  })
+
+  it('a host name that does not exist: 400 naming intranetUrl (a typo is not an outage)', async () => {
+    const port = new URL(interact.urls.intranetUrl).port
+    const res = await strictApi('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: { ...interact.credentials, intranetUrl: `https://intranet-typo.test:${port}` } })
+    expect([res.status, res.body.code, res.body.detail]).toEqual([400, 'invalid_credentials', 'intranetUrl names a host that does not exist'])
   })
 
   it('an ApiDomain from /info that resolves to a reserved address: 400 naming the ApiDomain, no connection to it, even with private addresses allowed', async () => {
