@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
 import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
-import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { parseBootstrap } from './config-bootstrap.js'
 
 export interface Config {
   port: number
@@ -44,6 +44,11 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
     this.name = 'ConfigError'
   }
+}
+
+export interface LoadOptions {
+  /** The server (main.ts) needs PUBLIC_URL with an external database; the ops tool does not. */
+  server?: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -84,7 +89,7 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_ADMIN',
 ] as const
 
-export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
+export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8'), options: LoadOptions = {}): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
 
@@ -94,6 +99,10 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   const databaseUrl = p.secret('DATABASE_URL')
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
+  }
+  // A deployment's tokens and redirect URIs must not silently name http://localhost.
+  if (options.server && databaseUrl !== undefined && p.string('PUBLIC_URL') === undefined) {
+    problems.push('PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker\'s external URL, e.g. https://broker.example.com')
   }
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
 
@@ -111,30 +120,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     )
   }
 
-  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
-  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
-  let bootstrap: Config['bootstrap']
-  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
-    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
-    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
-      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
-    }
-    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
-    else if (bootstrapSecret.length < 32) {
-      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
-    }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
-    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      bootstrap = { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
-    }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
-  }
+  const bootstrap = parseBootstrap(p, problems)
 
   const providersFile = p.string('PROVIDERS_FILE')
   let providers = new Map<string, Provider>()
@@ -178,7 +164,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   return config
 }
 
-class EnvReader {
+export class EnvReader {
   constructor(
     private env: Env,
     private readFile: ReadFile,

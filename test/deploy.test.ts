@@ -1,6 +1,7 @@
 // The deployment files: docker-compose.yml has the expected shape and gives the broker
 // every variable its configuration requires (checked by loading the config the way the
 // container would see it), and the Dockerfile runs the very start command the tests use.
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
@@ -12,14 +13,14 @@ const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.ur
 type Service = Record<string, any>
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> }
 
-/** KEY=VALUE lines of an env file, placeholders replaced by valid values. */
+/** KEY=VALUE lines of an env file, empty secrets (and placeholders) filled as its comments say. */
 function envFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const line of text.split('\n')) {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim())
     if (!m) continue
     let value = m[2]!
-    if (value.startsWith('REPLACE')) value = m[1] === 'ENCRYPTION_KEY' ? generateEncryptionKey() : 'x'.repeat(48)
+    if (value === '' || value.startsWith('REPLACE')) value = m[1] === 'ENCRYPTION_KEY' ? generateEncryptionKey() : randomBytes(32).toString('hex')
     out[m[1]!] = value
   }
   return out
