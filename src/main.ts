@@ -2,7 +2,8 @@
 // configuration, open the database (embedded when DATABASE_URL is unset), apply pending
 // migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { EnvironmentError } from './environment-error.js'
 import { createLogger } from './log.js'
 import { openRuntime, type Runtime } from './runtime.js'
 import { ChangeFeed } from './store/changes.js'
@@ -11,7 +12,7 @@ import { migrate } from './store/migrate.js'
 async function main(): Promise<void> {
   let config
   try {
-    config = loadConfig(process.env)
+    config = loadConfig(process.env, undefined, { server: true })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`oauth-broker: ${err.message}\n`)
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
 
   let starting: Promise<void> | undefined
 
-  const stop = async (reason: string, exitCode: number) => {
+  // `message`: the one paragraph a broken environment ends with (exit code 2).
+  const stop = async (reason: string, exitCode: number, message?: string) => {
     if (stopping) return
     stopping = true
     log.info({ reason }, 'shutting down')
@@ -53,9 +55,12 @@ async function main(): Promise<void> {
       exitCode = exitCode || 1
     }
     log.info('stopped')
+    if (message) process.stderr.write(`oauth-broker: ${message}\n`)
     process.exit(exitCode)
   }
   process.on('SIGTERM', () => void stop('SIGTERM', 0))
+  // A closed terminal: stop as for SIGTERM rather than leave the embedded database running.
+  process.on('SIGHUP', () => void stop('SIGHUP', 0))
   process.on('SIGINT', () => {
     // A second Ctrl-C means "now": skip waiting, but still stop the embedded database.
     if (stopping) {
@@ -77,16 +82,37 @@ async function main(): Promise<void> {
     app = await buildApp(config, { db: runtime.db, keyring: runtime.keyring, log, changes })
     await app.services.start()
     if (stopping) return
-    await app.listen({ port: config.port, host: config.host })
+    await app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
+      throw listenError(err, config)
+    })
     log.info({ publicUrl: config.publicUrl, database: config.databaseUrl ? 'external' : 'embedded', providers: [...config.providers.keys()] }, 'oauth broker ready')
   }
   try {
     starting = startUp()
     await starting
   } catch (err) {
+    if (err instanceof EnvironmentError) return stop('start-up failed', 2, err.message)
     log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
     await stop('start-up failed', 1)
   }
 }
 
-void main()
+/** The listening socket's usual failures, as a broken environment rather than a crash. */
+function listenError(err: NodeJS.ErrnoException, config: Config): Error {
+  const where = `port ${config.port} on ${config.host}`
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new EnvironmentError(`Cannot listen on ${where}: another process uses it (another broker?). Stop that process, or set PORT to a free port.`)
+    case 'EACCES':
+      return new EnvironmentError(`Cannot listen on ${where}: not permitted (ports below 1024 need privileges). Set PORT to 1024 or above.`)
+    case 'EADDRNOTAVAIL':
+      return new EnvironmentError(`Cannot listen on ${where}: HOST is not an address of this machine. Set HOST to one of its addresses, or 0.0.0.0.`)
+    default:
+      return err
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`oauth-broker: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})
