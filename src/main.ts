@@ -55,7 +55,8 @@ async function main(): Promise<void> {
       exitCode = exitCode || 1
     }
     log.info('stopped')
-    if (message) process.stderr.write(`oauth-broker: ${message}\n`)
+    // After pino's own exit hook has flushed the log: the paragraph is the last output.
+    if (message) process.once('exit', () => process.stderr.write(`oauth-broker: ${message}\n`))
     process.exit(exitCode)
   }
   process.on('SIGTERM', () => void stop('SIGTERM', 0))

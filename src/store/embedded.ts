@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { EnvironmentError } from '../environment-error.js'
-import { binariesFor, clusterFor, installedBinaries, postgresUser, type Binaries, type PostgresUser } from './embedded-location.js'
+import { binariesFor, blockedFolder, clusterFor, installedBinaries, postgresUser, type Binaries, type PostgresUser } from './embedded-location.js'
 
 export interface EmbeddedDatabase {
   url: string
@@ -32,9 +32,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const binaries = user ? binariesFor(installed, user) : installed
   const cluster = user ? clusterFor(dataDir, user) : { dir: join(dataDir, 'postgres'), relocated: false }
   if (user && (binaries !== installed || cluster.relocated)) {
+    const privateFolder = blockedFolder(dataDir, user) ?? blockedFolder(installed.dir, user)
     log.info(
-      { binaries: binaries.dir, cluster: cluster.dir },
-      'running as root: PostgreSQL runs as the postgres user, which cannot enter this private folder, so it runs from a root-owned copy of its binaries and keeps its data in the cluster folder (linked from DATA_DIR/postgres)',
+      { privateFolder, binaries: binaries.dir, cluster: cluster.dir },
+      'running as root: PostgreSQL runs as the postgres user, which cannot enter the private folder, so it runs from a root-owned copy of its binaries and keeps its data in the cluster folder (linked from DATA_DIR/postgres)',
     )
   }
   refuseOtherMajor(cluster.dir, binaries.major)
