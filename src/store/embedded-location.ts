@@ -87,12 +87,12 @@ function permits(st: { uid: number; gid: number; mode: number }, user: PostgresU
 }
 
 /** Binaries `user` can run: where npm put them if it can reach them, else a cached copy. */
-export function binariesFor(installed: Binaries, user: PostgresUser): Binaries {
+export function binariesFor(installed: Binaries, user: PostgresUser, cache = BINARY_CACHE): Binaries {
   if (!blockedFolder(installed.dir, user) && readableTree(installed.dir, user)) return installed
-  const target = join(BINARY_CACHE, `postgres-${installed.version}-${process.platform}-${process.arch}`)
-  rootOwnedFolder(BINARY_CACHE)
+  const target = join(cache, `postgres-${installed.version}-${process.platform}-${process.arch}`)
+  ownFolder(cache)
   if (existsSync(join(target, '.complete'))) {
-    rootOwnedFolder(target)
+    ownFolder(target)
     return binariesIn(target, installed.version)
   }
   const partial = mkdtempSync(`${target}.partial-`)
@@ -135,13 +135,13 @@ function copyTree(from: string, to: string): void {
   }
 }
 
-/** Creates `dir` (mode 755) or checks that nobody but root could have put anything in it. */
-function rootOwnedFolder(dir: string): void {
+/** Creates `dir` (mode 755) or checks that nobody but us (root) could have put anything in it. */
+function ownFolder(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 })
   const st = lstatSync(dir)
-  if (!st.isDirectory() || st.uid !== 0 || st.mode & 0o022) {
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || st.mode & 0o022) {
     throw new EnvironmentError(
-      `${dir} must be a folder owned by root and writable by root only (the embedded PostgreSQL's binaries or data go there when the broker runs as root): remove it, or run the broker as a normal user.`,
+      `${dir} must be a folder owned by the user running the broker (root) and writable by it only (the embedded PostgreSQL's binaries or data go there when the broker runs as root): remove it, or run the broker as a normal user.`,
     )
   }
   chmodSync(dir, 0o755)
@@ -163,7 +163,7 @@ export function clusterFor(dataDir: string, user: PostgresUser): { dir: string; 
       `The embedded PostgreSQL runs as the \`postgres\` user (the broker runs as root), which cannot enter ${blocked}, so it cannot use the database in ${inPlace}: make the folders on the way enterable (\`chmod o+x ${blocked}\`), or move the project to a folder other users can enter.`,
     )
   }
-  rootOwnedFolder(RELOCATED_CLUSTERS)
+  ownFolder(RELOCATED_CLUSTERS)
   const dir = join(RELOCATED_CLUSTERS, `${basename(dirname(realpathSync(dataDir)))}-${randomBytes(4).toString('hex')}`)
   mkdirSync(dir, { mode: 0o700 })
   chownSync(dir, user.uid, user.gid)
