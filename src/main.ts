@@ -1,6 +1,7 @@
 // The broker's entry point, and the only module that touches `process`: read the
 // configuration, open the database (embedded when DATABASE_URL is unset), apply pending
 // migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
+import { createServer } from 'node:net'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { EnvironmentError } from './environment-error.js'
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
 
   // Each step checks whether a signal asked to stop meanwhile: then nothing more is started.
   const startUp = async () => {
+    await portAvailable(config)
+    if (stopping) return
     runtime = await openRuntime(config, log)
     if (stopping) return
     await migrate(runtime.db.pool, log)
@@ -96,6 +99,16 @@ async function main(): Promise<void> {
     log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
     await stop('start-up failed', 1)
   }
+}
+
+/** A port that is taken is said at once, before a database is started (or created) for nothing. */
+function portAvailable(config: Config): Promise<void> {
+  if (config.port === 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, config)))
+    probe.listen({ port: config.port, host: config.host, exclusive: true }, () => probe.close(() => resolve()))
+  })
 }
 
 /** The listening socket's usual failures, as a broken environment rather than a crash. */

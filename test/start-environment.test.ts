@@ -64,11 +64,11 @@ describe('a broken environment ends with one paragraph and exit code 2', () => {
     expect(second).toMatch(/embedded PostgreSQL in .*\.data\/postgres is already running \(pid \d+\): another broker uses this DATA_DIR.*set DATA_DIR to another folder/)
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
 
-    // Another folder, the first broker's port: its database starts, then stops again.
+    // Another folder, the first broker's port: said before a database is created there.
     const other = tempDir()
     const taken = await refusal(await start(other, {}, Number(new URL(first.url).port)))
     expect(taken).toMatch(/^oauth-broker: Cannot listen on port \d+ on 127\.0\.0\.1: another process uses it.*set PORT to a free port/)
-    expect(existsSync(join(other, '.data/postgres/postmaster.pid'))).toBe(false)
+    expect(existsSync(join(other, '.data'))).toBe(false)
 
     expect(await first.stop()).toBe(0)
     const again = await start(cwd)
@@ -78,13 +78,15 @@ describe('a broken environment ends with one paragraph and exit code 2', () => {
     expect(await again.stop()).toBe(0)
   })
 
-  it('a port another program holds, before any data exists', async () => {
+  it('a port another program holds: said at once, nothing created', async () => {
     const holder: Server = createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
     const port = (holder.address() as { port: number }).port
     try {
-      const message = await refusal(await start(tempDir(), {}, port))
+      const cwd = tempDir()
+      const message = await refusal(await start(cwd, {}, port))
       expect(message).toContain(`Cannot listen on port ${port} on 127.0.0.1`)
+      expect(existsSync(join(cwd, '.data'))).toBe(false)
     } finally {
       holder.close()
     }
