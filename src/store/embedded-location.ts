@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { basename, dirname, join } from 'node:path'
 import {
-  chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
+  chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
   readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs'
 import { EnvironmentError } from '../environment-error.js'
@@ -128,11 +128,26 @@ function copyTree(from: string, to: string): void {
     const target = join(to, entry.name)
     if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target)
     else if (entry.isDirectory()) copyTree(source, target)
-    else {
-      copyFileSync(source, target)
-      chmodSync(target, statSync(source).mode & 0o100 ? 0o755 : 0o644)
+    else copyFile(source, target)
+  }
+}
+
+/**
+ * A hard link (instant) when the file is ours, readable by all and writable by us only, so
+ * that nobody else can change what root later runs; a copy otherwise (or across devices).
+ */
+function copyFile(source: string, target: string): void {
+  const st = statSync(source)
+  if (st.uid === process.getuid?.() && (st.mode & 0o004) && !(st.mode & 0o022)) {
+    try {
+      linkSync(source, target)
+      return
+    } catch {
+      // another file system: copy
     }
   }
+  copyFileSync(source, target)
+  chmodSync(target, st.mode & 0o100 ? 0o755 : 0o644)
 }
 
 /** Creates `dir` (mode 755) or checks that nobody but us (root) could have put anything in it. */

@@ -60,6 +60,8 @@ describe('binariesFor', () => {
     expect(copy.dir).toBe(join(cache, `postgres-${installed.version}-${process.platform}-${process.arch}`))
     expect(blockedFolder(copy.dir, stranger)).toBeUndefined()
     expect(statSync(copy.postgres).mode & 0o777).toBe(0o755)
+    // Files of ours, readable by all, are hard links (instant); the folders are new.
+    expect(statSync(copy.postgres).ino).toBe(statSync(installed.postgres).ino)
     expect(statSync(join(copy.dir, 'lib', 'libpq.so.5.17')).mode & 0o777).toBe(0o644)
     expect(readlinkSync(join(copy.dir, 'lib', 'libpq.so.5'))).toBe('libpq.so.5.17')
     expect(readFileSync(copy.initdb, 'utf8')).toContain('echo initdb')
@@ -76,6 +78,8 @@ describe('binariesFor', () => {
     const copy = binariesFor(installed, stranger, join(folder(0o755), 'cache'))
     expect(copy.dir).not.toBe(installed.dir)
     expect(statSync(copy.postgres).mode & 0o777).toBe(0o755)
+    expect(statSync(copy.postgres).ino).not.toBe(statSync(installed.postgres).ino)
+    expect(statSync(installed.postgres).mode & 0o777).toBe(0o700)
   })
 
   it('refuses a cache folder others could have written into', () => {
