@@ -2,13 +2,18 @@
 // configuration, open the database (embedded when DATABASE_URL is unset), apply pending
 // migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
 import { createServer } from 'node:net'
-import { buildApp } from './app.js'
+import type { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { EnvironmentError } from './environment-error.js'
 import { createLogger } from './log.js'
-import { openRuntime, type Runtime } from './runtime.js'
-import { ChangeFeed } from './store/changes.js'
-import { migrate } from './store/migrate.js'
+import type { Runtime } from './runtime.js'
+import type { ChangeFeed } from './store/changes.js'
+
+/** The app's modules, loaded while the database starts (initdb runs in its own process). */
+async function appModules() {
+  const [{ buildApp }, { ChangeFeed }, { migrate }] = await Promise.all([import('./app.js'), import('./store/changes.js'), import('./store/migrate.js')])
+  return { buildApp, ChangeFeed, migrate }
+}
 
 async function main(): Promise<void> {
   let config
@@ -76,7 +81,12 @@ async function main(): Promise<void> {
   const startUp = async () => {
     await portAvailable(config)
     if (stopping) return
-    runtime = await openRuntime(config, log)
+    const { openRuntime } = await import('./runtime.js')
+    const opening = openRuntime(config, log)
+    const loading = appModules()
+    loading.catch(() => {}) // a failed start-up reports the runtime's error first
+    runtime = await opening
+    const { buildApp, ChangeFeed, migrate } = await loading
     if (stopping) return
     await migrate(runtime.db.pool, log)
     if (stopping) return
