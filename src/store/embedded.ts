@@ -29,8 +29,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const installed = installedBinaries()
   // PostgreSQL refuses to run as root: as root it runs as the `postgres` user.
   const user = process.getuid?.() === 0 ? postgresUser() : undefined
-  const binaries = user ? binariesFor(installed, user) : installed
-  const cluster = user ? clusterFor(dataDir, user) : { dir: join(dataDir, 'postgres'), relocated: false }
+  const { binaries, cluster } = user ? placesFor(installed, dataDir, user) : { binaries: installed, cluster: { dir: join(dataDir, 'postgres'), relocated: false } }
   if (user && (binaries !== installed || cluster.relocated)) {
     const privateFolder = blockedFolder(dataDir, user) ?? blockedFolder(installed.dir, user)
     log.info(
@@ -67,6 +66,19 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     signalStop() {
       if (server.exitCode === null && server.pid) process.kill(server.pid, 'SIGINT')
     },
+  }
+}
+
+/** As root: binaries and a cluster the `postgres` user can reach (embedded-location.ts). */
+function placesFor(installed: Binaries, dataDir: string, user: PostgresUser) {
+  try {
+    return { binaries: binariesFor(installed, user), cluster: clusterFor(dataDir, user) }
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err
+    const e = err as NodeJS.ErrnoException
+    throw new EnvironmentError(
+      `Running as root, the embedded PostgreSQL runs as the \`postgres\` user, which cannot enter the project's folder, and preparing a place it can reach failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''}): run the broker as a normal user, move the project to a folder other users can enter, or set DATABASE_URL.`,
+    )
   }
 }
 
