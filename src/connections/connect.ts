@@ -13,7 +13,7 @@ import { buildAuthorizationUrl, redirectUriFor } from '../oauth/authorization-re
 import { CredentialsRefused, checkCredentialFields, exchangeInteract, obtainApiKey, type ObtainedCredentials } from '../oauth/credentials.js'
 import { sendProviderRequest } from '../oauth/http.js'
 import { codeChallengeS256, generateCodeVerifier } from '../oauth/pkce.js'
-import { checkParams } from '../oauth/placeholders.js'
+import { checkParams } from '../providers/templates.js'
 import { ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
 import type { ApiKeyProvider, CredentialExchangeProvider, Provider } from '../providers/schema.js'

@@ -5,7 +5,7 @@
 // proceeds whatever the provider says (SECURITY.md item 17).
 import type { OAuth2Provider } from '../providers/schema.js'
 import { sendProviderRequest, type ProviderHttpOptions, type ProviderRequest } from './http.js'
-import { fillPlaceholders } from './placeholders.js'
+import { fillPlaceholders } from '../providers/templates.js'
 import { ProviderError } from './provider-error.js'
 import { encodeProviderBody } from './token-endpoint.js'
 

@@ -3,7 +3,7 @@
 // its catalog entry, into a ready-to-use Provider. A bad entry stops start-up with a
 // message that names the exact path (`providers.acme.tokenUrl: ...`).
 import { Type, type Static } from 'typebox'
-import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from '../oauth/placeholders.js'
+import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from './templates.js'
 import { compileSchema, formatSchemaErrors, StringEnum } from '../validation.js'
 import { CATALOG } from './catalog.js'
 
