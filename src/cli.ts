@@ -11,7 +11,7 @@ import { Metrics } from './metrics.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
 import { ServiceClients } from './service-clients/service-clients.js'
-import { ProblemError } from './errors.js'
+import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
 import { countStale, reencryptAll } from './store/reencrypt.js'
 
@@ -122,7 +122,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+class UsageError extends BrokerError<'usage'> {
+  constructor(message: string) {
+    super('usage', message)
+  }
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

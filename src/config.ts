@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml'
 import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
 import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { BrokerError } from './errors.js'
 
 export interface Config {
   port: number
@@ -39,10 +40,9 @@ export interface Config {
   rateLimits: { token: number; browser: number; admin: number }
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends BrokerError<'invalid_configuration'> {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ConfigError'
+    super('invalid_configuration', `invalid configuration:\n  - ${problems.join('\n  - ')}`)
   }
 }
 

@@ -5,6 +5,7 @@ import { AuditLog } from './audit/audit-log.js'
 import { ConnectionCache } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
+import { ConnectSessions } from './connections/connect-sessions.js'
 import { FreshTokens } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
@@ -68,17 +69,24 @@ export function createServices(config: Config, deps: Deps): Services {
     createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),
     config.providerTimeoutMs,
   )
-  const http = network
-  const connections = new ConnectionStore(db, keyring, clock)
+  const connections = new ConnectionStore({ db, keyring, clock, audit })
+  const sessions = new ConnectSessions({ db, keyring, clock })
   const cache = new ConnectionCache(deps.changes)
   const { providers } = config
-  const connect = new Connect(db, connections, cache, keyring, providers, config, audit, clock, metrics, log, http)
-  const freshTokens = new FreshTokens(db, connections, cache, providers, audit, clock, metrics, log, http)
-  const revocations = new Revocations(db, connections, cache, providers, audit, clock, metrics, log, http)
-  const refresher = new ProactiveRefresher(db, freshTokens, metrics, log, {
-    ...config.refresh,
-    // Longer than the longest refresh (lock wait plus provider call, twice).
-    leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
+  const flow = { store: connections, cache, providers, clock, metrics, log, network }
+  const connect = new Connect({ ...flow, sessions, config })
+  const freshTokens = new FreshTokens({ ...flow, db, audit })
+  const revocations = new Revocations({ ...flow, db })
+  const refresher = new ProactiveRefresher({
+    store: connections,
+    freshTokens,
+    metrics,
+    log,
+    options: {
+      ...config.refresh,
+      // Longer than the longest refresh (lock wait plus provider call, twice).
+      leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
+    },
   })
   let purgeTimer: NodeJS.Timeout | undefined
   return {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { Clock } from '../clock.js'
 import { SIGNING_ALG, type SigningKeys } from './signing-keys.js'
+import { BrokerError } from '../errors.js'
 
 export interface BrokerTokenClaims {
   iss: string
@@ -18,10 +19,10 @@ export interface BrokerTokenClaims {
   jti: string
 }
 
-export class InvalidBrokerToken extends Error {
+/** Refused by the verifier; `reason` is for the log (the caller sees `unauthorized`). */
+export class InvalidBrokerToken extends BrokerError<'unauthorized'> {
   constructor(readonly reason: string) {
-    super(reason)
-    this.name = 'InvalidBrokerToken'
+    super('unauthorized', reason)
   }
 }
 

@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from './templates.js'
 import { compileSchema, formatSchemaErrors, StringEnum } from '../validation.js'
 import { CATALOG } from './catalog.js'
+import { BrokerError } from '../errors.js'
 
 /** Provider keys are also the callback path segment: `/oauth/callback/<key>`. */
 export const PROVIDER_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$'
@@ -136,10 +137,9 @@ export interface CredentialExchangeProvider extends ProviderBase, TokenEndpoint 
 export type Provider = OAuth2Provider | ApiKeyProvider | CredentialExchangeProvider
 export type RefreshableProvider = OAuth2Provider | CredentialExchangeProvider
 
-export class ProvidersFileError extends Error {
+export class ProvidersFileError extends BrokerError<'invalid_providers_file'> {
   constructor(readonly problems: string[]) {
-    super(`invalid providers file:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ProvidersFileError'
+    super('invalid_providers_file', `invalid providers file:\n  - ${problems.join('\n  - ')}`)
   }
 }
 

@@ -4,16 +4,16 @@
 //
 // Sealed format (ASCII, one column): v1.<keyId>.<nonce>.<ciphertext+tag>, base64url parts.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { BrokerError } from '../errors.js'
 
 export interface EncryptionKey {
   id: string
   key: Buffer
 }
 
-export class DecryptionError extends Error {
+export class DecryptionError extends BrokerError<'secret_unreadable'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'DecryptionError'
+    super('secret_unreadable', message)
   }
 }
 

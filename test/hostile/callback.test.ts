@@ -6,7 +6,7 @@
 // connection; reflect nothing; inject no header. Figures are printed at the end.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONNECT_ERRORS } from '../../src/connections/connect-errors.js'
+import { CONNECT_ERRORS } from '../../src/errors.js'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'

@@ -6,7 +6,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
-import { ConnectError } from '../../connections/connect-errors.js'
+import { ConnectError } from '../../errors.js'
 import { bindingCookieName, FormRefused } from '../../connections/connect.js'
 import type { Services } from '../../services.js'
 import { browserHeaders, errorPage, formPage, successPage } from '../pages.js'

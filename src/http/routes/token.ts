@@ -4,7 +4,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { PROBLEMS } from '../../errors.js'
+import { OAUTH_ERRORS, oauthErrorOf, type OAuthErrorCode } from '../../errors.js'
 import type { Services } from '../../services.js'
 import { classifyError } from '../problem.js'
 import { perMinute } from '../rate-limits.js'
@@ -31,13 +31,11 @@ const TokenResponse = Type.Object({
 })
 
 const OAuthError = Type.Object({
-  error: Type.String({ enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'] }),
+  error: Type.String({ enum: Object.keys(OAUTH_ERRORS) }),
   error_description: Type.Optional(Type.String()),
 })
 
 const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
-
-type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'server_error' | 'temporarily_unavailable'
 
 function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
   if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
@@ -93,13 +91,11 @@ export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit
       config: { rateLimit: perMinute(config.rateLimits.token) },
       errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         const { code } = classifyError(err)
-        if (code === 'rate_limited') return reply.send(err)
-        // database_unavailable, shutting_down: RFC 6749 §5.2 has one error for "retry later".
-        if (PROBLEMS[code].status === 503) return sendOAuthError(reply, 503, 'temporarily_unavailable')
-        if (code === 'internal_error') {
-          request.log.error({ err }, 'token request failed')
-          return sendOAuthError(reply, 500, 'server_error')
-        }
+        // The registry names each code's RFC 6749 §5.2 error; without one, the problem document stays.
+        const error = oauthErrorOf(code)
+        if (!error) return reply.send(err)
+        if (error === 'server_error') request.log.error({ err, code }, 'token request failed')
+        if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error)
         const description = code === 'unsupported_media_type' ? 'use application/x-www-form-urlencoded' : 'malformed or repeated parameter'
         return sendOAuthError(reply, 400, 'invalid_request', description)
       },
