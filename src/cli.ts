@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
         if (action === 'rotate' && !isActivationDelay(delay)) {
           throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
         }
-        const keys = new SigningKeys(db, keyring, systemClock, config.brokerTokenTtlSeconds, audit, log)
+        const keys = new SigningKeys({ db, keyring, clock: systemClock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
         await keys.ensureKey()
         await keys.start(undefined)
         try {

@@ -63,7 +63,7 @@ export function createServices(config: Config, deps: Deps): Services {
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
   const clients = new ServiceClients(db, audit, log)
-  const keys = new SigningKeys(db, keyring, clock, config.brokerTokenTtlSeconds, audit, log)
+  const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
   const network = new ProviderNetwork(
     createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),

@@ -90,7 +90,10 @@ export function checkCallback(
   return { provider, code: query.code }
 }
 
-/** A failed code exchange as the attempt's code: a refused code is the attempt's failure, a refused broker client the provider's refusal, anything else an outage. */
+/**
+ * A failed code exchange as the attempt's code: a refused code is the attempt's failure, a
+ * refused broker client the provider's refusal, anything else an outage.
+ */
 const EXCHANGE_FAILURES = { grant: 'authorization_failed', configuration: 'provider_rejected', transient: 'provider_unavailable' } as const
 
 /** Step 3: trade the code (and the PKCE verifier) for tokens at the provider's token endpoint. */
@@ -110,7 +113,8 @@ export async function exchangeCode(
     return parseTokenResponse(provider, await sendProviderRequest(request, grant.network.http(provider)))
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err
-    // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE verifier), never its body.
+    // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE
+    // verifier), never its body.
     const detail = { failure: err.failure, providerError: err.code }
     throw new AttemptRefused(EXCHANGE_FAILURES[err.failure], session, detail, SECURITY_EVENTS.codeExchangeFailed)
   }

@@ -90,7 +90,7 @@ export class ConnectSessions {
     return { consumed: count > 0, session }
   }
 
-  /** The form consumes its attempt only once the credentials were accepted: a double submission stores one connection. */
+  /** The form consumes its attempt once the credentials were accepted: a double submission stores one connection. */
   async consumeAttempt(session: Pick<ConnectSessionRow, 'id' | 'stateHash'>): Promise<boolean> {
     const { count } = await this.deps.db.prisma.connectSession.updateMany({
       where: { id: session.id, usedAt: null, stateHash: session.stateHash },
