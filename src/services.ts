@@ -57,7 +57,8 @@ export interface Services {
   stop(): Promise<void>
 }
 
-export function createServices(config: Config, deps: Deps): Services {
+/** The services without provider traffic: what the CLI needs (audit, service clients, signing keys). */
+export function createCoreServices(config: Config, deps: Deps) {
   const clock = deps.clock ?? systemClock
   const { db, keyring, log } = deps
   const metrics = new Metrics()
@@ -65,6 +66,14 @@ export function createServices(config: Config, deps: Deps): Services {
   const clients = new ServiceClients(db, audit, log)
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
+  return { config, db, keyring, clock, log, metrics, audit, clients, keys, tokens }
+}
+
+type CoreServices = ReturnType<typeof createCoreServices>
+
+/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
+function createConnectionServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
   const network = new ProviderNetwork(
     createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),
     config.providerTimeoutMs,
@@ -72,11 +81,8 @@ export function createServices(config: Config, deps: Deps): Services {
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
   const cache = new ConnectionCache(deps.changes)
-  const { providers } = config
-  const flow = { store: connections, cache, providers, clock, metrics, log, network }
-  const connect = new Connect({ ...flow, sessions, config })
+  const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
   const freshTokens = new FreshTokens({ ...flow, db, audit })
-  const revocations = new Revocations({ ...flow, db })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,
@@ -88,24 +94,20 @@ export function createServices(config: Config, deps: Deps): Services {
       leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
     },
   })
+  const connect = new Connect({ ...flow, sessions, config })
+  return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
+}
+
+export function createServices(config: Config, deps: Deps): Services {
+  const core = createCoreServices(config, deps)
+  const { network, ...connectionServices } = createConnectionServices(core, deps)
+  const { audit, clients, keys } = core
+  const { connect, refresher } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
   return {
-    config,
-    db,
-    keyring,
-    clock,
-    log,
-    metrics,
+    ...core,
+    ...connectionServices,
     migrations: readMigrations(),
-    audit,
-    clients,
-    keys,
-    tokens,
-    connections,
-    connect,
-    freshTokens,
-    revocations,
-    refresher,
     async start() {
       await keys.ensureKey()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)

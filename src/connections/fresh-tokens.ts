@@ -23,7 +23,7 @@ import { fillHeaders } from '../providers/templates.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { failureOf, ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
-import type { Provider } from '../providers/schema.js'
+import type { Provider, RefreshableProvider } from '../providers/schema.js'
 import { translateDatabaseError, type Database, type Tx } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import type { ConnectionRow, ConnectionStore } from './connection-store.js'
@@ -59,6 +59,11 @@ export interface FreshTokensOptions {
   log: Logger
   network: ProviderNetwork
 }
+
+type Outcome = { row: ConnectionRow } | { error: ProblemError }
+/** Tokens the provider issued in this refresh: kept so a failed write can be retried (`persist`). */
+type Obtained = { tokens: TokenSet; fromVersion: number; row: ConnectionRow }
+type Attempt = { obtained?: Obtained }
 
 /** How long a replica waits for another replica's refresh of the same connection. */
 const LOCK_MARGIN_MS = 2_000
@@ -126,61 +131,19 @@ export class FreshTokens {
 
   private async refreshUnderLock(id: string, request: RefreshRequest): Promise<ConnectionRow> {
     const requestedAt = this.deps.clock.now()
-    let obtained: { tokens: TokenSet; fromVersion: number; row: ConnectionRow } | undefined
-    let outcome: { row: ConnectionRow } | { error: ProblemError }
+    const attempt: Attempt = {}
+    let outcome: Outcome
     try {
       outcome = await this.deps.db.prisma.$transaction(
         async (tx) => {
           await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + LOCK_MARGIN_MS}ms'`)
-          const row = await this.deps.store.lock(tx, id)
-          if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
-          if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
-          // Another caller (this replica or another) refreshed while we waited for the lock.
-          const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
-          if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
-          // Or its refresh failed at the provider meanwhile: that is our answer too.
-          const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
-          if (failedSince === 'transient' || failedSince === 'configuration') {
-            this.deps.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
-            return { error: failureProblem(failedSince, row.lastErrorCode!) }
-          }
-
-          const provider = this.deps.providers.get(row.provider)
-          if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
-          // API keys do not expire and cannot be refreshed: the stored key is the answer.
-          if (provider.mode === 'api_key') return { row }
-          const refreshToken = this.deps.store.open(row, 'refresh_token')
-          if (!refreshToken) {
-            // Nothing to refresh with: a token that still works is handed out with its true expiry.
-            if (row.expiresAt && row.expiresAt > this.deps.clock.now()) return { row }
-            return { error: await this.markReauthorization(tx, row, 'no_refresh_token', request.actor) }
-          }
-
-          let tokens: TokenSet
-          const started = Date.now()
-          try {
-            const res = await sendProviderRequest(
-              buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
-              this.deps.network.http(provider),
-            )
-            tokens = parseTokenResponse(provider, res)
-          } catch (err) {
-            if (!(err instanceof ProviderError)) throw err
-            this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: err.failure })
-            this.deps.log.warn({ connectionId: id, provider: row.provider, failure: err.failure, code: err.code, ms: Date.now() - started }, 'refresh failed')
-            return { error: await this.recordFailure(tx, row, err, request.actor) }
-          }
-          obtained = { tokens, fromVersion: row.version, row }
-          const updated = await this.deps.store.recordRefresh(tx, row, tokens, request.actor)
-          this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: 'success' })
-          this.deps.log.info({ connectionId: id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
-          return { row: updated }
+          return this.refreshLocked(tx, id, request, requestedAt, attempt)
         },
         { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + LOCK_MARGIN_MS + 5_000 },
       )
     } catch (err) {
       // The provider already answered with new tokens: they must not be lost.
-      if (obtained) return this.persist(obtained, request.actor, err)
+      if (attempt.obtained) return this.persist(attempt.obtained, request.actor, err)
       throw translateDatabaseError(err)
     }
     if ('error' in outcome) {
@@ -190,6 +153,62 @@ export class FreshTokens {
     this.deps.cache.evict(id)
     this.deps.cache.put(outcome.row)
     return outcome.row
+  }
+
+  /** Under the row lock: re-read, reuse what another caller did meanwhile, else refresh. */
+  private async refreshLocked(tx: Tx, id: string, request: RefreshRequest, requestedAt: Date, attempt: Attempt): Promise<Outcome> {
+    const row = await this.deps.store.lock(tx, id)
+    if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
+    if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
+    // Another caller (this replica or another) refreshed while we waited for the lock.
+    const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
+    if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
+    // Or its refresh failed at the provider meanwhile: that is our answer too.
+    const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
+    if (failedSince === 'transient' || failedSince === 'configuration') {
+      this.deps.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
+      return { error: failureProblem(failedSince, row.lastErrorCode!) }
+    }
+
+    const provider = this.deps.providers.get(row.provider)
+    if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
+    // API keys do not expire and cannot be refreshed: the stored key is the answer.
+    if (provider.mode === 'api_key') return { row }
+    const refreshToken = this.deps.store.open(row, 'refresh_token')
+    if (!refreshToken) {
+      // Nothing to refresh with: a token that still works is handed out with its true expiry.
+      if (row.expiresAt && row.expiresAt > this.deps.clock.now()) return { row }
+      return { error: await this.markReauthorization(tx, row, 'no_refresh_token', request.actor) }
+    }
+    return this.refreshAtProvider(tx, { row, provider, refreshToken }, request.actor, attempt)
+  }
+
+  /** The refresh_token grant at the provider; the outcome is written under the same lock. */
+  private async refreshAtProvider(
+    tx: Tx,
+    { row, provider, refreshToken }: { row: ConnectionRow; provider: RefreshableProvider; refreshToken: string },
+    actor: string,
+    attempt: Attempt,
+  ): Promise<Outcome> {
+    let tokens: TokenSet
+    const started = Date.now()
+    try {
+      const res = await sendProviderRequest(
+        buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
+        this.deps.network.http(provider),
+      )
+      tokens = parseTokenResponse(provider, res)
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err
+      this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: err.failure })
+      this.deps.log.warn({ connectionId: row.id, provider: row.provider, failure: err.failure, code: err.code, ms: Date.now() - started }, 'refresh failed')
+      return { error: await this.recordFailure(tx, row, err, actor) }
+    }
+    attempt.obtained = { tokens, fromVersion: row.version, row }
+    const updated = await this.deps.store.recordRefresh(tx, row, tokens, actor)
+    this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: 'success' })
+    this.deps.log.info({ connectionId: row.id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
+    return { row: updated }
   }
 
   private async markReauthorization(tx: Tx, row: ConnectionRow, code: string, actor: string): Promise<ProblemError> {
@@ -213,7 +232,7 @@ export class FreshTokens {
    * PERSIST_RETRY_MS passes. Residual risk: if the process dies before the write, a
    * rotating provider's grant is lost and the connection needs its user again.
    */
-  private async persist(obtained: { tokens: TokenSet; fromVersion: number; row: ConnectionRow }, actor: string, cause: unknown): Promise<ConnectionRow> {
+  private async persist(obtained: Obtained, actor: string, cause: unknown): Promise<ConnectionRow> {
     const { row, tokens, fromVersion } = obtained
     const deadline = Date.now() + PERSIST_RETRY_MS
     let delay = 100
