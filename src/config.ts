@@ -97,44 +97,8 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   }
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
 
-  let encryptionKeys: EncryptionKey[] | undefined
-  const rawKeys = p.secret('ENCRYPTION_KEY')
-  if (rawKeys !== undefined) {
-    try {
-      encryptionKeys = parseEncryptionKeys(rawKeys)
-    } catch (err) {
-      problems.push(`ENCRYPTION_KEY: ${(err as Error).message}`)
-    }
-  } else if (databaseUrl !== undefined) {
-    problems.push(
-      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
-    )
-  }
-
-  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
-  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
-  let bootstrap: Config['bootstrap']
-  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
-    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
-    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
-      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
-    }
-    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
-    else if (bootstrapSecret.length < 32) {
-      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
-    }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
-    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      bootstrap = { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
-    }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
-  }
+  const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
+  const bootstrap = readBootstrap(p, problems)
 
   const providersFile = p.string('PROVIDERS_FILE')
   let providers = new Map<string, Provider>()
@@ -176,6 +140,49 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   }
   if (problems.length) throw new ConfigError(problems)
   return config
+}
+
+function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, problems: string[]): EncryptionKey[] | undefined {
+  const rawKeys = p.secret('ENCRYPTION_KEY')
+  if (rawKeys !== undefined) {
+    try {
+      return parseEncryptionKeys(rawKeys)
+    } catch (err) {
+      problems.push(`ENCRYPTION_KEY: ${(err as Error).message}`)
+    }
+  } else if (databaseUrl !== undefined) {
+    problems.push(
+      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
+    )
+  }
+  return undefined
+}
+
+function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
+  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
+  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
+  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
+    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
+    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
+      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
+    }
+    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
+    else if (bootstrapSecret.length < 32) {
+      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    }
+    const returnUrls: string[] = []
+    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const normalized = normalizeReturnUrl(raw)
+      if (typeof normalized === 'string') returnUrls.push(normalized)
+      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
+    }
+    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
+      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+    }
+  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
+    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  }
+  return undefined
 }
 
 class EnvReader {
