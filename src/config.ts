@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
-import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
+import { resolveProviders } from './providers/providers-file.js'
+import { ProvidersFileError, type Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
 
 export interface Config {
