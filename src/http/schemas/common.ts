@@ -1,9 +1,10 @@
-// Schema pieces shared by routes. Route schemas are the single source of openapi.yaml
-// (`npm run openapi` writes it; test/http/openapi.test.ts fails when they differ), so every
-// route declares its body, parameters, every response status and its security here.
+// Schema pieces shared by the route schemas (one module per route module beside this one).
+// Route schemas are the single source of openapi.yaml (`npm run openapi` writes it;
+// test/http/openapi.test.ts fails when they differ), so every route declares its body,
+// parameters, every response status and its security.
 import { Type, type TSchema } from 'typebox'
-import { PROBLEMS, type ProblemCode } from '../errors.js'
-import type { Scope } from '../service-clients/scopes.js'
+import { PROBLEMS, type ProblemCode } from '../../errors.js'
+import type { Scope } from '../../service-clients/scopes.js'
 
 export const Problem = Type.Object(
   {
