@@ -83,6 +83,5 @@ export const RATE_LIMITED = [429] as const
 /** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
 export const WITH_BODY = [400, 413, 415] as const
 
-export const Cursor = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from a previous page' })
 export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
 export const Timestamp = Type.String({ format: 'date-time' })
