@@ -3,9 +3,9 @@
 // no value of a secret variable ever appears in a message.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
-import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
+import { readProvidersFile } from './providers/providers-file.js'
+import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
 import { BrokerError } from './errors.js'
 
@@ -98,11 +98,12 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
 
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
+
   const bootstrap = readBootstrap(p, problems)
 
   const providersFile = p.string('PROVIDERS_FILE')
   let providers = new Map<string, Provider>()
-  if (providersFile !== undefined) providers = loadProvidersFile(providersFile, env, readFile, problems)
+  if (providersFile !== undefined) providers = readProvidersFile(providersFile, env, readFile, problems)
 
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
@@ -142,6 +143,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   return config
 }
 
+/** ENCRYPTION_KEY: required with an external database; unset means a generated development key. */
 function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, problems: string[]): EncryptionKey[] | undefined {
   const rawKeys = p.secret('ENCRYPTION_KEY')
   if (rawKeys !== undefined) {
@@ -158,6 +160,7 @@ function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, probl
   return undefined
 }
 
+/** The bootstrap service client (every scope), from BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET together. */
 function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
   const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
   const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
@@ -271,29 +274,4 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): Config['t
   if (list.every((s) => /^[0-9a-fA-F.:/]+$/.test(s))) return list
   problems.push('TRUST_PROXY: false, true, a hop count, or a comma-separated list of addresses/CIDRs')
   return false
-}
-
-function loadProvidersFile(path: string, env: Env, readFile: ReadFile, problems: string[]): Map<string, Provider> {
-  let text: string
-  try {
-    text = readFile(path)
-  } catch (err) {
-    problems.push(`PROVIDERS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    return new Map()
-  }
-  let document: unknown
-  try {
-    // YAML is a superset of JSON: one parser reads both.
-    document = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 })
-  } catch (err) {
-    problems.push(`PROVIDERS_FILE: ${path} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`)
-    return new Map()
-  }
-  try {
-    return resolveProviders(document, env)
-  } catch (err) {
-    if (!(err instanceof ProvidersFileError)) throw err
-    problems.push(...err.problems.map((m) => `PROVIDERS_FILE ${path}: ${m}`))
-    return new Map()
-  }
 }

@@ -34,7 +34,8 @@ const PUBLIC_JWK_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const
 /** What jose's import functions return: a WebCrypto CryptoKey. */
 type CryptoKey = Awaited<ReturnType<typeof importPKCS8>>
 
-export type SigningKeyStatus = 'pending' | 'active' | 'retiring' | 'retired'
+export const SIGNING_KEY_STATUSES = ['pending', 'active', 'retiring', 'retired'] as const
+export type SigningKeyStatus = (typeof SIGNING_KEY_STATUSES)[number]
 
 export interface SigningKeyInfo {
   kid: string
