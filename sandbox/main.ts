@@ -109,11 +109,11 @@ Ctrl-C stops everything.
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env)
+  await refuseTakenPort(settings.brokerPort, 'SANDBOX_PORT')
+  await refuseTakenPort(settings.demoPort, 'SANDBOX_DEMO_PORT')
   buildIfStale()
   mkdirSync(settings.dir, { recursive: true, mode: 0o755 })
   chmodSync(settings.dir, 0o755) // as root, the embedded PostgreSQL runs as another user
-  await refuseTakenPort(settings.brokerPort, 'SANDBOX_PORT')
-  await refuseTakenPort(settings.demoPort, 'SANDBOX_DEMO_PORT')
   const secret = readOrCreateSecret(join(settings.dir, 'bootstrap-client.secret'))
   const brokerUrl = `http://127.0.0.1:${settings.brokerPort}`
   const started = Date.now()
