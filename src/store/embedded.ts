@@ -32,9 +32,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const { binaries, cluster } = user ? placesFor(installed, dataDir, user) : { binaries: installed, cluster: { dir: join(dataDir, 'postgres'), relocated: false } }
   if (user && (binaries !== installed || cluster.relocated)) {
     const privateFolder = blockedFolder(dataDir, user) ?? blockedFolder(installed.dir, user)
+    const moved = [binaries !== installed && 'runs from a root-owned copy of its binaries', cluster.relocated && 'keeps its data in the cluster folder (linked from DATA_DIR/postgres)']
     log.info(
       { privateFolder, binaries: binaries.dir, cluster: cluster.dir },
-      'running as root: PostgreSQL runs as the postgres user, which cannot enter the private folder, so it runs from a root-owned copy of its binaries and keeps its data in the cluster folder (linked from DATA_DIR/postgres)',
+      `running as root: PostgreSQL runs as the postgres user, which cannot reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
     )
   }
   refuseOtherMajor(cluster.dir, binaries.major)
