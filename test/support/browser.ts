@@ -1,5 +1,8 @@
 // A minimal browser for HTTP-level flow tests: a cookie jar (name, value, path, with the
-// attributes the broker sets) and manual redirects, so each hop can be inspected.
+// attributes the broker sets) and manual redirects, so each hop can be inspected. A real
+// headless Chromium comes from launchBrowser (test/support/chromium.ts).
+export { launchBrowser } from './chromium.js'
+
 export class Browser {
   cookies = new Map<string, { value: string; path: string; httpOnly: boolean; sameSite: string | undefined; expired: boolean }>()
 
