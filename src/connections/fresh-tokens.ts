@@ -49,10 +49,15 @@ export interface RefreshRequest {
   actor: string
 }
 
-/** How long a replica waits for another replica's refresh of the same connection. */
-const LOCK_MARGIN_MS = 2_000
-/** How long the write of rotated tokens is retried while the database is unavailable. */
-const PERSIST_RETRY_MS = 15_000
+export interface FreshTokenTimings {
+  /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
+  lockMarginMs: number
+  /** How long the write of rotated tokens is retried while the database is unavailable. */
+  persistRetryMs: number
+}
+
+/** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
+export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
 
 export class FreshTokens {
   private inflight = new Map<string, Promise<ConnectionRow>>()
@@ -67,6 +72,7 @@ export class FreshTokens {
     private metrics: Metrics,
     private log: Logger,
     private network: ProviderNetwork,
+    private timings: FreshTokenTimings = FRESH_TOKEN_TIMINGS,
   ) {}
 
   async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
@@ -130,7 +136,7 @@ export class FreshTokens {
     try {
       outcome = await this.db.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.network.timeoutMs + LOCK_MARGIN_MS}ms'`)
+          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.network.timeoutMs + this.timings.lockMarginMs}ms'`)
           const row = await this.store.lock(tx, id)
           if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
           if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
@@ -175,7 +181,7 @@ export class FreshTokens {
           this.log.info({ connectionId: id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
           return { row: updated }
         },
-        { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + LOCK_MARGIN_MS + 5_000 },
+        { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + this.timings.lockMarginMs + 5_000 },
       )
     } catch (err) {
       // The provider already answered with new tokens: they must not be lost.
@@ -238,12 +244,12 @@ export class FreshTokens {
    * The provider issued new tokens but the transaction failed (database unavailable). The
    * old refresh token may already be void at the provider, so the new tokens are written
    * again, guarded by the version they were refreshed from, until it works or
-   * PERSIST_RETRY_MS passes. Residual risk: if the process dies before the write, a
+   * the persist-retry window (15 s) passes. Residual risk: if the process dies before the write, a
    * rotating provider's grant is lost and the connection needs its user again.
    */
   private async persist(obtained: { tokens: TokenSet; fromVersion: number; row: ConnectionRow }, actor: string, cause: unknown): Promise<ConnectionRow> {
     const { row, tokens, fromVersion } = obtained
-    const deadline = Date.now() + PERSIST_RETRY_MS
+    const deadline = Date.now() + this.timings.persistRetryMs
     let delay = 100
     this.log.warn({ connectionId: row.id, err: { message: (cause as Error).message } }, 'refreshed tokens not stored yet; retrying the write')
     for (;;) {
