@@ -8,8 +8,9 @@
 // - recoverable: the database is back within ~3 s → 200, the NEW refresh token is stored,
 //   the chain goes on (no invalid_grant);
 // - beyond the retry window: down 2.5 s longer than the window → 503, and the documented
-//   residual risk happens (docs/decisions.md "Rotated tokens and a failing database"): the grant is lost and the
-//   connection fails safe to 409 reauthorization_required, never to a 5xx loop.
+//   residual risk happens (docs/decisions.md "Rotated tokens and a failing database"):
+//   the grant is lost and the connection fails safe to 409 reauthorization_required,
+//   never to a 5xx loop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startZendeskChatReplica, type ZendeskChatReplica } from '../replicas/zendesk-chat.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
