@@ -1,0 +1,5 @@
+import { SLOW_TESTS, suite } from './vitest.config.js'
+
+// `npm run test:slow`: the tests vitest.config.ts leaves out, one file at a time, so
+// their timed fault windows do not share the cores with other files.
+export default suite('slow', { include: SLOW_TESTS, exclude: [] }, 1)
