@@ -44,9 +44,14 @@ const registered = new Set<string>()
 /** Encryption keys registered in this process: they open sealed values before a database is dropped. */
 const knownKeys = new Map<string, EncryptionKey>()
 
+/** Test files (tags) that registered a secret: only their databases are dumped. */
+const filesWithSecrets = new Set<string>()
+
 function write(kind: string, value: string): void {
   const d = dir()
-  if (!d || value.length < MIN_SECRET_LENGTH || registered.has(`${kind}\0${value}`)) return
+  if (!d || value.length < MIN_SECRET_LENGTH) return
+  filesWithSecrets.add(testFileTag())
+  if (registered.has(`${kind}\0${value}`)) return
   registered.add(`${kind}\0${value}`)
   appendFileSync(join(d, FOLDERS.secrets, `${testFileTag()}.${process.pid}.jsonl`), `${JSON.stringify({ kind, value })}\n`)
 }
@@ -141,7 +146,7 @@ export function requirePendingVerifierDump(): void {
 export async function dumpBeforeDrop(url: string, name: string): Promise<void> {
   const d = dir()
   // Only where secrets are handled: a test file that registered none has none to find.
-  if (!d || registered.size === 0) return
+  if (!d || !filesWithSecrets.has(testFileTag())) return
   await registerSealedSecrets(url)
   appendFileSync(join(d, FOLDERS.dumps, `${testFileTag()}.${name}.txt`), await dumpTables(url))
 }
