@@ -7,11 +7,11 @@ import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
 import { problem } from './errors.js'
-import { registerBrokerTokenAuth } from './http/auth.js'
+import { brokerTokenAuth } from './http/auth.js'
 import { registerDocs } from './http/docs.js'
 import { renderErrorPage } from './http/pages.js'
 import { registerProblemHandling, routerRefusal } from './http/problem.js'
-import { Problem } from './http/schemas.js'
+import { Problem } from './http/schemas/common.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
 import { connectRoutes } from './http/routes/connect.js'
 import { connectionRoutes } from './http/routes/connections.js'
@@ -43,7 +43,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   const services = createServices(config, deps)
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    // One log line per request, written by the onResponse hook below.
+    // One log line per request, written by the onResponse hook (registerRequestHooks).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A hop count is supported at run time; Fastify's types omit it.
@@ -51,8 +51,8 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500, ignoreDuplicateSlashes: false },
-    // Requests arriving while closing are refused by our own onRequest hook below, in
-    // each route's error format (Fastify's built-in answer is neither problem+json nor RFC 6749).
+    // Requests arriving while closing are refused by our own onRequest hook (registerRequestHooks),
+    // in each route's error format (Fastify's built-in answer is neither problem+json nor RFC 6749).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: routerRefusal(renderErrorPage),
@@ -62,19 +62,32 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url })
   })
+  setValidation(app)
+  app.addSchema(Problem)
+  registerProblemHandling(app, renderErrorPage)
+  await registerInfrastructure(app)
+  registerRequestHooks(app, services)
+  await registerRoutes(app, services)
+  app.addHook('onClose', async () => {
+    await services.stop()
+  })
+  return app
+}
 
-  // Strict bodies (unknown properties are errors, no type coercion); query strings and
-  // path parameters are strings on the wire, so they may be coerced to their types. Every
-  // part must also be storable text with finite numbers (validation.ts).
+/**
+ * Strict bodies (unknown properties are errors, no type coercion); query strings and path
+ * parameters are strings on the wire, so they may be coerced to their types. Every part
+ * must also be storable text with finite numbers (validation.ts).
+ */
+function setValidation(app: FastifyInstance): void {
   const bodyAjv = createAjv()
   const paramAjv = createAjv({ coerceTypes: true })
   app.setValidatorCompiler(({ schema, httpPart }) => withWellFormedInput((httpPart === 'body' ? bodyAjv : paramAjv).compile(schema)))
-
   // Only JSON bodies by default; form bodies only where a route registers the parser.
   app.removeContentTypeParser(['text/plain'])
+}
 
-  app.addSchema(Problem)
-  registerProblemHandling(app, renderErrorPage)
+async function registerInfrastructure(app: FastifyInstance): Promise<void> {
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,
@@ -85,12 +98,17 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     },
   })
   await registerDocs(app)
+}
 
-  // Graceful shutdown: requests in flight when closing starts finish, and their keep-alive
-  // connections close after the response, so the server can stop without cutting anyone off.
-  // A request that still arrives (pipelined, or racing on a busy keep-alive connection) is
-  // refused with 503 shutting_down, rendered by the route's error handler: problem+json,
-  // an HTML page on browser routes, RFC 6749 temporarily_unavailable at /oauth/token.
+/**
+ * Graceful shutdown: requests in flight when closing starts finish, and their keep-alive
+ * connections close after the response, so the server can stop without cutting anyone off.
+ * A request that still arrives (pipelined, or racing on a busy keep-alive connection) is
+ * refused with 503 shutting_down, rendered by the route's error handler: problem+json,
+ * an HTML page on browser routes, RFC 6749 temporarily_unavailable at /oauth/token.
+ * Also: nosniff on every answer, empty POST bodies, and one log line per request.
+ */
+function registerRequestHooks(app: FastifyInstance, services: Services): void {
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
@@ -117,22 +135,19 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
       'request completed',
     )
   })
+}
 
+async function registerRoutes(app: FastifyInstance, services: Services): Promise<void> {
   await app.register(operationRoutes, services)
   await app.register(wellKnownRoutes, services)
   await app.register(tokenRoutes, services)
   await app.register(connectRoutes, services)
   // The internal API: one broker-token hook for every route registered in this scope.
   await app.register(async (v1) => {
-    registerBrokerTokenAuth(v1, services)
+    await v1.register(brokerTokenAuth, services)
     await v1.register(connectionRoutes, services)
     await v1.register(serviceClientRoutes, services)
     await v1.register(signingKeyRoutes, services)
     await v1.register(auditEventRoutes, services)
   })
-
-  app.addHook('onClose', async () => {
-    await services.stop()
-  })
-  return app
 }

@@ -2,16 +2,13 @@
 // service (DATABASE_URL, ENCRYPTION_KEY, ...); with no DATABASE_URL it uses the embedded
 // database under DATA_DIR, the running broker's if there is one.
 import { parseArgs } from 'node:util'
-import { AuditLog } from './audit/audit-log.js'
-import { systemClock } from './clock.js'
 import { ConfigError, loadConfig } from './config.js'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS, SigningKeys } from './issuer/signing-keys.js'
+import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from './issuer/signing-keys.js'
 import { createLogger } from './log.js'
-import { Metrics } from './metrics.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
-import { ServiceClients } from './service-clients/service-clients.js'
-import { ProblemError } from './errors.js'
+import { createServices, type Services } from './services.js'
+import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
 import { countStale, reencryptAll } from './store/reencrypt.js'
 
@@ -29,6 +26,8 @@ const USAGE = `usage: npm run cli -- <command>
                                             key of ENCRYPTION_KEY
 
 scopes: ${SCOPES.join(', ')}`
+
+type Options = { name?: string; scopes?: string; 'return-urls'?: string; 'activate-in'?: string }
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -52,77 +51,74 @@ async function main(argv: string[]): Promise<number> {
   // Logs go to stderr so that stdout carries only the command's output.
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
   const runtime = await openRuntime(config, log, { reuseRunningEmbedded: true })
-  const { db, keyring } = runtime
-  const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  let services: Services | undefined
   try {
-    await migrate(db.pool, log)
-    const audit = new AuditLog(db, systemClock, log, new Metrics())
-    const command = [group, action].filter(Boolean).join(' ')
-    switch (command) {
-      case 'migrate':
-        out({ migrated: true })
-        return 0
-      case 'clients create': {
-        if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
-        const clients = new ServiceClients(db, audit, log)
-        const { client, clientSecret } = await clients.create(
-          {
-            name: values.name,
-            scopes: values.scopes.split(',').map((s) => s.trim()).filter(Boolean),
-            allowedReturnUrls: (values['return-urls'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-          },
-          'cli',
-        )
-        out({ ...client, clientSecret })
-        process.stderr.write('The client secret is shown once; store it now.\n')
-        return 0
-      }
-      case 'clients list':
-        out(await new ServiceClients(db, audit, log).list())
-        return 0
-      case 'clients delete':
-        if (!arg) throw new UsageError('clients delete needs a client id')
-        await new ServiceClients(db, audit, log).delete(arg, 'cli')
-        out({ deleted: arg })
-        return 0
-      case 'keys list':
-      case 'keys rotate': {
-        const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
-        if (action === 'rotate' && !isActivationDelay(delay)) {
-          throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
-        }
-        const keys = new SigningKeys(db, keyring, systemClock, config.brokerTokenTtlSeconds, audit, log)
-        await keys.ensureKey()
-        await keys.start(undefined)
-        try {
-          if (action === 'list') {
-            out(keys.list())
-          } else {
-            out(await keys.rotate(delay, 'cli'))
-          }
-        } finally {
-          keys.stop()
-        }
-        return 0
-      }
-      case 'encryption reencrypt': {
-        const { rows } = await reencryptAll(db, keyring, log)
-        const remaining = await countStale(db, keyring)
-        if (rows || remaining === 0) {
-          await audit.write({ type: 'encryption.reencrypted', actor: 'cli', detail: { rows, keyId: keyring.primaryId } })
-        }
-        out({ reencrypted: rows, remainingUnderOlderKeys: remaining, keyId: keyring.primaryId })
-        return remaining === 0 ? 0 : 1
-      }
-      default:
-        throw new UsageError(`unknown command: ${command}`)
-    }
+    // The service's own wiring; only what a command uses is started.
+    services = createServices(config, { db: runtime.db, keyring: runtime.keyring, log })
+    await migrate(runtime.db.pool, log)
+    return await run([group, action].filter(Boolean).join(' '), arg, values, services)
   } finally {
+    await services?.stop()
     await runtime.close()
   }
 }
 
-class UsageError extends Error {}
+function out(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+
+async function run(command: string, arg: string | undefined, values: Options, { clients, keys, audit, db, keyring, log }: Services): Promise<number> {
+  switch (command) {
+    case 'migrate':
+      out({ migrated: true })
+      return 0
+    case 'clients create': {
+      if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
+      const { client, clientSecret } = await clients.create({ name: values.name, scopes: list(values.scopes), allowedReturnUrls: list(values['return-urls']) }, 'cli')
+      out({ ...client, clientSecret })
+      process.stderr.write('The client secret is shown once; store it now.\n')
+      return 0
+    }
+    case 'clients list':
+      out(await clients.list())
+      return 0
+    case 'clients delete':
+      if (!arg) throw new UsageError('clients delete needs a client id')
+      await clients.delete(arg, 'cli')
+      out({ deleted: arg })
+      return 0
+    case 'keys list':
+    case 'keys rotate': {
+      const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
+      if (command === 'keys rotate' && !isActivationDelay(delay)) {
+        throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
+      }
+      await keys.ensureKey()
+      await keys.start(undefined)
+      out(command === 'keys list' ? keys.list() : await keys.rotate(delay, 'cli'))
+      return 0
+    }
+    case 'encryption reencrypt': {
+      const { rows } = await reencryptAll(db, keyring, log)
+      const remaining = await countStale(db, keyring)
+      if (rows || remaining === 0) {
+        await audit.write({ type: 'encryption.reencrypted', actor: 'cli', detail: { rows, keyId: keyring.primaryId } })
+      }
+      out({ reencrypted: rows, remainingUnderOlderKeys: remaining, keyId: keyring.primaryId })
+      return remaining === 0 ? 0 : 1
+    }
+    default:
+      throw new UsageError(`unknown command: ${command}`)
+  }
+}
+
+class UsageError extends BrokerError<'usage'> {
+  constructor(message: string) {
+    super('usage', message)
+  }
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

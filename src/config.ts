@@ -3,10 +3,11 @@
 // no value of a secret variable ever appears in a message.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
-import { resolveProviders, ProvidersFileError, type Provider } from './providers/schema.js'
+import { readProvidersFile } from './providers/providers-file.js'
+import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { BrokerError } from './errors.js'
 
 export interface Config {
   port: number
@@ -39,10 +40,9 @@ export interface Config {
   rateLimits: { token: number; browser: number; admin: number }
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends BrokerError<'invalid_configuration'> {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ConfigError'
+    super('invalid_configuration', `invalid configuration:\n  - ${problems.join('\n  - ')}`)
   }
 }
 
@@ -97,48 +97,13 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   }
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
 
-  let encryptionKeys: EncryptionKey[] | undefined
-  const rawKeys = p.secret('ENCRYPTION_KEY')
-  if (rawKeys !== undefined) {
-    try {
-      encryptionKeys = parseEncryptionKeys(rawKeys)
-    } catch (err) {
-      problems.push(`ENCRYPTION_KEY: ${(err as Error).message}`)
-    }
-  } else if (databaseUrl !== undefined) {
-    problems.push(
-      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
-    )
-  }
+  const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
 
-  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
-  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
-  let bootstrap: Config['bootstrap']
-  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
-    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
-    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
-      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
-    }
-    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
-    else if (bootstrapSecret.length < 32) {
-      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
-    }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
-    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      bootstrap = { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
-    }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
-  }
+  const bootstrap = readBootstrap(p, problems)
 
   const providersFile = p.string('PROVIDERS_FILE')
   let providers = new Map<string, Provider>()
-  if (providersFile !== undefined) providers = loadProvidersFile(providersFile, env, readFile, problems)
+  if (providersFile !== undefined) providers = readProvidersFile(providersFile, env, readFile, problems)
 
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
@@ -176,6 +141,51 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   }
   if (problems.length) throw new ConfigError(problems)
   return config
+}
+
+/** ENCRYPTION_KEY: required with an external database; unset means a generated development key. */
+function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, problems: string[]): EncryptionKey[] | undefined {
+  const rawKeys = p.secret('ENCRYPTION_KEY')
+  if (rawKeys !== undefined) {
+    try {
+      return parseEncryptionKeys(rawKeys)
+    } catch (err) {
+      problems.push(`ENCRYPTION_KEY: ${(err as Error).message}`)
+    }
+  } else if (databaseUrl !== undefined) {
+    problems.push(
+      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
+    )
+  }
+  return undefined
+}
+
+/** The bootstrap service client (every scope), from BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET together. */
+function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
+  const bootstrapId = p.string('BOOTSTRAP_CLIENT_ID')
+  const bootstrapSecret = p.secret('BOOTSTRAP_CLIENT_SECRET')
+  if (bootstrapId !== undefined || bootstrapSecret !== undefined) {
+    if (bootstrapId === undefined) problems.push('BOOTSTRAP_CLIENT_ID: required when BOOTSTRAP_CLIENT_SECRET is set')
+    else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
+      problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
+    }
+    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
+    else if (bootstrapSecret.length < 32) {
+      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    }
+    const returnUrls: string[] = []
+    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const normalized = normalizeReturnUrl(raw)
+      if (typeof normalized === 'string') returnUrls.push(normalized)
+      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
+    }
+    if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
+      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+    }
+  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
+    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  }
+  return undefined
 }
 
 class EnvReader {
@@ -264,29 +274,4 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): Config['t
   if (list.every((s) => /^[0-9a-fA-F.:/]+$/.test(s))) return list
   problems.push('TRUST_PROXY: false, true, a hop count, or a comma-separated list of addresses/CIDRs')
   return false
-}
-
-function loadProvidersFile(path: string, env: Env, readFile: ReadFile, problems: string[]): Map<string, Provider> {
-  let text: string
-  try {
-    text = readFile(path)
-  } catch (err) {
-    problems.push(`PROVIDERS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    return new Map()
-  }
-  let document: unknown
-  try {
-    // YAML is a superset of JSON: one parser reads both.
-    document = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 })
-  } catch (err) {
-    problems.push(`PROVIDERS_FILE: ${path} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`)
-    return new Map()
-  }
-  try {
-    return resolveProviders(document, env)
-  } catch (err) {
-    if (!(err instanceof ProvidersFileError)) throw err
-    problems.push(...err.problems.map((m) => `PROVIDERS_FILE ${path}: ${m}`))
-    return new Map()
-  }
 }

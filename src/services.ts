@@ -5,6 +5,7 @@ import { AuditLog } from './audit/audit-log.js'
 import { ConnectionCache, MAX_AGE_MS } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
+import { ConnectSessions } from './connections/connect-sessions.js'
 import { FRESH_TOKEN_TIMINGS, FreshTokens, type FreshTokenTimings } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
@@ -63,49 +64,58 @@ export interface Services {
   stop(): Promise<void>
 }
 
-export function createServices(config: Config, deps: Deps): Services {
+/** The services without provider traffic: what the CLI needs (audit, service clients, signing keys). */
+export function createCoreServices(config: Config, deps: Deps) {
   const clock = deps.clock ?? systemClock
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
   const clients = new ServiceClients(db, audit, log)
-  const keys = new SigningKeys(db, keyring, clock, config.brokerTokenTtlSeconds, audit, log)
+  const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
+  return { config, db, keyring, clock, log, metrics, audit, clients, keys, tokens }
+}
+
+type CoreServices = ReturnType<typeof createCoreServices>
+
+/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
+function createConnectionServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
   const network = new ProviderNetwork(
     createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),
     config.providerTimeoutMs,
   )
-  const http = network
-  const connections = new ConnectionStore(db, keyring, clock)
+  const connections = new ConnectionStore({ db, keyring, clock, audit })
+  const sessions = new ConnectSessions({ db, keyring, clock })
   const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
-  const { providers } = config
-  const connect = new Connect(db, connections, cache, keyring, providers, config, audit, clock, metrics, log, http)
-  const freshTokens = new FreshTokens(db, connections, cache, providers, audit, clock, metrics, log, http, timings)
-  const revocations = new Revocations(db, connections, cache, providers, audit, clock, metrics, log, http)
-  const refresher = new ProactiveRefresher(db, freshTokens, metrics, log, {
-    ...config.refresh,
-    // Longer than the longest refresh (lock wait plus provider call, twice).
-    leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
+  const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
+  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
+  const refresher = new ProactiveRefresher({
+    store: connections,
+    freshTokens,
+    metrics,
+    log,
+    options: {
+      ...config.refresh,
+      // Longer than the longest refresh (lock wait plus provider call, twice).
+      leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
+    },
   })
+  const connect = new Connect({ ...flow, sessions, config })
+  return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
+}
+
+export function createServices(config: Config, deps: Deps): Services {
+  const core = createCoreServices(config, deps)
+  const { network, ...connectionServices } = createConnectionServices(core, deps)
+  const { audit, clients, keys } = core
+  const { connect, refresher } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
   return {
-    config,
-    db,
-    keyring,
-    clock,
-    log,
-    metrics,
+    ...core,
+    ...connectionServices,
     migrations: readMigrations(),
-    audit,
-    clients,
-    keys,
-    tokens,
-    connections,
-    connect,
-    freshTokens,
-    revocations,
-    refresher,
     async start() {
       await keys.ensureKey()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)

@@ -1,71 +1,62 @@
-// Connection rows: the sealed tokens and the metadata around them. Tokens are sealed
-// with associated data naming the row and column, and opened only on the way out to a
-// caller or a provider.
-import { randomBytes } from 'node:crypto'
+// The owner of the connections table: every write to a connection row happens here, and
+// each life-cycle step writes the row, its audit event and its change notification in one
+// transaction. Tokens are sealed with associated data naming the row and column, and opened
+// only on the way out to a caller or a provider.
+//
+// Steps that run under a row lock the caller holds across a provider call (refresh,
+// revocation) take that transaction (`tx`); the others open their own.
+import type { AuditEventInput, AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
-import type { Connection as Row } from '../generated/prisma/client.js'
 import type { TokenSet } from '../oauth/token-endpoint.js'
+import type { Provider } from '../providers/schema.js'
+import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
+import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
+import { BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS, BACKOFF_SQL, CLAIM_SQL, type DueConnection } from './refresh-schedule.js'
 
-export type ConnectionRow = Row
-export type ConnectionStatus = 'active' | 'reauthorization_required' | 'revoked'
+export { connectionView, newConnectionId, type ConnectionRow, type ConnectionStatus, type ConnectionView } from './connection-view.js'
 
-export function newConnectionId(): string {
-  return `conn_${randomBytes(12).toString('base64url')}`
+export interface ConnectionStoreOptions {
+  db: Database
+  keyring: Keyring
+  clock: Clock
+  audit: AuditLog
 }
 
-/** What the API shows of a connection: metadata only, never a token. */
-export interface ConnectionView {
-  id: string
-  provider: string
+/** A first grant for a new connection. */
+export interface NewGrant {
+  provider: Provider
   ownerId: string
-  status: string
+  /** The service client that created it (audit actor). */
+  clientId: string
+  params: Record<string, string>
   scopes: string[]
-  expiresAt: string | null
-  createdAt: string
-  updatedAt: string
-  lastRefreshedAt: string | null
-  lastErrorCode: string | null
-  metadata: Record<string, unknown>
-  params: Record<string, unknown>
+  tokens: TokenSet
 }
 
-export function connectionView(row: Row): ConnectionView {
-  return {
-    id: row.id,
-    provider: row.provider,
-    ownerId: row.ownerId,
-    status: row.status,
-    scopes: row.scopes,
-    expiresAt: row.expiresAt?.toISOString() ?? null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    lastRefreshedAt: row.lastRefreshedAt?.toISOString() ?? null,
-    lastErrorCode: row.lastErrorCode,
-    metadata: row.metadata as Record<string, unknown>,
-    params: row.params as Record<string, unknown>,
-  }
+/** A new grant for an existing connection (re-authorization). */
+export interface ReplacementGrant {
+  provider: Provider
+  tokens: TokenSet
+  scopes: string[]
+  actor: string
+  /** New non-secret params (credential exchanges discover them again); absent: kept. */
+  params?: Record<string, string>
 }
+
+type Column = 'access_token' | 'refresh_token'
 
 export class ConnectionStore {
-  constructor(
-    private db: Database,
-    private keyring: Keyring,
-    private clock: Clock,
-  ) {}
+  constructor(private readonly deps: ConnectionStoreOptions) {}
 
-  seal(id: string, column: 'access_token' | 'refresh_token', value: string): string {
-    return this.keyring.seal(value, fieldContext('connections', id, column))
-  }
-
-  open(row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null }, column: 'access_token' | 'refresh_token'): string | undefined {
+  open(row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null }, column: Column): string | undefined {
     const sealed = column === 'access_token' ? row.accessToken : row.refreshToken
-    return sealed == null ? undefined : this.keyring.openString(sealed, fieldContext('connections', row.id, column))
+    return sealed == null ? undefined : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
   }
 
   async get(id: string): Promise<Row | undefined> {
-    return (await this.db.prisma.connection.findUnique({ where: { id } })) ?? undefined
+    return (await this.deps.db.prisma.connection.findUnique({ where: { id } })) ?? undefined
   }
 
   /** Locks the row for the rest of `tx` and reads it (the refresh and revocation path). */
@@ -74,9 +65,136 @@ export class ConnectionStore {
     return (await tx.connection.findUnique({ where: { id } })) ?? undefined
   }
 
+  async list(filter: { provider?: string; ownerId?: string; status?: string; cursor?: string; limit: number }): Promise<{ items: Row[]; nextCursor: string | null }> {
+    const rows = await this.deps.db.prisma.connection.findMany({
+      where: {
+        ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
+        ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
+        status: filter.status !== undefined ? filter.status : { not: 'revoked' },
+        ...(filter.cursor !== undefined ? { id: { gt: filter.cursor } } : {}),
+      },
+      orderBy: { id: 'asc' },
+      take: filter.limit + 1,
+    })
+    const items = rows.slice(0, filter.limit)
+    return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.id : null }
+  }
+
+  /** Creates a connection from its first grant. */
+  create(grant: NewGrant): Promise<Row> {
+    return this.deps.db.prisma.$transaction(async (tx) => {
+      const id = newConnectionId()
+      const now = this.deps.clock.now()
+      const row = await tx.connection.create({
+        data: {
+          id,
+          provider: grant.provider.key,
+          ownerId: grant.ownerId,
+          status: 'active',
+          ...this.tokenColumns(id, grant.tokens, grant.scopes),
+          params: grant.params,
+          metadata: grant.tokens.metadata,
+          createdBy: grant.clientId,
+          createdAt: now,
+          updatedAt: now,
+          version: 1,
+        },
+      })
+      const detail = { provider: grant.provider.key, ownerId: grant.ownerId, mode: grant.provider.mode }
+      await this.recorded(tx, { type: 'connection.created', actor: grant.clientId, connectionId: id, detail })
+      return row
+    })
+  }
+
+  /**
+   * Re-authorization in place: same id, new grant; the old tokens are replaced. A new grant
+   * without a refresh token clears the old one: it belongs to the old grant and must not be
+   * used (or outlive it) in the new one's name. Undefined when the row is gone, revoked or
+   * of another provider.
+   */
+  replaceGrant(id: string, grant: ReplacementGrant): Promise<Row | undefined> {
+    return this.deps.db.prisma.$transaction(async (tx) => {
+      const current = await this.lock(tx, id)
+      if (!current || current.status === 'revoked' || current.provider !== grant.provider.key) return undefined
+      const row = await tx.connection.update({
+        where: { id },
+        data: {
+          ...this.grantColumns(current, grant.tokens, grant.scopes),
+          ...(grant.tokens.refreshToken === undefined ? { refreshToken: null, refreshTokenExpiresAt: null } : {}),
+          ...(grant.params ? { params: grant.params } : {}),
+        },
+      })
+      await this.recorded(tx, { type: 'connection.reauthorized', actor: grant.actor, connectionId: id, detail: { provider: grant.provider.key } })
+      return row
+    })
+  }
+
+  /** A successful refresh of the locked `row`: the new tokens (a rotated refresh token with them). */
+  async recordRefresh(tx: Tx, row: Row, tokens: TokenSet, actor: string): Promise<Row> {
+    const updated = await tx.connection.update({
+      where: { id: row.id },
+      data: { ...this.grantColumns(row, tokens, row.scopes), lastRefreshedAt: this.deps.clock.now() },
+    })
+    const detail = { rotated: tokens.refreshToken !== undefined }
+    await this.recorded(tx, { type: 'connection.refresh_succeeded', actor, connectionId: row.id, detail })
+    return updated
+  }
+
+  /**
+   * A refresh that failed without refusing the grant: the tokens stay. `refresh_failures`
+   * counts consecutive failures, whoever refreshed (the refresher backs off on it).
+   */
+  async recordFailure(tx: Tx, row: Row, failure: { failure: 'configuration' | 'transient'; code: string }, actor: string): Promise<void> {
+    const now = this.deps.clock.now()
+    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
+    await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: failure })
+  }
+
+  /** The grant is gone (refused, or nothing to refresh with): the connection needs its user again. */
+  async requireReauthorization(tx: Tx, row: Row, code: string, actor: string): Promise<void> {
+    const now = this.deps.clock.now()
+    await tx.connection.update({ where: { id: row.id }, data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now } })
+    await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: 'grant', code } })
+  }
+
+  /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
+  async delete(tx: Tx, row: Row, actor: string, outcome: object): Promise<void> {
+    const now = this.deps.clock.now()
+    await tx.connection.update({
+      where: { id: row.id },
+      data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
+    })
+    await this.recorded(tx, { type: 'connection.revoked', actor, connectionId: row.id, detail: { provider: row.provider, ...outcome } })
+  }
+
+  /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */
+  async claimDue(parameters: number[]): Promise<DueConnection[]> {
+    return (await this.deps.db.pool.query<DueConnection>(CLAIM_SQL, parameters)).rows
+  }
+
+  /** Backs a row off after a failed proactive refresh (refresh-schedule.ts). */
+  async backOff(id: string, failures: number): Promise<void> {
+    await this.deps.db.pool.query(BACKOFF_SQL, [id, BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS, failures])
+  }
+
+  /** The columns of a grant that is good again: new tokens, active, no error, no back-off. */
+  private grantColumns(current: Row, tokens: TokenSet, scopes: string[]) {
+    return {
+      ...this.tokenColumns(current.id, tokens, scopes),
+      status: 'active',
+      version: { increment: 1 },
+      metadata: { ...(current.metadata as object), ...tokens.metadata },
+      lastErrorCode: null,
+      lastErrorAt: null,
+      refreshFailures: 0,
+      refreshNotBefore: null,
+      updatedAt: this.deps.clock.now(),
+    }
+  }
+
   /** Token columns for a fresh token set; a response without a refresh token keeps the old one. */
-  tokenColumns(id: string, tokens: TokenSet, requestedScopes: string[]) {
-    const now = this.clock.now().getTime()
+  private tokenColumns(id: string, tokens: TokenSet, requestedScopes: string[]) {
+    const now = this.deps.clock.now().getTime()
     return {
       accessToken: this.seal(id, 'access_token', tokens.accessToken),
       ...(tokens.refreshToken !== undefined ? { refreshToken: this.seal(id, 'refresh_token', tokens.refreshToken) } : {}),
@@ -92,18 +210,13 @@ export class ConnectionStore {
     }
   }
 
-  async list(filter: { provider?: string; ownerId?: string; status?: string; cursor?: string; limit: number }): Promise<{ items: Row[]; nextCursor: string | null }> {
-    const rows = await this.db.prisma.connection.findMany({
-      where: {
-        ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
-        ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
-        status: filter.status !== undefined ? filter.status : { not: 'revoked' },
-        ...(filter.cursor !== undefined ? { id: { gt: filter.cursor } } : {}),
-      },
-      orderBy: { id: 'asc' },
-      take: filter.limit + 1,
-    })
-    const items = rows.slice(0, filter.limit)
-    return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.id : null }
+  private seal(id: string, column: Column, value: string): string {
+    return this.deps.keyring.seal(value, fieldContext('connections', id, column))
+  }
+
+  /** The audit event and the change notification of a write, in the write's transaction. */
+  private async recorded(tx: Tx, event: AuditEventInput): Promise<void> {
+    await this.deps.audit.write(event, tx)
+    await notifyChange(tx, { topic: 'connection', id: event.connectionId! })
   }
 }

@@ -19,13 +19,12 @@ import type { Clock } from '../clock.js'
 import { problem, ProblemError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { sendProviderRequest } from '../oauth/http.js'
-import { fillHeaders } from '../oauth/placeholders.js'
+import { fillHeaders } from '../providers/templates.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { failureOf, ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
-import type { Provider } from '../providers/schema.js'
-import { notifyChange } from '../store/changes.js'
-import { isDatabaseUnavailable, type Database, type Tx } from '../store/db.js'
+import type { Provider, RefreshableProvider } from '../providers/schema.js'
+import { translateDatabaseError, type Database, type Tx } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import type { ConnectionRow, ConnectionStore } from './connection-store.js'
 
@@ -49,6 +48,20 @@ export interface RefreshRequest {
   actor: string
 }
 
+export interface FreshTokensOptions {
+  db: Database
+  store: ConnectionStore
+  cache: ConnectionCache
+  providers: Map<string, Provider>
+  audit: AuditLog
+  clock: Clock
+  metrics: Metrics
+  log: Logger
+  network: ProviderNetwork
+  /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
+  timings?: FreshTokenTimings
+}
+
 export interface FreshTokenTimings {
   /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
   lockMarginMs: number
@@ -59,32 +72,30 @@ export interface FreshTokenTimings {
 /** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
 export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
 
+type Outcome = { row: ConnectionRow } | { error: ProblemError }
+/** Tokens the provider issued in this refresh: kept so a failed write can be retried (`persist`). */
+type Obtained = { tokens: TokenSet; fromVersion: number; row: ConnectionRow }
+type Attempt = { obtained?: Obtained }
+
 export class FreshTokens {
   private inflight = new Map<string, Promise<ConnectionRow>>()
 
-  constructor(
-    private db: Database,
-    private store: ConnectionStore,
-    private cache: ConnectionCache,
-    private providers: Map<string, Provider>,
-    private audit: AuditLog,
-    private clock: Clock,
-    private metrics: Metrics,
-    private log: Logger,
-    private network: ProviderNetwork,
-    private timings: FreshTokenTimings = FRESH_TOKEN_TIMINGS,
-  ) {}
+  private readonly timings: FreshTokenTimings
+
+  constructor(private readonly deps: FreshTokensOptions) {
+    this.timings = deps.timings ?? FRESH_TOKEN_TIMINGS
+  }
 
   async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
-    let row = await this.cache.read(id, () => this.store.get(id))
+    let row = await this.deps.cache.read(id, () => this.deps.store.get(id))
     if (!row || row.status === 'revoked') throw problem('connection_not_found')
     if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
     const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
     if (refreshed) row = await this.refresh(id, { force: request.forceRefresh, minValiditySeconds: request.minValiditySeconds, actor })
-    const accessToken = this.store.open(row, 'access_token')
+    const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
-    this.audit.record({ type: 'connection.token_vended', actor, connectionId: id, detail: { refreshed } })
-    this.metrics.tokensVended.inc({ provider: row.provider })
+    this.deps.audit.record({ type: 'connection.token_vended', actor, connectionId: id, detail: { refreshed } })
+    this.deps.metrics.tokensVended.inc({ provider: row.provider })
     return {
       accessToken,
       tokenType: row.tokenType,
@@ -97,7 +108,7 @@ export class FreshTokens {
   }
 
   private headersFor(row: ConnectionRow): Record<string, string> {
-    const provider = this.providers.get(row.provider)
+    const provider = this.deps.providers.get(row.provider)
     if (!provider || !Object.keys(provider.apiHeaders).length) return {}
     try {
       return fillHeaders(provider.apiHeaders, row.params as Record<string, string>)
@@ -114,7 +125,7 @@ export class FreshTokens {
    */
   isFresh(row: ConnectionRow, minValiditySeconds: number): boolean {
     if (!row.expiresAt) return true
-    const remaining = row.expiresAt.getTime() - this.clock.now().getTime()
+    const remaining = row.expiresAt.getTime() - this.deps.clock.now().getTime()
     const lifetime = row.tokenObtainedAt ? row.expiresAt.getTime() - row.tokenObtainedAt.getTime() : Infinity
     const asked = minValiditySeconds * 1000
     return remaining >= (lifetime >= asked ? asked : lifetime / 2)
@@ -130,113 +141,98 @@ export class FreshTokens {
   }
 
   private async refreshUnderLock(id: string, request: RefreshRequest): Promise<ConnectionRow> {
-    const requestedAt = this.clock.now()
-    let obtained: { tokens: TokenSet; fromVersion: number; row: ConnectionRow } | undefined
-    let outcome: { row: ConnectionRow } | { error: ProblemError }
+    const requestedAt = this.deps.clock.now()
+    const attempt: Attempt = {}
+    let outcome: Outcome
     try {
-      outcome = await this.db.prisma.$transaction(
+      outcome = await this.deps.db.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.network.timeoutMs + this.timings.lockMarginMs}ms'`)
-          const row = await this.store.lock(tx, id)
-          if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
-          if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
-          // Another caller (this replica or another) refreshed while we waited for the lock.
-          const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
-          if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
-          // Or its refresh failed at the provider meanwhile: that is our answer too.
-          const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
-          if (failedSince === 'transient' || failedSince === 'configuration') {
-            this.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
-            return { error: failureProblem(failedSince, row.lastErrorCode!) }
-          }
-
-          const provider = this.providers.get(row.provider)
-          if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
-          // API keys do not expire and cannot be refreshed: the stored key is the answer.
-          if (provider.mode === 'api_key') return { row }
-          const refreshToken = this.store.open(row, 'refresh_token')
-          if (!refreshToken) {
-            // Nothing to refresh with: a token that still works is handed out with its true expiry.
-            if (row.expiresAt && row.expiresAt > this.clock.now()) return { row }
-            return { error: await this.markReauthorization(tx, row, 'no_refresh_token', request.actor) }
-          }
-
-          let tokens: TokenSet
-          const started = Date.now()
-          try {
-            const res = await sendProviderRequest(
-              buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
-              this.network.http(provider),
-            )
-            tokens = parseTokenResponse(provider, res)
-          } catch (err) {
-            if (!(err instanceof ProviderError)) throw err
-            this.metrics.refreshes.inc({ provider: row.provider, outcome: err.failure })
-            this.log.warn({ connectionId: id, provider: row.provider, failure: err.failure, code: err.code, ms: Date.now() - started }, 'refresh failed')
-            return { error: await this.recordFailure(tx, row, err, request.actor) }
-          }
-          obtained = { tokens, fromVersion: row.version, row }
-          const updated = await this.writeTokens(tx, row, tokens, request.actor)
-          this.metrics.refreshes.inc({ provider: row.provider, outcome: 'success' })
-          this.log.info({ connectionId: id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
-          return { row: updated }
+          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + this.timings.lockMarginMs}ms'`)
+          return this.refreshLocked(tx, id, request, requestedAt, attempt)
         },
-        { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + this.timings.lockMarginMs + 5_000 },
+        { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + this.timings.lockMarginMs + 5_000 },
       )
     } catch (err) {
       // The provider already answered with new tokens: they must not be lost.
-      if (obtained) return this.persist(obtained, request.actor, err)
+      if (attempt.obtained) return this.persist(attempt.obtained, request.actor, err)
       throw translateDatabaseError(err)
     }
     if ('error' in outcome) {
-      this.cache.evict(id)
+      this.deps.cache.evict(id)
       throw outcome.error
     }
-    this.cache.evict(id)
-    this.cache.put(outcome.row)
+    this.deps.cache.evict(id)
+    this.deps.cache.put(outcome.row)
     return outcome.row
   }
 
-  private async writeTokens(tx: Tx, row: ConnectionRow, tokens: TokenSet, actor: string): Promise<ConnectionRow> {
-    const now = this.clock.now()
-    const updated = await tx.connection.update({
-      where: { id: row.id },
-      data: {
-        ...this.store.tokenColumns(row.id, tokens, row.scopes),
-        status: 'active',
-        version: { increment: 1 },
-        metadata: { ...(row.metadata as object), ...tokens.metadata },
-        lastRefreshedAt: now,
-        lastErrorCode: null,
-        lastErrorAt: null,
-        refreshNotBefore: null,
-        refreshFailures: 0,
-        updatedAt: now,
-      },
-    })
-    await this.audit.write({ type: 'connection.refresh_succeeded', actor, connectionId: row.id, detail: { rotated: tokens.refreshToken !== undefined } }, tx)
-    await notifyChange(tx, { topic: 'connection', id: row.id })
-    return updated
+  /** Under the row lock: re-read, reuse what another caller did meanwhile, else refresh. */
+  private async refreshLocked(tx: Tx, id: string, request: RefreshRequest, requestedAt: Date, attempt: Attempt): Promise<Outcome> {
+    const row = await this.deps.store.lock(tx, id)
+    if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
+    if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
+    // Another caller (this replica or another) refreshed while we waited for the lock.
+    const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
+    if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
+    // Or its refresh failed at the provider meanwhile: that is our answer too.
+    const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
+    if (failedSince === 'transient' || failedSince === 'configuration') {
+      this.deps.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
+      return { error: failureProblem(failedSince, row.lastErrorCode!) }
+    }
+
+    const provider = this.deps.providers.get(row.provider)
+    if (!provider) return { error: problem('provider_unavailable', `provider ${row.provider} is no longer configured`) }
+    // API keys do not expire and cannot be refreshed: the stored key is the answer.
+    if (provider.mode === 'api_key') return { row }
+    const refreshToken = this.deps.store.open(row, 'refresh_token')
+    if (!refreshToken) {
+      // Nothing to refresh with: a token that still works is handed out with its true expiry.
+      if (row.expiresAt && row.expiresAt > this.deps.clock.now()) return { row }
+      return { error: await this.markReauthorization(tx, row, 'no_refresh_token', request.actor) }
+    }
+    return this.refreshAtProvider(tx, { row, provider, refreshToken }, request.actor, attempt)
+  }
+
+  /** The refresh_token grant at the provider; the outcome is written under the same lock. */
+  private async refreshAtProvider(
+    tx: Tx,
+    { row, provider, refreshToken }: { row: ConnectionRow; provider: RefreshableProvider; refreshToken: string },
+    actor: string,
+    attempt: Attempt,
+  ): Promise<Outcome> {
+    let tokens: TokenSet
+    const started = Date.now()
+    try {
+      const res = await sendProviderRequest(
+        buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
+        this.deps.network.http(provider),
+      )
+      tokens = parseTokenResponse(provider, res)
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err
+      this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: err.failure })
+      this.deps.log.warn({ connectionId: row.id, provider: row.provider, failure: err.failure, code: err.code, ms: Date.now() - started }, 'refresh failed')
+      return { error: await this.recordFailure(tx, row, err, actor) }
+    }
+    attempt.obtained = { tokens, fromVersion: row.version, row }
+    const updated = await this.deps.store.recordRefresh(tx, row, tokens, actor)
+    this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: 'success' })
+    this.deps.log.info({ connectionId: row.id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
+    return { row: updated }
   }
 
   private async markReauthorization(tx: Tx, row: ConnectionRow, code: string, actor: string): Promise<ProblemError> {
-    const now = this.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now } })
-    await this.audit.write({ type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: 'grant', code } }, tx)
-    await notifyChange(tx, { topic: 'connection', id: row.id })
+    await this.deps.store.requireReauthorization(tx, row, code, actor)
     return reauthorizationRequired({ ...row, lastErrorCode: code })
   }
 
   private async recordFailure(tx: Tx, row: ConnectionRow, err: ProviderError, actor: string): Promise<ProblemError> {
-    // Under the row lock the stored refresh token is the one just refused: a refused grant
-    // is not a lost race, so the connection needs its user again. (SECURITY.md item 14)
+    // Under the row lock the stored refresh token is the one just refused: a refused grant is not
+    // a lost race, so the connection needs its user again. (docs/security.md, "SECURITY.md items", row 14)
     if (err.failure === 'grant') return this.markReauthorization(tx, row, err.code, actor)
-    const now = this.clock.now()
-    // refresh_failures counts consecutive failures, whoever refreshed (the refresher backs off on it).
-    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: err.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
-    await this.audit.write({ type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: err.failure, code: err.code } }, tx)
-    await notifyChange(tx, { topic: 'connection', id: row.id })
-    if (err.failure === 'configuration') this.log.error({ connectionId: row.id, provider: row.provider, code: err.code }, 'the provider refused the broker client; check its configuration')
+    await this.deps.store.recordFailure(tx, row, { failure: err.failure, code: err.code }, actor)
+    if (err.failure === 'configuration') this.deps.log.error({ connectionId: row.id, provider: row.provider, code: err.code }, 'the provider refused the broker client; check its configuration')
     return failureProblem(err.failure, err.code)
   }
 
@@ -247,28 +243,28 @@ export class FreshTokens {
    * the persist-retry window (15 s) passes. Residual risk: if the process dies before the write, a
    * rotating provider's grant is lost and the connection needs its user again.
    */
-  private async persist(obtained: { tokens: TokenSet; fromVersion: number; row: ConnectionRow }, actor: string, cause: unknown): Promise<ConnectionRow> {
+  private async persist(obtained: Obtained, actor: string, cause: unknown): Promise<ConnectionRow> {
     const { row, tokens, fromVersion } = obtained
     const deadline = Date.now() + this.timings.persistRetryMs
     let delay = 100
-    this.log.warn({ connectionId: row.id, err: { message: (cause as Error).message } }, 'refreshed tokens not stored yet; retrying the write')
+    this.deps.log.warn({ connectionId: row.id, err: { message: (cause as Error).message } }, 'refreshed tokens not stored yet; retrying the write')
     for (;;) {
       try {
-        const written = await this.db.prisma.$transaction(async (tx) => {
-          const current = await this.store.lock(tx, row.id)
+        const written = await this.deps.db.prisma.$transaction(async (tx) => {
+          const current = await this.deps.store.lock(tx, row.id)
           // Only over the version the tokens were refreshed from: anything newer wins.
           if (!current || current.version !== fromVersion) return current
-          return this.writeTokens(tx, current, tokens, actor)
+          return this.deps.store.recordRefresh(tx, current, tokens, actor)
         })
-        this.cache.evict(row.id)
+        this.deps.cache.evict(row.id)
         if (!written || written.version === fromVersion) throw problem('connection_not_found')
-        this.metrics.refreshWriteRetries.inc({ outcome: 'stored' })
+        this.deps.metrics.refreshWriteRetries.inc({ outcome: 'stored' })
         return written
       } catch (err) {
         if (err instanceof ProblemError) throw err
         if (Date.now() + delay > deadline) {
-          this.metrics.refreshWriteRetries.inc({ outcome: 'lost' })
-          this.log.error({ connectionId: row.id }, 'refreshed tokens could not be stored: the connection may need its user again')
+          this.deps.metrics.refreshWriteRetries.inc({ outcome: 'lost' })
+          this.deps.log.error({ connectionId: row.id }, 'refreshed tokens could not be stored: the connection may need its user again')
           throw translateDatabaseError(err)
         }
         await new Promise((r) => setTimeout(r, delay))
@@ -289,14 +285,4 @@ function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErrorCode'
     connectionId: row.id,
     reason: row.lastErrorCode ?? undefined,
   })
-}
-
-function translateDatabaseError(err: unknown): unknown {
-  if (err instanceof ProblemError) return err
-  const code = (err as { code?: string }).code
-  const message = (err as Error).message ?? ''
-  // lock_timeout: another replica's refresh of this connection is taking too long.
-  if (code === '55P03' || /lock timeout/i.test(message)) return problem('provider_unavailable', 'another refresh of this connection is still waiting on the provider')
-  if (isDatabaseUnavailable(err) || /Transaction API error|Unable to start a transaction/i.test(message)) return problem('database_unavailable')
-  return err
 }

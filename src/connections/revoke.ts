@@ -6,43 +6,40 @@
 // The row stays as a tombstone (status `revoked`, no tokens) so the audit trail keeps
 // its subject; the API answers 404 for it from then on.
 import type { Logger } from 'pino'
-import type { AuditLog } from '../audit/audit-log.js'
-import type { Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
-import { notifyChange } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import type { ConnectionRow, ConnectionStore } from './connection-store.js'
 
+export interface RevocationsOptions {
+  db: Database
+  store: ConnectionStore
+  cache: ConnectionCache
+  providers: Map<string, Provider>
+  metrics: Metrics
+  log: Logger
+  network: ProviderNetwork
+}
+
 export class Revocations {
-  constructor(
-    private db: Database,
-    private store: ConnectionStore,
-    private cache: ConnectionCache,
-    private providers: Map<string, Provider>,
-    private audit: AuditLog,
-    private clock: Clock,
-    private metrics: Metrics,
-    private log: Logger,
-    private network: ProviderNetwork,
-  ) {}
+  constructor(private readonly deps: RevocationsOptions) {}
 
   async revoke(id: string, actor: string): Promise<RevocationResult> {
-    const result = await this.db.prisma.$transaction(
+    const result = await this.deps.db.prisma.$transaction(
       async (tx) => {
-        const row = await this.store.lock(tx, id)
+        const row = await this.deps.store.lock(tx, id)
         if (!row || row.status === 'revoked') return undefined
-        const provider = this.providers.get(row.provider)
+        const provider = this.deps.providers.get(row.provider)
         let outcome: RevocationResult = { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
         if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
           const refresh = this.openForRevocation(row, 'refresh_token')
           const access = this.openForRevocation(row, 'access_token')
-          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, { refreshToken: refresh.value, accessToken: access.value }, this.network.http(provider))
+          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, { refreshToken: refresh.value, accessToken: access.value }, this.deps.network.http(provider))
           // An unreadable token could not be sent: its revocation failed, say so.
           for (const [kind, key, opened] of [['refresh_token', 'refreshToken', refresh], ['access_token', 'accessToken', access]] as const) {
             if (!opened.unreadable) continue
@@ -54,23 +51,17 @@ export class Revocations {
           // locally. Only the tokens' presence is reported, so nothing is decrypted.
           outcome = notSupported({ refreshToken: row.refreshToken ?? undefined, accessToken: row.accessToken ?? undefined })
         }
-        const now = this.clock.now()
-        await tx.connection.update({
-          where: { id },
-          data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
-        })
-        await this.audit.write({ type: 'connection.revoked', actor, connectionId: id, detail: { provider: row.provider, ...outcome } }, tx)
-        await notifyChange(tx, { topic: 'connection', id })
+        await this.deps.store.delete(tx, row, actor, outcome)
         return { outcome, provider: row.provider }
       },
-      { maxWait: 5_000, timeout: this.network.timeoutMs * 2 + 10_000 },
+      { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + 10_000 },
     )
-    this.cache.evict(id)
+    this.deps.cache.evict(id)
     if (!result) throw problem('connection_not_found')
     for (const token of ['refreshToken', 'accessToken'] as const) {
-      this.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
+      this.deps.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
     }
-    const log = result.outcome.errors.length ? this.log.warn.bind(this.log) : this.log.info.bind(this.log)
+    const log = result.outcome.errors.length ? this.deps.log.warn.bind(this.deps.log) : this.deps.log.info.bind(this.deps.log)
     // Not named refreshToken/accessToken: the log's redaction would censor the outcomes.
     const revocation = { refresh: result.outcome.refreshToken, access: result.outcome.accessToken }
     log({ event: SECURITY_EVENTS.connectionRevoked, connectionId: id, provider: result.provider, actor, revocation, errors: result.outcome.errors }, 'connection revoked')
@@ -80,7 +71,7 @@ export class Revocations {
   /** A token to revoke, or why there is none to send: a ciphertext that fails its check is never used. */
   private openForRevocation(row: ConnectionRow, column: 'access_token' | 'refresh_token'): { value?: string; unreadable?: true } {
     try {
-      return { value: this.store.open(row, column) }
+      return { value: this.deps.store.open(row, column) }
     } catch {
       return { unreadable: true }
     }

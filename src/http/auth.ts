@@ -1,19 +1,39 @@
 // The one authentication hook of the internal API: every /v1 route needs a broker token
 // (RFC 6750 Bearer), and the scope its schema's `security` names. No token or a bad one
 // → 401 with WWW-Authenticate; a good token without the scope → 403 insufficient_scope.
+// A fastify-plugin plugin, so its hook and `request.caller` apply to the scope that
+// registers it (the /v1 scope in app.ts), and to no other route.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { decodeProtectedHeader } from 'jose'
+import { problem } from '../errors.js'
 import { InvalidBrokerToken, type BrokerTokenClaims, type BrokerTokens } from '../issuer/broker-tokens.js'
 import type { Metrics } from '../metrics.js'
 import type { ServiceClients } from '../service-clients/service-clients.js'
 import { sendProblem } from './problem.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 
+/** The authenticated service client of a /v1 request. */
+export interface Caller {
+  clientId: string
+  scopes: string[]
+  claims: BrokerTokenClaims
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated service client of a /v1 request. */
-    caller: { clientId: string; scopes: string[]; claims: BrokerTokenClaims } | null
+    /** Set by the broker-token hook before any /v1 handler runs; null elsewhere. Read it with callerOf(). */
+    caller: Caller | null
   }
+}
+
+/**
+ * The caller of a /v1 route. The hook refuses a request before its handler runs unless it
+ * set the caller, so a missing one means the route sits outside the /v1 scope: refused.
+ */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw problem('unauthorized')
+  return request.caller
 }
 
 const REALM = 'oauth-broker'
@@ -36,10 +56,15 @@ export function requiredScope(request: FastifyRequest): string | undefined {
   return security?.[0]?.brokerToken?.[0]
 }
 
-export function registerBrokerTokenAuth(
-  app: FastifyInstance,
-  deps: { tokens: BrokerTokens; clients: ServiceClients; metrics: Metrics },
-): void {
+interface AuthDeps {
+  tokens: BrokerTokens
+  clients: ServiceClients
+  metrics: Metrics
+}
+
+export const brokerTokenAuth = fp(registerBrokerTokenAuth, { name: 'broker-token-auth', fastify: '5.x' })
+
+async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Promise<void> {
   app.decorateRequest('caller', null)
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const scope = requiredScope(request)

@@ -1,9 +1,8 @@
 // Small fixed HTML pages for browser routes (connect, callback). Nothing from the request
 // is reflected; every dynamic value is escaped. No third-party content, no caching, no
-// referrer. (SECURITY.md items 5, 7)
+// referrer. (docs/security.md, "SECURITY.md items", rows 5 and 7)
 import type { FastifyReply } from 'fastify'
-import { CONNECT_ERRORS } from '../connections/connect-errors.js'
-import { PROBLEMS, type ProblemCode } from '../errors.js'
+import { CONNECT_ERRORS, PROBLEMS, type ProblemCode } from '../errors.js'
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -28,7 +27,7 @@ export function page(title: string, body: string): string {
 
 /** A fixed error page: the code is one of ours, its message from our registries. */
 export function errorPage(reply: FastifyReply, status: number, code: string): FastifyReply {
-  const message = (CONNECT_ERRORS as Record<string, string>)[code] ?? (PROBLEMS as Record<string, { title: string }>)[code]?.title ?? 'The request failed.'
+  const message = (CONNECT_ERRORS as Record<string, { title: string }>)[code]?.title ?? (PROBLEMS as Record<string, { title: string }>)[code]?.title ?? 'The request failed.'
   return browserHeaders(reply)
     .code(status)
     .type('text/html; charset=utf-8')

@@ -2,10 +2,9 @@
 // on browser routes, as a small fixed HTML page. Internals (stack, SQL, provider bodies)
 // only reach the log, never the response. (SECURITY.md item 23)
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { PROBLEMS, ProblemError, type ProblemCode } from '../errors.js'
+import { PROBLEMS, ProblemError, securityEventOf, type ProblemCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../store/db.js'
 import { DecryptionError } from '../store/encryption.js'
-import { SECURITY_EVENTS } from '../security-events.js'
 
 export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string, extra?: Record<string, unknown>): FastifyReply {
   const { status, title } = PROBLEMS[code]
@@ -79,7 +78,7 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
     const status = PROBLEMS[code].status
     // A refusal while shutting down is expected, not a failure.
     if (status >= 500 && code !== 'shutting_down') {
-      request.log.error({ err, code, ...(code === 'secret_unreadable' ? { event: SECURITY_EVENTS.secretUnreadable } : {}) }, 'request failed')
+      request.log.error({ err, code, event: securityEventOf(code, 'problem') }, 'request failed')
     } else {
       request.log.info({ code, status }, 'request refused')
     }

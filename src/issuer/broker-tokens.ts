@@ -1,11 +1,12 @@
 // Broker tokens: JWT access tokens in the RFC 9068 profile that the broker signs for its
 // service clients and verifies on every /v1 call. The verifier pins the algorithm,
 // requires `typ: at+jwt`, exact `iss` and `aud`, `exp`, and never follows key-carrying
-// headers (`jku`, `x5u`, `jwk`, `x5c`). (SECURITY.md items 18, 19, 21)
+// headers (`jku`, `x5u`, `jwk`, `x5c`). (docs/security.md, "SECURITY.md items", rows 18, 19 and 21)
 import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { Clock } from '../clock.js'
 import { SIGNING_ALG, type SigningKeys } from './signing-keys.js'
+import { BrokerError } from '../errors.js'
 
 export interface BrokerTokenClaims {
   iss: string
@@ -18,10 +19,10 @@ export interface BrokerTokenClaims {
   jti: string
 }
 
-export class InvalidBrokerToken extends Error {
+/** Refused by the verifier; `reason` is for the log (the caller sees `unauthorized`). */
+export class InvalidBrokerToken extends BrokerError<'unauthorized'> {
   constructor(readonly reason: string) {
-    super(reason)
-    this.name = 'InvalidBrokerToken'
+    super('unauthorized', reason)
   }
 }
 

@@ -2,7 +2,7 @@
 // the JWKS from the moment it is created, starts signing at `activatesAt` (so verifiers
 // that cache the JWKS see it before the first token it signs), and stays published
 // until `retiresAt`, at least one token lifetime after a newer key took over.
-// (SECURITY.md items 18, 20)
+// (docs/security.md, "SECURITY.md items", rows 18 and 20)
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
@@ -34,7 +34,8 @@ const PUBLIC_JWK_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const
 /** What jose's import functions return: a WebCrypto CryptoKey. */
 type CryptoKey = Awaited<ReturnType<typeof importPKCS8>>
 
-export type SigningKeyStatus = 'pending' | 'active' | 'retiring' | 'retired'
+export const SIGNING_KEY_STATUSES = ['pending', 'active', 'retiring', 'retired'] as const
+export type SigningKeyStatus = (typeof SIGNING_KEY_STATUSES)[number]
 
 export interface SigningKeyInfo {
   kid: string
@@ -56,6 +57,16 @@ interface LoadedKey {
   retiresAt: Date | null
 }
 
+export interface SigningKeysOptions {
+  db: Database
+  keyring: Keyring
+  clock: Clock
+  /** The broker tokens' lifetime: how long a replaced key keeps verifying. */
+  tokenTtlSeconds: number
+  audit: AuditLog
+  log: Logger
+}
+
 export class SigningKeys {
   private keys: LoadedKey[] = []
   private lastReload = 0
@@ -64,14 +75,21 @@ export class SigningKeys {
   /** Called after the key set changed (verification caches must forget retired keys). */
   onChange: () => void = () => {}
 
-  constructor(
-    private db: Database,
-    private keyring: Keyring,
-    private clock: Clock,
-    private tokenTtlSeconds: number,
-    private audit: AuditLog,
-    private log: Logger,
-  ) {}
+  private db: Database
+  private keyring: Keyring
+  private clock: Clock
+  private tokenTtlSeconds: number
+  private audit: AuditLog
+  private log: Logger
+
+  constructor(options: SigningKeysOptions) {
+    this.db = options.db
+    this.keyring = options.keyring
+    this.clock = options.clock
+    this.tokenTtlSeconds = options.tokenTtlSeconds
+    this.audit = options.audit
+    this.log = options.log
+  }
 
   async start(changes: ChangeFeed | undefined): Promise<void> {
     changes?.subscribe((c) => {

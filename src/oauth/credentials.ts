@@ -2,6 +2,7 @@
 // authenticated call), and a credential exchange (Interact: discover the tenant from the
 // intranet, trade key and secret for refreshable tokens). Both end in a TokenSet like the
 // authorization-code grant, plus the non-secret params later calls need.
+import { BrokerError } from '../errors.js'
 import type { ApiKeyProvider, CredentialExchangeProvider } from '../providers/schema.js'
 import { sendProviderRequest, type ProviderHttpOptions, type ProviderRequest, type ProviderResponse } from './http.js'
 import { checkUserSuppliedUrl } from './network.js'
@@ -9,10 +10,9 @@ import { ProviderError } from './provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from './token-endpoint.js'
 
 /** The user's input is wrong (before or at the provider): shown to the user, not retried. */
-export class CredentialsRefused extends Error {
+export class CredentialsRefused extends BrokerError<'invalid_credentials'> {
   constructor(readonly reason: string) {
-    super(reason)
-    this.name = 'CredentialsRefused'
+    super('invalid_credentials', reason)
   }
 }
 
@@ -119,4 +119,26 @@ async function sendToUserHost(req: ProviderRequest, http: ProviderHttpOptions, w
     if (err instanceof ProviderError && err.code === 'host_not_found') throw new CredentialsRefused(`${what} names a host that does not exist`)
     throw err
   }
+}
+
+type Exchange = (
+  provider: CredentialExchangeProvider,
+  credentials: Record<string, string>,
+  http: ProviderHttpOptions & { allowPrivate: boolean },
+) => Promise<ObtainedCredentials>
+
+/** Credential exchanges by kind (a provider's `exchange`): a new kind is a new entry here. */
+export const CREDENTIAL_EXCHANGES: Record<CredentialExchangeProvider['exchange'], Exchange> = {
+  interact: exchangeInteract,
+}
+
+/** Checks the user-supplied credentials, then checks (API key) or exchanges them with the provider. */
+export function obtainCredentials(
+  provider: ApiKeyProvider | CredentialExchangeProvider,
+  credentials: Record<string, unknown>,
+  http: ProviderHttpOptions & { allowPrivate: boolean },
+): Promise<ObtainedCredentials> {
+  const checked = checkCredentialFields(provider, credentials)
+  if (provider.mode === 'api_key') return obtainApiKey(provider, checked, http)
+  return CREDENTIAL_EXCHANGES[provider.exchange](provider, checked, http)
 }

@@ -10,6 +10,7 @@ import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dn
 import { BlockList, isIP } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
+import { BrokerError } from '../errors.js'
 
 /**
  * - `public`: anything else;
@@ -123,8 +124,11 @@ export function checkUserSuppliedUrl(raw: string, allowPrivate: boolean): string
   return undefined
 }
 
-export class BlockedAddressError extends Error {
-  readonly code = 'EBLOCKEDADDRESS'
+/** Thrown from the DNS lookup; `code` is how oauth/http.ts recognises it through undici's wrapping. */
+export class BlockedAddressError extends BrokerError<'EBLOCKEDADDRESS'> {
+  constructor(message: string) {
+    super('EBLOCKEDADDRESS', message)
+  }
 }
 
 /** Every address a host name resolves to (node:dns lookup, all: true). Tests inject their own. */

@@ -1,19 +1,20 @@
-// How a failed call to a provider is classified (SECURITY.md item 15). Only `grant`
+// How a failed call to a provider is classified (docs/security.md, "SECURITY.md items", row 15). Only `grant`
 // failures say something about the connection itself (its user must authorize again);
 // `configuration` failures are the broker's client registration being refused (the same
 // for every connection of the provider: never a reason to drop a user's grant);
 // `transient` failures (timeouts, 5xx, HTML, malformed bodies) keep the stored tokens.
+import { BrokerError } from '../errors.js'
+
 export type FailureClass = 'grant' | 'configuration' | 'transient'
 
-export class ProviderError extends Error {
+/** `code` is the provider's: a known OAuth `error` value, or e.g. `timeout`, `http_503`, `malformed_response`. */
+export class ProviderError extends BrokerError {
   constructor(
     readonly failure: FailureClass,
-    /** A short stable code: a known OAuth `error` value, or e.g. `timeout`, `http_503`, `malformed_response`. */
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message)
-    this.name = 'ProviderError'
+    super(code, message)
   }
 }
 

@@ -2,10 +2,10 @@
 // client's authentication) or a provider's own style (LiveChat: DELETE with the token as
 // Bearer, which revokes the access/refresh pair). The refresh token goes first: it ends
 // the whole grant at most providers. Outcomes are reported, never thrown: local deletion
-// proceeds whatever the provider says (SECURITY.md item 17).
+// proceeds whatever the provider says (docs/security.md, "SECURITY.md items", row 17).
 import type { OAuth2Provider } from '../providers/schema.js'
 import { sendProviderRequest, type ProviderHttpOptions, type ProviderRequest } from './http.js'
-import { fillPlaceholders } from './placeholders.js'
+import { fillPlaceholders } from '../providers/templates.js'
 import { ProviderError } from './provider-error.js'
 import { encodeProviderBody } from './token-endpoint.js'
 

@@ -4,7 +4,7 @@
 // `expires_in` as number or string or missing, scope separators, extra fields.
 import type { TokenEndpoint } from '../providers/schema.js'
 import type { ProviderRequest, ProviderResponse } from './http.js'
-import { fillHeaders, fillPlaceholders } from './placeholders.js'
+import { fillHeaders, fillPlaceholders } from '../providers/templates.js'
 import { failureOf, oauthErrorCode, ProviderError } from './provider-error.js'
 
 export type Grant =

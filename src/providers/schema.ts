@@ -1,11 +1,11 @@
 // Provider definitions: the schema of a providers-file entry (also the shape of a built-in
-// catalog entry), `${NAME}` interpolation, and the checks that turn an entry, merged over
-// its catalog entry, into a ready-to-use Provider. A bad entry stops start-up with a
-// message that names the exact path (`providers.acme.tokenUrl: ...`).
+// catalog entry), the Provider types, and the checks that turn an entry, merged over its
+// catalog entry (providers-file.ts), into a ready-to-use Provider. A bad entry stops
+// start-up with a message that names the exact path (`providers.acme.tokenUrl: ...`).
 import { Type, type Static } from 'typebox'
-import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from '../oauth/placeholders.js'
-import { compileSchema, formatSchemaErrors, StringEnum } from '../validation.js'
-import { CATALOG } from './catalog.js'
+import { DEFAULT_PARAM_PATTERN, placeholdersOf, type ParamSpec } from './templates.js'
+import { compileSchema, StringEnum } from '../validation.js'
+import { BrokerError } from '../errors.js'
 
 /** Provider keys are also the callback path segment: `/oauth/callback/<key>`. */
 export const PROVIDER_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$'
@@ -13,14 +13,25 @@ export const PROVIDER_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$'
 export const AUTH_MODES = ['oauth2', 'api_key', 'credential_exchange'] as const
 export type AuthMode = (typeof AUTH_MODES)[number]
 
+/** How tokens are revoked at the provider: RFC 7009, DELETE with the token as Bearer, or not at all. */
+export const REVOCATION_METHODS = ['rfc7009', 'bearer_delete', 'none'] as const
+export type RevocationMethod = (typeof REVOCATION_METHODS)[number]
+
+/** Names of connect parameters (URL placeholders) and of credential fields. */
+export const PARAM_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_]{0,63}$'
+export const CREDENTIAL_FIELD_KINDS = ['secret', 'url', 'text'] as const
+
+/** A provider scope: visible ASCII, no space (RFC 6749 §3.3 scope-token). */
+export const ProviderScope = Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })
+
 const Str = (max = 2048) => Type.String({ minLength: 1, maxLength: max })
 const Headers = Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$' }), { additionalProperties: false })
 
 const CredentialFieldSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }),
+    name: Type.String({ pattern: PARAM_NAME_PATTERN }),
     label: Str(100),
-    kind: StringEnum(['secret', 'url', 'text']),
+    kind: StringEnum(CREDENTIAL_FIELD_KINDS),
     pattern: Type.Optional(Str(500)),
     help: Type.Optional(Str(300)),
   },
@@ -37,10 +48,10 @@ export const ProviderEntrySchema = Type.Object(
     authorizationUrl: Type.Optional(Str()),
     tokenUrl: Type.Optional(Str()),
     revocationUrl: Type.Optional(Str()),
-    revocation: Type.Optional(StringEnum(['rfc7009', 'bearer_delete', 'none'], { description: 'How tokens are revoked at the provider' })),
+    revocation: Type.Optional(StringEnum(REVOCATION_METHODS, { description: 'How tokens are revoked at the provider' })),
     clientId: Type.Optional(Str(512)),
     clientSecret: Type.Optional(Str(4096)),
-    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7E]+$' }), { maxItems: 100 })),
+    scopes: Type.Optional(Type.Array(ProviderScope, { maxItems: 100 })),
     scopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
     sendScopes: Type.Optional(Type.Boolean({ description: 'false: scopes are configured at the provider, not sent' })),
     responseScopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
@@ -53,7 +64,7 @@ export const ProviderEntrySchema = Type.Object(
     ),
     params: Type.Optional(
       Type.Record(
-        Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }),
+        Type.String({ pattern: PARAM_NAME_PATTERN }),
         Type.Object({ pattern: Type.String({ minLength: 2, maxLength: 500 }), description: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
         { additionalProperties: false },
       ),
@@ -69,13 +80,6 @@ export const ProviderEntrySchema = Type.Object(
   { additionalProperties: false },
 )
 export type ProviderEntry = Static<typeof ProviderEntrySchema>
-
-export const ProvidersFileSchema = Type.Object(
-  {
-    providers: Type.Record(Type.String({ pattern: PROVIDER_KEY_PATTERN }), ProviderEntrySchema, { additionalProperties: false }),
-  },
-  { additionalProperties: false },
-)
 
 interface ProviderBase {
   key: string
@@ -112,7 +116,7 @@ export interface OAuth2Provider extends ProviderBase, TokenEndpoint {
   issuer: string | undefined
   authorizationUrl: string
   revocationUrl: string | undefined
-  revocation: 'rfc7009' | 'bearer_delete' | 'none'
+  revocation: RevocationMethod
   scopes: string[]
   scopeSeparator: string
   sendScopes: boolean
@@ -136,64 +140,30 @@ export interface CredentialExchangeProvider extends ProviderBase, TokenEndpoint 
 export type Provider = OAuth2Provider | ApiKeyProvider | CredentialExchangeProvider
 export type RefreshableProvider = OAuth2Provider | CredentialExchangeProvider
 
-export class ProvidersFileError extends Error {
+export class ProvidersFileError extends BrokerError<'invalid_providers_file'> {
   constructor(readonly problems: string[]) {
-    super(`invalid providers file:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ProvidersFileError'
+    super('invalid_providers_file', `invalid providers file:\n  - ${problems.join('\n  - ')}`)
   }
 }
 
-const validateFile = compileSchema(ProvidersFileSchema)
 export const validateEntry = compileSchema(ProviderEntrySchema)
-
-/**
- * Replaces `${NAME}` in every string of the parsed document with the environment's
- * value. Interpolating after parsing means a secret's characters can never change the
- * document's structure.
- */
-export function interpolate(value: unknown, env: Record<string, string | undefined>, path: string, problems: string[]): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([^}]*)\}/g, (_match, name: string) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        problems.push(`${path}: "\${${name}}" is not a valid variable reference`)
-        return ''
-      }
-      const v = env[name]
-      if (v === undefined || v === '') {
-        problems.push(`${path}: environment variable ${name} is not set`)
-        return ''
-      }
-      return v
-    })
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, `${path}[${i}]`, problems))
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, path ? `${path}.${k}` : k, problems)]))
-  }
-  return value
-}
-
-/** Validates a parsed providers document and resolves every entry. Throws ProvidersFileError. */
-export function resolveProviders(document: unknown, env: Record<string, string | undefined>): Map<string, Provider> {
-  const problems: string[] = []
-  const doc = interpolate(document, env, '', problems)
-  if (problems.length) throw new ProvidersFileError(problems)
-  if (!validateFile(doc)) throw new ProvidersFileError(formatSchemaErrors(validateFile.errors, ''))
-
-  const providers = new Map<string, Provider>()
-  for (const [key, entry] of Object.entries(doc.providers)) {
-    // A catalog key inherits the built-in entry; the file adds credentials and may override.
-    const merged: ProviderEntry = { ...CATALOG[key], ...entry }
-    const provider = resolveEntry(key, merged, `providers.${key}`, problems)
-    if (provider) providers.set(key, provider)
-  }
-  if (problems.length) throw new ProvidersFileError(problems)
-  return providers
-}
 
 /** Turns a complete entry into a Provider, or records why it cannot. */
 export function resolveEntry(key: string, entry: ProviderEntry, at: string, problems: string[]): Provider | undefined {
   const before = problems.length
+  checkEntry(entry, at, problems)
+  const params = paramsOf(entry, at, problems)
+  for (const field of entry.credentialFields ?? []) {
+    if (field.pattern !== undefined && (!field.pattern.startsWith('^') || !field.pattern.endsWith('$'))) {
+      problems.push(`${at}.credentialFields.${field.name}.pattern: must be anchored (^...$)`)
+    }
+  }
+  if (problems.length > before) return undefined
+  return buildProvider(key, entry, params)
+}
+
+/** The URLs, and the fields each mode requires or refuses. */
+function checkEntry(entry: ProviderEntry, at: string, problems: string[]): void {
   const mode = entry.mode ?? 'oauth2'
   const required = (field: keyof ProviderEntry) => {
     if (entry[field] === undefined) problems.push(`${at}.${field}: required`)
@@ -219,7 +189,10 @@ export function resolveEntry(key: string, entry: ProviderEntry, at: string, prob
     if (entry.clientId !== undefined || entry.clientSecret !== undefined) problems.push(`${at}: ${mode} providers take no clientId/clientSecret (users supply credentials)`)
   }
   if (entry.issuer && placeholdersOf(entry.issuer).length) problems.push(`${at}.issuer: must not contain placeholders`)
+}
 
+/** The declared params plus every placeholder of the templates, each with an anchored, valid pattern. */
+function paramsOf(entry: ProviderEntry, at: string, problems: string[]): Record<string, ParamSpec> {
   const params: Record<string, ParamSpec> = { ...entry.params }
   const templates = [entry.authorizationUrl, entry.tokenUrl, entry.revocationUrl, ...Object.values(entry.tokenRequestHeaders ?? {}), ...Object.values(entry.apiHeaders ?? {})]
   for (const name of placeholdersOf(...templates)) params[name] ??= { pattern: DEFAULT_PARAM_PATTERN }
@@ -231,13 +204,12 @@ export function resolveEntry(key: string, entry: ProviderEntry, at: string, prob
       problems.push(`${at}.params.${name}.pattern: not a valid regular expression`)
     }
   }
-  for (const field of entry.credentialFields ?? []) {
-    if (field.pattern !== undefined && (!field.pattern.startsWith('^') || !field.pattern.endsWith('$'))) {
-      problems.push(`${at}.credentialFields.${field.name}.pattern: must be anchored (^...$)`)
-    }
-  }
-  if (problems.length > before) return undefined
+  return params
+}
 
+/** A checked entry with every default filled in. */
+function buildProvider(key: string, entry: ProviderEntry, params: Record<string, ParamSpec>): Provider {
+  const mode = entry.mode ?? 'oauth2'
   const base = {
     key,
     displayName: entry.displayName ?? key,

@@ -1,19 +1,19 @@
 // Encryption at rest: AES-256-GCM, a random 96-bit nonce per value, the key id inside
 // every ciphertext, and associated data that binds a ciphertext to its row and field, so
-// a value copied into another row or column fails to decrypt. (SECURITY.md item 9)
+// a value copied into another row or column fails to decrypt. (docs/security.md, "SECURITY.md items", row 9)
 //
 // Sealed format (ASCII, one column): v1.<keyId>.<nonce>.<ciphertext+tag>, base64url parts.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { BrokerError } from '../errors.js'
 
 export interface EncryptionKey {
   id: string
   key: Buffer
 }
 
-export class DecryptionError extends Error {
+export class DecryptionError extends BrokerError<'secret_unreadable'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'DecryptionError'
+    super('secret_unreadable', message)
   }
 }
 

@@ -3,10 +3,16 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { Config } from '../config.js'
-import { generateEncryptionKey, Keyring, parseEncryptionKeys } from './encryption.js'
+import { generateEncryptionKey, Keyring, parseEncryptionKeys, type EncryptionKey } from './encryption.js'
 
-export function resolveKeyring(config: Config, log: Logger): Keyring {
+/** The parts of the configuration that choose the keys (store/ does not import config.ts). */
+export interface KeyringSettings {
+  encryptionKeys: EncryptionKey[] | undefined
+  databaseUrl: string | undefined
+  dataDir: string
+}
+
+export function resolveKeyring(config: KeyringSettings, log: Logger): Keyring {
   if (config.encryptionKeys) return new Keyring(config.encryptionKeys)
   if (config.databaseUrl) throw new Error('ENCRYPTION_KEY is required with an external database') // config already refuses this
   const file = join(config.dataDir, 'encryption.key')

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
 import type { Logger } from 'pino'
+import { BrokerError } from '../errors.js'
 
 /** The advisory lock key Prisma Migrate uses (schema-engine, postgres connector). */
 export const MIGRATION_LOCK_KEY = 72707369
@@ -49,10 +50,9 @@ interface AppliedRow {
   rolled_back_at: Date | null
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends BrokerError<'migration_failed'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'MigrationError'
+    super('migration_failed', message)
   }
 }
 

@@ -208,7 +208,7 @@ describe('provider faults during refresh', () => {
     expect([res.status, res.body.code]).toEqual([502, 'provider_rejected'])
     expect(res.headers.get('content-type')).toContain('application/problem+json')
     expect(as.tokenRequests.length).toBe(before + 1)
-    // Not the user's fault: the connection stays active with its tokens (SECURITY.md item 15 deviation, docs/decisions.md).
+    // Not the user's fault: it stays active (docs/security.md, "Decisions that differ from the letter of SECURITY.md").
     const after = await row(id)
     expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual(['active', stored.refreshToken, stored.version, 'invalid_client'])
   })

@@ -163,7 +163,8 @@ describe('provider rotated the refresh token, then the database failed before th
     figures.beyondWindow_outageMs = outageMs
     figures.beyondWindow_callerStatus = outcome.status
     figures.beyondWindow_callerMs = outcome.end - outcome.start
-    // An infrastructure failure, reported as such (SECURITY.md item 15): never a credential error.
+    // An infrastructure failure, reported as such: never a credential error.
+    // (docs/security.md, "SECURITY.md items", row 15)
     expect([outcome.status, outcome.code]).toEqual([503, 'database_unavailable'])
     expect(outcome.end - outcome.start).toBeGreaterThan(PERSIST_RETRY_MS * 0.8)
     figures.beyondWindow_writeRetriesLost = (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })) - lostBefore

@@ -3,7 +3,8 @@
 // The broker must fail closed: 500 secret_unreadable (problem+json, no detail), nothing
 // sent to the provider (oidc-provider AS, which records every request), no token or
 // ciphertext in the logs; deleting the connection still works, sends nothing for the
-// unreadable token, still revokes the intact one, and audits the unreadable one as failed. (docs/decisions.md "Tampered secrets"; SECURITY.md item 9)
+// unreadable token, still revokes the intact one, and audits the unreadable one as failed.
+// (docs/decisions.md "Tampered secrets"; docs/security.md, "SECURITY.md items", row 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'

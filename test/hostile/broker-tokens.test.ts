@@ -1,4 +1,5 @@
-// Hostile broker tokens (SECURITY.md items 18-22, adversarial "Broker tokens" list): every
+// Hostile broker tokens (docs/security.md, "SECURITY.md items", rows 18-22, and "Adversarial cases",
+// group broker tokens): every
 // forged, stale or malformed token and every garbage Authorization header is sent to every
 // /v1 route the broker serves (the auth hook runs before anything else, so each route is a
 // separate chance to get it wrong). Expected: 401 with `WWW-Authenticate: Bearer`, 403

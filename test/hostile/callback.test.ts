@@ -1,4 +1,5 @@
-// Hostile callbacks and connect links (SECURITY.md items 1-8, adversarial "Callback" list),
+// Hostile callbacks and connect links (docs/security.md, "SECURITY.md items", rows 1-8, and "Adversarial
+// cases", group callback),
 // against a broker whose provider is a real authorization server (oidc-provider, RFC 9207
 // iss, PKCE). Every refused callback must: answer 4xx, or 302 to the session's return URL
 // carrying only `status=error&error=<fixed code>`; send no token request to the provider
@@ -6,7 +7,7 @@
 // connection; reflect nothing; inject no header. Figures are printed at the end.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONNECT_ERRORS } from '../../src/connections/connect-errors.js'
+import { CONNECT_ERRORS } from '../../src/errors.js'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'

@@ -1,12 +1,11 @@
-// The error-code registries (src/errors.ts, src/connections/connect-errors.ts) against what
+// The error-code registry (src/errors.ts: PROBLEMS, CONNECT_ERRORS) against what
 // callers read: openapi.yaml names each problem code under its status, the README's table
 // lists each with its status, every "<status> <code>" the README mentions agrees, and the
 // README's list of connect-attempt errors is the registry's.
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
-import { CONNECT_ERRORS } from '../../src/connections/connect-errors.js'
-import { PROBLEMS, type ProblemCode } from '../../src/errors.js'
+import { CONNECT_ERRORS, PROBLEMS, type ProblemCode } from '../../src/errors.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const openapi = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openApiDocument } from '../../src/http/openapi-document.js'
+import { openApiDocument } from '../../src/openapi-document.js'
 import { createAjv } from '../../src/validation.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
 import { ALLOWED_UNSERVED, documentedResponses, responseKey, staleAllowances, unserved } from '../support/documented-responses.js'

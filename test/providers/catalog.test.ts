@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { buildAuthorizationUrl } from '../../src/oauth/authorization-request.js'
 import { buildTokenRequest } from '../../src/oauth/token-endpoint.js'
 import { CATALOG } from '../../src/providers/catalog.js'
-import { resolveEntry, resolveProviders, validateEntry, type CredentialExchangeProvider, type OAuth2Provider, type ProviderEntry } from '../../src/providers/schema.js'
+import { resolveProviders } from '../../src/providers/providers-file.js'
+import { resolveEntry, validateEntry, type CredentialExchangeProvider, type OAuth2Provider, type ProviderEntry } from '../../src/providers/schema.js'
 import { formatSchemaErrors } from '../../src/validation.js'
 
 /** Problems of a catalog: schema errors and resolution errors, each with its path. */

@@ -4,38 +4,18 @@
 // or small fixed HTML pages with no-store / no-referrer headers; nothing from the request
 // is reflected.
 import formbody from '@fastify/formbody'
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { Type, type Static } from 'typebox'
-import { ConnectError } from '../../connections/connect-errors.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { ConnectError } from '../../errors.js'
 import { bindingCookieName, FormRefused } from '../../connections/connect.js'
 import type { Services } from '../../services.js'
 import { browserHeaders, errorPage, formPage, successPage } from '../pages.js'
 import { perMinute } from '../rate-limits.js'
-
-const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } })
-const redirect = (description: string) => ({ description, headers: { location: { type: 'string' } }, type: 'null' })
-
-const ConnectParams = Type.Object({ token: Type.String({ maxLength: 100 }) }, { additionalProperties: false })
-const CallbackParams = Type.Object({ provider: Type.String({ maxLength: 63 }) }, { additionalProperties: false })
-const CallbackQuery = Type.Object(
-  {
-    state: Type.Optional(Type.String({ maxLength: 512 })),
-    code: Type.Optional(Type.String({ maxLength: 4096 })),
-    iss: Type.Optional(Type.String({ maxLength: 2048 })),
-    error: Type.Optional(Type.String({ maxLength: 256 })),
-    error_description: Type.Optional(Type.String({ maxLength: 4096 })),
-    error_uri: Type.Optional(Type.String({ maxLength: 2048 })),
-  },
-  // Providers add their own parameters (session_state, scope, ...). A repeated known
-  // parameter arrives as an array and fails its string type: refused. (SECURITY.md item 8)
-  { additionalProperties: true },
-)
-// Field names come from the provider's credential fields; a repeated field is an array: refused.
-const FormBody = Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.String({ maxLength: 4096 }), { additionalProperties: false, maxProperties: 12 })
+import { CallbackParams, CallbackQuery, ConnectParams, FormBody, html, redirect } from '../schemas/connect.js'
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 
-export async function connectRoutes(app: FastifyInstance, { connect, config }: Services) {
+export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { connect, config }) => {
   const secure = config.publicUrl.startsWith('https:')
   const callbackCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/oauth/callback' }
   const formCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/connect' }
@@ -70,7 +50,7 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
       config: { browser: true, rateLimit },
     },
     async (request, reply) => {
-      const { token } = request.params as Static<typeof ConnectParams>
+      const { token } = request.params
       if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
       try {
         const started = await connect.start(token)
@@ -114,9 +94,9 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
       config: { browser: true, rateLimit },
     },
     async (request, reply) => {
-      const { token } = request.params as Static<typeof ConnectParams>
+      const { token } = request.params
       if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
-      const fields = request.body as Record<string, string>
+      const fields = request.body
       try {
         const { connection, returnUrl } = await connect.submit(token, fields, request.cookies)
         if (typeof fields.attempt === 'string') reply.clearCookie(bindingCookieName(fields.attempt), formCookie)
@@ -159,8 +139,8 @@ export async function connectRoutes(app: FastifyInstance, { connect, config }: S
       config: { browser: true, rateLimit },
     },
     async (request, reply) => {
-      const { provider } = request.params as Static<typeof CallbackParams>
-      const query = request.query as Static<typeof CallbackQuery>
+      const { provider } = request.params
+      const query = request.query
       // The binding cookie has served its purpose, whatever the outcome.
       if (query.state) reply.clearCookie(bindingCookieName(query.state), callbackCookie)
       try {

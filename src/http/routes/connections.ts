@@ -1,119 +1,28 @@
 // The internal API for connections: connect sessions (connect:write), token vending
 // (tokens:read), metadata (connections:read), revocation (connections:revoke).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { problem } from '../../errors.js'
 import { connectionView } from '../../connections/connection-store.js'
 import { redirectUriFor } from '../../oauth/authorization-request.js'
 import type { Provider } from '../../providers/schema.js'
 import type { Services } from '../../services.js'
-import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, json, Limit, noContent, problems, requiresScope, Timestamp, WITH_BODY } from '../schemas.js'
+import { callerOf } from '../auth.js'
+import { AUTHENTICATED, json, noContent, problems, requiresScope, WITH_BODY } from '../schemas/common.js'
+import {
+  AccessToken,
+  AccessTokenRequest,
+  Connection,
+  ConnectionPage,
+  ConnectSession,
+  IdParams,
+  ListQuery,
+  NewConnectSession,
+  NewConnection,
+  ProviderView,
+} from '../schemas/connections.js'
 
-const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
-const OwnerId = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: "The caller's identifier for whose connection it is" })
-const ProviderKey = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9][a-z0-9-]*$' })
-const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
-
-const NewConnectSession = Type.Object(
-  {
-    provider: ProviderKey,
-    ownerId: OwnerId,
-    returnUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Must be under one of the allowed return URLs of the calling service client' })),
-    params: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.String({ maxLength: 256 }), { additionalProperties: false, maxProperties: 20 })),
-    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' }), { maxItems: 100 })),
-    connectionId: Type.Optional(Id),
-  },
-  { additionalProperties: false },
-)
-
-const ConnectSession = Type.Object({
-  id: Type.String(),
-  connectUrl: Type.String({ description: "Send the end user's browser here" }),
-  expiresAt: Timestamp,
-})
-
-const Connection = Type.Object({
-  id: Type.String(),
-  provider: Type.String(),
-  ownerId: Type.String(),
-  status: StringEnum(['active', 'reauthorization_required']),
-  scopes: Type.Array(Type.String()),
-  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'Expiry of the current access token; null when the provider gave none' }),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  lastRefreshedAt: Type.Union([Timestamp, Type.Null()]),
-  lastErrorCode: Type.Union([Type.String(), Type.Null()]),
-  metadata: Type.Object({}, { additionalProperties: true, description: 'Non-secret fields of the provider token response (account ids, ...)' }),
-  params: Type.Object({}, { additionalProperties: true, description: 'Connect parameters (e.g. subdomain)' }),
-})
-
-const ListQuery = Type.Object(
-  {
-    provider: Type.Optional(ProviderKey),
-    ownerId: Type.Optional(OwnerId),
-    status: Type.Optional(StringEnum(['active', 'reauthorization_required'])),
-    cursor: Type.Optional(Id),
-    limit: Type.Optional(Limit),
-  },
-  { additionalProperties: false },
-)
-
-const AccessTokenRequest = Type.Object(
-  {
-    minValiditySeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'The token must stay valid at least this long; the broker refreshes first if not' }),
-    forceRefresh: Type.Boolean({ default: false, description: 'Refresh even if the token is fresh (concurrent calls still share one refresh)' }),
-  },
-  { additionalProperties: false },
-)
-
-const NewConnection = Type.Object(
-  {
-    provider: ProviderKey,
-    ownerId: OwnerId,
-    credentials: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.Union([Type.String({ maxLength: 16_384 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })]), {
-      additionalProperties: false,
-      maxProperties: 12,
-      description:
-        "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
-    }),
-    params: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }), Type.String({ maxLength: 256 }), { additionalProperties: false, maxProperties: 20 })),
-  },
-  { additionalProperties: false },
-)
-
-const ProviderView = Type.Object({
-  key: Type.String(),
-  displayName: Type.String(),
-  mode: StringEnum(['oauth2', 'api_key', 'credential_exchange']),
-  docsUrl: Type.Union([Type.String(), Type.Null()]),
-  redirectUri: Type.Union([Type.String(), Type.Null()], { description: 'The redirect URI to register at the provider (OAuth 2.0 providers)' }),
-  scopes: Type.Array(Type.String(), { description: 'Scopes requested by default (OAuth 2.0 providers)' }),
-  pkce: Type.Boolean(),
-  issuer: Type.Union([Type.String(), Type.Null()]),
-  revocation: StringEnum(['rfc7009', 'bearer_delete', 'none']),
-  params: Type.Array(Type.Object({ name: Type.String(), pattern: Type.String(), description: Type.Union([Type.String(), Type.Null()]) }), {
-    description: 'Connect-session params the provider needs (URL placeholders)',
-  }),
-  credentialFields: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), kind: Type.String() }), {
-    description: 'What a user supplies (API-key and credential-exchange providers)',
-  }),
-  apiHeaders: Type.Array(Type.String(), { description: 'Headers handed out with tokens besides Authorization' }),
-})
-
-const AccessToken = Type.Object({
-  accessToken: Type.String(),
-  tokenType: Type.String(),
-  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'True expiry; may be sooner than asked when the provider issues short lifetimes' }),
-  scopes: Type.Array(Type.String()),
-  provider: Type.String(),
-  connectionId: Type.String(),
-  headers: Type.Record(Type.String(), Type.String(), {
-    description: "Headers the provider's API needs besides `Authorization: <tokenType> <accessToken>` (Interact: X-Tenant); empty for most providers",
-  }),
-})
-
-export async function connectionRoutes(app: FastifyInstance, { connect, connections, freshTokens, revocations, clients, config }: Services) {
+export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { connect, connections, freshTokens, revocations, clients, config }) => {
   const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
 
   app.get(
@@ -144,9 +53,9 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       },
     },
     async (request, reply) => {
-      const caller = clients.cached(request.caller!.clientId)
+      const caller = clients.cached(callerOf(request).clientId)
       if (!caller) throw problem('unauthorized')
-      return reply.code(201).send(await connect.createFromCredentials(caller, request.body as Static<typeof NewConnection>))
+      return reply.code(201).send(await connect.createFromCredentials(caller, request.body))
     },
   )
 
@@ -164,9 +73,9 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       },
     },
     async (request, reply) => {
-      const caller = clients.cached(request.caller!.clientId)
+      const caller = clients.cached(callerOf(request).clientId)
       if (!caller) throw problem('unauthorized')
-      const session = await connect.createSession(caller, request.body as Static<typeof NewConnectSession>)
+      const session = await connect.createSession(caller, request.body)
       return reply.code(201).header('cache-control', 'no-store').send(session)
     },
   )
@@ -181,13 +90,13 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
         ...requiresScope('connections:read'),
         querystring: ListQuery,
         response: {
-          200: json('A page of connections', Type.Object({ items: Type.Array(Connection), nextCursor: Type.Union([Type.String(), Type.Null()]) })),
+          200: json('A page of connections', ConnectionPage),
           ...problems(400, ...AUTHENTICATED, 503),
         },
       },
     },
     async (request) => {
-      const q = request.query as Static<typeof ListQuery>
+      const q = request.query
       const page = await connections.list({ ...q, limit: q.limit ?? 50 })
       return { items: page.items.map(connectionView), nextCursor: page.nextCursor }
     },
@@ -205,7 +114,7 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       },
     },
     async (request) => {
-      const { id } = request.params as Static<typeof IdParams>
+      const { id } = request.params
       const row = await connections.get(id)
       if (!row || row.status === 'revoked') throw problem('connection_not_found')
       return connectionView(row)
@@ -228,8 +137,7 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       },
     },
     async (request, reply) => {
-      const { id } = request.params as Static<typeof IdParams>
-      await revocations.revoke(id, request.caller!.clientId)
+      await revocations.revoke(request.params.id, callerOf(request).clientId)
       return reply.code(204).send()
     },
   )
@@ -253,9 +161,8 @@ export async function connectionRoutes(app: FastifyInstance, { connect, connecti
       },
     },
     async (request, reply) => {
-      const { id } = request.params as Static<typeof IdParams>
-      const body = request.body as Static<typeof AccessTokenRequest>
-      const token = await freshTokens.accessToken(id, { minValiditySeconds: body.minValiditySeconds, forceRefresh: body.forceRefresh }, request.caller!.clientId)
+      const { minValiditySeconds, forceRefresh } = request.body
+      const token = await freshTokens.accessToken(request.params.id, { minValiditySeconds, forceRefresh }, callerOf(request).clientId)
       return reply.header('cache-control', 'no-store').send(token)
     },
   )

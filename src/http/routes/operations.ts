@@ -1,21 +1,12 @@
 // Liveness, readiness and Prometheus metrics for orchestrators and monitoring.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { pendingMigrations } from '../../store/migrate.js'
-import { StringEnum } from '../../validation.js'
-import { json, problems, shuttingDown } from '../schemas.js'
+import { json, problems, shuttingDown } from '../schemas/common.js'
+import { DATABASE_CHECKS, Health, MIGRATION_CHECKS, Readiness } from '../schemas/operations.js'
 
-const Health = Type.Object({ status: StringEnum(['ok']) })
-const Readiness = Type.Object({
-  status: StringEnum(['ready', 'unavailable']),
-  checks: Type.Object({
-    database: StringEnum(['ok', 'unreachable']),
-    migrations: StringEnum(['ok', 'pending', 'unknown']),
-  }),
-})
-
-export async function operationRoutes(app: FastifyInstance, { db, metrics, migrations }: Services) {
+export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { db, metrics, migrations }) => {
   app.get(
     '/healthz',
     {
@@ -44,8 +35,8 @@ export async function operationRoutes(app: FastifyInstance, { db, metrics, migra
       config: { quietLog: true },
     },
     async (_request, reply) => {
-      let database: 'ok' | 'unreachable' = 'ok'
-      let migrationState: 'ok' | 'pending' | 'unknown' = 'unknown'
+      let database: (typeof DATABASE_CHECKS)[number] = 'ok'
+      let migrationState: (typeof MIGRATION_CHECKS)[number] = 'unknown'
       try {
         const pending = await withTimeout(pendingMigrations(db.pool, migrations), 2_000)
         migrationState = pending.length ? 'pending' : 'ok'

@@ -1,32 +1,13 @@
 // Admin API for service clients (scope clients:admin). The secret is returned once, at creation.
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Services } from '../../services.js'
+import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
-import { SCOPES } from '../../service-clients/scopes.js'
-import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope, Timestamp } from '../schemas.js'
+import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope } from '../schemas/common.js'
+import { ClientIdParams, NewServiceClient, ServiceClient } from '../schemas/service-clients.js'
 
-const ServiceClient = Type.Object({
-  clientId: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(StringEnum(SCOPES)),
-  allowedReturnUrls: Type.Array(Type.String()),
-  createdAt: Timestamp,
-})
-
-const NewServiceClient = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
-    scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: SCOPES.length }),
-    allowedReturnUrls: Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 50 }),
-  },
-  { additionalProperties: false },
-)
-
-const ClientIdParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) }, { additionalProperties: false })
-
-export async function serviceClientRoutes(app: FastifyInstance, { clients, config }: Services) {
+export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, config }) => {
   const rateLimit = perMinute(config.rateLimits.admin)
   app.post(
     '/v1/service-clients',
@@ -45,8 +26,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
       config: { rateLimit },
     },
     async (request, reply) => {
-      const body = request.body as Static<typeof NewServiceClient>
-      const { client, clientSecret } = await clients.create(body, request.caller!.clientId)
+      const { client, clientSecret } = await clients.create(request.body, callerOf(request).clientId)
       return reply.code(201).header('cache-control', 'no-store').send({ ...client, clientSecret })
     },
   )
@@ -80,8 +60,7 @@ export async function serviceClientRoutes(app: FastifyInstance, { clients, confi
       config: { rateLimit },
     },
     async (request, reply) => {
-      const { clientId } = request.params as Static<typeof ClientIdParams>
-      await clients.delete(clientId, request.caller!.clientId)
+      await clients.delete(request.params.clientId, callerOf(request).clientId)
       return reply.code(204).send()
     },
   )

@@ -1,34 +1,13 @@
 // Admin API for the broker's signing keys (scope clients:admin): list and rotate.
-import type { FastifyInstance } from 'fastify'
-import { Type, type Static } from 'typebox'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from '../../issuer/signing-keys.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Services } from '../../services.js'
+import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
-import { StringEnum } from '../../validation.js'
-import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, problems, requiresScope, Timestamp } from '../schemas.js'
+import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, problems, requiresScope } from '../schemas/common.js'
+import { RotateRequest, SigningKey } from '../schemas/signing-keys.js'
 
-const SigningKey = Type.Object({
-  kid: Type.String(),
-  alg: Type.String(),
-  status: StringEnum(['pending', 'active', 'retiring', 'retired']),
-  createdAt: Timestamp,
-  activatesAt: Timestamp,
-  retiresAt: Type.Union([Timestamp, Type.Null()]),
-})
-
-const RotateRequest = Type.Object(
-  {
-    activateInSeconds: Type.Integer({
-      minimum: MIN_ACTIVATION_DELAY_SECONDS,
-      maximum: MAX_ACTIVATION_DELAY_SECONDS,
-      default: DEFAULT_ACTIVATION_DELAY_SECONDS,
-      description: `Delay between publishing the new key in the JWKS and signing with it; at least the JWKS cache lifetime (${MIN_ACTIVATION_DELAY_SECONDS} s), so verifiers see the key before its first token`,
-    }),
-  },
-  { additionalProperties: false },
-)
-
-export async function signingKeyRoutes(app: FastifyInstance, { keys, config }: Services) {
+export const signingKeyRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { keys, config }) => {
   const rateLimit = perMinute(config.rateLimits.admin)
   app.get(
     '/v1/signing-keys',
@@ -59,8 +38,7 @@ export async function signingKeyRoutes(app: FastifyInstance, { keys, config }: S
       config: { rateLimit },
     },
     async (request, reply) => {
-      const { activateInSeconds } = request.body as Static<typeof RotateRequest>
-      return reply.code(201).send(await keys.rotate(activateInSeconds, request.caller!.clientId))
+      return reply.code(201).send(await keys.rotate(request.body.activateInSeconds, callerOf(request).clientId))
     },
   )
 }

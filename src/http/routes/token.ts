@@ -2,42 +2,15 @@
 // clients, client_credentials grant only (RFC 6749 §4.4). Errors use RFC 6749 §5.2 bodies,
 // not problem+json: OAuth client libraries parse them.
 import formbody from '@fastify/formbody'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
-import { PROBLEMS } from '../../errors.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { OAUTH_ERRORS, oauthErrorOf, type OAuthErrorCode } from '../../errors.js'
 import type { Services } from '../../services.js'
 import { classifyError } from '../problem.js'
 import { perMinute } from '../rate-limits.js'
-import { json, problems } from '../schemas.js'
+import { json, problems } from '../schemas/common.js'
+import { oauthError, TokenRequest, TokenResponse } from '../schemas/token.js'
 import { SECURITY_EVENTS } from '../../security-events.js'
-
-const TokenRequest = Type.Object(
-  {
-    grant_type: Type.String({ maxLength: 100 }),
-    scope: Type.Optional(Type.String({ maxLength: 1000 })),
-    client_id: Type.Optional(Type.String({ maxLength: 256 })),
-    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
-  },
-  // RFC 6749 §3.2: unrecognized parameters are ignored. A repeated parameter arrives as an
-  // array and fails its string type: invalid_request.
-  { additionalProperties: true },
-)
-
-const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  scope: Type.String(),
-})
-
-const OAuthError = Type.Object({
-  error: Type.String({ enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'] }),
-  error_description: Type.Optional(Type.String()),
-})
-
-const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
-
-type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'server_error' | 'temporarily_unavailable'
 
 function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
   if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
@@ -64,7 +37,7 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
   }
 }
 
-export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit, metrics, config }: Services) {
+export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, tokens, audit, metrics, config }) => {
   // RFC 6749 §4.4.2: form-encoded only, in this route's plugin scope.
   app.removeContentTypeParser('application/json')
   await app.register(formbody, { bodyLimit: 8 * 1024 })
@@ -93,19 +66,17 @@ export async function tokenRoutes(app: FastifyInstance, { clients, tokens, audit
       config: { rateLimit: perMinute(config.rateLimits.token) },
       errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         const { code } = classifyError(err)
-        if (code === 'rate_limited') return reply.send(err)
-        // database_unavailable, shutting_down: RFC 6749 §5.2 has one error for "retry later".
-        if (PROBLEMS[code].status === 503) return sendOAuthError(reply, 503, 'temporarily_unavailable')
-        if (code === 'internal_error') {
-          request.log.error({ err }, 'token request failed')
-          return sendOAuthError(reply, 500, 'server_error')
-        }
+        // The registry names each code's RFC 6749 §5.2 error; without one, the problem document stays.
+        const error = oauthErrorOf(code)
+        if (!error) return reply.send(err)
+        if (error === 'server_error') request.log.error({ err, code }, 'token request failed')
+        if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error)
         const description = code === 'unsupported_media_type' ? 'use application/x-www-form-urlencoded' : 'malformed or repeated parameter'
         return sendOAuthError(reply, 400, 'invalid_request', description)
       },
     },
     async (request, reply) => {
-      const body = request.body as { grant_type: string; scope?: string; client_id?: string; client_secret?: string }
+      const body = request.body
       const basic = request.headers.authorization
       if (basic && (body.client_id !== undefined || body.client_secret !== undefined)) {
         return sendOAuthError(reply, 400, 'invalid_request', 'use one client authentication method, not both')

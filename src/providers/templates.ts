@@ -1,4 +1,4 @@
-// `{placeholders}` in provider URLs (Zendesk's `{subdomain}`), filled from a connect
+// Provider URL and header templates: `{placeholders}` in provider URLs (Zendesk's `{subdomain}`), filled from a connect
 // session's `params`. Every value is checked against its pattern before it goes into a URL,
 // so user input can never change the host, path or query structure.
 

@@ -2,10 +2,10 @@
 // built (no I/O happens until services start) and asked for its document.
 import { stringify } from 'yaml'
 import pino from 'pino'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
-import { openDatabase } from '../store/db.js'
-import { generateEncryptionKey, Keyring, parseEncryptionKeys } from '../store/encryption.js'
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+import { openDatabase } from './store/db.js'
+import { generateEncryptionKey, Keyring, parseEncryptionKeys } from './store/encryption.js'
 
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   const log = pino({ level: 'silent' })

@@ -1,9 +1,10 @@
-// Schema pieces shared by routes. Route schemas are the single source of openapi.yaml
-// (`npm run openapi` writes it; test/http/openapi.test.ts fails when they differ), so every
-// route declares its body, parameters, every response status and its security here.
+// Schema pieces shared by the route schemas (one module per route module beside this one).
+// Route schemas are the single source of openapi.yaml (`npm run openapi` writes it;
+// test/http/openapi.test.ts fails when they differ), so every route declares its body,
+// parameters, every response status and its security.
 import { Type, type TSchema } from 'typebox'
-import { PROBLEMS, type ProblemCode } from '../errors.js'
-import type { Scope } from '../service-clients/scopes.js'
+import { PROBLEMS, type ProblemCode } from '../../errors.js'
+import type { Scope } from '../../service-clients/scopes.js'
 
 export const Problem = Type.Object(
   {
@@ -82,6 +83,5 @@ export const RATE_LIMITED = [429] as const
 /** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
 export const WITH_BODY = [400, 413, 415] as const
 
-export const Cursor = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from a previous page' })
 export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
 export const Timestamp = Type.String({ format: 'date-time' })

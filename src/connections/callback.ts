@@ -1,0 +1,167 @@
+// The OAuth callback (RFC 6749 §4.1.2, RFC 7636, RFC 9207) as four named steps:
+//   consumeAttempt → checkCallback → exchangeCode → storeGrant.
+// The attempt is consumed first, atomically, so that it is single-use even when a check
+// fails; no token request is made until every check has passed. A refused step throws an
+// AttemptRefused that names its code; `runCallback` logs it once as a security event.
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { ConnectError, securityEventOf, type ConnectErrorCode } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import { redirectUriFor } from '../oauth/authorization-request.js'
+import { sendProviderRequest } from '../oauth/http.js'
+import type { ProviderNetwork } from '../oauth/network.js'
+import { ProviderError } from '../oauth/provider-error.js'
+import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
+import type { OAuth2Provider, Provider } from '../providers/schema.js'
+import { SECURITY_EVENTS, type SecurityEvent } from '../security-events.js'
+import type { ConnectionCache } from './connection-cache.js'
+import { connectionView, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
+import { sameBrowser, type ConnectSessionRow, type ConnectSessions } from './connect-sessions.js'
+
+export interface CallbackQuery {
+  state?: string
+  code?: string
+  iss?: string
+  error?: string
+}
+
+/** A step refused the attempt: the code the browser sees, and what the log gets besides. */
+export class AttemptRefused extends ConnectError {
+  constructor(
+    code: ConnectErrorCode,
+    session: Pick<ConnectSessionRow, 'returnUrl'>,
+    readonly detail: Record<string, unknown> = {},
+    /** When the registry's event for the code does not fit the step. */
+    readonly event?: SecurityEvent,
+  ) {
+    super(code, session.returnUrl)
+  }
+}
+
+export interface CallbackDeps {
+  sessions: ConnectSessions
+  store: ConnectionStore
+  cache: ConnectionCache
+  providers: Map<string, Provider>
+  config: Config
+  network: ProviderNetwork
+  metrics: Metrics
+  log: Logger
+}
+
+/** Step 1: consume the attempt the state names. A missing, forged or replayed state ends here. */
+export async function consumeAttempt(sessions: ConnectSessions, state: string | undefined, log: Logger): Promise<{ session: ConnectSessionRow; state: string }> {
+  if (!state) {
+    log.warn({ event: SECURITY_EVENTS.stateRefused, reason: 'missing' }, 'connect callback refused: no state')
+    throw new ConnectError('invalid_state')
+  }
+  const { consumed, session } = await sessions.consumeByState(state)
+  if (!consumed || !session) {
+    // A state we never issued (or superseded by a newer attempt) is forged; a used one is replayed.
+    const reason = session ? 'replayed' : 'unknown'
+    log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: session?.id, provider: session?.provider }, 'connect callback refused: state not usable')
+    throw new ConnectError('invalid_state')
+  }
+  return { session, state }
+}
+
+/**
+ * Step 2: the consumed attempt against the callback: not expired, same browser, the provider
+ * it was started for (mix-up defence: the provider comes from the stored attempt, the path
+ * must agree), the expected issuer, and a code rather than an error. Returns the provider.
+ */
+export function checkCallback(
+  session: ConnectSessionRow,
+  callback: { providerKey: string; state: string; query: CallbackQuery; cookies: Record<string, string | undefined>; now: Date },
+  providers: Map<string, Provider>,
+): { provider: OAuth2Provider; code: string } {
+  const { query } = callback
+  if (session.expiresAt <= callback.now) throw new AttemptRefused('session_expired', session, { reason: 'expired' })
+  if (!sameBrowser(session, callback.state, callback.cookies)) throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
+  if (callback.providerKey !== session.provider) throw new AttemptRefused('provider_mismatch', session)
+  const provider = providers.get(session.provider)
+  if (!provider) throw new AttemptRefused('provider_unavailable', session)
+  if (provider.mode !== 'oauth2') throw new AttemptRefused('invalid_request', session)
+  if (provider.issuer !== undefined && query.iss !== provider.issuer) {
+    throw new AttemptRefused('issuer_mismatch', session, { issPresent: query.iss !== undefined })
+  }
+  if (query.error !== undefined) throw new AttemptRefused(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed', session)
+  if (!query.code) throw new AttemptRefused('invalid_request', session)
+  return { provider, code: query.code }
+}
+
+/**
+ * A failed code exchange as the attempt's code: a refused code is the attempt's failure, a
+ * refused broker client the provider's refusal, anything else an outage.
+ */
+const EXCHANGE_FAILURES = { grant: 'authorization_failed', configuration: 'provider_rejected', transient: 'provider_unavailable' } as const
+
+/** Step 3: trade the code (and the PKCE verifier) for tokens at the provider's token endpoint. */
+export async function exchangeCode(
+  session: ConnectSessionRow,
+  provider: OAuth2Provider,
+  grant: { code: string; verifier: string | undefined; publicUrl: string; network: ProviderNetwork },
+): Promise<TokenSet> {
+  try {
+    const request = buildTokenRequest(provider, session.params as Record<string, string>, {
+      grant_type: 'authorization_code',
+      code: grant.code,
+      // Byte-identical to the one sent to the authorization endpoint (docs/security.md, "SECURITY.md items", row 4).
+      redirect_uri: redirectUriFor(grant.publicUrl, provider.key),
+      ...(grant.verifier ? { code_verifier: grant.verifier } : {}),
+    })
+    return parseTokenResponse(provider, await sendProviderRequest(request, grant.network.http(provider)))
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err
+    // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE
+    // verifier), never its body.
+    const detail = { failure: err.failure, providerError: err.code }
+    throw new AttemptRefused(EXCHANGE_FAILURES[err.failure], session, detail, SECURITY_EVENTS.codeExchangeFailed)
+  }
+}
+
+/** Step 4: store the grant: a new connection, or the re-authorized one the session names. */
+export async function storeGrant(store: ConnectionStore, session: ConnectSessionRow, provider: Provider, tokens: TokenSet): Promise<ConnectionRow> {
+  const row = session.connectionId
+    ? await store.replaceGrant(session.connectionId, { provider, tokens, scopes: session.scopes, actor: session.clientId })
+    : await store.create({
+        provider,
+        ownerId: session.ownerId,
+        clientId: session.clientId,
+        params: session.params as Record<string, string>,
+        scopes: session.scopes,
+        tokens,
+      })
+  if (!row) throw new AttemptRefused('connection_unavailable', session)
+  return row
+}
+
+/** The provider sent the browser back: the four steps, and the refusal logged once. */
+export async function runCallback(
+  deps: CallbackDeps,
+  providerKey: string,
+  query: CallbackQuery,
+  cookies: Record<string, string | undefined>,
+): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+  const { session, state } = await consumeAttempt(deps.sessions, query.state, deps.log)
+  try {
+    // Checked at the instant the attempt was consumed.
+    const now = session.usedAt!
+    const { provider, code } = checkCallback(session, { providerKey, state, query, cookies, now }, deps.providers)
+    const verifier = deps.sessions.openVerifier(session)
+    const tokens = await exchangeCode(session, provider, { code, verifier, publicUrl: deps.config.publicUrl, network: deps.network })
+    const row = await storeGrant(deps.store, session, provider, tokens)
+    await deps.sessions.forgetVerifier(session.id)
+    deps.cache.evict(row.id)
+    deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
+    deps.log.info({ connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null }, 'connection authorized')
+    return { connection: connectionView(row), returnUrl: session.returnUrl }
+  } catch (err) {
+    if (err instanceof AttemptRefused) {
+      const event = err.event ?? securityEventOf(err.code, 'connect')
+      deps.metrics.connectAttempts.inc({ provider: session.provider, outcome: err.code })
+      deps.log.warn({ event, sessionId: session.id, provider: session.provider, code: err.code, ...err.detail }, 'connect attempt refused')
+    }
+    throw err
+  }
+}

@@ -1,0 +1,33 @@
+// Schemas of POST /oauth/token (routes/token.ts): RFC 6749 §4.4 request and §5.1/§5.2 answers.
+import { Type } from 'typebox'
+import { OAUTH_ERRORS, type OAuthErrorCode } from '../../errors.js'
+import { StringEnum } from '../../validation.js'
+
+export const TokenRequest = Type.Object(
+  {
+    grant_type: Type.String({ maxLength: 100 }),
+    scope: Type.Optional(Type.String({ maxLength: 1000 })),
+    client_id: Type.Optional(Type.String({ maxLength: 256 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  // RFC 6749 §3.2: unrecognized parameters are ignored. A repeated parameter arrives as an
+  // array and fails its string type: invalid_request.
+  { additionalProperties: true },
+)
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+})
+
+/** The RFC 6749 §5.2 error codes this endpoint answers (the registry in errors.ts). */
+const OAUTH_ERROR_CODES = Object.keys(OAUTH_ERRORS) as OAuthErrorCode[]
+
+const OAuthError = Type.Object({
+  error: StringEnum(OAUTH_ERROR_CODES),
+  error_description: Type.Optional(Type.String()),
+})
+
+export const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
