@@ -28,8 +28,9 @@ export function suite(name: 'fast' | 'slow', files: { include: string[]; exclude
   })
 }
 
-// Most test time is waiting on sockets, processes and PostgreSQL: three files at once
-// (vitest's default on two cores is one). A worker process runs file after file without
-// loading the broker's modules again (isolate: false; about 1.5 s of CPU per file):
-// test files keep their state in their own module and start their own servers.
-export default suite('fast', { include: ['test/**/*.test.ts'], exclude: SLOW_TESTS }, { maxWorkers: 3, isolate: false })
+// Two files at once (vitest's default on two cores is one): a file waits on sockets,
+// processes and PostgreSQL part of the time. More would only share the cores thinner and
+// stretch the timed tests. A worker process runs file after file without loading the
+// broker's modules again (isolate: false; about 1.5 s of CPU per file): test files keep
+// their state in their own module and close what they start.
+export default suite('fast', { include: ['test/**/*.test.ts'], exclude: SLOW_TESTS }, { maxWorkers: 2, isolate: false })
