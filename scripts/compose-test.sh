@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The container test (`npm run test:compose`, run by .ci/run): builds the base images
+# locally (Debian trixie via debootstrap, Node from the npm registry, PostgreSQL from
+# Debian), builds the broker image from the Dockerfile, runs docker-compose.yml with
+# podman-compose, and checks the deployment: readiness, a broker token, a connection
+# imported and its token vended, a broker restart that keeps everything, a non-root
+# read-only hardened container, and no secret in the image layers.
+# Needs root (podman as root with runc) and installs its tools with apt when missing.
+# Everything lives in a private image store under a temporary folder, removed on exit.
+# COMPOSE_TEST_STORE=<dir> keeps that store (and its base images) between runs instead.
+set -euo pipefail
+
+# One deadline over the whole run; each step has its own timeout too.
+if [ -z "${COMPOSE_TEST_UNDER_TIMEOUT:-}" ]; then
+  export COMPOSE_TEST_UNDER_TIMEOUT=1
+  exec timeout -k 30 "${COMPOSE_TEST_TIMEOUT:-900}" "$0" "$@"
+fi
+
+HERE="$(cd "$(dirname "$0")/compose-test" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+START=$SECONDS
+STEP_START=$SECONDS
+FIGURES=()
+
+step() { STEP_START=$SECONDS; echo "compose-test: $*"; }
+figure() { FIGURES+=("$(printf '%-28s %s' "$1:" "$2")"); echo "  $1: $2"; }
+fail() { echo "compose-test: FAILED: $*" >&2; exit 1; }
+# shellcheck source=compose-test/images.sh
+. "$HERE/images.sh"
+# shellcheck source=compose-test/stack.sh
+. "$HERE/stack.sh"
+
+install_tools() {
+  local missing=()
+  command -v podman > /dev/null || missing+=(podman)
+  command -v runc > /dev/null || missing+=(runc)
+  command -v debootstrap > /dev/null || missing+=(debootstrap)
+  command -v podman-compose > /dev/null || missing+=(podman-compose)
+  command -v iptables > /dev/null || missing+=(iptables)
+  [ -x /usr/lib/podman/netavark ] || command -v netavark > /dev/null || missing+=(netavark)
+  [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns > /dev/null || missing+=(aardvark-dns)
+  [ ${#missing[@]} -eq 0 ] && return
+  step "installing ${missing[*]}"
+  timeout 300 apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+}
+
+# podman's configuration for this run only (the machine's files are left alone): runc
+# (crun fails on hybrid cgroups), no default ulimits, and a private image store, network
+# configuration and state folder, so that nothing the machine has is seen or touched.
+configure_podman() {
+  local store="${COMPOSE_TEST_STORE:-$WORK/store}"
+  mkdir -p "$store" "$WORK/run" "$WORK/networks" "$WORK/libpod"
+  cat > "$WORK/containers.conf" << EOF
+[containers]
+default_ulimits = []
+[engine]
+runtime = "runc"
+tmp_dir = "$WORK/libpod"
+[network]
+network_backend = "netavark"
+network_config_dir = "$WORK/networks"
+EOF
+  cat > "$WORK/storage.conf" << EOF
+[storage]
+driver = "overlay"
+graphroot = "$store/graph"
+runroot = "$WORK/run"
+EOF
+  export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
+  [ "$(podman info --format '{{.Store.GraphRoot}}')" = "$store/graph" ] || fail "podman does not use the private store"
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
+    if [ "$status" != 0 ] && [ -n "${PROJECT_NAME:-}" ]; then show_logs || true; fi
+    echo "compose-test: cleaning up"
+    stack_down || true
+    timeout 120 podman rm -af -t 0 > /dev/null 2>&1 || true
+    timeout 60 podman pod rm -af > /dev/null 2>&1 || true
+    timeout 60 podman volume rm -af > /dev/null 2>&1 || true
+    timeout 60 podman network prune -f > /dev/null 2>&1 || true
+    if [ -n "${COMPOSE_TEST_STORE:-}" ]; then
+      timeout 60 podman rmi -f "$BROKER_IMAGE" > /dev/null 2>&1 || true
+    else
+      timeout 120 podman rmi -af > /dev/null 2>&1 || true
+    fi
+  fi
+  if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+    findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r umount -l 2> /dev/null || true
+    rm -rf "$WORK"
+  fi
+  echo "compose-test: $([ "$status" = 0 ] && echo passed || echo FAILED) in $((SECONDS - START)) s"
+  exit "$status"
+}
+
+# Reads the image names the Dockerfile and the compose file use, with the versions in them.
+read_image_names() {
+  eval "$(cd "$ROOT" && node --input-type=module -e "
+    import { readFileSync } from 'node:fs'
+    import { parse } from 'yaml'
+    const dockerfile = readFileSync('Dockerfile', 'utf8')
+    const arg = (name) => new RegExp('^ARG ' + name + '=(.+)$', 'm').exec(dockerfile)?.[1] ?? ''
+    const node = arg('NODE_IMAGE').replace('\${NODE_VERSION}', arg('NODE_VERSION'))
+    const services = parse(readFileSync('docker-compose.yml', 'utf8')).services
+    // What a short name means to docker and podman alike: docker.io/library/<name>.
+    const full = (n) => (/^[^/]+[.:][^/]*\//.test(n) ? n : 'docker.io/' + (n.includes('/') ? n : 'library/' + n))
+    const q = (s) => \"'\" + String(s).replace(/'/g, '') + \"'\"
+    console.log('NODE_IMAGE=' + q(full(node)))
+    console.log('NODE_MAJOR=' + q(/:(\\d+)/.exec(node)?.[1] ?? ''))
+    console.log('POSTGRES_IMAGE=' + q(full(services.postgres.image)))
+    console.log('POSTGRES_MAJOR=' + q(/:(\\d+)/.exec(services.postgres.image)?.[1] ?? ''))
+    console.log('BROKER_IMAGE=' + q(services.broker.image))
+  ")"
+  [ -n "$NODE_MAJOR" ] && [ -n "$POSTGRES_MAJOR" ] && [ -n "$BROKER_IMAGE" ] || fail "cannot read the image names"
+  echo "compose-test: images $NODE_IMAGE, $POSTGRES_IMAGE, $BROKER_IMAGE"
+}
+
+build_images() {
+  local t
+  BASE_IMAGE="localhost/compose-test-debian:trixie"
+  if ! podman image exists "$BASE_IMAGE"; then build_debian_base; figure "debian base built" "$((SECONDS - STEP_START)) s"; fi
+  if ! podman image exists "$NODE_IMAGE"; then build_node_image "$NODE_IMAGE" "$NODE_MAJOR"; figure "node image built" "$((SECONDS - STEP_START)) s"; fi
+  if ! podman image exists "$POSTGRES_IMAGE"; then
+    build_postgres_image "$POSTGRES_IMAGE" "$POSTGRES_MAJOR"
+    figure "postgres image built" "$((SECONDS - STEP_START)) s"
+  fi
+  prepare_context "$WORK/context"
+  step "broker image $BROKER_IMAGE from the Dockerfile"
+  t=$SECONDS
+  local ca=()
+  # The machine's extra CAs (a TLS-intercepting proxy), mounted for the build's npm only.
+  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+    ca=(-v "$NODE_EXTRA_CA_CERTS:/run/extra-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/extra-ca.crt)
+  fi
+  timeout 900 podman build -q --pull=never "${ca[@]}" -t "$BROKER_IMAGE" "$WORK/context" > "$WORK/build.log" 2>&1 ||
+    { tail -40 "$WORK/build.log"; fail "the broker image does not build"; }
+  rm -rf "$WORK/context"
+  figure "broker image built" "$((SECONDS - t)) s"
+  figure "broker image size" "$(podman image inspect -f '{{.Size}}' "$BROKER_IMAGE" | awk '{printf "%d MB", $1 / 1e6}')"
+}
+
+main() {
+  [ "$(id -u)" = 0 ] || fail "run as root (podman runs the containers as root here)"
+  install_tools
+  WORK="$(mktemp -d /var/tmp/compose-test.XXXXXX)"
+  trap cleanup EXIT
+  trap 'exit 143' INT TERM
+  configure_podman
+  read_image_names
+  write_project
+  build_images
+  scan_layers "$BROKER_IMAGE"
+  stack_up
+  check_hardening
+  check_api first
+  restart_broker
+  check_api again
+  echo "compose-test: figures"
+  printf '  %s\n' "${FIGURES[@]}"
+}
+
+main "$@"
