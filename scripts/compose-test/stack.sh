@@ -59,11 +59,12 @@ stack_up() {
   step "podman-compose up (project $PROJECT_NAME, broker on 127.0.0.1:$BROKER_PORT)"
   compose up --no-start > "$WORK/compose-up.log" 2>&1 || { cat "$WORK/compose-up.log"; fail "podman-compose up failed"; }
   local t=$SECONDS
-  timeout 60 podman start "$(container postgres)" > /dev/null
+  # podman start complains on stderr that it cannot use systemd timers for healthchecks.
+  timeout 60 podman start "$(container postgres)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
   wait_healthy "$(container postgres)" 120 no-exit
   figure "postgres healthy after" "$((SECONDS - t)) s"
   t=$SECONDS
-  timeout 60 podman start "$(container broker)" > /dev/null
+  timeout 60 podman start "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
   wait_healthy "$(container broker)" 120 no-exit
   figure "broker healthy after" "$((SECONDS - t)) s"
 }
@@ -75,6 +76,7 @@ stack_down() {
 
 show_logs() {
   local c
+  [ -s "$WORK/podman.log" ] && { echo "--- podman"; tail -20 "$WORK/podman.log"; }
   for c in postgres broker; do
     echo "--- logs of $(container $c)"
     timeout 20 podman logs --tail 40 "$(container $c)" 2>&1 || true
@@ -92,7 +94,7 @@ check_api() {
 restart_broker() {
   step "restart the broker container"
   local t=$SECONDS
-  timeout 60 podman restart "$(container broker)" > /dev/null || fail "podman restart failed"
+  timeout 60 podman restart "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman restart failed"
   wait_healthy "$(container broker)" 120 no-exit
   figure "broker healthy again after" "$((SECONDS - t)) s"
 }
@@ -112,6 +114,7 @@ check_hardening() {
   grep -Eq '^CapEff:\s+0+$' <<< "$status" || fail "the broker has effective capabilities"
   grep -Eq '^CapBnd:\s+0+$' <<< "$status" || fail "the broker's bounding capability set is not empty"
   [ -z "$(podman port "$(container postgres)")" ] || fail "PostgreSQL is published on the host"
+  [ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$(container postgres)")" = true ] || fail "PostgreSQL's root filesystem is writable"
   [ "$(podman inspect -f '{{.HostConfig.RestartPolicy.Name}}' "$broker")" = unless-stopped ] || fail "no restart policy"
   figure "broker user" "uid $uid, read-only root, no capabilities, no-new-privileges"
 }
