@@ -13,7 +13,7 @@ set -euo pipefail
 # One deadline over the whole run; each step has its own timeout too.
 if [ -z "${COMPOSE_TEST_UNDER_TIMEOUT:-}" ]; then
   export COMPOSE_TEST_UNDER_TIMEOUT=1
-  exec timeout -k 30 "${COMPOSE_TEST_TIMEOUT:-900}" "$0" "$@"
+  exec timeout -k 30 "${COMPOSE_TEST_TIMEOUT:-900}" bash "$0" "$@"
 fi
 
 HERE="$(cd "$(dirname "$0")/compose-test" && pwd)"
@@ -91,6 +91,8 @@ cleanup() {
   if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r umount -l 2> /dev/null || true
     rm -rf "$WORK"
+    # A podman helper process ending late may write its state folder again: once more.
+    if [ -d "$WORK" ]; then sleep 2 && rm -rf "$WORK"; fi
   fi
   echo "compose-test: $([ "$status" = 0 ] && echo passed || echo FAILED) in $((SECONDS - START)) s"
   exit "$status"

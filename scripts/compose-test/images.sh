@@ -46,9 +46,13 @@ build_postgres_image() {
 prepare_context() {
   local ctx="$1"
   mkdir -p "$ctx"
-  (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
-    (cd "$ROOT" && while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done) |
-    tar -C "$ROOT" --null -T - -c | tar -C "$ctx" -x
+  if git -C "$ROOT" rev-parse --git-dir > /dev/null 2>&1; then
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
+      (cd "$ROOT" && while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done) |
+      tar -C "$ROOT" --null -T - -c | tar -C "$ctx" -x
+  else
+    tar -C "$ROOT" --exclude=./node_modules --exclude=./.git -c . | tar -C "$ctx" -x
+  fi
   cp "$PROJECT/.env" "$PROJECT/providers.yaml" "$ctx/"
   mkdir -p "$ctx/.data"
   cp "$PROJECT/.env" "$ctx/.data/secrets-in-data-dir"
@@ -59,14 +63,14 @@ prepare_context() {
 scan_layers() {
   local image="$1" dir="$WORK/image-archive"
   step "scan the image layers for secrets"
-  mkdir -p "$dir/layers"
+  rm -rf "$dir" && mkdir -p "$dir/layers"
   timeout 300 podman save -q --format docker-archive -o "$WORK/image.tar" "$image" || fail "podman save failed"
   tar -xf "$WORK/image.tar" -C "$dir"
   rm -f "$WORK/image.tar"
   local found=0 n=0 layer
   while IFS= read -r layer; do
     n=$((n + 1))
-    if tar -tf "$layer" | grep -E '(^|/)(\.env|\.data|providers\.yaml)(/|$)'; then found=1; fi
+    if tar -tf "$layer" | grep -E '(^|/)(\.env|\.data|providers\.yaml|extra-ca\.crt)(/|$)'; then found=1; fi
     mkdir -p "$dir/layers/$n" && tar -xf "$layer" -C "$dir/layers/$n" 2> /dev/null || true
   done < <(find "$dir" -path "$dir/layers" -prune -o -type f -name '*.tar' -print)
   [ "$n" -gt 0 ] || fail "no layer found in the saved image"
