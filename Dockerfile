@@ -8,9 +8,9 @@ ARG NODE_VERSION=26
 ARG NODE_IMAGE=docker.io/library/node:${NODE_VERSION}-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
-# Behind a TLS-intercepting proxy, npm must trust its CA: mount the bundle for the build
-# only (`-v /etc/ssl/certs/ca-certificates.crt:/run/ca.crt:ro --build-arg
-# NODE_EXTRA_CA_CERTS=/run/ca.crt`); nothing of it lands in a layer.
+# Behind a TLS-intercepting proxy, npm must trust its CA: mount the folder holding it on
+# /mnt (which exists, so no mount point lands in a layer) for the build only, e.g.
+# `podman build -v /etc/ssl/certs:/mnt:ro --build-arg NODE_EXTRA_CA_CERTS=/mnt/ca-certificates.crt`.
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./

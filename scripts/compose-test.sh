@@ -50,13 +50,15 @@ install_tools() {
 # configuration and state folder, so that nothing the machine has is seen or touched.
 configure_podman() {
   local store="${COMPOSE_TEST_STORE:-$WORK/store}"
-  mkdir -p "$store" "$WORK/run" "$WORK/networks" "$WORK/libpod"
+  # podman's database remembers its state folders: a kept store keeps them beside it.
+  local state="${COMPOSE_TEST_STORE:-$WORK}"
+  mkdir -p "$store" "$state/run" "$state/libpod" "$WORK/networks"
   cat > "$WORK/containers.conf" << EOF
 [containers]
 default_ulimits = []
 [engine]
 runtime = "runc"
-tmp_dir = "$WORK/libpod"
+tmp_dir = "$state/libpod"
 [network]
 network_backend = "netavark"
 network_config_dir = "$WORK/networks"
@@ -65,15 +67,30 @@ EOF
 [storage]
 driver = "overlay"
 graphroot = "$store/graph"
-runroot = "$WORK/run"
+runroot = "$state/run"
 EOF
-  export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
+  # TMPDIR: where buildah keeps the Dockerfile's cache mounts (the npm cache).
+  mkdir -p "$state/tmp"
+  export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf" TMPDIR="$state/tmp"
   [ "$(podman info --format '{{.Store.GraphRoot}}')" = "$store/graph" ] || fail "podman does not use the private store"
+}
+
+# netavark leaves an empty NAT chain per network it removed: delete the ones this run made.
+nat_chains() { iptables -t nat -S 2> /dev/null | awk '/^-N NETAVARK-DN-/ { print $2 }' | sort; }
+remove_new_nat_chains() {
+  [ -f "$WORK/nat-chains" ] || return 0
+  local chain
+  for chain in $(nat_chains | comm -13 "$WORK/nat-chains" -); do iptables -t nat -X "$chain" 2> /dev/null || true; done
 }
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # The background image build, if still running: its child (timeout, which ends podman) first.
+  if [ -n "${PG_BUILD_PID:-}" ]; then
+    kill $(cat /proc/"$PG_BUILD_PID"/task/*/children 2> /dev/null) "$PG_BUILD_PID" 2> /dev/null || true
+    wait "$PG_BUILD_PID" 2> /dev/null || true
+  fi
   if [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
     if [ "$status" != 0 ] && [ -n "${PROJECT_NAME:-}" ]; then show_logs || true; fi
     echo "compose-test: cleaning up"
@@ -82,6 +99,7 @@ cleanup() {
     timeout 60 podman pod rm -af > /dev/null 2>&1 || true
     timeout 60 podman volume rm -af > /dev/null 2>&1 || true
     timeout 60 podman network prune -f > /dev/null 2>&1 || true
+    remove_new_nat_chains
     if [ -n "${COMPOSE_TEST_STORE:-}" ]; then
       timeout 60 podman rmi -f "$BROKER_IMAGE" > /dev/null 2>&1 || true
     else
@@ -91,8 +109,6 @@ cleanup() {
   if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r umount -l 2> /dev/null || true
     rm -rf "$WORK"
-    # A podman helper process ending late may write its state folder again: once more.
-    if [ -d "$WORK" ]; then sleep 2 && rm -rf "$WORK"; fi
   fi
   echo "compose-test: $([ "$status" = 0 ] && echo passed || echo FAILED) in $((SECONDS - START)) s"
   exit "$status"
@@ -124,23 +140,31 @@ build_images() {
   local t
   BASE_IMAGE="localhost/compose-test-debian:trixie"
   if ! podman image exists "$BASE_IMAGE"; then build_debian_base; figure "debian base built" "$((SECONDS - STEP_START)) s"; fi
-  if ! podman image exists "$NODE_IMAGE"; then build_node_image "$NODE_IMAGE" "$NODE_MAJOR"; figure "node image built" "$((SECONDS - STEP_START)) s"; fi
+  # PostgreSQL's image (mostly downloads) builds alongside the Node and broker images.
   if ! podman image exists "$POSTGRES_IMAGE"; then
-    build_postgres_image "$POSTGRES_IMAGE" "$POSTGRES_MAJOR"
-    figure "postgres image built" "$((SECONDS - STEP_START)) s"
+    echo "compose-test: postgres image $POSTGRES_IMAGE (Debian postgresql-$POSTGRES_MAJOR), in the background"
+    (t=$SECONDS && build_postgres_image "$POSTGRES_IMAGE" "$POSTGRES_MAJOR" && echo $((SECONDS - t)) > "$WORK/postgres.secs") \
+      > "$WORK/postgres-build.log" 2>&1 &
+    PG_BUILD_PID=$!
   fi
+  if ! podman image exists "$NODE_IMAGE"; then build_node_image "$NODE_IMAGE" "$NODE_MAJOR"; figure "node image built" "$((SECONDS - STEP_START)) s"; fi
   prepare_context "$WORK/context"
   step "broker image $BROKER_IMAGE from the Dockerfile"
   t=$SECONDS
   local ca=()
   # The machine's extra CAs (a TLS-intercepting proxy), mounted for the build's npm only.
   if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
-    ca=(-v "$NODE_EXTRA_CA_CERTS:/run/extra-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/extra-ca.crt)
+    ca=(-v "$(dirname "$NODE_EXTRA_CA_CERTS"):/mnt:ro" --build-arg "NODE_EXTRA_CA_CERTS=/mnt/$(basename "$NODE_EXTRA_CA_CERTS")")
   fi
   timeout 900 podman build -q --pull=never "${ca[@]}" -t "$BROKER_IMAGE" "$WORK/context" > "$WORK/build.log" 2>&1 ||
     { tail -40 "$WORK/build.log"; fail "the broker image does not build"; }
   rm -rf "$WORK/context"
   figure "broker image built" "$((SECONDS - t)) s"
+  if [ -n "${PG_BUILD_PID:-}" ]; then
+    wait "$PG_BUILD_PID" || { cat "$WORK/postgres-build.log"; fail "the postgres image does not build"; }
+    PG_BUILD_PID=""
+    figure "postgres image built" "$(cat "$WORK/postgres.secs") s (alongside)"
+  fi
   figure "broker image size" "$(podman image inspect -f '{{.Size}}' "$BROKER_IMAGE" | awk '{printf "%d MB", $1 / 1e6}')"
 }
 
@@ -153,6 +177,7 @@ main() {
   configure_podman
   read_image_names
   write_project
+  nat_chains > "$WORK/nat-chains"
   build_images
   scan_layers "$BROKER_IMAGE"
   stack_up

@@ -59,7 +59,8 @@ prepare_context() {
 }
 
 # Every layer and the image config of the broker image, searched for this run's secrets
-# and for .env / .data / providers.yaml files.
+# and for .env / .data / providers.yaml files, and for anything under /mnt (where the
+# build mounts the machine's CA folder).
 scan_layers() {
   local image="$1" dir="$WORK/image-archive"
   step "scan the image layers for secrets"
@@ -70,7 +71,7 @@ scan_layers() {
   local found=0 n=0 layer
   while IFS= read -r layer; do
     n=$((n + 1))
-    if tar -tf "$layer" | grep -E '(^|/)(\.env|\.data|providers\.yaml|extra-ca\.crt)(/|$)'; then found=1; fi
+    if tar -tf "$layer" | grep -E '(^|/)(\.env|\.data|providers\.yaml)(/|$)|^(\./)?mnt/.'; then found=1; fi
     mkdir -p "$dir/layers/$n" && tar -xf "$layer" -C "$dir/layers/$n" 2> /dev/null || true
   done < <(find "$dir" -path "$dir/layers" -prune -o -type f -name '*.tar' -print)
   [ "$n" -gt 0 ] || fail "no layer found in the saved image"
