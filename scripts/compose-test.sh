@@ -23,6 +23,17 @@ STEP_START=$SECONDS
 FIGURES=()
 
 step() { STEP_START=$SECONDS; echo "compose-test: $*"; }
+# A step under its own timeout, waited for so that the run's deadline (SIGTERM) interrupts
+# it: bash runs a trap only after a foreground command ends, but at once during `wait`.
+# (timeout puts the step in its own process group, out of reach of the deadline's signal.)
+bounded() {
+  timeout "$@" &
+  STEP_PID=$!
+  local status=0
+  wait "$STEP_PID" || status=$?
+  STEP_PID=""
+  return "$status"
+}
 figure() { FIGURES+=("$(printf '%-28s %s' "$1:" "$2")"); echo "  $1: $2"; }
 fail() { echo "compose-test: FAILED: $*" >&2; exit 1; }
 # shellcheck source=compose-test/images.sh
@@ -41,8 +52,8 @@ install_tools() {
   [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns > /dev/null || missing+=(aardvark-dns)
   [ ${#missing[@]} -eq 0 ] && return
   step "installing ${missing[*]}"
-  timeout 300 apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+  bounded 300 apt-get update -qq
+  bounded 600 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 }
 
 # podman's configuration for this run only (the machine's files are left alone): runc
@@ -86,6 +97,10 @@ remove_new_nat_chains() {
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # The deadline may strike inside a redirected step: report to the run's own output.
+  exec 1>&3 2>&4
+  # The step the deadline interrupted: timeout passes the signal on to its command.
+  if [ -n "${STEP_PID:-}" ]; then kill -TERM "$STEP_PID" 2> /dev/null || true; wait "$STEP_PID" 2> /dev/null || true; fi
   # The background image build, if still running: its child (timeout, which ends podman) first.
   if [ -n "${PG_BUILD_PID:-}" ]; then
     kill $(cat /proc/"$PG_BUILD_PID"/task/*/children 2> /dev/null) "$PG_BUILD_PID" 2> /dev/null || true
@@ -156,7 +171,7 @@ build_images() {
   if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
     ca=(-v "$(dirname "$NODE_EXTRA_CA_CERTS"):/mnt:ro" --build-arg "NODE_EXTRA_CA_CERTS=/mnt/$(basename "$NODE_EXTRA_CA_CERTS")")
   fi
-  timeout 900 podman build -q --pull=never "${ca[@]}" -t "$BROKER_IMAGE" "$WORK/context" > "$WORK/build.log" 2>&1 ||
+  bounded 900 podman build -q --pull=never "${ca[@]}" -t "$BROKER_IMAGE" "$WORK/context" > "$WORK/build.log" 2>&1 ||
     { tail -40 "$WORK/build.log"; fail "the broker image does not build"; }
   rm -rf "$WORK/context"
   figure "broker image built" "$((SECONDS - t)) s"
@@ -172,8 +187,9 @@ main() {
   [ "$(id -u)" = 0 ] || fail "run as root (podman runs the containers as root here)"
   install_tools
   WORK="$(mktemp -d /var/tmp/compose-test.XXXXXX)"
+  exec 3>&1 4>&2
   trap cleanup EXIT
-  trap 'exit 143' INT TERM
+  trap 'echo "compose-test: stopped by a signal (the deadline is ${COMPOSE_TEST_TIMEOUT:-900} s)" >&4; exit 143' INT TERM
   configure_podman
   read_image_names
   write_project

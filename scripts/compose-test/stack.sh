@@ -36,7 +36,7 @@ write_project() {
 }
 
 compose() {
-  (cd "$PROJECT" && timeout "${COMPOSE_STEP_TIMEOUT:-180}" podman-compose -p "$PROJECT_NAME" -f docker-compose.yml "$@")
+  bounded "${COMPOSE_STEP_TIMEOUT:-180}" env -C "$PROJECT" podman-compose -p "$PROJECT_NAME" -f docker-compose.yml "$@"
 }
 
 container() { echo "${PROJECT_NAME}_$1_1"; }
@@ -63,11 +63,11 @@ stack_up() {
   compose up --no-start > "$WORK/compose-up.log" 2>&1 || { cat "$WORK/compose-up.log"; fail "podman-compose up failed"; }
   local t=$SECONDS
   # podman start complains on stderr that it cannot use systemd timers for healthchecks.
-  timeout 60 podman start "$(container postgres)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
+  bounded 60 podman start "$(container postgres)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
   wait_healthy "$(container postgres)" 120
   figure "postgres healthy after" "$((SECONDS - t)) s"
   t=$SECONDS
-  timeout 60 podman start "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
+  bounded 60 podman start "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman start failed"
   wait_healthy "$(container broker)" 120
   figure "broker healthy after" "$((SECONDS - t)) s"
 }
@@ -81,6 +81,7 @@ show_logs() {
   local c
   [ -s "$WORK/podman.log" ] && { echo "--- podman"; tail -20 "$WORK/podman.log"; }
   for c in postgres broker; do
+    podman container exists "$(container $c)" 2> /dev/null || continue
     echo "--- logs of $(container $c)"
     timeout 20 podman logs --tail 40 "$(container $c)" 2>&1 || true
   done
@@ -91,13 +92,13 @@ check_api() {
   BOOTSTRAP_CLIENT_ID="$(sed -n 's/^BOOTSTRAP_CLIENT_ID=//p' "$PROJECT/.env")" \
     BOOTSTRAP_CLIENT_SECRET="$(sed -n 's/^BOOTSTRAP_CLIENT_SECRET=//p' "$PROJECT/.env")" \
     IMPORTED_ACCESS_TOKEN="$IMPORTED_ACCESS_TOKEN" IMPORTED_REFRESH_TOKEN="$IMPORTED_REFRESH_TOKEN" \
-    timeout 60 node "$HERE/checks.mjs" "$1" "http://127.0.0.1:$BROKER_PORT" "$WORK/state.json"
+    bounded 60 node "$HERE/checks.mjs" "$1" "http://127.0.0.1:$BROKER_PORT" "$WORK/state.json"
 }
 
 restart_broker() {
   step "restart the broker container"
   local t=$SECONDS
-  timeout 60 podman restart "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman restart failed"
+  bounded 60 podman restart "$(container broker)" > /dev/null 2>> "$WORK/podman.log" || fail "podman restart failed"
   wait_healthy "$(container broker)" 120
   figure "broker healthy again after" "$((SECONDS - t)) s"
 }
