@@ -36,9 +36,9 @@ bounded() {
 }
 figure() { FIGURES+=("$(printf '%-28s %s' "$1:" "$2")"); echo "  $1: $2"; }
 fail() { echo "compose-test: FAILED: $*" >&2; exit 1; }
-# shellcheck source=compose-test/images.sh
+# shellcheck source-path=SCRIPTDIR/compose-test
 . "$HERE/images.sh"
-# shellcheck source=compose-test/stack.sh
+# shellcheck source-path=SCRIPTDIR/compose-test
 . "$HERE/stack.sh"
 
 install_tools() {
@@ -103,7 +103,9 @@ cleanup() {
   if [ -n "${STEP_PID:-}" ]; then kill -TERM "$STEP_PID" 2> /dev/null || true; wait "$STEP_PID" 2> /dev/null || true; fi
   # The background image build, if still running: its child (timeout, which ends podman) first.
   if [ -n "${PG_BUILD_PID:-}" ]; then
-    kill $(cat /proc/"$PG_BUILD_PID"/task/*/children 2> /dev/null) "$PG_BUILD_PID" 2> /dev/null || true
+    local children
+    read -r -a children < <(cat /proc/"$PG_BUILD_PID"/task/*/children 2> /dev/null; echo)
+    kill "${children[@]}" "$PG_BUILD_PID" 2> /dev/null || true
     wait "$PG_BUILD_PID" 2> /dev/null || true
   fi
   if [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
@@ -147,7 +149,7 @@ read_image_names() {
     console.log('POSTGRES_MAJOR=' + q(/:(\\d+)/.exec(services.postgres.image)?.[1] ?? ''))
     console.log('BROKER_IMAGE=' + q(services.broker.image))
   ")"
-  [ -n "$NODE_MAJOR" ] && [ -n "$POSTGRES_MAJOR" ] && [ -n "$BROKER_IMAGE" ] || fail "cannot read the image names"
+  if [ -z "$NODE_MAJOR" ] || [ -z "$POSTGRES_MAJOR" ] || [ -z "$BROKER_IMAGE" ]; then fail "cannot read the image names"; fi
   echo "compose-test: images $NODE_IMAGE, $POSTGRES_IMAGE, $BROKER_IMAGE"
 }
 
