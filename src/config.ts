@@ -51,7 +51,7 @@ type ReadFile = (path: string) => string
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-/** Documented in README "Configuration"; test/config.test.ts checks the table lists each one. */
+/** Documented in docs/configuration.md; test/config.test.ts checks its table lists each one. */
 export const ENVIRONMENT_VARIABLES = [
   'PORT',
   'HOST',

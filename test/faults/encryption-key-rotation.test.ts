@@ -211,9 +211,9 @@ describe('encryption-key rotation', () => {
     const KEY3 = generateEncryptionKey()
     const old = broker! // still on key2 alone: the replica not restarted yet
     const oldToken = await old.token()
-    // README step 2 on one replica: the new key first.
+    // docs/operations.md step 2 on one replica: the new key first.
     const rotated = await start(`${KEY3},${KEY2}`)
-    // README step 1, done first on every other replica: the new key second.
+    // docs/operations.md step 1, done first on every other replica: the new key second.
     const prepared = await start(`${KEY2},${KEY3}`)
     try {
       const id = ids[0]!

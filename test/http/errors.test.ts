@@ -2,12 +2,21 @@
 // callers read: openapi.yaml names each problem code under its status, the README's table
 // lists each with its status, every "<status> <code>" the README mentions agrees, and the
 // README's list of connect-attempt errors is the registry's.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { CONNECT_ERRORS, PROBLEMS, type ProblemCode } from '../../src/errors.js'
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
+// The README links docs/integrating.md, which holds the table and the lists.
+const guide = read('docs/integrating.md')
+/** What callers and operators read (not the design records, nor the notes quoting providers' own errors). */
+const USER_DOCS = [
+  'README.md',
+  ...readdirSync(new URL('../../docs', import.meta.url))
+    .filter((f) => f.endsWith('.md') && !['decisions.md', 'providers.md', 'security.md'].includes(f))
+    .map((f) => `docs/${f}`),
+]
 const openapi = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>
 }
@@ -41,8 +50,8 @@ describe('error codes', () => {
     }
   })
 
-  it('the README table lists every code under its status, and nothing else', () => {
-    const table = readme.slice(readme.indexOf('### Error codes'), readme.indexOf('\n## Providers'))
+  it('the integration guide\'s table lists every code under its status, and nothing else', () => {
+    const table = section(guide, '## Error codes')
     const listed = new Map<string, number>()
     for (const [, status, cells] of table.matchAll(/^\| (\d{3}) \| (.+) \|$/gm)) {
       for (const [, code] of cells!.matchAll(/`([a-z_]+)`/g)) listed.set(code!, Number(status))
@@ -50,15 +59,23 @@ describe('error codes', () => {
     expect(Object.fromEntries(listed)).toEqual(Object.fromEntries(codes.map((c) => [c, PROBLEMS[c].status])))
   })
 
-  it('every "<status> <code>" the README mentions has that status', () => {
-    const mentions = [...readme.matchAll(/`(\d{3}) ([a-z_]+)`/g)]
+  it('every "<status> <code>" the README and the guides mention has that status', () => {
+    const mentions = USER_DOCS.flatMap((file) => [...read(file).matchAll(/`(\d{3}) ([a-z_]+)`/g)].map((m) => ({ file, m })))
     expect(mentions.length).toBeGreaterThan(3)
-    for (const [text, status, code] of mentions) expect(PROBLEMS[code as ProblemCode]?.status, text).toBe(Number(status))
+    for (const { file, m: [text, status, code] } of mentions) expect(PROBLEMS[code as ProblemCode]?.status, `${file}: ${text}`).toBe(Number(status))
   })
 
-  it('the README lists every connect-attempt error', () => {
-    const section = readme.slice(readme.indexOf('Errors a connect attempt can end with'), readme.indexOf('\n## Docker compose'))
-    const listed = new Set([...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]))
+  it('the integration guide lists every connect-attempt error', () => {
+    const listed = new Set([...section(guide, '### Errors a connect attempt can end with').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]))
     for (const code of Object.keys(CONNECT_ERRORS)) expect([...listed], code).toContain(code)
   })
 })
+
+/** The text under a Markdown heading, up to the next heading of the same or a higher level. */
+function section(markdown: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`)
+  expect(start, heading).toBeGreaterThanOrEqual(0)
+  const rest = markdown.slice(start + heading.length + 2)
+  const end = rest.search(new RegExp(`^#{1,${heading.indexOf(' ')}} `, 'm'))
+  return end < 0 ? rest : rest.slice(0, end)
+}

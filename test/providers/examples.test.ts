@@ -1,7 +1,7 @@
 // The documentation cannot drift from the loader: providers.example.yaml and every
-// ```yaml providers-file snippet in README.md load through the real configuration loader
-// (loadConfig, with each ${VAR} they use set), and each provider section of the README
-// has its entry and, for OAuth 2.0, its redirect URI.
+// ```yaml providers-file snippet in docs/providers-setup.md load through the real
+// configuration loader (loadConfig, with each ${VAR} they use set), and each provider
+// section of that guide has its entry and, for OAuth 2.0, its redirect URI.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
@@ -31,7 +31,7 @@ function yamlBlocks(markdown: string): string[] {
   )
 }
 
-/** A README snippet is either a whole file (`providers:`) or entries to put under it. */
+/** A guide's snippet is either a whole file (`providers:`) or entries to put under it. */
 const asFile = (snippet: string) => (/^providers:/m.test(snippet) ? snippet : `providers:\n${snippet.replace(/^(?=.)/gm, '  ')}`)
 
 describe('providers.example.yaml', () => {
@@ -51,9 +51,9 @@ describe('providers.example.yaml', () => {
   })
 })
 
-describe('README.md', () => {
-  const readme = read('README.md')
-  const snippets = yamlBlocks(readme)
+describe('docs/providers-setup.md', () => {
+  const guide = read('docs/providers-setup.md')
+  const snippets = yamlBlocks(guide)
 
   it('has providers-file snippets that all load', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(6)
@@ -64,9 +64,9 @@ describe('README.md', () => {
 
   it('has a section per catalog provider with its providers-file entry, and the redirect URI for OAuth 2.0 ones', () => {
     for (const [key, entry] of Object.entries(CATALOG)) {
-      const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(readme)
+      const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(guide)
       expect(heading, key).not.toBeNull()
-      const section = readme.slice(heading!.index).split(/^##+ /m)[1]!
+      const section = guide.slice(heading!.index).split(/^##+ /m)[1]!
       const entries = yamlBlocks(section).map((snippet) => [...load(asFile(snippet)).providers.keys()])
       expect(entries, key).toContainEqual([key])
       if (entry.mode === 'oauth2') expect(section, key).toContain(`\${PUBLIC_URL}/oauth/callback/${key}`)
