@@ -23,7 +23,7 @@ const ProblemRef = { $ref: 'Problem#' }
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
   401: 'Missing or invalid broker token',
-  403: 'The broker token lacks the required scope',
+  403: "Forbidden: the broker token lacks the scope, or the namespace is not the caller's",
   404: 'Not found',
   409: 'Conflict',
   413: 'Request body too large',
