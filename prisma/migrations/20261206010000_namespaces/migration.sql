@@ -13,7 +13,8 @@ ALTER TABLE "connect_sessions" ADD COLUMN "namespace" TEXT NOT NULL DEFAULT 'def
 ALTER TABLE "connect_sessions" ALTER COLUMN "namespace" DROP DEFAULT;
 
 -- AlterTable
-ALTER TABLE "service_clients" ADD COLUMN "namespaces" TEXT[] NOT NULL DEFAULT ARRAY['default']::TEXT[];
+-- (Nullable like every Prisma list column, such as "scopes"; the broker always writes it.)
+ALTER TABLE "service_clients" ADD COLUMN "namespaces" TEXT[] DEFAULT ARRAY['default']::TEXT[];
 ALTER TABLE "service_clients" ALTER COLUMN "namespaces" DROP DEFAULT;
 UPDATE "service_clients" SET "namespaces" = ARRAY['*']::TEXT[]
 WHERE "id" IN (SELECT "detail"->>'clientId' FROM "audit_events" WHERE "actor" = 'bootstrap' AND "type" = 'service_client.created');
