@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
-import type { Database } from '../store/db.js'
+import type { Database, Tx } from '../store/db.js'
 import { ALL_NAMESPACES, assertCanGrant, DEFAULT_NAMESPACE, normalizeNamespaces } from './namespaces.js'
 import { normalizeReturnUrl } from './return-urls.js'
 import { SCOPES, type Scope } from './scopes.js'
@@ -121,7 +121,7 @@ export class ServiceClients {
     const data = validateChanges(changes)
     if (data.namespaces) assertCanGrant(by.namespaces, data.namespaces)
     const row = await this.db.prisma.$transaction(async (tx) => {
-      const current = await tx.serviceClient.findUnique({ where: { id: clientId }, select: { namespaces: true } })
+      const current = await lockClient(tx, clientId)
       if (!current) return undefined
       assertCanManage(by.namespaces, current.namespaces)
       const updated = await tx.serviceClient.update({ where: { id: clientId }, data, select: PUBLIC_COLUMNS })
@@ -140,7 +140,7 @@ export class ServiceClients {
   async delete(clientId: string, by: Admin): Promise<void> {
     const actor = by.actor
     const deleted = await this.db.prisma.$transaction(async (tx) => {
-      const current = await tx.serviceClient.findUnique({ where: { id: clientId }, select: { namespaces: true } })
+      const current = await lockClient(tx, clientId)
       if (!current) return false
       assertCanManage(by.namespaces, current.namespaces)
       await tx.serviceClient.delete({ where: { id: clientId } })
@@ -189,6 +189,12 @@ export class ServiceClients {
     })
     this.log.info({ clientId: boot.clientId }, existing ? 'bootstrap service client updated' : 'bootstrap service client created')
   }
+}
+
+/** Reads and locks a client row for a change: a concurrent delete waits (no 500 for a row gone meanwhile). */
+async function lockClient(tx: Tx, clientId: string): Promise<{ namespaces: string[] } | undefined> {
+  const rows = await tx.$queryRaw<Array<{ namespaces: string[] }>>`SELECT namespaces FROM service_clients WHERE id = ${clientId} FOR UPDATE`
+  return rows[0]
 }
 
 /**
