@@ -6,13 +6,15 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startBroker, type TestBroker } from '../support/broker.js'
-import { apiClient, type Api } from '../support/connect.js'
+import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import { freePort, startBroker, type TestBroker } from '../support/broker.js'
+import { apiClient, connectUser, type Api } from '../support/connect.js'
 
-const providers = {
+const providers: Record<string, unknown> = {
   // Never called: imported connections and connect sessions need no provider call.
   idp: { authorizationUrl: 'http://127.0.0.1:1/auth', tokenUrl: 'http://127.0.0.1:1/token', clientId: 'c', clientSecret: 's', scopes: ['openid'] },
 }
+let as: AuthorizationServer
 const env = { RATE_LIMIT_ADMIN: '0' }
 const SERVICE_SCOPES = ['connect:write', 'connections:write', 'connections:read', 'connections:revoke', 'tokens:read']
 
@@ -33,7 +35,8 @@ async function issue(b: TestBroker, clientId: string, clientSecret: string): Pro
 }
 
 async function register(name: string, namespaces: string[] | undefined, scopes = SERVICE_SCOPES, by = admin) {
-  const created = await by('POST', '/v1/service-clients', { name, scopes, ...(namespaces ? { namespaces } : {}) })
+  const allowedReturnUrls = ['https://app.example.com/connected']
+  const created = await by('POST', '/v1/service-clients', { name, scopes, allowedReturnUrls, ...(namespaces ? { namespaces } : {}) })
   expect(created.status, JSON.stringify(created.body)).toBe(201)
   const token = await issue(broker, created.body.clientId, created.body.clientSecret)
   clients[name] = { clientId: created.body.clientId, clientSecret: created.body.clientSecret, api: apiClient(broker, token), token }
@@ -66,7 +69,10 @@ async function footprint(id: string) {
 }
 
 beforeAll(async () => {
-  broker = await startBroker({ providers, env })
+  const port = await freePort()
+  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/real`] })
+  providers.real = providerEntryFor(as)
+  broker = await startBroker({ port, providers, env })
   // One issuer for both replicas, as behind a load balancer.
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env: { ...env, PUBLIC_URL: broker.url } })
   admin = apiClient(broker, await broker.token())
@@ -84,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await second?.close()
   await broker?.close()
+  await as?.close()
 })
 
 describe('another namespace answers exactly as a missing connection', () => {
@@ -154,6 +161,22 @@ describe('naming the namespace', () => {
     expect(session).toEqual({ namespace: 'beta' })
     const elsewhere = await clients.both!.api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: conns.beta, namespace: 'alpha' })
     expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'invalid_connection'])
+  })
+})
+
+describe('the browser flow', () => {
+  it('stores the connection in the session\'s namespace, and a re-authorization keeps it there', async () => {
+    const both = clients.both!.api
+    const session = { provider: 'real', ownerId: 'browser-owner', namespace: 'beta' } as { provider: string; ownerId: string }
+    const id = await connectUser(both, as, session)
+    expect((await both('GET', `/v1/connections/${id}`)).body.namespace).toBe('beta')
+    expect((await clients.alpha!.api('GET', `/v1/connections/${id}`)).status).toBe(404)
+    const again = await connectUser(both, as, { ...session, connectionId: id } as typeof session)
+    expect(again).toBe(id)
+    const [row] = await sql('SELECT namespace, version FROM connections WHERE id = $1', [id])
+    expect(row).toEqual({ namespace: 'beta', version: 2 })
+    const events = await sql<{ type: string; namespace: string }>('SELECT type, namespace FROM audit_events WHERE connection_id = $1 ORDER BY id', [id])
+    expect(events.map((e) => [e.type, e.namespace])).toEqual([['connection.created', 'beta'], ['connection.reauthorized', 'beta']])
   })
 })
 
