@@ -15,8 +15,9 @@ import { countStale, reencryptAll } from './store/reencrypt.js'
 const USAGE = `usage: npm run cli -- <command>
 
   migrate                                   apply pending database migrations
-  clients create --name <name> --scopes <s1,s2> [--return-urls <url1,url2>]
+  clients create --name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>]
                                             register a service client; prints its secret once
+                                            (namespaces: default "default"; "*" for all)
   clients list                              list service clients
   clients delete <clientId>                 delete a service client
   keys list                                 list signing keys
@@ -27,7 +28,10 @@ const USAGE = `usage: npm run cli -- <command>
 
 scopes: ${SCOPES.join(', ')}`
 
-type Options = { name?: string; scopes?: string; 'return-urls'?: string; 'activate-in'?: string }
+type Options = { name?: string; scopes?: string; namespaces?: string; 'return-urls'?: string; 'activate-in'?: string }
+
+/** The CLI runs with the operator's access to the database: it may grant any namespace. */
+const CLI_ADMIN = { actor: 'cli', namespaces: ['*'] }
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -36,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       name: { type: 'string' },
       scopes: { type: 'string' },
+      namespaces: { type: 'string' },
       'return-urls': { type: 'string' },
       'activate-in': { type: 'string' },
       json: { type: 'boolean' },
@@ -76,7 +81,9 @@ async function run(command: string, arg: string | undefined, values: Options, { 
       return 0
     case 'clients create': {
       if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
-      const { client, clientSecret } = await clients.create({ name: values.name, scopes: list(values.scopes), allowedReturnUrls: list(values['return-urls']) }, 'cli')
+      const namespaces = values.namespaces === undefined ? undefined : list(values.namespaces)
+      const input = { name: values.name, scopes: list(values.scopes), namespaces, allowedReturnUrls: list(values['return-urls']) }
+      const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
       out({ ...client, clientSecret })
       process.stderr.write('The client secret is shown once; store it now.\n')
       return 0
@@ -86,7 +93,7 @@ async function run(command: string, arg: string | undefined, values: Options, { 
       return 0
     case 'clients delete':
       if (!arg) throw new UsageError('clients delete needs a client id')
-      await clients.delete(arg, 'cli')
+      await clients.delete(arg, CLI_ADMIN)
       out({ deleted: arg })
       return 0
     case 'keys list':

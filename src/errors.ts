@@ -41,12 +41,19 @@ export const PROBLEMS = {
   unknown_provider: { status: 400, title: 'The provider is not configured', oauth: bad },
   invalid_connection: { status: 400, title: 'The connection cannot be re-authorized by this session', oauth: bad },
   invalid_credentials: { status: 400, title: 'The credentials are malformed or the provider refused them', oauth: bad },
+  namespace_required: { status: 400, title: 'The request must name a namespace: the service client holds several', oauth: bad },
   unauthorized: { status: 401, title: 'A valid broker token is required', oauth: bad, event: SECURITY_EVENTS.brokerTokenRefused },
   insufficient_scope: {
     status: 403,
     title: 'The broker token lacks the scope this route needs',
     oauth: bad,
     event: SECURITY_EVENTS.brokerTokenInsufficientScope,
+  },
+  namespace_forbidden: {
+    status: 403,
+    title: 'The service client does not hold this namespace',
+    oauth: bad,
+    event: SECURITY_EVENTS.namespaceForbidden,
   },
   not_found: { status: 404, title: 'No such route', oauth: bad },
   service_client_not_found: { status: 404, title: 'No such service client', oauth: bad },
@@ -117,17 +124,28 @@ export class ProblemError extends BrokerError<ProblemCode> {
   readonly detail: string | undefined
   /** Extra members for the problem document (never secrets). */
   readonly extra: Record<string, unknown> | undefined
+  /** The security event the refusal is logged as: the code's, unless this refusal has its own. */
+  readonly event: SecurityEvent | undefined
 
-  constructor(code: ProblemCode, detail?: string, extra?: Record<string, unknown>) {
+  constructor(code: ProblemCode, detail?: string, extra?: Record<string, unknown>, event?: SecurityEvent) {
     super(code, detail ?? PROBLEMS[code].title)
     this.status = PROBLEMS[code].status
     this.detail = detail
     this.extra = extra
+    this.event = event ?? securityEventOf(code, 'problem')
   }
 }
 
 export function problem(code: ProblemCode, detail?: string, extra?: Record<string, unknown>): ProblemError {
   return new ProblemError(code, detail, extra)
+}
+
+/**
+ * A connection outside the caller's namespaces: the caller gets exactly what a missing
+ * connection gets (`code`, with no detail), only the log tells them apart.
+ */
+export function hiddenConnection(code: 'connection_not_found' | 'invalid_connection' = 'connection_not_found', detail?: string): ProblemError {
+  return new ProblemError(code, detail, undefined, SECURITY_EVENTS.namespaceHidden)
 }
 
 /** A connect attempt ended with an error: a redirect to `returnUrl` when known, else a page. */

@@ -16,6 +16,10 @@ export const SECURITY_EVENTS = {
   brokerTokenInsufficientScope: 'broker_token.insufficient_scope',
   /** Wrong or unknown client credentials at POST /oauth/token. */
   clientAuthenticationFailed: 'client_authentication.failed',
+  /** A caller named a namespace it does not hold (403 namespace_forbidden). */
+  namespaceForbidden: 'namespace.forbidden',
+  /** A caller named a connection of a namespace it does not hold: answered as a missing one. */
+  namespaceHidden: 'namespace.connection_hidden',
   connectionRevoked: 'connection.revoked',
   signingKeyCreated: 'signing_key.created',
   signingKeyRotated: 'signing_key.rotated',

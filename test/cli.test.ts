@@ -60,6 +60,17 @@ describe('cli', () => {
     expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('service_client_not_found')])
   })
 
+  it('creates a client in the namespaces given (default: "default"), and refuses a bad one', async () => {
+    await cli(['migrate'])
+    const plain = await cli(['clients', 'create', '--name', 'plain', '--scopes', 'tokens:read'])
+    expect(plain.out.namespaces).toEqual(['default'])
+    const team = await cli(['clients', 'create', '--name', 'team', '--scopes', 'tokens:read', '--namespaces', 'billing,support'])
+    expect(team.out.namespaces).toEqual(['billing', 'support'])
+    const bad = await cli(['clients', 'create', '--name', 'x', '--scopes', 'tokens:read', '--namespaces', 'Billing'])
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('namespaces')])
+    for (const c of [plain, team]) await cli(['clients', 'delete', c.out.clientId])
+  })
+
   it('refuses bad input with a usage message and exit code 2', async () => {
     const res = await cli(['clients', 'create', '--name', 'x'])
     expect(res.code).toBe(2)

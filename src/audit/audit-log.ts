@@ -31,6 +31,8 @@ export interface AuditEventInput {
   /** Service client id, `cli`, `bootstrap` or `system`. */
   actor: string
   connectionId?: string
+  /** The connection's namespace, for events about one: admins see only their namespaces' events. */
+  namespace?: string
   /** Never a secret. */
   detail?: Record<string, unknown>
 }
@@ -41,6 +43,7 @@ export interface AuditEvent {
   type: string
   actor: string
   connectionId: string | null
+  namespace: string | null
   detail: Record<string, unknown>
 }
 
@@ -89,6 +92,7 @@ export class AuditLog {
         type: event.type,
         actor: event.actor,
         connectionId: event.connectionId ?? null,
+        namespace: event.namespace ?? null,
         detail: (event.detail ?? {}) as object,
       },
     })
@@ -104,13 +108,14 @@ export class AuditLog {
       const batch = this.buffer.slice(0, MAX_BATCH)
       try {
         await this.db.pool.query(
-          `INSERT INTO audit_events (occurred_at, type, actor, connection_id, detail)
-           SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+          `INSERT INTO audit_events (occurred_at, type, actor, connection_id, namespace, detail)
+           SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
           [
             batch.map((e) => e.occurredAt),
             batch.map((e) => e.type),
             batch.map((e) => e.actor),
             batch.map((e) => e.connectionId ?? null),
+            batch.map((e) => e.namespace ?? null),
             batch.map((e) => JSON.stringify(e.detail ?? {})),
           ],
         )
@@ -123,10 +128,24 @@ export class AuditLog {
     }
   }
 
-  async list(query: { connectionId?: string; type?: string; cursor?: string; limit: number }): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+  /**
+   * Newest first. `namespaces` (undefined: all) bounds the events about connections the
+   * caller sees; events about no connection (service clients, keys) are shown to every admin.
+   * `namespace` keeps only the events of that namespace.
+   */
+  async list(query: {
+    connectionId?: string
+    type?: string
+    namespaces: string[] | undefined
+    namespace?: string
+    cursor?: string
+    limit: number
+  }): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     await this.flush()
     const rows = await this.db.prisma.auditEvent.findMany({
       where: {
+        ...(query.namespace !== undefined ? { namespace: query.namespace } : {}),
+        ...(query.namespaces !== undefined ? { OR: [{ namespace: null }, { namespace: { in: query.namespaces } }] } : {}),
         ...(query.connectionId !== undefined ? { connectionId: query.connectionId } : {}),
         ...(query.type !== undefined ? { type: query.type } : {}),
         ...(query.cursor !== undefined ? { id: { lt: BigInt(query.cursor) } } : {}),
@@ -142,6 +161,7 @@ export class AuditLog {
         type: r.type,
         actor: r.actor,
         connectionId: r.connectionId,
+        namespace: r.namespace,
         detail: r.detail as Record<string, unknown>,
       })),
       nextCursor: rows.length > query.limit ? page[page.length - 1]!.id.toString() : null,

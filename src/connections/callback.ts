@@ -123,10 +123,11 @@ export async function exchangeCode(
 /** Step 4: store the grant: a new connection, or the re-authorized one the session names. */
 export async function storeGrant(store: ConnectionStore, session: ConnectSessionRow, provider: Provider, tokens: TokenSet): Promise<ConnectionRow> {
   const row = session.connectionId
-    ? await store.replaceGrant(session.connectionId, { provider, tokens, scopes: session.scopes, actor: session.clientId })
+    ? await store.replaceGrant(session.connectionId, { provider, namespace: session.namespace, tokens, scopes: session.scopes, actor: session.clientId })
     : await store.create({
         provider,
         ownerId: session.ownerId,
+        namespace: session.namespace,
         clientId: session.clientId,
         params: session.params as Record<string, string>,
         scopes: session.scopes,

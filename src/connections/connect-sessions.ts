@@ -35,6 +35,7 @@ export function sameBrowser(session: Pick<ConnectSessionRow, 'browserHash'>, sta
 export interface NewSessionRow {
   provider: string
   ownerId: string
+  namespace: string
   clientId: string
   returnUrl: string | null
   params: Record<string, string>

@@ -75,11 +75,12 @@ export class Connect {
 
   async createSession(caller: ServiceClient, input: NewConnectSession): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
     const { sessions, store, clock, config, log } = this.deps
-    const provider = await checkSessionRequest(caller, input, this.deps.providers, store)
+    const { provider, namespace } = await checkSessionRequest(caller, input, this.deps.providers, store)
     const expiresAt = new Date(clock.now().getTime() + config.connectSessionTtlSeconds * 1000)
     const { id, token } = await sessions.create({
       provider: provider.key,
       ownerId: input.ownerId,
+      namespace,
       clientId: caller.clientId,
       returnUrl: input.returnUrl ?? null,
       params: input.params ?? {},
@@ -87,7 +88,7 @@ export class Connect {
       connectionId: input.connectionId ?? null,
       expiresAt,
     })
-    log.info({ sessionId: id, provider: provider.key, clientId: caller.clientId, reauthorize: input.connectionId !== undefined }, 'connect session created')
+    log.info({ sessionId: id, provider: provider.key, namespace, clientId: caller.clientId, reauthorize: input.connectionId !== undefined }, 'connect session created')
     return { id, connectUrl: `${config.publicUrl}/connect/${token}`, expiresAt: expiresAt.toISOString() }
   }
 
@@ -142,8 +143,8 @@ export class Connect {
     if (!(await this.deps.sessions.consumeAttempt(session))) throw new ConnectError('session_used', session.returnUrl)
     const { store } = this.deps
     const row = session.connectionId
-      ? await store.replaceGrant(session.connectionId, { provider, tokens: obtained.tokens, scopes: [], actor: session.clientId, params: obtained.params })
-      : await store.create({ provider, ownerId: session.ownerId, clientId: session.clientId, params: obtained.params, scopes: [], tokens: obtained.tokens })
+      ? await store.replaceGrant(session.connectionId, { provider, namespace: session.namespace, tokens: obtained.tokens, scopes: [], actor: session.clientId, params: obtained.params })
+      : await store.create({ provider, ownerId: session.ownerId, namespace: session.namespace, clientId: session.clientId, params: obtained.params, scopes: [], tokens: obtained.tokens })
     if (!row) throw new ConnectError('connection_unavailable', session.returnUrl)
     this.deps.cache.evict(row.id)
     this.deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })

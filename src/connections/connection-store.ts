@@ -15,7 +15,7 @@ import { fieldContext, type Keyring } from '../store/encryption.js'
 import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
 import { BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS, BACKOFF_SQL, CLAIM_SQL, type DueConnection } from './refresh-schedule.js'
 
-export { connectionView, newConnectionId, type ConnectionRow, type ConnectionStatus, type ConnectionView } from './connection-view.js'
+export { connectionView, newConnectionId, visibleRow, type ConnectionRow, type ConnectionStatus, type ConnectionView } from './connection-view.js'
 
 export interface ConnectionStoreOptions {
   db: Database
@@ -28,6 +28,8 @@ export interface ConnectionStoreOptions {
 export interface NewGrant {
   provider: Provider
   ownerId: string
+  /** Fixed for the connection's life: who may touch it (service-clients/namespaces.ts). */
+  namespace: string
   /** The service client that created it (audit actor). */
   clientId: string
   params: Record<string, string>
@@ -38,6 +40,8 @@ export interface NewGrant {
 /** A new grant for an existing connection (re-authorization). */
 export interface ReplacementGrant {
   provider: Provider
+  /** The session's namespace: a grant never lands in a connection of another one. */
+  namespace: string
   tokens: TokenSet
   scopes: string[]
   actor: string
@@ -65,9 +69,18 @@ export class ConnectionStore {
     return (await tx.connection.findUnique({ where: { id } })) ?? undefined
   }
 
-  async list(filter: { provider?: string; ownerId?: string; status?: string; cursor?: string; limit: number }): Promise<{ items: Row[]; nextCursor: string | null }> {
+  /** A page of connections; `namespaces` (undefined: all) bounds what the caller may see. */
+  async list(filter: {
+    provider?: string
+    ownerId?: string
+    status?: string
+    namespaces: string[] | undefined
+    cursor?: string
+    limit: number
+  }): Promise<{ items: Row[]; nextCursor: string | null }> {
     const rows = await this.deps.db.prisma.connection.findMany({
       where: {
+        ...(filter.namespaces !== undefined ? { namespace: { in: filter.namespaces } } : {}),
         ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
         ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
         status: filter.status !== undefined ? filter.status : { not: 'revoked' },
@@ -90,6 +103,7 @@ export class ConnectionStore {
           id,
           provider: grant.provider.key,
           ownerId: grant.ownerId,
+          namespace: grant.namespace,
           status: 'active',
           ...this.tokenColumns(id, grant.tokens, grant.scopes),
           params: grant.params,
@@ -101,7 +115,7 @@ export class ConnectionStore {
         },
       })
       const detail = { provider: grant.provider.key, ownerId: grant.ownerId, mode: grant.provider.mode }
-      await this.recorded(tx, { type: 'connection.created', actor: grant.clientId, connectionId: id, detail })
+      await this.recorded(tx, row, { type: 'connection.created', actor: grant.clientId, detail })
       return row
     })
   }
@@ -109,13 +123,13 @@ export class ConnectionStore {
   /**
    * Re-authorization in place: same id, new grant; the old tokens are replaced. A new grant
    * without a refresh token clears the old one: it belongs to the old grant and must not be
-   * used (or outlive it) in the new one's name. Undefined when the row is gone, revoked or
-   * of another provider.
+   * used (or outlive it) in the new one's name. Undefined when the row is gone, revoked, or
+   * of another provider or namespace.
    */
   replaceGrant(id: string, grant: ReplacementGrant): Promise<Row | undefined> {
     return this.deps.db.prisma.$transaction(async (tx) => {
       const current = await this.lock(tx, id)
-      if (!current || current.status === 'revoked' || current.provider !== grant.provider.key) return undefined
+      if (!current || current.status === 'revoked' || current.provider !== grant.provider.key || current.namespace !== grant.namespace) return undefined
       const row = await tx.connection.update({
         where: { id },
         data: {
@@ -124,7 +138,7 @@ export class ConnectionStore {
           ...(grant.params ? { params: grant.params } : {}),
         },
       })
-      await this.recorded(tx, { type: 'connection.reauthorized', actor: grant.actor, connectionId: id, detail: { provider: grant.provider.key } })
+      await this.recorded(tx, row, { type: 'connection.reauthorized', actor: grant.actor, detail: { provider: grant.provider.key } })
       return row
     })
   }
@@ -136,7 +150,7 @@ export class ConnectionStore {
       data: { ...this.grantColumns(row, tokens, row.scopes), lastRefreshedAt: this.deps.clock.now() },
     })
     const detail = { rotated: tokens.refreshToken !== undefined }
-    await this.recorded(tx, { type: 'connection.refresh_succeeded', actor, connectionId: row.id, detail })
+    await this.recorded(tx, row, { type: 'connection.refresh_succeeded', actor, detail })
     return updated
   }
 
@@ -147,14 +161,14 @@ export class ConnectionStore {
   async recordFailure(tx: Tx, row: Row, failure: { failure: 'configuration' | 'transient'; code: string }, actor: string): Promise<void> {
     const now = this.deps.clock.now()
     await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
-    await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: failure })
+    await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: failure })
   }
 
   /** The grant is gone (refused, or nothing to refresh with): the connection needs its user again. */
   async requireReauthorization(tx: Tx, row: Row, code: string, actor: string): Promise<void> {
     const now = this.deps.clock.now()
     await tx.connection.update({ where: { id: row.id }, data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now } })
-    await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: 'grant', code } })
+    await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
   }
 
   /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
@@ -164,7 +178,7 @@ export class ConnectionStore {
       where: { id: row.id },
       data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
     })
-    await this.recorded(tx, { type: 'connection.revoked', actor, connectionId: row.id, detail: { provider: row.provider, ...outcome } })
+    await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
   }
 
   /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */
@@ -214,9 +228,9 @@ export class ConnectionStore {
     return this.deps.keyring.seal(value, fieldContext('connections', id, column))
   }
 
-  /** The audit event and the change notification of a write, in the write's transaction. */
-  private async recorded(tx: Tx, event: AuditEventInput): Promise<void> {
-    await this.deps.audit.write(event, tx)
-    await notifyChange(tx, { topic: 'connection', id: event.connectionId! })
+  /** The audit event (naming the connection and its namespace) and the change notification of a write, in the write's transaction. */
+  private async recorded(tx: Tx, row: Pick<Row, 'id' | 'namespace'>, event: Omit<AuditEventInput, 'connectionId' | 'namespace'>): Promise<void> {
+    await this.deps.audit.write({ ...event, connectionId: row.id, namespace: row.namespace }, tx)
+    await notifyChange(tx, { topic: 'connection', id: row.id })
   }
 }

@@ -1,6 +1,8 @@
 // What the API shows of a connection row: metadata only, never a token.
 import { randomBytes } from 'node:crypto'
 import type { Connection as Row } from '../generated/prisma/client.js'
+import { hiddenConnection, problem } from '../errors.js'
+import { holds } from '../service-clients/namespaces.js'
 
 export type ConnectionRow = Row
 export type ConnectionStatus = 'active' | 'reauthorization_required' | 'revoked'
@@ -9,10 +11,21 @@ export function newConnectionId(): string {
   return `conn_${randomBytes(12).toString('base64url')}`
 }
 
+/**
+ * The row, when a caller holding `namespaces` may see it. Missing, revoked, or of a
+ * namespace the caller does not hold: the same 404 (only the log tells the last apart).
+ */
+export function visibleRow<R extends Pick<Row, 'status' | 'namespace'>>(row: R | undefined, namespaces: readonly string[]): R {
+  if (!row || row.status === 'revoked') throw problem('connection_not_found')
+  if (!holds(namespaces, row.namespace)) throw hiddenConnection()
+  return row
+}
+
 export interface ConnectionView {
   id: string
   provider: string
   ownerId: string
+  namespace: string
   status: string
   scopes: string[]
   expiresAt: string | null
@@ -29,6 +42,7 @@ export function connectionView(row: Row): ConnectionView {
     id: row.id,
     provider: row.provider,
     ownerId: row.ownerId,
+    namespace: row.namespace,
     status: row.status,
     scopes: row.scopes,
     expiresAt: row.expiresAt?.toISOString() ?? null,

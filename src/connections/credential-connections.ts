@@ -10,6 +10,7 @@ import { ProviderError } from '../oauth/provider-error.js'
 import type { TokenSet } from '../oauth/token-endpoint.js'
 import type { ApiKeyProvider, CredentialExchangeProvider, Provider } from '../providers/schema.js'
 import { checkParams } from '../providers/templates.js'
+import { resolveNamespace } from '../service-clients/namespaces.js'
 import type { ServiceClient } from '../service-clients/service-clients.js'
 import { connectionView, type ConnectionStore, type ConnectionView } from './connection-store.js'
 
@@ -18,6 +19,7 @@ export interface NewConnection {
   ownerId: string
   credentials: Record<string, unknown>
   params?: Record<string, string>
+  namespace?: string
 }
 
 export interface CredentialConnectionsOptions {
@@ -39,10 +41,11 @@ export class CredentialConnections {
   async create(caller: ServiceClient, input: NewConnection): Promise<ConnectionView> {
     const provider = this.deps.providers.get(input.provider)
     if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
+    const namespace = resolveNamespace(caller.namespaces, input.namespace)
     const obtained = provider.mode === 'oauth2' ? this.imported(provider.params, input) : await this.checked(provider, input)
     const scopes = provider.mode === 'oauth2' ? provider.scopes : []
-    const row = await this.deps.store.create({ provider, ownerId: input.ownerId, clientId: caller.clientId, params: obtained.params, scopes, tokens: obtained.tokens })
-    this.deps.log.info({ connectionId: row.id, provider: provider.key, clientId: caller.clientId }, 'connection created from credentials')
+    const row = await this.deps.store.create({ provider, ownerId: input.ownerId, namespace, clientId: caller.clientId, params: obtained.params, scopes, tokens: obtained.tokens })
+    this.deps.log.info({ connectionId: row.id, provider: provider.key, namespace, clientId: caller.clientId }, 'connection created from credentials')
     return connectionView(row)
   }
 

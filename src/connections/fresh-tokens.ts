@@ -26,7 +26,7 @@ import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/t
 import type { Provider, RefreshableProvider } from '../providers/schema.js'
 import { translateDatabaseError, type Database, type Tx } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
-import type { ConnectionRow, ConnectionStore } from './connection-store.js'
+import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
 
 export interface VendedToken {
   accessToken: string
@@ -86,15 +86,18 @@ export class FreshTokens {
     this.timings = deps.timings ?? FRESH_TOKEN_TIMINGS
   }
 
-  async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
-    let row = await this.deps.cache.read(id, () => this.deps.store.get(id))
-    if (!row || row.status === 'revoked') throw problem('connection_not_found')
+  /**
+   * `namespaces`: the caller's (service-clients/namespaces.ts). The row (cached or read)
+   * carries its namespace, so the check costs no database round trip.
+   */
+  async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string, namespaces: readonly string[]): Promise<VendedToken> {
+    let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
     if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
     const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
     if (refreshed) row = await this.refresh(id, { force: request.forceRefresh, minValiditySeconds: request.minValiditySeconds, actor })
     const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
-    this.deps.audit.record({ type: 'connection.token_vended', actor, connectionId: id, detail: { refreshed } })
+    this.deps.audit.record({ type: 'connection.token_vended', actor, connectionId: id, namespace: row.namespace, detail: { refreshed } })
     this.deps.metrics.tokensVended.inc({ provider: row.provider })
     return {
       accessToken,

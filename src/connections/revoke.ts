@@ -6,7 +6,6 @@
 // The row stays as a tombstone (status `revoked`, no tokens) so the audit trail keeps
 // its subject; the API answers 404 for it from then on.
 import type { Logger } from 'pino'
-import { problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
@@ -14,7 +13,7 @@ import type { Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
-import type { ConnectionRow, ConnectionStore } from './connection-store.js'
+import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
 
 export interface RevocationsOptions {
   db: Database
@@ -29,11 +28,11 @@ export interface RevocationsOptions {
 export class Revocations {
   constructor(private readonly deps: RevocationsOptions) {}
 
-  async revoke(id: string, actor: string): Promise<RevocationResult> {
+  /** `namespaces`: the caller's; a connection outside them is answered as a missing one, untouched. */
+  async revoke(id: string, actor: string, namespaces: readonly string[]): Promise<RevocationResult> {
     const result = await this.deps.db.prisma.$transaction(
       async (tx) => {
-        const row = await this.deps.store.lock(tx, id)
-        if (!row || row.status === 'revoked') return undefined
+        const row = visibleRow(await this.deps.store.lock(tx, id), namespaces)
         const provider = this.deps.providers.get(row.provider)
         let outcome: RevocationResult = { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
         if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
@@ -57,7 +56,6 @@ export class Revocations {
       { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + 10_000 },
     )
     this.deps.cache.evict(id)
-    if (!result) throw problem('connection_not_found')
     for (const token of ['refreshToken', 'accessToken'] as const) {
       this.deps.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
     }

@@ -1,9 +1,11 @@
 // The checks on a service client's request for a connect session (POST /v1/connect-sessions):
 // a configured provider, an allowed return URL, the provider's params and scopes, and, for a
-// re-authorization, a live connection of the same provider and owner.
-import { problem } from '../errors.js'
+// re-authorization, a live connection of the same provider, owner and namespace that the
+// caller may see; then the namespace the session (and its connection) belongs to.
+import { hiddenConnection, problem } from '../errors.js'
 import type { Provider } from '../providers/schema.js'
 import { checkParams } from '../providers/templates.js'
+import { holds, resolveNamespace } from '../service-clients/namespaces.js'
 import { isReturnUrlAllowed } from '../service-clients/return-urls.js'
 import type { ServiceClient } from '../service-clients/service-clients.js'
 import type { ConnectionStore } from './connection-store.js'
@@ -15,29 +17,35 @@ export interface NewConnectSession {
   params?: Record<string, string>
   scopes?: string[]
   connectionId?: string
+  namespace?: string
 }
 
-/** The provider the session is for, once every check passed; a 400 problem otherwise. */
+const MISSING_CONNECTION = 'connectionId does not name a connection'
+
+/** The provider and namespace of the session, once every check passed; a 4xx problem otherwise. */
 export async function checkSessionRequest(
   caller: ServiceClient,
   input: NewConnectSession,
   providers: Map<string, Provider>,
   store: ConnectionStore,
-): Promise<Provider> {
+): Promise<{ provider: Provider; namespace: string }> {
+  // A namespace the caller does not hold is refused before anything else is looked at.
+  if (input.namespace !== undefined) resolveNamespace(caller.namespaces, input.namespace)
   const provider = providers.get(input.provider)
   if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
   if (input.returnUrl !== undefined && !isReturnUrlAllowed(input.returnUrl, caller.allowedReturnUrls)) {
     throw problem('invalid_return_url', 'returnUrl must start with one of the allowed return URLs of this service client')
   }
   checkParamsAndScopes(provider, input.params ?? {}, input.scopes)
-  if (input.connectionId !== undefined) {
-    const existing = await store.get(input.connectionId)
-    if (!existing || existing.status === 'revoked') throw problem('invalid_connection', 'connectionId does not name a connection')
-    if (existing.provider !== provider.key || existing.ownerId !== input.ownerId) {
-      throw problem('invalid_connection', 'connectionId names a connection of another provider or owner')
-    }
+  if (input.connectionId === undefined) return { provider, namespace: resolveNamespace(caller.namespaces, input.namespace) }
+  const existing = await store.get(input.connectionId)
+  if (!existing || existing.status === 'revoked') throw problem('invalid_connection', MISSING_CONNECTION)
+  if (!holds(caller.namespaces, existing.namespace)) throw hiddenConnection('invalid_connection', MISSING_CONNECTION)
+  // Re-authorization stays in the connection's namespace; naming another one is a mistake.
+  if (existing.provider !== provider.key || existing.ownerId !== input.ownerId || (input.namespace ?? existing.namespace) !== existing.namespace) {
+    throw problem('invalid_connection', 'connectionId names a connection of another provider, owner or namespace')
   }
-  return provider
+  return { provider, namespace: existing.namespace }
 }
 
 function checkParamsAndScopes(provider: Provider, params: Record<string, string>, scopes: string[] | undefined): void {

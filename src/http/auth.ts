@@ -9,14 +9,17 @@ import { decodeProtectedHeader } from 'jose'
 import { problem } from '../errors.js'
 import { InvalidBrokerToken, type BrokerTokenClaims, type BrokerTokens } from '../issuer/broker-tokens.js'
 import type { Metrics } from '../metrics.js'
-import type { ServiceClients } from '../service-clients/service-clients.js'
+import type { ServiceClient, ServiceClients } from '../service-clients/service-clients.js'
 import { sendProblem } from './problem.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 
 /** The authenticated service client of a /v1 request. */
 export interface Caller {
   clientId: string
+  /** The token's `scope` claim intersected with the client's current scopes. */
   scopes: string[]
+  /** The client's current namespaces (a token carries none): ["*"] for all. */
+  namespaces: readonly string[]
   claims: BrokerTokenClaims
 }
 
@@ -79,10 +82,14 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
     }
     const match = BEARER.exec(header)
     let claims: BrokerTokenClaims
+    let client: ServiceClient | undefined
     try {
       if (!match) throw new InvalidBrokerToken('malformed Authorization header')
       claims = await deps.tokens.verify(match[1]!)
-      if (!deps.clients.cached(claims.client_id)) throw new InvalidBrokerToken('the service client no longer exists')
+      // The client's current record decides (from memory, kept current on every replica by
+      // change notifications): a deleted client's tokens stop, narrowed scopes and namespaces apply.
+      client = deps.clients.cached(claims.client_id)
+      if (!client) throw new InvalidBrokerToken('the service client no longer exists')
     } catch (err) {
       if (!(err instanceof InvalidBrokerToken)) throw err
       deps.metrics.brokerTokenFailures.inc({ reason: 'invalid_token' })
@@ -91,13 +98,14 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
       reply.header('www-authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="${err.reason.replace(/"/g, "'")}"`)
       return sendProblem(reply, 'unauthorized', `invalid broker token: ${err.reason}`)
     }
-    const scopes = claims.scope.split(' ')
+    const current = client.scopes as readonly string[]
+    const scopes = claims.scope.split(' ').filter((s) => current.includes(s))
     if (!scopes.includes(scope)) {
       deps.metrics.brokerTokenFailures.inc({ reason: 'insufficient_scope' })
       request.log.warn({ event: SECURITY_EVENTS.brokerTokenInsufficientScope, clientId: claims.client_id, scope }, 'broker token lacks scope')
       reply.header('www-authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`)
       return sendProblem(reply, 'insufficient_scope', `this route needs scope ${scope}`)
     }
-    request.caller = { clientId: claims.client_id, scopes, claims }
+    request.caller = { clientId: claims.client_id, scopes, namespaces: client.namespaces, claims }
   })
 }

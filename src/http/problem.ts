@@ -79,6 +79,9 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
     // A refusal while shutting down is expected, not a failure.
     if (status >= 500 && code !== 'shutting_down') {
       request.log.error({ err, code, event: securityEventOf(code, 'problem') }, 'request failed')
+    } else if (err instanceof ProblemError && err.event) {
+      // A refusal worth an alert (namespaces): one line with its stable event.
+      request.log.warn({ event: err.event, code, status, clientId: request.caller?.clientId }, 'request refused')
     } else {
       request.log.info({ code, status }, 'request refused')
     }

@@ -366,8 +366,8 @@ describe('the claim query reads its indexes', () => {
     try {
       // 20,000 connections far from expiry, a few near it: the planner sees a real table.
       await client.query(
-        `INSERT INTO connections (id, provider, owner_id, status, scopes, refresh_token, expires_at, token_obtained_at, refresh_token_expires_at, created_by)
-         SELECT 'conn_' || g, 'idp', 'owner-' || g, CASE WHEN g % 10 = 0 THEN 'reauthorization_required' ELSE 'active' END, '{}', 'sealed',
+        `INSERT INTO connections (id, provider, owner_id, namespace, status, scopes, refresh_token, expires_at, token_obtained_at, refresh_token_expires_at, created_by)
+         SELECT 'conn_' || g, 'idp', 'owner-' || g, 'default', CASE WHEN g % 10 = 0 THEN 'reauthorization_required' ELSE 'active' END, '{}', 'sealed',
                 now() + make_interval(secs => CASE WHEN g % 1000 = 0 THEN 60 ELSE 3600 * 24 * (1 + g % 30) END), now() - interval '1 hour',
                 CASE WHEN g % 3 = 0 THEN now() + make_interval(days => 10 + g % 50) END, 'test'
            FROM generate_series(1, 20000) g`,

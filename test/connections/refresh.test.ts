@@ -90,7 +90,7 @@ describe('exactly one refresh', () => {
 
   it('forced refreshes that overlap share one refresh, in one process and across two', async () => {
     const id = await connect('forced')
-    const vend = (b: TestBroker) => b.app.services.freshTokens.accessToken(id, { minValiditySeconds: 60, forceRefresh: true }, 'test')
+    const vend = (b: TestBroker) => b.app.services.freshTokens.accessToken(id, { minValiditySeconds: 60, forceRefresh: true }, 'test', ['*'])
     let before = as.refreshCount()
     const one = await Promise.all(Array.from({ length: 50 }, () => vend(broker)))
     expect(as.refreshCount() - before).toBe(1)

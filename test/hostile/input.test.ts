@@ -60,7 +60,7 @@ beforeAll(async () => {
   expect(imported.status).toBe(201)
   connectionId = imported.body.id
   secrets.remember('imported access token', 'imported-access-token-0123456789abcdef')
-  bodyRoutes = broker.app.routeTable.filter((r) => (r.url.startsWith('/v1/') && (r.method === 'POST' || r.method === 'DELETE')) || r.url === '/oauth/token')
+  bodyRoutes = broker.app.routeTable.filter((r) => (r.url.startsWith('/v1/') && ['POST', 'PATCH', 'DELETE'].includes(r.method as string)) || r.url === '/oauth/token')
 })
 
 afterAll(async () => {
@@ -139,8 +139,8 @@ describe('ids in paths', () => {
 
 describe('queries', () => {
   const FILTERS: Record<string, string[]> = {
-    '/v1/connections': ['provider', 'ownerId', 'status', 'cursor', 'limit'],
-    '/v1/audit-events': ['connectionId', 'type', 'cursor', 'limit'],
+    '/v1/connections': ['provider', 'ownerId', 'status', 'namespace', 'cursor', 'limit'],
+    '/v1/audit-events': ['connectionId', 'type', 'namespace', 'cursor', 'limit'],
   }
   const NUMERIC: Array<[string, string]> = [
     ['-1', '-1'],
@@ -177,7 +177,7 @@ describe('queries', () => {
 
   it('duplicate and array-style query parameters: 400', async () => {
     for (const [path, keys] of Object.entries(FILTERS)) {
-      const sample: Record<string, string> = { provider: 'idp', ownerId: 'owner-1', status: 'active', cursor: '1', limit: '10', connectionId: connectionId, type: 'connection.created' }
+      const sample: Record<string, string> = { provider: 'idp', ownerId: 'owner-1', status: 'active', cursor: '1', limit: '10', connectionId: connectionId, type: 'connection.created', namespace: 'default' }
       for (const key of keys) {
         const v = encodeURIComponent(sample[key]!)
         for (const [label, query] of [
@@ -402,6 +402,8 @@ describe('bodies', () => {
       ['/v1/connect-sessions', (v) => ({ provider: 'idp', ownerId: 'o', params: { [v]: 'x' } })],
       ['/v1/connect-sessions', (v) => ({ provider: 'idp', ownerId: 'o', params: { subdomain: v } })],
       ['/v1/connect-sessions', (v) => ({ provider: 'idp', ownerId: 'o', connectionId: v })],
+      ['/v1/connect-sessions', (v) => ({ provider: 'idp', ownerId: 'o', namespace: v })],
+      ['/v1/connections', (v) => ({ provider: 'idp', ownerId: 'o', namespace: v, credentials: { accessToken: 'imported-at-0123456789' } })],
       ['/v1/connections', (v) => ({ provider: 'idp', ownerId: v, credentials: { accessToken: 'imported-at-0123456789' } })],
       ['/v1/connections', (v) => ({ provider: 'idp', ownerId: 'o', credentials: { accessToken: v } })],
       ['/v1/connections', (v) => ({ provider: 'idp', ownerId: 'o', credentials: { accessToken: 'at-0123456789', expiresAt: v } }), true],
@@ -410,6 +412,7 @@ describe('bodies', () => {
       ['/v1/service-clients', (v) => ({ name: v, scopes: ['tokens:read'] })],
       ['/v1/service-clients', (v) => ({ name: 'n', scopes: [v] })],
       ['/v1/service-clients', (v) => ({ name: 'n', scopes: ['tokens:read'], allowedReturnUrls: [v] })],
+      ['/v1/service-clients', (v) => ({ name: 'n', scopes: ['tokens:read'], namespaces: [v] })],
     ]
     // Dates at the edges of what JavaScript and PostgreSQL represent.
     const dates = ['+010000-01-01T00:00:00Z', '+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '2026-02-30T00:00:00Z', 'Infinity']

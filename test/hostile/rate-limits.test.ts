@@ -38,6 +38,7 @@ describe('rate limits', () => {
     // Refused requests count too: a bad body or an unknown id still spends the budget.
     ['POST /connect/:token', () => ({ method: 'POST', path: `/connect/${'t'.repeat(43)}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: 'attempt=x' }), 'html'],
     ['POST /v1/service-clients', () => ({ method: 'POST', path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{}' }), 'problem'],
+    ['PATCH /v1/service-clients/:clientId', () => ({ method: 'PATCH', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"name":"x"}' }), 'problem'],
     ['DELETE /v1/service-clients/:clientId', () => ({ method: 'DELETE', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
     ['POST /v1/signing-keys/rotate', () => ({ method: 'POST', path: '/v1/signing-keys/rotate', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"activateInSeconds":1}' }), 'problem'],
   ]

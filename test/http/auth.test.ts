@@ -8,6 +8,7 @@ import { callerOf, type Caller } from '../../src/http/auth.js'
 const caller: Caller = {
   clientId: 'billing',
   scopes: ['tokens:read'],
+  namespaces: ['default'],
   claims: { iss: 'https://broker.example.com', sub: 'billing', aud: 'https://broker.example.com', exp: 2, iat: 1, jti: 'j', client_id: 'billing', scope: 'tokens:read' },
 }
 

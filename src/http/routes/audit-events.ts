@@ -1,6 +1,8 @@
 // Admin API for the audit trail (scope clients:admin), newest first, by connection or type.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Services } from '../../services.js'
+import { listableNamespaces } from '../../service-clients/namespaces.js'
+import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
 import { AuditEventPage, AuditQuery } from '../schemas/audit-events.js'
 import { AUTHENTICATED, RATE_LIMITED, json, problems, requiresScope } from '../schemas/common.js'
@@ -24,7 +26,9 @@ export const auditEventRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     },
     async (request) => {
       const q = request.query
-      return audit.list({ connectionId: q.connectionId, type: q.type, cursor: q.cursor, limit: q.limit ?? 50 })
+      // An admin sees the events of its own namespaces' connections only.
+      const namespaces = listableNamespaces(callerOf(request).namespaces, q.namespace)
+      return audit.list({ connectionId: q.connectionId, type: q.type, namespaces, namespace: q.namespace, cursor: q.cursor, limit: q.limit ?? 50 })
     },
   )
 }

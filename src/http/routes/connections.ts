@@ -1,11 +1,13 @@
 // The internal API for connections: connect sessions (connect:write), token vending
-// (tokens:read), metadata (connections:read), revocation (connections:revoke).
+// (tokens:read), metadata (connections:read), revocation (connections:revoke). Each sees
+// only the connections of the caller's namespaces (service-clients/namespaces.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { problem } from '../../errors.js'
-import { connectionView } from '../../connections/connection-store.js'
+import { connectionView, visibleRow } from '../../connections/connection-store.js'
 import { redirectUriFor } from '../../oauth/authorization-request.js'
 import type { Provider } from '../../providers/schema.js'
+import { listableNamespaces } from '../../service-clients/namespaces.js'
 import type { Services } from '../../services.js'
 import { callerOf } from '../auth.js'
 import { AUTHENTICATED, json, noContent, problems, requiresScope, WITH_BODY } from '../schemas/common.js'
@@ -96,8 +98,9 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
       },
     },
     async (request) => {
-      const q = request.query
-      const page = await connections.list({ ...q, limit: q.limit ?? 50 })
+      const { namespace, ...q } = request.query
+      const namespaces = listableNamespaces(callerOf(request).namespaces, namespace)
+      const page = await connections.list({ ...q, namespaces, limit: q.limit ?? 50 })
       return { items: page.items.map(connectionView), nextCursor: page.nextCursor }
     },
   )
@@ -114,10 +117,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
       },
     },
     async (request) => {
-      const { id } = request.params
-      const row = await connections.get(id)
-      if (!row || row.status === 'revoked') throw problem('connection_not_found')
-      return connectionView(row)
+      return connectionView(visibleRow(await connections.get(request.params.id), callerOf(request).namespaces))
     },
   )
 
@@ -137,7 +137,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
       },
     },
     async (request, reply) => {
-      await revocations.revoke(request.params.id, callerOf(request).clientId)
+      const caller = callerOf(request)
+      await revocations.revoke(request.params.id, caller.clientId, caller.namespaces)
       return reply.code(204).send()
     },
   )
@@ -162,7 +163,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     },
     async (request, reply) => {
       const { minValiditySeconds, forceRefresh } = request.body
-      const token = await freshTokens.accessToken(request.params.id, { minValiditySeconds, forceRefresh }, callerOf(request).clientId)
+      const caller = callerOf(request)
+      const token = await freshTokens.accessToken(request.params.id, { minValiditySeconds, forceRefresh }, caller.clientId, caller.namespaces)
       return reply.header('cache-control', 'no-store').send(token)
     },
   )

@@ -1,11 +1,19 @@
 // Admin API for service clients (scope clients:admin). The secret is returned once, at creation.
+// An admin grants only namespaces it holds, and manages only clients within them.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import type { Admin } from '../../service-clients/service-clients.js'
 import type { Services } from '../../services.js'
 import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
 import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope } from '../schemas/common.js'
-import { ClientIdParams, NewServiceClient, ServiceClient } from '../schemas/service-clients.js'
+import { ClientIdParams, NewServiceClient, ServiceClient, ServiceClientChanges } from '../schemas/service-clients.js'
+
+function adminOf(request: FastifyRequest): Admin {
+  const caller = callerOf(request)
+  return { actor: caller.clientId, namespaces: caller.namespaces }
+}
 
 export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, config }) => {
   const rateLimit = perMinute(config.rateLimits.admin)
@@ -26,7 +34,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       config: { rateLimit },
     },
     async (request, reply) => {
-      const { client, clientSecret } = await clients.create(request.body, callerOf(request).clientId)
+      const { client, clientSecret } = await clients.create(request.body, adminOf(request))
       return reply.code(201).header('cache-control', 'no-store').send({ ...client, clientSecret })
     },
   )
@@ -60,8 +68,27 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       config: { rateLimit },
     },
     async (request, reply) => {
-      await clients.delete(request.params.clientId, callerOf(request).clientId)
+      await clients.delete(request.params.clientId, adminOf(request))
       return reply.code(204).send()
     },
+  )
+
+  app.patch(
+    '/v1/service-clients/:clientId',
+    {
+      schema: {
+        summary: 'Change a service client',
+        description:
+          'Each field given replaces the stored one. The change holds on every replica within a second, for broker tokens already issued too: ' +
+          "a token's scopes are its own intersected with the client's current ones, and its namespaces are the client's current ones.",
+        tags: ['admin'],
+        ...requiresScope('clients:admin'),
+        params: ClientIdParams,
+        body: ServiceClientChanges,
+        response: { 200: json('The changed client', ServiceClient), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
+      },
+      config: { rateLimit },
+    },
+    async (request) => clients.update(request.params.clientId, request.body, adminOf(request)),
   )
 }

@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import { AUDIT_EVENT_TYPES } from '../../audit/audit-log.js'
 import { StringEnum } from '../../validation.js'
-import { Limit, Timestamp } from './common.js'
+import { Limit, Namespace, Timestamp } from './common.js'
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -10,6 +10,7 @@ const AuditEvent = Type.Object({
   type: Type.String(),
   actor: Type.String({ description: 'Service client id, or bootstrap, cli, system' }),
   connectionId: Type.Union([Type.String(), Type.Null()]),
+  namespace: Type.Union([Type.String(), Type.Null()], { description: "The connection's namespace; null for events about no connection" }),
   detail: Type.Object({}, { additionalProperties: true }),
 })
 
@@ -19,6 +20,7 @@ export const AuditQuery = Type.Object(
   {
     connectionId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
     type: Type.Optional(StringEnum(AUDIT_EVENT_TYPES)),
+    namespace: Type.Optional({ ...Namespace, description: "Only this namespace's events (one the caller holds)" }),
     // At most 18 digits: always inside PostgreSQL's bigint.
     cursor: Type.Optional(Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
     limit: Type.Optional(Limit),

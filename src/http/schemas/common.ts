@@ -4,6 +4,7 @@
 // parameters, every response status and its security.
 import { Type, type TSchema } from 'typebox'
 import { PROBLEMS, type ProblemCode } from '../../errors.js'
+import { NAMESPACE_PATTERN } from '../../service-clients/namespaces.js'
 import type { Scope } from '../../service-clients/scopes.js'
 
 export const Problem = Type.Object(
@@ -22,7 +23,7 @@ const ProblemRef = { $ref: 'Problem#' }
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
   401: 'Missing or invalid broker token',
-  403: 'The broker token lacks the required scope',
+  403: "Forbidden: the broker token lacks the scope, or the namespace is not the caller's",
   404: 'Not found',
   409: 'Conflict',
   413: 'Request body too large',
@@ -82,6 +83,9 @@ export const AUTHENTICATED = [401, 403, 500, 503] as const
 export const RATE_LIMITED = [429] as const
 /** Statuses of a route that takes a JSON body: invalid, too large, not JSON. */
 export const WITH_BODY = [400, 413, 415] as const
+
+/** A namespace name (service-clients/namespaces.ts). */
+export const Namespace = Type.String({ minLength: 1, maxLength: 63, pattern: NAMESPACE_PATTERN, description: 'A namespace: who may touch which connection' })
 
 export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
 export const Timestamp = Type.String({ format: 'date-time' })

@@ -12,7 +12,7 @@ import {
   REVOCATION_METHODS,
 } from '../../providers/schema.js'
 import { StringEnum } from '../../validation.js'
-import { Limit, Timestamp } from './common.js'
+import { Limit, Namespace, Timestamp } from './common.js'
 
 /** The statuses a caller sees: a revoked connection is gone (404). */
 const VISIBLE_STATUSES = ['active', 'reauthorization_required'] as const satisfies readonly ConnectionStatus[]
@@ -32,6 +32,7 @@ export const NewConnectSession = Type.Object(
     params: Type.Optional(ConnectParams),
     scopes: Type.Optional(Type.Array(ProviderScope, { maxItems: 100 })),
     connectionId: Type.Optional(Id),
+    namespace: Type.Optional({ ...Namespace, description: "Optional when the caller holds exactly one namespace; with connectionId, that connection's" }),
   },
   { additionalProperties: false },
 )
@@ -46,6 +47,7 @@ export const Connection = Type.Object({
   id: Type.String(),
   provider: Type.String(),
   ownerId: Type.String(),
+  namespace: Type.String(),
   status: StringEnum(VISIBLE_STATUSES),
   scopes: Type.Array(Type.String()),
   expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'Expiry of the current access token; null when the provider gave none' }),
@@ -64,6 +66,7 @@ export const ListQuery = Type.Object(
     provider: Type.Optional(ProviderKey),
     ownerId: Type.Optional(OwnerId),
     status: Type.Optional(StringEnum(VISIBLE_STATUSES)),
+    namespace: Type.Optional({ ...Namespace, description: "Only this namespace (one the caller holds); default: all the caller's" }),
     cursor: Type.Optional(Id),
     limit: Type.Optional(Limit),
   },
@@ -89,6 +92,7 @@ export const NewConnection = Type.Object(
         "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
     }),
     params: Type.Optional(ConnectParams),
+    namespace: Type.Optional({ ...Namespace, description: 'Optional when the caller holds exactly one namespace' }),
   },
   { additionalProperties: false },
 )
