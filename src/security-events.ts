@@ -16,6 +16,10 @@ export const SECURITY_EVENTS = {
   brokerTokenInsufficientScope: 'broker_token.insufficient_scope',
   /** Wrong or unknown client credentials at POST /oauth/token. */
   clientAuthenticationFailed: 'client_authentication.failed',
+  /** A client assertion (RFC 7523 private_key_jwt) refused: header, algorithm, claims, signature or key. */
+  clientAssertionRefused: 'client_assertion.refused',
+  /** A client assertion whose jti was already used, on any replica: a replay. */
+  clientAssertionReplayed: 'client_assertion.replayed',
   connectionRevoked: 'connection.revoked',
   signingKeyCreated: 'signing_key.created',
   signingKeyRotated: 'signing_key.rotated',

@@ -3,9 +3,11 @@
 // may it use?), so every replica keeps it in memory, reloaded on change notifications.
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
+import { systemClock, type Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
+import { validateJwks, type ClientJwks } from './client-keys.js'
 import { normalizeReturnUrl } from './return-urls.js'
 import { SCOPES, type Scope } from './scopes.js'
 import { generateClientId, generateClientSecret, hashSecret, unknownClientHash, verifySecret } from './secrets.js'
@@ -15,6 +17,8 @@ export interface ServiceClient {
   name: string
   scopes: Scope[]
   allowedReturnUrls: string[]
+  /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
+  jwks?: ClientJwks
   createdAt: string
 }
 
@@ -22,9 +26,11 @@ export interface NewServiceClient {
   name: string
   scopes: string[]
   allowedReturnUrls: string[]
+  /** Public keys instead of a secret: checked by validateJwks. */
+  jwks?: unknown
 }
 
-type Row = { id: string; name: string; scopes: string[]; allowedReturnUrls: string[]; createdAt: Date }
+type Row = { id: string; name: string; scopes: string[]; allowedReturnUrls: string[]; jwks: unknown; createdAt: Date }
 
 function toClient(row: Row): ServiceClient {
   return {
@@ -32,11 +38,12 @@ function toClient(row: Row): ServiceClient {
     name: row.name,
     scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     allowedReturnUrls: row.allowedReturnUrls,
+    ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
     createdAt: row.createdAt.toISOString(),
   }
 }
 
-const PUBLIC_COLUMNS = { id: true, name: true, scopes: true, allowedReturnUrls: true, createdAt: true } as const
+const PUBLIC_COLUMNS = { id: true, name: true, scopes: true, allowedReturnUrls: true, jwks: true, createdAt: true } as const
 
 export class ServiceClients {
   private cache = new Map<string, ServiceClient>()
@@ -46,6 +53,7 @@ export class ServiceClients {
     private db: Database,
     private audit: AuditLog,
     private log: Logger,
+    private clock: Clock = systemClock,
   ) {}
 
   /** Loads the cache and keeps it current from the change feed. */
@@ -77,13 +85,15 @@ export class ServiceClients {
     return rows.map(toClient)
   }
 
-  async create(input: NewServiceClient, actor: string): Promise<{ client: ServiceClient; clientSecret: string }> {
+  /** A client with `jwks` authenticates with keys and gets no secret; else its secret is returned once. */
+  async create(input: NewServiceClient, actor: string): Promise<{ client: ServiceClient; clientSecret?: string }> {
     const data = validate(input)
-    const clientSecret = generateClientSecret()
-    const secretHash = await hashSecret(clientSecret)
+    const jwks = input.jwks === undefined ? undefined : validateJwks(input.jwks)
+    const clientSecret = jwks ? undefined : generateClientSecret()
+    const secretHash = clientSecret ? await hashSecret(clientSecret) : null
     const row = await this.db.prisma.$transaction(async (tx) => {
       const created = await tx.serviceClient.create({
-        data: { id: generateClientId(), secretHash, ...data },
+        data: { id: generateClientId(), secretHash, ...(jwks ? { jwks: jwks as object } : {}), ...data },
         select: PUBLIC_COLUMNS,
       })
       await this.audit.write({ type: 'service_client.created', actor, detail: { clientId: created.id, name: data.name, scopes: data.scopes } }, tx)
@@ -110,13 +120,79 @@ export class ServiceClients {
   }
 
   /**
+   * Registers a client's public keys (private_key_jwt), replacing any earlier set. A client
+   * that had a secret loses it (and any previous one): a client has keys or a secret.
+   */
+  async setJwks(clientId: string, input: unknown, actor: string): Promise<ServiceClient> {
+    const jwks = validateJwks(input)
+    const row = await this.db.prisma.$transaction(async (tx) => {
+      const before = await tx.serviceClient.findUnique({ where: { id: clientId }, select: { secretHash: true } })
+      if (!before) return undefined
+      const updated = await tx.serviceClient.update({
+        where: { id: clientId },
+        data: { jwks: jwks as object, secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null },
+        select: PUBLIC_COLUMNS,
+      })
+      const detail = { clientId, kids: jwks.keys.map((k) => k.kid), secretRemoved: before.secretHash !== null }
+      await this.audit.write({ type: 'service_client.keys_changed', actor, detail }, tx)
+      await notifyChange(tx, { topic: 'service_client', id: clientId })
+      return updated
+    })
+    if (!row) throw problem('service_client_not_found')
+    const client = toClient(row)
+    this.cache.set(clientId, client)
+    this.log.info({ clientId, kids: jwks.keys.map((k) => k.kid), actor }, 'service client keys changed')
+    return client
+  }
+
+  /**
+   * Gives a secret client a new secret, shown once. The current one becomes the previous
+   * secret and keeps working for `overlapSeconds` (0: not at all); an older previous
+   * secret stops at once. One statement, so two rotations at once cannot lose a secret.
+   */
+  async rotateSecret(clientId: string, overlapSeconds: number, actor: string): Promise<{ clientSecret: string; previousSecretExpiresAt: string | null }> {
+    const clientSecret = generateClientSecret()
+    const secretHash = await hashSecret(clientSecret)
+    const until = overlapSeconds > 0 ? new Date(this.clock.now().getTime() + overlapSeconds * 1000) : null
+    const rotated = await this.db.prisma.$transaction(async (tx) => {
+      const count = await tx.$executeRaw`
+        UPDATE service_clients SET previous_secret_hash = CASE WHEN ${until}::timestamptz IS NULL THEN NULL ELSE secret_hash END,
+          previous_secret_expires_at = ${until}::timestamptz, secret_hash = ${secretHash}, updated_at = now()
+        WHERE id = ${clientId} AND secret_hash IS NOT NULL`
+      if (count === 0) return false
+      const detail = { clientId, previousSecretExpiresAt: until?.toISOString() ?? null }
+      await this.audit.write({ type: 'service_client.secret_rotated', actor, detail }, tx)
+      await notifyChange(tx, { topic: 'service_client', id: clientId })
+      return true
+    })
+    if (!rotated) {
+      const exists = await this.db.prisma.serviceClient.count({ where: { id: clientId } })
+      throw exists ? problem('invalid_request', 'this client authenticates with keys (jwks): it has no secret to rotate') : problem('service_client_not_found')
+    }
+    this.log.info({ clientId, actor, previousSecretExpiresAt: until?.toISOString() ?? null }, 'service client secret rotated')
+    return { clientSecret, previousSecretExpiresAt: until?.toISOString() ?? null }
+  }
+
+  /**
    * Checks a client id and secret. An unknown id costs the same scrypt work as a wrong
    * secret, so the answer's timing does not reveal which client ids exist.
    */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
     const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId } })
-    const ok = await verifySecret(secret, row?.secretHash ?? (await unknownClientHash()))
-    return row && ok ? toClient(row) : undefined
+    // A client with keys only has no secret: it costs the same work as an unknown id.
+    if (row?.secretHash && (await verifySecret(secret, row.secretHash))) return toClient(row)
+    if (!row?.secretHash) await verifySecret(secret, await unknownClientHash())
+    // During a rotation's overlap the previous secret still works.
+    const overlap = row?.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > this.clock.now()
+    if (!row || !overlap || !(await verifySecret(secret, row.previousSecretHash!))) return undefined
+    this.log.info({ clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() }, 'client authenticated with its previous secret')
+    return toClient(row)
+  }
+
+  /** The registered keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only client. */
+  async keysOf(clientId: string): Promise<{ client: ServiceClient; jwks: ClientJwks } | undefined> {
+    const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId }, select: PUBLIC_COLUMNS })
+    return row?.jwks ? { client: toClient(row), jwks: row.jwks as unknown as ClientJwks } : undefined
   }
 
   /**
@@ -125,7 +201,7 @@ export class ServiceClients {
    */
   async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
-    const sameSecret = existing ? await verifySecret(boot.clientSecret, existing.secretHash) : false
+    const sameSecret = existing?.secretHash ? await verifySecret(boot.clientSecret, existing.secretHash) : false
     const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
     const data = { name: 'bootstrap', scopes: [...SCOPES], allowedReturnUrls: boot.returnUrls, secretHash }
     const unchanged =

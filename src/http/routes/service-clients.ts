@@ -1,11 +1,12 @@
-// Admin API for service clients (scope clients:admin). The secret is returned once, at creation.
+// Admin API for service clients (scope clients:admin). A secret is returned once, at
+// creation or rotation; a client registered with `jwks` has keys instead and no secret.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
 import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope } from '../schemas/common.js'
-import { ClientIdParams, NewServiceClient, ServiceClient } from '../schemas/service-clients.js'
+import { ClientIdParams, NewServiceClient, RotatedSecret, RotateSecretRequest, ServiceClient } from '../schemas/service-clients.js'
 
 export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, config }) => {
   const rateLimit = perMinute(config.rateLimits.admin)
@@ -14,12 +15,14 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     {
       schema: {
         summary: 'Register a service client',
-        description: 'Returns the client secret once; only its hash is stored.',
+        description:
+          'Returns the client secret once; only its hash is stored. With `jwks` the client authenticates with its keys ' +
+          '(RFC 7523 private_key_jwt) and has no secret.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         body: NewServiceClient,
         response: {
-          201: json('The new client with its secret', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.String() })])),
+          201: json('The new client, with its secret unless it has keys', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.Optional(Type.String()) })])),
           ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
@@ -27,7 +30,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     },
     async (request, reply) => {
       const { client, clientSecret } = await clients.create(request.body, callerOf(request).clientId)
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, clientSecret })
+      return reply.code(201).header('cache-control', 'no-store').send({ ...client, ...(clientSecret ? { clientSecret } : {}) })
     },
   )
 
@@ -62,6 +65,29 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     async (request, reply) => {
       await clients.delete(request.params.clientId, callerOf(request).clientId)
       return reply.code(204).send()
+    },
+  )
+
+  app.post(
+    '/v1/service-clients/:clientId/rotate-secret',
+    {
+      schema: {
+        summary: "Rotate a service client's secret",
+        description:
+          'Returns a new secret once. The previous one keeps working for overlapSeconds, so the service can roll out the new ' +
+          'one without downtime; an older previous secret stops at once. A client with keys (jwks) has no secret: 400.',
+        tags: ['admin'],
+        ...requiresScope('clients:admin'),
+        params: ClientIdParams,
+        body: RotateSecretRequest,
+        response: { 200: json('The new secret', RotatedSecret), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
+      },
+      config: { rateLimit },
+    },
+    async (request, reply) => {
+      const { clientId } = request.params
+      const rotated = await clients.rotateSecret(clientId, request.body.overlapSeconds, callerOf(request).clientId)
+      return reply.header('cache-control', 'no-store').send({ clientId, ...rotated })
     },
   )
 }
