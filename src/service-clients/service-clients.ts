@@ -96,7 +96,8 @@ export class ServiceClients {
         data: { id: generateClientId(), secretHash, ...(jwks ? { jwks: jwks as object } : {}), ...data },
         select: PUBLIC_COLUMNS,
       })
-      await this.audit.write({ type: 'service_client.created', actor, detail: { clientId: created.id, name: data.name, scopes: data.scopes } }, tx)
+      const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
+      await this.audit.write({ type: 'service_client.created', actor, detail: { clientId: created.id, name: data.name, scopes: data.scopes, ...keys } }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
     })
