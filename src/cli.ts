@@ -1,12 +1,14 @@
 // The ops command line: `npm run cli -- <command>`. Uses the same environment as the
 // service (DATABASE_URL, ENCRYPTION_KEY, ...); with no DATABASE_URL it uses the embedded
 // database under DATA_DIR, the running broker's if there is one.
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
 import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from './issuer/signing-keys.js'
 import { createLogger } from './log.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
+import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from './service-clients/secrets.js'
 import { createServices, type Services } from './services.js'
 import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
@@ -15,11 +17,18 @@ import { countStale, reencryptAll } from './store/reencrypt.js'
 const USAGE = `usage: npm run cli -- <command>
 
   migrate                                   apply pending database migrations
-  clients create --name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>]
-                                            register a service client; prints its secret once
+  clients create --name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>] [--jwks <file>]
+                                            register a service client; prints its secret once,
+                                            or, with --jwks (a JWK Set of public keys), none:
+                                            it authenticates with private_key_jwt
                                             (namespaces: default "default"; "*" for all)
   clients list                              list service clients
   clients delete <clientId>                 delete a service client
+  clients set-jwks <clientId> <file>        replace a client's public keys (a secret client
+                                            loses its secret)
+  clients rotate-secret <clientId> [--overlap <seconds>]
+                                            a new secret, printed once; the previous one works
+                                            for the overlap (default ${DEFAULT_SECRET_OVERLAP_SECONDS} s, at most ${MAX_SECRET_OVERLAP_SECONDS} s)
   keys list                                 list signing keys
   keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
                                             (default ${DEFAULT_ACTIVATION_DELAY_SECONDS} s, at least ${MIN_ACTIVATION_DELAY_SECONDS} s)
@@ -28,7 +37,15 @@ const USAGE = `usage: npm run cli -- <command>
 
 scopes: ${SCOPES.join(', ')}`
 
-type Options = { name?: string; scopes?: string; namespaces?: string; 'return-urls'?: string; 'activate-in'?: string }
+type Options = {
+  name?: string
+  scopes?: string
+  namespaces?: string
+  'return-urls'?: string
+  'activate-in'?: string
+  jwks?: string
+  overlap?: string
+}
 
 /** The CLI runs with the operator's access to the database: it may grant any namespace. */
 const CLI_ADMIN = { actor: 'cli', namespaces: ['*'] }
@@ -43,11 +60,13 @@ async function main(argv: string[]): Promise<number> {
       namespaces: { type: 'string' },
       'return-urls': { type: 'string' },
       'activate-in': { type: 'string' },
+      jwks: { type: 'string' },
+      overlap: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
-  const [group, action, arg] = positionals
+  const [group, action, arg, file] = positionals
   if (values.help || !group) {
     process.stdout.write(`${USAGE}\n`)
     return values.help ? 0 : 2
@@ -61,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     // The service's own wiring; only what a command uses is started.
     services = createServices(config, { db: runtime.db, keyring: runtime.keyring, log })
     await migrate(runtime.db.pool, log)
-    return await run([group, action].filter(Boolean).join(' '), arg, values, services)
+    return await run([group, action].filter(Boolean).join(' '), { arg, file }, values, services)
   } finally {
     await services?.stop()
     await runtime.close()
@@ -74,20 +93,31 @@ function out(value: unknown): void {
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 
-async function run(command: string, arg: string | undefined, values: Options, { clients, keys, audit, db, keyring, log }: Services): Promise<number> {
+/** A JSON file (a JWK Set); the service checks its content. */
+function readJson(file: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    throw new UsageError(`cannot read ${file}`)
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new UsageError(`${file} is not JSON (expected a JWK Set: {"keys": [...]})`)
+  }
+}
+
+async function run(command: string, { arg, file }: { arg?: string; file?: string }, values: Options, services: Services): Promise<number> {
+  const { clients, keys, audit, db, keyring, log } = services
   switch (command) {
     case 'migrate':
       out({ migrated: true })
       return 0
-    case 'clients create': {
-      if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
-      const namespaces = values.namespaces === undefined ? undefined : list(values.namespaces)
-      const input = { name: values.name, scopes: list(values.scopes), namespaces, allowedReturnUrls: list(values['return-urls']) }
-      const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
-      out({ ...client, clientSecret })
-      process.stderr.write('The client secret is shown once; store it now.\n')
-      return 0
-    }
+    case 'clients create':
+    case 'clients set-jwks':
+    case 'clients rotate-secret':
+      return clientCredentials(command, arg, file, values, services)
     case 'clients list':
       out(await clients.list())
       return 0
@@ -119,6 +149,31 @@ async function run(command: string, arg: string | undefined, values: Options, { 
     default:
       throw new UsageError(`unknown command: ${command}`)
   }
+}
+
+/** Commands that create a client or change how it authenticates. */
+async function clientCredentials(command: string, arg: string | undefined, file: string | undefined, values: Options, { clients }: Services): Promise<number> {
+  if (command === 'clients create') {
+    if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
+    const jwks = values.jwks === undefined ? undefined : readJson(values.jwks)
+    const namespaces = values.namespaces === undefined ? undefined : list(values.namespaces)
+    const input = { name: values.name, scopes: list(values.scopes), namespaces, allowedReturnUrls: list(values['return-urls']), jwks }
+    const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
+    out({ ...client, ...(clientSecret ? { clientSecret } : {}) })
+    if (clientSecret) process.stderr.write('The client secret is shown once; store it now.\n')
+    return 0
+  }
+  if (!arg) throw new UsageError(`${command} needs a client id`)
+  if (command === 'clients set-jwks') {
+    if (!file) throw new UsageError('clients set-jwks needs a client id and a JWK Set file')
+    out(await clients.setJwks(arg, readJson(file), CLI_ADMIN))
+    return 0
+  }
+  const overlap = values.overlap === undefined ? DEFAULT_SECRET_OVERLAP_SECONDS : Number(values.overlap)
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS) throw new UsageError(`--overlap must be 0..${MAX_SECRET_OVERLAP_SECONDS} seconds`)
+  out({ clientId: arg, ...(await clients.rotateSecret(arg, overlap, CLI_ADMIN)) })
+  process.stderr.write('The new client secret is shown once; store it now.\n')
+  return 0
 }
 
 class UsageError extends BrokerError<'usage'> {

@@ -42,6 +42,7 @@ export const PROBLEMS = {
   invalid_connection: { status: 400, title: 'The connection cannot be re-authorized by this session', oauth: bad },
   invalid_credentials: { status: 400, title: 'The credentials are malformed or the provider refused them', oauth: bad },
   namespace_required: { status: 400, title: 'The request must name a namespace: the service client holds several', oauth: bad },
+  invalid_jwks: { status: 400, title: 'The JWK Set is not a small set of public signature keys', oauth: bad },
   unauthorized: { status: 401, title: 'A valid broker token is required', oauth: bad, event: SECURITY_EVENTS.brokerTokenRefused },
   insufficient_scope: {
     status: 403,

@@ -20,6 +20,10 @@ export const SECURITY_EVENTS = {
   namespaceForbidden: 'namespace.forbidden',
   /** A caller named a connection of a namespace it does not hold: answered as a missing one. */
   namespaceHidden: 'namespace.connection_hidden',
+  /** A client assertion (RFC 7523 private_key_jwt) refused: header, algorithm, claims, signature or key. */
+  clientAssertionRefused: 'client_assertion.refused',
+  /** A client assertion whose jti was already used, on any replica: a replay. */
+  clientAssertionReplayed: 'client_assertion.replayed',
   connectionRevoked: 'connection.revoked',
   signingKeyCreated: 'signing_key.created',
   signingKeyRotated: 'signing_key.rotated',

@@ -15,6 +15,7 @@ import type { Config } from './config.js'
 import { BrokerTokens } from './issuer/broker-tokens.js'
 import { SigningKeys } from './issuer/signing-keys.js'
 import { Metrics } from './metrics.js'
+import { ClientAssertions } from './service-clients/client-assertions.js'
 import { ServiceClients } from './service-clients/service-clients.js'
 import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
@@ -49,6 +50,8 @@ export interface Services {
   migrations: Migration[]
   audit: AuditLog
   clients: ServiceClients
+  /** private_key_jwt client authentication (RFC 7523) and its used-jti records. */
+  assertions: ClientAssertions
   keys: SigningKeys
   tokens: BrokerTokens
   connections: ConnectionStore
@@ -70,10 +73,11 @@ export function createCoreServices(config: Config, deps: Deps) {
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
-  const clients = new ServiceClients(db, audit, log)
+  const clients = new ServiceClients(db, audit, log, clock)
+  const assertions = new ClientAssertions({ db, clients, clock, issuer: config.publicUrl })
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
-  return { config, db, keyring, clock, log, metrics, audit, clients, keys, tokens }
+  return { config, db, keyring, clock, log, metrics, audit, clients, assertions, keys, tokens }
 }
 
 type CoreServices = ReturnType<typeof createCoreServices>
@@ -109,7 +113,7 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
-  const { audit, clients, keys } = core
+  const { audit, clients, assertions, keys } = core
   const { connect, refresher } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
   return {
@@ -122,7 +126,9 @@ export function createServices(config: Config, deps: Deps): Services {
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
-      purgeTimer = setInterval(() => void connect.purgeExpiredSessions().catch(() => undefined), 10 * 60_000)
+      // Expired connect sessions and the jtis of expired client assertions.
+      const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
+      purgeTimer = setInterval(() => void purge(), 10 * 60_000)
       purgeTimer.unref()
     },
     async stop() {

@@ -1,6 +1,9 @@
 // The ops command line (`npm run cli -- ...`, i.e. `node dist/cli.js ...`) against a real
 // database: clients, signing keys, and re-encryption under a new encryption key.
 import { execFile } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -78,6 +81,48 @@ describe('cli', () => {
     const scopes = await cli(['clients', 'create', '--name', 'x', '--scopes', 'root'])
     expect([scopes.code, scopes.stderr]).toEqual([1, expect.stringContaining('invalid_scope')])
   })
+
+  it('registers keys instead of a secret, replaces them, and rotates a secret with an overlap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-jwks-'))
+    const jwk = (kid: string) => ({ ...(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as object), kid })
+    writeFileSync(join(dir, 'one.json'), JSON.stringify({ keys: [jwk('one')] }))
+    writeFileSync(join(dir, 'two.json'), JSON.stringify({ keys: [jwk('two')] }))
+    const privateKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
+    writeFileSync(join(dir, 'private.json'), JSON.stringify({ keys: [{ ...privateKey, kid: 'p' }] }))
+    writeFileSync(join(dir, 'garbage.json'), 'not json')
+
+    const keyed = await cli(['clients', 'create', '--name', 'keyed', '--scopes', 'tokens:read', '--jwks', join(dir, 'one.json')])
+    expect(keyed.code).toBe(0)
+    expect(keyed.out.jwks.keys.map((k: { kid: string }) => k.kid)).toEqual(['one'])
+    expect(keyed.out).not.toHaveProperty('clientSecret')
+    expect(keyed.stderr).not.toContain('shown once')
+    const rotateKeyed = await cli(['clients', 'rotate-secret', keyed.out.clientId])
+    expect([rotateKeyed.code, rotateKeyed.stderr]).toEqual([1, expect.stringContaining('no secret to rotate')])
+
+    // A secret client moved to keys: its secret is gone.
+    const secret = await cli(['clients', 'create', '--name', 'moving', '--scopes', 'tokens:read'])
+    const moved = await cli(['clients', 'set-jwks', secret.out.clientId, join(dir, 'two.json')])
+    expect(moved.code).toBe(0)
+    expect(moved.out.jwks.keys.map((k: { kid: string }) => k.kid)).toEqual(['two'])
+    const [row] = await query(`SELECT secret_hash, jwks FROM service_clients WHERE id = '${secret.out.clientId}'`)
+    expect(row.secret_hash).toBeNull()
+    expect(row.jwks.keys[0].kid).toBe('two')
+
+    const refused = await cli(['clients', 'set-jwks', keyed.out.clientId, join(dir, 'private.json')])
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('invalid_jwks')])
+    const garbage = await cli(['clients', 'set-jwks', keyed.out.clientId, join(dir, 'garbage.json')])
+    expect([garbage.code, garbage.stderr]).toEqual([2, expect.stringContaining('is not JSON')])
+
+    const plain = await cli(['clients', 'create', '--name', 'plain', '--scopes', 'tokens:read'])
+    const rotated = await cli(['clients', 'rotate-secret', plain.out.clientId, '--overlap', '120'])
+    expect(rotated.code).toBe(0)
+    expect(rotated.out.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(rotated.out.clientSecret).not.toBe(plain.out.clientSecret)
+    expect(Date.parse(rotated.out.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(100_000)
+    expect(rotated.stderr).toContain('shown once')
+    const bad = await cli(['clients', 'rotate-secret', plain.out.clientId, '--overlap', '700000'])
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--overlap must be')])
+  }, 120_000)
 
   it('rotates the signing key: published now, active after the delay', async () => {
     const before = await cli(['keys', 'list'])

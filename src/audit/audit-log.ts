@@ -13,6 +13,8 @@ export const AUDIT_EVENT_TYPES = [
   'service_client.created',
   'service_client.updated',
   'service_client.deleted',
+  'service_client.secret_rotated',
+  'service_client.keys_changed',
   'signing_key.created',
   'signing_key.rotated',
   'broker_token.issued',

@@ -57,3 +57,7 @@ export function unknownClientHash(): Promise<string> {
   dummyHash ??= hashSecret(randomBytes(32).toString('base64url'))
   return dummyHash
 }
+
+/** rotate-secret: how long the previous secret keeps working beside the new one. */
+export const DEFAULT_SECRET_OVERLAP_SECONDS = 3600
+export const MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600

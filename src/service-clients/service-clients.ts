@@ -3,11 +3,13 @@
 // may it use?), so every replica keeps it in memory, reloaded on change notifications.
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
+import { systemClock, type Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
-import type { Database, Tx } from '../store/db.js'
-import { ALL_NAMESPACES, assertCanGrant, DEFAULT_NAMESPACE, normalizeNamespaces } from './namespaces.js'
-import { normalizeReturnUrl } from './return-urls.js'
+import type { Database } from '../store/db.js'
+import { assertCanManage, lockClient, pick, validate, validateChanges } from './client-changes.js'
+import { validateJwks, type ClientJwks } from './client-keys.js'
+import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
 import { SCOPES, type Scope } from './scopes.js'
 import { generateClientId, generateClientSecret, hashSecret, unknownClientHash, verifySecret } from './secrets.js'
 
@@ -18,6 +20,8 @@ export interface ServiceClient {
   /** The namespaces whose connections it may touch; ["*"]: all. */
   namespaces: string[]
   allowedReturnUrls: string[]
+  /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
+  jwks?: ClientJwks
   createdAt: string
 }
 
@@ -26,6 +30,8 @@ export interface NewServiceClient {
   scopes: string[]
   namespaces?: string[]
   allowedReturnUrls: string[]
+  /** Public keys instead of a secret: checked by validateJwks. */
+  jwks?: unknown
 }
 
 /** PATCH /v1/service-clients/:clientId: each field present replaces the stored one. */
@@ -37,7 +43,15 @@ export interface Admin {
   namespaces: readonly string[]
 }
 
-type Row = { id: string; name: string; scopes: string[]; namespaces: string[]; allowedReturnUrls: string[]; createdAt: Date }
+type Row = {
+  id: string
+  name: string
+  scopes: string[]
+  namespaces: string[]
+  allowedReturnUrls: string[]
+  jwks: unknown
+  createdAt: Date
+}
 
 function toClient(row: Row): ServiceClient {
   return {
@@ -46,11 +60,20 @@ function toClient(row: Row): ServiceClient {
     scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     namespaces: row.namespaces,
     allowedReturnUrls: row.allowedReturnUrls,
+    ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
     createdAt: row.createdAt.toISOString(),
   }
 }
 
-const PUBLIC_COLUMNS = { id: true, name: true, scopes: true, namespaces: true, allowedReturnUrls: true, createdAt: true } as const
+const PUBLIC_COLUMNS = {
+  id: true,
+  name: true,
+  scopes: true,
+  namespaces: true,
+  allowedReturnUrls: true,
+  jwks: true,
+  createdAt: true,
+} as const
 
 export class ServiceClients {
   private cache = new Map<string, ServiceClient>()
@@ -60,6 +83,7 @@ export class ServiceClients {
     private db: Database,
     private audit: AuditLog,
     private log: Logger,
+    private clock: Clock = systemClock,
   ) {}
 
   /** Loads the cache and keeps it current from the change feed. */
@@ -91,18 +115,21 @@ export class ServiceClients {
     return rows.map(toClient)
   }
 
-  async create(input: NewServiceClient, by: Admin): Promise<{ client: ServiceClient; clientSecret: string }> {
+  /** A client with `jwks` authenticates with keys and gets no secret; else its secret is returned once. */
+  async create(input: NewServiceClient, by: Admin): Promise<{ client: ServiceClient; clientSecret?: string }> {
     const data = validate(input)
     assertCanGrant(by.namespaces, data.namespaces)
     const actor = by.actor
-    const clientSecret = generateClientSecret()
-    const secretHash = await hashSecret(clientSecret)
+    const jwks = input.jwks === undefined ? undefined : validateJwks(input.jwks)
+    const clientSecret = jwks ? undefined : generateClientSecret()
+    const secretHash = clientSecret ? await hashSecret(clientSecret) : null
     const row = await this.db.prisma.$transaction(async (tx) => {
       const created = await tx.serviceClient.create({
-        data: { id: generateClientId(), secretHash, ...data },
+        data: { id: generateClientId(), secretHash, ...(jwks ? { jwks: jwks as object } : {}), ...data },
         select: PUBLIC_COLUMNS,
       })
-      const detail = { clientId: created.id, name: data.name, scopes: data.scopes, namespaces: data.namespaces }
+      const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
+      const detail = { clientId: created.id, name: data.name, scopes: data.scopes, namespaces: data.namespaces, ...keys }
       await this.audit.write({ type: 'service_client.created', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
@@ -116,24 +143,35 @@ export class ServiceClients {
   /**
    * Changes the fields given; the change reaches every replica's cache through the change
    * feed, so it holds for broker tokens already issued (the auth hook reads the record).
+   * New keys (`jwks`) replace any secret: a client has keys or a secret.
    */
   async update(clientId: string, changes: ServiceClientChanges, by: Admin): Promise<ServiceClient> {
-    const data = validateChanges(changes)
+    const { jwks: rawJwks, ...fields } = changes
+    const jwks = rawJwks === undefined ? undefined : validateJwks(rawJwks)
+    const data = validateChanges(fields, jwks !== undefined)
     if (data.namespaces) assertCanGrant(by.namespaces, data.namespaces)
     const row = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return undefined
       assertCanManage(by.namespaces, current.namespaces)
-      const updated = await tx.serviceClient.update({ where: { id: clientId }, data, select: PUBLIC_COLUMNS })
-      const detail = { clientId, changed: Object.keys(data), ...(data.scopes ? { scopes: data.scopes } : {}), ...(data.namespaces ? { namespaces: data.namespaces } : {}) }
-      await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
+      let updated = await tx.serviceClient.update({ where: { id: clientId }, data, select: PUBLIC_COLUMNS })
+      if (Object.keys(data).length) {
+        const detail = { clientId, changed: Object.keys(data), ...pick(data, 'scopes', 'namespaces') }
+        await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
+      }
+      if (jwks) {
+        const keyColumns = { jwks: jwks as object, secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null }
+        updated = await tx.serviceClient.update({ where: { id: clientId }, data: keyColumns, select: PUBLIC_COLUMNS })
+        const detail = { clientId, kids: jwks.keys.map((k) => k.kid), secretRemoved: current.hasSecret }
+        await this.audit.write({ type: 'service_client.keys_changed', actor: by.actor, detail }, tx)
+      }
       await notifyChange(tx, { topic: 'service_client', id: clientId })
       return updated
     })
     if (!row) throw problem('service_client_not_found')
     const client = toClient(row)
     this.cache.set(clientId, client)
-    this.log.info({ clientId, changed: Object.keys(data), actor: by.actor }, 'service client updated')
+    this.log.info({ clientId, changed: Object.keys(changes), actor: by.actor }, 'service client updated')
     return client
   }
 
@@ -153,14 +191,67 @@ export class ServiceClients {
     this.log.info({ clientId, actor }, 'service client deleted')
   }
 
+  /** Registers a client's public keys (private_key_jwt), replacing any earlier set and any secret. */
+  setJwks(clientId: string, input: unknown, by: Admin): Promise<ServiceClient> {
+    return this.update(clientId, { jwks: input }, by)
+  }
+
+  /**
+   * Gives a secret client a new secret, shown once. The current one becomes the previous
+   * secret and keeps working for `overlapSeconds` (0: not at all); an older previous
+   * secret stops at once. One statement, so two rotations at once cannot lose a secret.
+   */
+  async rotateSecret(
+    clientId: string,
+    overlapSeconds: number,
+    by: Admin,
+  ): Promise<{ clientSecret: string; previousSecretExpiresAt: string | null }> {
+    const actor = by.actor
+    const clientSecret = generateClientSecret()
+    const secretHash = await hashSecret(clientSecret)
+    const until = overlapSeconds > 0 ? new Date(this.clock.now().getTime() + overlapSeconds * 1000) : null
+    const rotated = await this.db.prisma.$transaction(async (tx) => {
+      const current = await lockClient(tx, clientId)
+      if (!current) return false
+      assertCanManage(by.namespaces, current.namespaces)
+      const count = await tx.$executeRaw`
+        UPDATE service_clients SET previous_secret_hash = CASE WHEN ${until}::timestamptz IS NULL THEN NULL ELSE secret_hash END,
+          previous_secret_expires_at = ${until}::timestamptz, secret_hash = ${secretHash}, updated_at = now()
+        WHERE id = ${clientId} AND secret_hash IS NOT NULL`
+      if (count === 0) return false
+      const detail = { clientId, previousSecretExpiresAt: until?.toISOString() ?? null }
+      await this.audit.write({ type: 'service_client.secret_rotated', actor, detail }, tx)
+      await notifyChange(tx, { topic: 'service_client', id: clientId })
+      return true
+    })
+    if (!rotated) {
+      const exists = await this.db.prisma.serviceClient.count({ where: { id: clientId } })
+      throw exists ? problem('invalid_request', 'this client authenticates with keys (jwks): it has no secret to rotate') : problem('service_client_not_found')
+    }
+    this.log.info({ clientId, actor, previousSecretExpiresAt: until?.toISOString() ?? null }, 'service client secret rotated')
+    return { clientSecret, previousSecretExpiresAt: until?.toISOString() ?? null }
+  }
+
   /**
    * Checks a client id and secret. An unknown id costs the same scrypt work as a wrong
    * secret, so the answer's timing does not reveal which client ids exist.
    */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
     const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId } })
-    const ok = await verifySecret(secret, row?.secretHash ?? (await unknownClientHash()))
-    return row && ok ? toClient(row) : undefined
+    // A client with keys only has no secret: it costs the same work as an unknown id.
+    if (row?.secretHash && (await verifySecret(secret, row.secretHash))) return toClient(row)
+    if (!row?.secretHash) await verifySecret(secret, await unknownClientHash())
+    // During a rotation's overlap the previous secret still works.
+    const overlap = row?.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > this.clock.now()
+    if (!row || !overlap || !(await verifySecret(secret, row.previousSecretHash!))) return undefined
+    this.log.info({ clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() }, 'client authenticated with its previous secret')
+    return toClient(row)
+  }
+
+  /** The registered keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only client. */
+  async keysOf(clientId: string): Promise<{ client: ServiceClient; jwks: ClientJwks } | undefined> {
+    const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId }, select: PUBLIC_COLUMNS })
+    return row?.jwks ? { client: toClient(row), jwks: row.jwks as unknown as ClientJwks } : undefined
   }
 
   /**
@@ -169,7 +260,7 @@ export class ServiceClients {
    */
   async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
-    const sameSecret = existing ? await verifySecret(boot.clientSecret, existing.secretHash) : false
+    const sameSecret = existing?.secretHash ? await verifySecret(boot.clientSecret, existing.secretHash) : false
     const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
     const data = { name: 'bootstrap', scopes: [...SCOPES], namespaces: [ALL_NAMESPACES], allowedReturnUrls: boot.returnUrls, secretHash }
     const unchanged =
@@ -189,59 +280,4 @@ export class ServiceClients {
     })
     this.log.info({ clientId: boot.clientId }, existing ? 'bootstrap service client updated' : 'bootstrap service client created')
   }
-}
-
-/** Reads and locks a client row for a change: a concurrent delete waits (no 500 for a row gone meanwhile). */
-async function lockClient(tx: Tx, clientId: string): Promise<{ namespaces: string[] } | undefined> {
-  const rows = await tx.$queryRaw<Array<{ namespaces: string[] }>>`SELECT namespaces FROM service_clients WHERE id = ${clientId} FOR UPDATE`
-  return rows[0]
-}
-
-/**
- * An admin holding only some namespaces manages only clients within them: otherwise it could
- * change the scopes of, or delete, a client of a namespace it was never given.
- */
-function assertCanManage(admin: readonly string[], target: readonly string[]): void {
-  if (admin[0] === ALL_NAMESPACES) return
-  if (target[0] === ALL_NAMESPACES || target.some((n) => !admin.includes(n))) {
-    throw problem('namespace_forbidden', 'this admin client does not hold every namespace of that service client')
-  }
-}
-
-type Validated = { name: string; scopes: Scope[]; namespaces: string[]; allowedReturnUrls: string[] }
-
-function validate(input: NewServiceClient): Validated {
-  return {
-    name: input.name.trim(),
-    scopes: validScopes(input.scopes),
-    namespaces: normalizeNamespaces(input.namespaces ?? [DEFAULT_NAMESPACE]),
-    allowedReturnUrls: validReturnUrls(input.allowedReturnUrls),
-  }
-}
-
-/** The fields of a PATCH, each checked as at creation; later fields (keys, webhooks) join here. */
-function validateChanges(changes: ServiceClientChanges): Partial<Validated> {
-  const out: Partial<Validated> = {}
-  if (changes.name !== undefined) out.name = changes.name.trim()
-  if (changes.scopes !== undefined) out.scopes = validScopes(changes.scopes)
-  if (changes.namespaces !== undefined) out.namespaces = normalizeNamespaces(changes.namespaces)
-  if (changes.allowedReturnUrls !== undefined) out.allowedReturnUrls = validReturnUrls(changes.allowedReturnUrls)
-  if (!Object.keys(out).length) throw problem('invalid_request', 'name at least one field to change')
-  return out
-}
-
-function validScopes(scopes: string[]): Scope[] {
-  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
-  if (unknown.length) throw problem('invalid_scope', `scopes: unknown ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`)
-  return [...new Set(scopes)] as Scope[]
-}
-
-function validReturnUrls(urls: string[]): string[] {
-  const allowed: string[] = []
-  for (const raw of urls) {
-    const normalized = normalizeReturnUrl(raw)
-    if (typeof normalized !== 'string') throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
-    allowed.push(normalized)
-  }
-  return [...new Set(allowed)]
 }

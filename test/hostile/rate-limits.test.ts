@@ -41,6 +41,7 @@ describe('rate limits', () => {
     ['PATCH /v1/service-clients/:clientId', () => ({ method: 'PATCH', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"name":"x"}' }), 'problem'],
     ['DELETE /v1/service-clients/:clientId', () => ({ method: 'DELETE', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
     ['POST /v1/signing-keys/rotate', () => ({ method: 'POST', path: '/v1/signing-keys/rotate', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"activateInSeconds":1}' }), 'problem'],
+    ['POST /v1/service-clients/:clientId/rotate-secret', () => ({ method: 'POST', path: '/v1/service-clients/svc_none/rotate-secret', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{}' }), 'problem'],
   ]
 
   for (const [name, request, type] of routes) {

@@ -26,7 +26,9 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       grant_types_supported: ['client_credentials'],
       // ... required by RFC 8414 even without an authorization endpoint: none.
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      // RFC 7523 client assertions: asymmetric only, never none or HMAC.
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
       scopes_supported: ['connect:write', 'connections:write', 'connections:read', 'connections:revoke', 'tokens:read', 'clients:admin'],
       access_token_signing_alg_values_supported: ['EdDSA'],
       service_documentation: `${broker.url}/docs`,

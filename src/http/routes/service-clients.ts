@@ -1,4 +1,5 @@
-// Admin API for service clients (scope clients:admin). The secret is returned once, at creation.
+// Admin API for service clients (scope clients:admin). A secret is returned once, at
+// creation or rotation; a client registered with `jwks` has keys instead and no secret.
 // An admin grants only namespaces it holds, and manages only clients within them.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
@@ -8,7 +9,14 @@ import type { Services } from '../../services.js'
 import { callerOf } from '../auth.js'
 import { perMinute } from '../rate-limits.js'
 import { AUTHENTICATED, RATE_LIMITED, WITH_BODY, json, noContent, problems, requiresScope } from '../schemas/common.js'
-import { ClientIdParams, NewServiceClient, ServiceClient, ServiceClientChanges } from '../schemas/service-clients.js'
+import {
+  ClientIdParams,
+  NewServiceClient,
+  RotatedSecret,
+  RotateSecretRequest,
+  ServiceClient,
+  ServiceClientChanges,
+} from '../schemas/service-clients.js'
 
 function adminOf(request: FastifyRequest): Admin {
   const caller = callerOf(request)
@@ -22,12 +30,14 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     {
       schema: {
         summary: 'Register a service client',
-        description: 'Returns the client secret once; only its hash is stored.',
+        description:
+          'Returns the client secret once; only its hash is stored. With `jwks` the client authenticates with its keys ' +
+          '(RFC 7523 private_key_jwt) and has no secret.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         body: NewServiceClient,
         response: {
-          201: json('The new client with its secret', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.String() })])),
+          201: json('The new client, with its secret unless it has keys', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.Optional(Type.String()) })])),
           ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
@@ -35,7 +45,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     },
     async (request, reply) => {
       const { client, clientSecret } = await clients.create(request.body, adminOf(request))
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, clientSecret })
+      return reply.code(201).header('cache-control', 'no-store').send({ ...client, ...(clientSecret ? { clientSecret } : {}) })
     },
   )
 
@@ -79,7 +89,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       schema: {
         summary: 'Change a service client',
         description:
-          'Each field given replaces the stored one. The change holds on every replica within a second, for broker tokens already issued too: ' +
+          'Each field given replaces the stored one; new keys (jwks) replace any secret. The change holds on every replica within a second, for broker tokens already issued too: ' +
           "a token's scopes are its own intersected with the client's current ones, and its namespaces are the client's current ones.",
         tags: ['admin'],
         ...requiresScope('clients:admin'),
@@ -90,5 +100,28 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       config: { rateLimit },
     },
     async (request) => clients.update(request.params.clientId, request.body, adminOf(request)),
+  )
+
+  app.post(
+    '/v1/service-clients/:clientId/rotate-secret',
+    {
+      schema: {
+        summary: "Rotate a service client's secret",
+        description:
+          'Returns a new secret once. The previous one keeps working for overlapSeconds, so the service can roll out the new ' +
+          'one without downtime; an older previous secret stops at once. A client with keys (jwks) has no secret: 400.',
+        tags: ['admin'],
+        ...requiresScope('clients:admin'),
+        params: ClientIdParams,
+        body: RotateSecretRequest,
+        response: { 200: json('The new secret', RotatedSecret), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
+      },
+      config: { rateLimit },
+    },
+    async (request, reply) => {
+      const { clientId } = request.params
+      const rotated = await clients.rotateSecret(clientId, request.body.overlapSeconds, adminOf(request))
+      return reply.header('cache-control', 'no-store').send({ clientId, ...rotated })
+    },
   )
 }

@@ -1,6 +1,8 @@
 // POST /oauth/token: the broker as an OAuth 2.0 authorization server for its service
-// clients, client_credentials grant only (RFC 6749 §4.4). Errors use RFC 6749 §5.2 bodies,
-// not problem+json: OAuth client libraries parse them.
+// clients, client_credentials grant only (RFC 6749 §4.4). A client authenticates with its
+// secret (HTTP Basic or the form) or with a client assertion (RFC 7523 private_key_jwt),
+// one method per request. Errors use RFC 6749 §5.2 bodies, not problem+json: OAuth client
+// libraries parse them.
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
@@ -11,6 +13,9 @@ import { perMinute } from '../rate-limits.js'
 import { json, problems } from '../schemas/common.js'
 import { oauthError, TokenRequest, TokenResponse } from '../schemas/token.js'
 import { SECURITY_EVENTS } from '../../security-events.js'
+import { JWT_BEARER_ASSERTION } from '../../service-clients/client-assertions.js'
+import type { ServiceClient } from '../../service-clients/service-clients.js'
+import type { Static } from 'typebox'
 
 function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
   if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
@@ -37,7 +42,50 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
   }
 }
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, tokens, audit, metrics, config }) => {
+type Presented =
+  | { method: 'client_secret'; clientId: string; secret: string }
+  | { method: 'private_key_jwt'; assertionType: string; assertion: string; clientId: string | undefined }
+
+/**
+ * The client authentication a request presents: one method only (RFC 6749 §2.3), so
+ * Basic, a form secret and an assertion never combine. `undefined`: none or unreadable.
+ */
+function presented(basic: string | undefined, body: Static<typeof TokenRequest>): Presented | { invalid: string } | undefined {
+  const assertion = body.client_assertion !== undefined || body.client_assertion_type !== undefined
+  const several = basic ? body.client_id !== undefined || body.client_secret !== undefined || assertion : assertion && body.client_secret !== undefined
+  if (several) return { invalid: 'use one client authentication method, not several' }
+  if (assertion) {
+    if (body.client_assertion === undefined || body.client_assertion_type === undefined) return { invalid: 'client_assertion and client_assertion_type go together' }
+    return { method: 'private_key_jwt', assertionType: body.client_assertion_type, assertion: body.client_assertion, clientId: body.client_id }
+  }
+  if (basic) {
+    const credentials = parseBasic(basic)
+    return credentials && { method: 'client_secret', ...credentials }
+  }
+  return body.client_id && body.client_secret ? { method: 'client_secret', clientId: body.client_id, secret: body.client_secret } : undefined
+}
+
+export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, assertions, tokens, audit, metrics, config }) => {
+  /** The authenticated client, or undefined after logging the refusal's security event. */
+  async function authenticate(request: FastifyRequest, credentials: Presented): Promise<ServiceClient | undefined> {
+    // An unknown id is not logged: it may be a secret pasted into the wrong field.
+    const who = (id: string | undefined) => (id !== undefined && clients.cached(id) ? { clientId: id } : { clientIdKnown: false })
+    if (credentials.method === 'client_secret') {
+      const client = await clients.authenticate(credentials.clientId, credentials.secret)
+      if (!client) request.log.warn({ event: SECURITY_EVENTS.clientAuthenticationFailed, ...who(credentials.clientId) }, 'client authentication failed')
+      return client
+    }
+    if (credentials.assertionType !== JWT_BEARER_ASSERTION) {
+      request.log.warn({ event: SECURITY_EVENTS.clientAssertionRefused, reason: 'unsupported client_assertion_type', ...who(credentials.clientId) }, 'client assertion refused')
+      return undefined
+    }
+    const result = await assertions.authenticate(credentials.assertion, credentials.clientId)
+    if ('client' in result) return result.client
+    const event = result.replay ? SECURITY_EVENTS.clientAssertionReplayed : SECURITY_EVENTS.clientAssertionRefused
+    request.log.warn({ event, reason: result.refused, ...who(result.claimedClientId) }, result.replay ? 'client assertion replayed' : 'client assertion refused')
+    return undefined
+  }
+
   // RFC 6749 §4.4.2: form-encoded only, in this route's plugin scope.
   app.removeContentTypeParser('application/json')
   await app.register(formbody, { bodyLimit: 8 * 1024 })
@@ -48,8 +96,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
       schema: {
         summary: 'Get a broker token (client_credentials)',
         description:
-          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1) or client_id/client_secret in the form and receive a ' +
-          'short-lived JWT access token (RFC 9068) for the /v1 API.',
+          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1), client_id/client_secret in the form, or a client ' +
+          'assertion signed with one of its registered keys (RFC 7523 private_key_jwt: client_assertion_type=' +
+          `${JWT_BEARER_ASSERTION}, iss = sub = client id, aud = the issuer identifier only, exp at most 5 minutes ahead, a jti ` +
+          'used once), one method per request, and receive a short-lived JWT access token (RFC 9068) for the /v1 API.',
         tags: ['broker tokens'],
         consumes: ['application/x-www-form-urlencoded'],
         body: TokenRequest,
@@ -77,24 +127,18 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
     },
     async (request, reply) => {
       const body = request.body
-      const basic = request.headers.authorization
-      if (basic && (body.client_id !== undefined || body.client_secret !== undefined)) {
-        return sendOAuthError(reply, 400, 'invalid_request', 'use one client authentication method, not both')
-      }
+      const credentials = presented(request.headers.authorization, body)
+      if (credentials && 'invalid' in credentials) return sendOAuthError(reply, 400, 'invalid_request', credentials.invalid)
       if (body.grant_type !== 'client_credentials') {
         return sendOAuthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
       }
-      const credentials = basic ? parseBasic(basic) : body.client_id && body.client_secret ? { clientId: body.client_id, secret: body.client_secret } : undefined
       if (!credentials) {
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication required')
       }
-      const client = await clients.authenticate(credentials.clientId, credentials.secret)
+      const client = await authenticate(request, credentials)
       if (!client) {
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
-        // An unknown id is not logged: it may be a secret pasted into the wrong field.
-        const known = clients.cached(credentials.clientId) !== undefined
-        request.log.warn({ event: SECURITY_EVENTS.clientAuthenticationFailed, ...(known ? { clientId: credentials.clientId } : { clientIdKnown: false }) }, 'client authentication failed')
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
       let scopes: string[] = client.scopes

@@ -38,6 +38,7 @@ export const Metadata = Type.Object({
   grant_types_supported: Type.Array(Type.String()),
   response_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
   access_token_signing_alg_values_supported: Type.Array(Type.String()),
   service_documentation: Type.String(),

@@ -9,6 +9,9 @@ export const TokenRequest = Type.Object(
     scope: Type.Optional(Type.String({ maxLength: 1000 })),
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+    // RFC 7523 §2.2 private_key_jwt: a JWT signed with one of the client's registered keys.
+    client_assertion_type: Type.Optional(Type.String({ maxLength: 100, description: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' })),
+    client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
   },
   // RFC 6749 §3.2: unrecognized parameters are ignored. A repeated parameter arrives as an
   // array and fails its string type: invalid_request.
