@@ -84,9 +84,9 @@ export function findSecrets(text: string, secrets: Map<string, string[]>): strin
   return [...found]
 }
 
-/** Rows of connect_sessions in a pg_dump whose code_verifier (a sealed PKCE verifier) is set. */
+/** Rows of connect_attempts in a pg_dump whose code_verifier (a sealed PKCE verifier) is set. */
 export function pendingVerifiersInDump(dump: string): number {
-  const head = /^COPY public\.connect_sessions \(([^)]*)\) FROM stdin;$/m.exec(dump)
+  const head = /^COPY public\.connect_attempts \(([^)]*)\) FROM stdin;$/m.exec(dump)
   if (!head) return 0
   const column = head[1]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '')).indexOf('code_verifier')
   if (column < 0) return 0
