@@ -25,8 +25,7 @@ export function browserHeaders(reply: FastifyReply, formTarget?: string | null):
 
 /** `'self'`, and the origin of `formTarget` when a CSP host-source can name it (no IPv6 literal, nothing that ends the directive). */
 export function formActionSources(formTarget: string | null | undefined): string {
-  if (!formTarget) return "'self'"
-  const { origin } = new URL(formTarget)
+  const origin = formTarget && URL.canParse(formTarget) ? new URL(formTarget).origin : ''
   return /^https?:\/\/[a-z0-9.-]+(:\d+)?$/.test(origin) ? `'self' ${origin}` : "'self'"
 }
 
