@@ -38,33 +38,64 @@ function toClient(row: Row): ServiceClient {
 
 const PUBLIC_COLUMNS = { id: true, name: true, scopes: true, allowedReturnUrls: true, createdAt: true } as const
 
+export interface ServiceClientsOptions {
+  /** The backstop reload's period (a lost notification heals within it). Default 30 s. */
+  reloadIntervalMs?: number
+  /** The bootstrap client of this deployment: deleting it leaves a tombstone (upsertBootstrap). */
+  bootstrap?: { clientId: string; clientSecret: string }
+}
+
 export class ServiceClients {
   private cache = new Map<string, ServiceClient>()
   private loading: Promise<void> | undefined
+  /** A change was announced after the load in flight began: load again after it. */
+  private stale = false
+  private timer: NodeJS.Timeout | undefined
 
   constructor(
     private db: Database,
     private audit: AuditLog,
     private log: Logger,
+    private options: ServiceClientsOptions = {},
   ) {}
 
-  /** Loads the cache and keeps it current from the change feed. */
+  /** Loads the cache and keeps it current from the change feed, with a periodic reload as a backstop. */
   async start(changes: ChangeFeed | undefined): Promise<void> {
     changes?.subscribe((c) => {
       if (c.topic === 'service_client' || c.topic === '*') void this.reload()
     })
     await this.reload()
+    this.timer = setInterval(() => void this.reload(), this.options.reloadIntervalMs ?? 30_000)
+    this.timer.unref()
   }
 
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  /**
+   * Resolves once the cache holds a load that began after this call. A load already in
+   * flight may have read the table before the change that prompted the call: it is not
+   * trusted, another load follows it (a reload is never coalesced into an older one).
+   */
   reload(): Promise<void> {
-    this.loading ??= this.db.prisma.serviceClient
-      .findMany({ select: PUBLIC_COLUMNS })
-      .then((rows) => {
-        this.cache = new Map(rows.map((r) => [r.id, toClient(r)]))
-      })
-      .catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, 'service clients not reloaded'))
-      .finally(() => (this.loading = undefined))
+    this.stale = true
+    this.loading ??= this.loadUntilCurrent().finally(() => (this.loading = undefined))
     return this.loading
+  }
+
+  private async loadUntilCurrent(): Promise<void> {
+    while (this.stale) {
+      this.stale = false
+      try {
+        const rows = await this.db.prisma.serviceClient.findMany({ select: PUBLIC_COLUMNS })
+        this.cache = new Map(rows.map((r) => [r.id, toClient(r)]))
+      } catch (err) {
+        // The periodic reload (or the next notification) tries again.
+        this.log.warn({ err: { message: (err as Error).message } }, 'service clients not reloaded')
+        return
+      }
+    }
   }
 
   /** The registered client, from memory (no database round trip). */
@@ -92,6 +123,8 @@ export class ServiceClients {
     })
     const client = toClient(row)
     this.cache.set(client.clientId, client)
+    // A load in flight may predate the commit and undo the line above: the reload after it does not.
+    await this.reload()
     this.log.info({ clientId: client.clientId, scopes: client.scopes, actor }, 'service client created')
     return { client, clientSecret }
   }
@@ -106,6 +139,7 @@ export class ServiceClients {
     })
     if (!deleted) throw problem('service_client_not_found')
     this.cache.delete(clientId)
+    await this.reload()
     this.log.info({ clientId, actor }, 'service client deleted')
   }
 
