@@ -129,18 +129,24 @@ export class ServiceClients {
     return { client, clientSecret }
   }
 
+  /** Deletes a client. The bootstrap client leaves a tombstone: it stays deleted across restarts with the same secret. */
   async delete(clientId: string, actor: string): Promise<void> {
+    const boot = this.options.bootstrap
+    const tombstone = boot?.clientId === clientId ? await hashSecret(boot.clientSecret) : undefined
     const deleted = await this.db.prisma.$transaction(async (tx) => {
       const { count } = await tx.serviceClient.deleteMany({ where: { id: clientId } })
       if (count === 0) return false
-      await this.audit.write({ type: 'service_client.deleted', actor, detail: { clientId } }, tx)
+      if (tombstone) {
+        await tx.bootstrapTombstone.upsert({ where: { clientId }, create: { clientId, secretHash: tombstone }, update: { secretHash: tombstone, deletedAt: new Date() } })
+      }
+      await this.audit.write({ type: 'service_client.deleted', actor, detail: { clientId, ...(tombstone ? { bootstrap: true } : {}) } }, tx)
       await notifyChange(tx, { topic: 'service_client', id: clientId })
       return true
     })
     if (!deleted) throw problem('service_client_not_found')
     this.cache.delete(clientId)
     await this.reload()
-    this.log.info({ clientId, actor }, 'service client deleted')
+    this.log.info({ clientId, actor }, tombstone ? 'bootstrap service client deleted; it stays deleted until BOOTSTRAP_CLIENT_SECRET changes' : 'service client deleted')
   }
 
   /**
@@ -155,10 +161,16 @@ export class ServiceClients {
 
   /**
    * Creates or updates the bootstrap client (every scope). Its secret is re-hashed only
-   * when it changed, so restarts keep the stored hash.
+   * when it changed, so restarts keep the stored hash. A bootstrap client deleted through
+   * the API is not recreated while the secret is the one it was deleted under.
    */
   async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
+    const tombstone = existing ? null : await this.db.prisma.bootstrapTombstone.findUnique({ where: { clientId: boot.clientId } })
+    if (tombstone && (await verifySecret(boot.clientSecret, tombstone.secretHash))) {
+      this.log.warn({ clientId: boot.clientId, deletedAt: tombstone.deletedAt.toISOString() }, 'bootstrap service client stays deleted: set a new BOOTSTRAP_CLIENT_SECRET to recreate it')
+      return
+    }
     const sameSecret = existing ? await verifySecret(boot.clientSecret, existing.secretHash) : false
     const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
     const data = { name: 'bootstrap', scopes: [...SCOPES], allowedReturnUrls: boot.returnUrls, secretHash }
@@ -170,6 +182,8 @@ export class ServiceClients {
     if (unchanged) return
     await this.db.prisma.$transaction(async (tx) => {
       await tx.serviceClient.upsert({ where: { id: boot.clientId }, create: { id: boot.clientId, ...data }, update: data })
+      // A new secret: the tombstone of the old one has served.
+      if (tombstone) await tx.bootstrapTombstone.deleteMany({ where: { clientId: boot.clientId } })
       await this.audit.write(
         { type: existing ? 'service_client.updated' : 'service_client.created', actor: 'bootstrap', detail: { clientId: boot.clientId, secretChanged: !sameSecret } },
         tx,
