@@ -90,7 +90,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         response: {
           200: html('Connected (no returnUrl)'),
           302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
-          400: html('Refused credentials (the form again, with the reason), or an invalid attempt'),
+          400: html('Refused credentials (the form again, with the reason), an invalid attempt, or a session another attempt completed first'),
           404: html('Unknown link'),
           409: html('The connection to re-authorize no longer exists'),
           413: html('Body too large'),
@@ -137,7 +137,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
           200: html('Connected (no returnUrl)'),
           302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
-          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error'),
+          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error, or a session another attempt completed first'),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
