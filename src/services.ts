@@ -2,11 +2,11 @@
 // this bundle; nothing here knows about HTTP.
 import type { Logger } from 'pino'
 import { AuditLog } from './audit/audit-log.js'
-import { ConnectionCache } from './connections/connection-cache.js'
+import { ConnectionCache, MAX_AGE_MS } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
 import { ConnectSessions } from './connections/connect-sessions.js'
-import { FreshTokens } from './connections/fresh-tokens.js'
+import { FRESH_TOKEN_TIMINGS, FreshTokens, type FreshTokenTimings } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
 import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
@@ -30,6 +30,13 @@ export interface Deps {
   clock?: Clock
   /** DNS for hosts users supply (checked against internal addresses at connect time); tests inject names. */
   resolveHost?: ResolveHost
+  /** Shorter waits for tests (production defaults otherwise), so fault tests need not sleep on them. */
+  timings?: Partial<Timings>
+}
+
+export interface Timings extends FreshTokenTimings {
+  /** How long a cached connection row is trusted without a change notification. */
+  connectionCacheMaxAgeMs: number
 }
 
 export interface Services {
@@ -80,9 +87,10 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
-  const cache = new ConnectionCache(deps.changes)
+  const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
+  const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const freshTokens = new FreshTokens({ ...flow, db, audit })
+  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,

@@ -5,6 +5,8 @@ import { ConfigError, ENVIRONMENT_VARIABLES, loadConfig } from '../src/config.js
 import { readFileSync } from 'node:fs'
 
 const KEY = 'nV1QZq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE='
+// `openssl rand -hex 32`
+const SECRET = '3f9a61c0b27e4d58a1c6e09b7f32d4a85e1b0c7d9f26a3e4b8c105d7e2f9a6b3'
 const noFiles = (path: string): string => {
   throw Object.assign(new Error(`no file ${path}`), { code: 'ENOENT' })
 }
@@ -50,7 +52,7 @@ describe('environment', () => {
       ENCRYPTION_KEY: `new:${KEY},${KEY.replace('n', 'm')}`,
       PROVIDERS_FILE: '/etc/broker/providers.json',
       BOOTSTRAP_CLIENT_ID: 'admin',
-      BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(40),
+      BOOTSTRAP_CLIENT_SECRET: SECRET,
       BOOTSTRAP_RETURN_URLS: 'https://app.example.com/done, http://localhost:5173/cb',
       PROVIDER_TIMEOUT_MS: '2500',
       PROVIDER_CA_FILE: '/etc/broker/ca.pem',
@@ -88,7 +90,7 @@ describe('environment', () => {
     expect(c.encryptionKeys).toHaveLength(2)
     expect(c.providersFile).toBe('/etc/broker/providers.json')
     expect([...c.providers.keys()]).toEqual(['respondio'])
-    expect(c.bootstrap).toEqual({ clientId: 'admin', clientSecret: 'x'.repeat(40), returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'] })
+    expect(c.bootstrap).toEqual({ clientId: 'admin', clientSecret: SECRET, returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'] })
     expect(c.providerTimeoutMs).toBe(2500)
     expect(c.providerCaPem).toBe(pem)
     expect(c.allowPrivateProviderAddresses).toBe(true)
@@ -143,6 +145,64 @@ describe('environment', () => {
     for (const bad of ['http://broker.example.com', 'http://10.0.0.5:3000', 'http://0.0.0.0:3000', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]']) {
       expect(problemsOf({ PUBLIC_URL: bad }), bad).toEqual([expect.stringMatching(/^PUBLIC_URL: http is allowed only for loopback hosts/)])
     }
+  })
+
+  it('requires PUBLIC_URL with an external database when serving (not for the ops tool)', () => {
+    const env = { DATABASE_URL: 'postgresql://db/broker', ENCRYPTION_KEY: KEY }
+    const problemsServing = (e: Record<string, string>) => {
+      try {
+        loadConfig(e, noFiles, { server: true })
+        return []
+      } catch (err) {
+        return (err as ConfigError).problems
+      }
+    }
+    expect(problemsServing(env)).toEqual([expect.stringMatching(/^PUBLIC_URL: required with an external database \(DATABASE_URL is set\)/)])
+    expect(problemsServing({ ...env, PUBLIC_URL: 'https://broker.example.com' })).toEqual([])
+    expect(problemsOf(env)).toEqual([])
+    // The embedded development database keeps the http://localhost default.
+    expect(problemsServing({})).toEqual([])
+  })
+
+  describe('the bootstrap secret works the first time', () => {
+    const withSecret = (secret: string) => problemsOf({ BOOTSTRAP_CLIENT_ID: 'admin', BOOTSTRAP_CLIENT_SECRET: secret })
+    it('accepts hex, base64url, and base64 without + (today\'s secrets)', () => {
+      expect(withSecret(SECRET)).toEqual([])
+      expect(withSecret('Xq3_bR9-kLm2VnT8wYz4Ac6Df1Gh5Jk7Mp0Qs9Uv2Wx')).toEqual([])
+      expect(withSecret('kP3rT8vX1zB5nM9qW2eR6tY0uI4oA7sD/fG1hJ3kL5c=')).toEqual([])
+      // Three x in a row happen in random base64url (about 1 in 1000 secrets).
+      expect(withSecret('Xq3_bR9-kLm2xXxT8wYz4Ac6Df1Gh5Jk7Mp0Qs9Uv2W')).toEqual([])
+    })
+    it.each([
+      ['a "+" (form-decoded to a space)', 'kP3rT8vX1zB5nM9qW2eR6tY0uI4oA7sD+fG1hJ3kL5c='],
+      ['a "%" (form-decoded as an escape)', 'kP3rT8vX1zB5nM9qW2eR6tY0uI4oA7sD%41fG1hJ3kL5c'],
+    ])('refuses a secret with %s, saying how to make a good one', (_, secret) => {
+      const problems = withSecret(secret)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^BOOTSTRAP_CLIENT_SECRET: contains "\+" or "%".*form-decoding.*`openssl rand -hex 32`$/)
+      expect(problems[0]).not.toContain(secret)
+    })
+    it.each([
+      'REPLACE-with-openssl-rand-base64-32-output',
+      'changeme-changeme-changeme-changeme-1234',
+      'my-example-secret-for-the-bootstrap-client',
+      'placeholder-0123456789-0123456789-abcdef',
+      'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'abababababababababababababababababababab',
+      '<generate with openssl rand -hex 32 here>',
+    ])('refuses the placeholder %s', (secret) => {
+      expect(withSecret(secret)).toEqual(['BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not a random secret; generate one with `openssl rand -hex 32`'])
+    })
+  })
+
+  it('refuses .env.example as shipped: its secrets are empty until generated', () => {
+    const env: Record<string, string> = {}
+    for (const line of readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n')) {
+      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line)
+      if (m) env[m[1]!] = m[2]!
+    }
+    const problems = problemsOf({ ...env, DATABASE_URL: 'postgresql://broker:pw@postgres:5432/broker' })
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['BOOTSTRAP_CLIENT_SECRET', 'ENCRYPTION_KEY'])
   })
 
   it('refuses half a bootstrap client', () => {

@@ -133,6 +133,7 @@ describe('SIGTERM during start-up', () => {
 describe('external database', () => {
   const env = (url: string) => ({
     DATABASE_URL: url,
+    PUBLIC_URL: 'https://broker.example.com',
     ENCRYPTION_KEY,
     BOOTSTRAP_CLIENT_ID: BOOTSTRAP_ID,
     BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
@@ -192,12 +193,13 @@ describe('external database', () => {
     await db.drop()
   })
 
-  it('refuses to start without ENCRYPTION_KEY, or with a key that does not open the stored keys, saying why', async () => {
+  it('refuses to start without ENCRYPTION_KEY or PUBLIC_URL, or with a key that does not open the stored keys, saying why', async () => {
     const db = await createDatabase({ migrate: false })
-    const { ENCRYPTION_KEY: _drop, ...noKey } = env(db.url)
+    const { ENCRYPTION_KEY: _drop, PUBLIC_URL: _url, ...noKey } = env(db.url)
     const missing = await start(noKey)
     expect(await missing.exited).toBe(2)
     expect(missing.output.join('\n')).toContain('ENCRYPTION_KEY: required with an external database')
+    expect(missing.output.join('\n')).toContain('PUBLIC_URL: required with an external database')
 
     const good = await start(env(db.url))
     await good.waitReady()

@@ -1,13 +1,13 @@
 // An in-process cache of connection rows (sealed tokens included) for the token-vending
 // hot path. Every write to a connection notifies all replicas (store/changes.ts); a
 // notification evicts the row, and a read that raced with it is not cached. While the
-// change feed is disconnected the cache is bypassed. Rows also expire after MAX_AGE_MS,
-// bounding the damage of any missed notification.
+// change feed is disconnected the cache is bypassed. Rows also expire after maxAgeMs
+// (MAX_AGE_MS unless injected), bounding the damage of any missed notification.
 import type { ChangeFeed } from '../store/changes.js'
 import type { ConnectionRow } from './connection-store.js'
 
 const MAX_ENTRIES = 50_000
-const MAX_AGE_MS = 60_000
+export const MAX_AGE_MS = 60_000
 
 export class ConnectionCache {
   private rows = new Map<string, { row: ConnectionRow; at: number }>()
@@ -15,7 +15,10 @@ export class ConnectionCache {
   private generations = new Map<string, number>()
   private epoch = 0
 
-  constructor(private changes: ChangeFeed | undefined) {
+  constructor(
+    private changes: ChangeFeed | undefined,
+    private maxAgeMs = MAX_AGE_MS,
+  ) {
     changes?.subscribe((c) => {
       if (c.topic === 'connection' && c.id) this.evict(c.id)
       else if (c.topic === '*') this.clear()
@@ -30,7 +33,7 @@ export class ConnectionCache {
     if (!this.usable) return undefined
     const hit = this.rows.get(id)
     if (!hit) return undefined
-    if (Date.now() - hit.at > MAX_AGE_MS) {
+    if (Date.now() - hit.at > this.maxAgeMs) {
       this.rows.delete(id)
       return undefined
     }

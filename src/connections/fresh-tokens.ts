@@ -58,22 +58,33 @@ export interface FreshTokensOptions {
   metrics: Metrics
   log: Logger
   network: ProviderNetwork
+  /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
+  timings?: FreshTokenTimings
 }
+
+export interface FreshTokenTimings {
+  /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
+  lockMarginMs: number
+  /** How long the write of rotated tokens is retried while the database is unavailable. */
+  persistRetryMs: number
+}
+
+/** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
+export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
 
 type Outcome = { row: ConnectionRow } | { error: ProblemError }
 /** Tokens the provider issued in this refresh: kept so a failed write can be retried (`persist`). */
 type Obtained = { tokens: TokenSet; fromVersion: number; row: ConnectionRow }
 type Attempt = { obtained?: Obtained }
 
-/** How long a replica waits for another replica's refresh of the same connection. */
-const LOCK_MARGIN_MS = 2_000
-/** How long the write of rotated tokens is retried while the database is unavailable. */
-const PERSIST_RETRY_MS = 15_000
-
 export class FreshTokens {
   private inflight = new Map<string, Promise<ConnectionRow>>()
 
-  constructor(private readonly deps: FreshTokensOptions) {}
+  private readonly timings: FreshTokenTimings
+
+  constructor(private readonly deps: FreshTokensOptions) {
+    this.timings = deps.timings ?? FRESH_TOKEN_TIMINGS
+  }
 
   async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
     let row = await this.deps.cache.read(id, () => this.deps.store.get(id))
@@ -136,10 +147,10 @@ export class FreshTokens {
     try {
       outcome = await this.deps.db.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + LOCK_MARGIN_MS}ms'`)
+          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + this.timings.lockMarginMs}ms'`)
           return this.refreshLocked(tx, id, request, requestedAt, attempt)
         },
-        { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + LOCK_MARGIN_MS + 5_000 },
+        { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + this.timings.lockMarginMs + 5_000 },
       )
     } catch (err) {
       // The provider already answered with new tokens: they must not be lost.
@@ -229,12 +240,12 @@ export class FreshTokens {
    * The provider issued new tokens but the transaction failed (database unavailable). The
    * old refresh token may already be void at the provider, so the new tokens are written
    * again, guarded by the version they were refreshed from, until it works or
-   * PERSIST_RETRY_MS passes. Residual risk: if the process dies before the write, a
+   * the persist-retry window (15 s) passes. Residual risk: if the process dies before the write, a
    * rotating provider's grant is lost and the connection needs its user again.
    */
   private async persist(obtained: Obtained, actor: string, cause: unknown): Promise<ConnectionRow> {
     const { row, tokens, fromVersion } = obtained
-    const deadline = Date.now() + PERSIST_RETRY_MS
+    const deadline = Date.now() + this.timings.persistRetryMs
     let delay = 100
     this.deps.log.warn({ connectionId: row.id, err: { message: (cause as Error).message } }, 'refreshed tokens not stored yet; retrying the write')
     for (;;) {

@@ -1,15 +1,15 @@
-// The whole connect flow in a real browser: headless Chromium (Debian's chromium, driven
-// by playwright-core) goes from the connect URL through the provider's real login and
-// consent pages, back through the broker's callback, to the service's return page.
+// The whole connect flow in a real browser: headless Chromium (the npm package
+// @sparticuz/chromium, driven by playwright-core: test/support/chromium.ts) goes from the
+// connect URL through the provider's real login and consent pages, back through the
+// broker's callback, to the service's return page.
 import { createServer, type Server } from 'node:http'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser as Chromium } from 'playwright-core'
+import type { Browser as Chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
+import { launchBrowser } from '../support/browser.js'
 import { apiClient } from '../support/connect.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 let as: AuthorizationServer
 let broker: TestBroker
 let app: Server
@@ -17,7 +17,6 @@ let appUrl: string
 let browser: Chromium
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required (Debian: apt-get install chromium); .ci/run installs it`)
   const port = await freePort()
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
   broker = await startBroker({
@@ -32,14 +31,11 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
   appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  })
+  browser = await launchBrowser()
 })
 afterAll(async () => {
   await browser?.close()
-  await new Promise((r) => app?.close(r))
+  if (app) await new Promise((r) => app.close(r))
   await broker?.close()
   await as?.close()
 })

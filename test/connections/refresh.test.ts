@@ -22,7 +22,7 @@ beforeAll(async () => {
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: TOKEN_TTL })
   // The same provider with a mistyped client secret in the providers file.
   providers = { idp: providerEntryFor(as), 'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }) }
-  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }
+  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0' } // no background pass spending the tests' faults
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })
   api = apiClient(broker, await broker.token())

@@ -9,6 +9,7 @@ import type { Clock } from '../../src/clock.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import type { ResolveHost } from '../../src/oauth/network.js'
+import type { Timings } from '../../src/services.js'
 import { ChangeFeed } from '../../src/store/changes.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
@@ -105,6 +106,8 @@ export async function startBroker(
     providers?: Record<string, unknown>
     /** DNS for user-supplied provider hosts (e.g. a test name resolving to an internal address). */
     resolveHost?: ResolveHost
+    /** Shorter waits than production's (persist-retry window, lock margin, cache age). */
+    timings?: Partial<Timings>
     /** Called with the built app before it listens (to add hooks). */
     prepare?: (app: FastifyInstance) => void
   } = {},
@@ -137,7 +140,7 @@ export async function startBroker(
   const changes = new ChangeFeed(databaseUrl, log)
   await changes.start()
   const clock = new TestClock()
-  const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost })
+  const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost, timings: options.timings })
   const undocumented = watchResponses(app)
   app.addHook('onSend', async (_request, _reply, payload) => {
     registerIssuedSecrets(payload)

@@ -1,10 +1,9 @@
-// A fresh database per test file, migrated, dropped afterwards (after a pg_dump for the
-// run-wide secrets check, test/support/secrets.ts).
+// A fresh database per test file, dropped afterwards (after a dump of its rows for the
+// run-wide secrets check, test/support/secrets.ts). A migrated one is a copy of the
+// template database global-setup migrated once for the run.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import pino from 'pino'
 import { inject } from 'vitest'
-import { migrate } from '../../src/store/migrate.js'
 import { dumpBeforeDrop } from './secrets.js'
 
 export function serverUrl(database = 'postgres'): string {
@@ -17,14 +16,12 @@ export async function createDatabase(options: { migrate?: boolean } = {}): Promi
   const name = `t_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl() })
   await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = serverUrl(name)
-  if (options.migrate !== false) {
-    const pool = new pg.Pool({ connectionString: url, max: 1 })
-    await migrate(pool, pino({ level: 'silent' }))
-    await pool.end()
+  try {
+    await admin.query(options.migrate === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`)
+  } finally {
+    await admin.end()
   }
+  const url = serverUrl(name)
   return {
     url,
     name,

@@ -3,8 +3,11 @@
 // run in forked processes); after a complete run, global-setup's teardown fails the run when
 // openapi.yaml documents a response that no test produced, unless it is allowed below.
 // (The other half, a status served but not documented, fails in test/support/broker.ts.)
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
+// The tests are split in two commands (npm test, npm run test:slow): each complete green
+// run records what it served, and the check takes both suites' records together.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
 /** `METHOD /openapi/{path} status`, e.g. `GET /v1/connections/{id} 404`. */
@@ -72,4 +75,32 @@ export function staleAllowances(documented: Set<Response>, served: Set<Response>
       return matches.length === 0 || matches.every((r) => served.has(r))
     })
     .map(([pattern]) => pattern)
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const RECORDS = join(ROOT, 'node_modules', '.cache', 'served-responses')
+
+/** Saves what a complete green run of `suite` served. */
+export function recordSuite(suite: string, served: Set<Response>): void {
+  mkdirSync(RECORDS, { recursive: true })
+  writeFileSync(join(RECORDS, `${suite}.txt`), [...served].sort().join('\n'))
+}
+
+/**
+ * What a complete green run of `suite` served, if recorded after the last change to the
+ * code, the tests and openapi.yaml (an older record could hide a response no longer served).
+ */
+export function recordedSuite(suite: string): Set<Response> | undefined {
+  const file = join(RECORDS, `${suite}.txt`)
+  if (!existsSync(file) || statSync(file).mtimeMs < newestSource()) return undefined
+  return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))
+}
+
+function newestSource(): number {
+  const newest = (path: string): number => {
+    const stat = statSync(path)
+    if (!stat.isDirectory()) return stat.mtimeMs
+    return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))))
+  }
+  return Math.max(...['src', 'test', 'openapi.yaml'].map((p) => newest(join(ROOT, p))))
 }

@@ -6,10 +6,11 @@
 //
 //   <dir>/secrets/<test file>.<pid>.jsonl   one {"kind","value"} per line
 //   <dir>/logs/<test file>.<pid>.log        log lines of in-process brokers and spawned processes
-//   <dir>/dumps/<test file>.<database>.sql  pg_dump of a test database, taken before its drop
+//   <dir>/dumps/<test file>.<database>.txt  every row of a test database (sql-dump.ts), taken before its drop
 //   <dir>/required/<name>                   a check a test file asked for (see `requirements`)
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { rowsOf } from './sql-dump.js'
 
 export const FOLDERS = { secrets: 'secrets', logs: 'logs', dumps: 'dumps', required: 'required' } as const
 
@@ -84,19 +85,9 @@ export function findSecrets(text: string, secrets: Map<string, string[]>): strin
   return [...found]
 }
 
-/** Rows of connect_attempts in a pg_dump whose code_verifier (a sealed PKCE verifier) is set. */
+/** Rows of connect_attempts in a dump (sql-dump.ts) whose code_verifier (a sealed PKCE verifier) is set. */
 export function pendingVerifiersInDump(dump: string): number {
-  const head = /^COPY public\.connect_attempts \(([^)]*)\) FROM stdin;$/m.exec(dump)
-  if (!head) return 0
-  const column = head[1]!.split(',').map((c) => c.trim().replace(/^"|"$/g, '')).indexOf('code_verifier')
-  if (column < 0) return 0
-  let n = 0
-  for (const line of dump.slice(head.index + head[0].length + 1).split('\n')) {
-    if (line === '\\.') break
-    const value = line.split('\t')[column]
-    if (value !== undefined && value !== '\\N' && value.startsWith('v1.')) n++
-  }
-  return n
+  return rowsOf(dump, 'public.connect_attempts').filter((r) => typeof r.code_verifier === 'string' && r.code_verifier.startsWith('v1.')).length
 }
 
 function readSecrets(dir: string): Map<string, string[]> {

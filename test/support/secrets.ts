@@ -1,21 +1,19 @@
 // The writing side of the run-wide secrets check (test/support/secret-scan.ts): test
 // processes register every secret value they use or that providers issue, and leave the
-// places a leak would show (broker log lines, spawned processes' output, a pg_dump of each
+// places a leak would show (broker log lines, spawned processes' output, every row of each
 // test database) in the folder global-setup provides. Outside a vitest run (the benchmark
 // script imports the test servers) there is no folder and everything here does nothing.
 //
 // Register only values that must never be logged: tests that send hostile strings keep
 // those to themselves. 8-character prefixes are registered for random values only.
-import { execFile } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { promisify } from 'node:util'
 import pg from 'pg'
 import { expect, inject } from 'vitest'
 import { fieldContext, Keyring, parseEncryptionKeys, type EncryptionKey } from '../../src/store/encryption.js'
 import { FOLDERS, MIN_SECRET_LENGTH, REQUIREMENTS } from './secret-scan.js'
+import { dumpTables } from './sql-dump.js'
 
-const exec = promisify(execFile)
 const ROOT = new URL('../..', import.meta.url).pathname
 
 let folder: string | null | undefined
@@ -46,9 +44,14 @@ const registered = new Set<string>()
 /** Encryption keys registered in this process: they open sealed values before a database is dropped. */
 const knownKeys = new Map<string, EncryptionKey>()
 
+/** Test files (tags) that registered a secret: only their databases are dumped. */
+const filesWithSecrets = new Set<string>()
+
 function write(kind: string, value: string): void {
   const d = dir()
-  if (!d || value.length < MIN_SECRET_LENGTH || registered.has(`${kind}\0${value}`)) return
+  if (!d || value.length < MIN_SECRET_LENGTH) return
+  filesWithSecrets.add(testFileTag())
+  if (registered.has(`${kind}\0${value}`)) return
   registered.add(`${kind}\0${value}`)
   appendFileSync(join(d, FOLDERS.secrets, `${testFileTag()}.${process.pid}.jsonl`), `${JSON.stringify({ kind, value })}\n`)
 }
@@ -138,16 +141,14 @@ export function requirePendingVerifierDump(): void {
 /**
  * Before a test database is dropped: register the plaintexts of its sealed secrets that
  * no test sees otherwise (signing private keys, PKCE verifiers of pending attempts), opened
- * with the encryption keys registered in this process, then pg_dump it into the folder.
+ * with the encryption keys registered in this process, then dump its rows into the folder.
  */
 export async function dumpBeforeDrop(url: string, name: string): Promise<void> {
   const d = dir()
-  if (!d) return
+  // Only where secrets are handled: a test file that registered none has none to find.
+  if (!d || !filesWithSecrets.has(testFileTag())) return
   await registerSealedSecrets(url)
-  const { stdout } = await exec('pg_dump', ['--no-owner', url], { maxBuffer: 256 * 1024 * 1024 }).catch((err: Error) => {
-    throw new Error(`pg_dump is required by the tests (Debian: apt-get install postgresql-client): ${err.message}`)
-  })
-  appendFileSync(join(d, FOLDERS.dumps, `${testFileTag()}.${name}.sql`), stdout)
+  appendFileSync(join(d, FOLDERS.dumps, `${testFileTag()}.${name}.txt`), await dumpTables(url))
 }
 
 async function registerSealedSecrets(url: string): Promise<void> {
