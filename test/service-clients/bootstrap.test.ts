@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
 import { createDatabase } from '../support/db.js'
 
-const NEW_SECRET = 'replaced-bootstrap-secret-0123456789-abcdefghij'
+const NEW_SECRET = '9f4c2e7a1b8d3f6e0a5c9b2d7e4f1a8c3b6d0e9f2a7c5b1d'
 let database: Awaited<ReturnType<typeof createDatabase>>
 
 beforeAll(async () => {
@@ -70,7 +70,7 @@ describe('the bootstrap client deleted through the API', () => {
   })
 
   it('an ordinary client leaves no tombstone', async () => {
-    current = await start(BOOTSTRAP_SECRET)
+    current = await startBroker() // a database of its own
     try {
       const token = await current.token()
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
