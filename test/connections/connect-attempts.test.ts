@@ -152,6 +152,18 @@ describe('a connect URL opened in several browsers', () => {
     expect(await attempts(id)).toBe(1)
   })
 
+  it('HEAD of the callback URL spends neither the attempt nor the code', async () => {
+    const user = new Browser()
+    const callback = await throughProvider(user, (await session()).connectUrl)
+    const exchanges = as.tokenRequests.length
+    const head = await fetch(callback, { method: 'HEAD', redirect: 'manual' })
+    expect(head.status).toBe(400)
+    expect(head.headers.get('set-cookie')).toBeNull()
+    expect(as.tokenRequests.length).toBe(exchanges)
+    const done = await user.get(callback)
+    expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
+  })
+
   it('connect forms in two browsers: the first submission wins, the other ends on the error page', async () => {
     const created = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId: 'form-user', returnUrl: RETURN })
     const openForm = async (browser: Browser) => /name="attempt" value="([^"]+)"/.exec(await (await browser.get(created.body.connectUrl)).text())![1]!

@@ -129,7 +129,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
           'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
-          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page.',
+          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page. ' +
+          '`HEAD` is refused (400) and spends neither the attempt nor the code.',
         tags: ['connect'],
         params: CallbackParams,
         querystring: CallbackQuery,
@@ -148,6 +149,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       config: { browser: true, rateLimit },
     },
     async (request, reply) => {
+      // Providers redirect with GET; a HEAD (a prefetcher, a scanner) must not spend the attempt or the code.
+      if (request.method === 'HEAD') return errorPage(reply, 400, 'invalid_request')
       const { provider } = request.params
       const query = request.query
       // The binding cookie has served its purpose, whatever the outcome.
