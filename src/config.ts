@@ -274,10 +274,19 @@ function parsePublicUrl(raw: string, problems: string[]): string {
     return raw
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('PUBLIC_URL: must use http or https')
+  // Over plain http cookies cannot be Secure and tokens cross the network in clear.
+  else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    problems.push(`PUBLIC_URL: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1]); use https for ${url.hostname}`)
+  }
   if (url.search || url.hash || url.username || url.password) {
     problems.push('PUBLIC_URL: must not contain a query, fragment or credentials')
   }
   return url.href.replace(/\/+$/, '')
+}
+
+/** `hostname` as WHATWG URL parsing leaves it (IPv4 normalized, IPv6 in brackets). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
 function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {

@@ -89,6 +89,7 @@ export const CONNECT_ERRORS = {
   session_not_found: { status: 404, title: 'This connect link is not valid.' },
   session_expired: { status: 400, title: 'This connect link has expired. Start again from the application.', event: state },
   session_used: { status: 400, title: 'This connect link was already used. Start again from the application.' },
+  too_many_attempts: { status: 400, title: 'This connect link was opened too many times. Start again from the application.' },
   invalid_state: { status: 400, title: 'This answer from the provider does not belong to a connect attempt in progress.', event: state },
   browser_mismatch: { status: 400, title: 'This connect attempt was started in another browser.', event: state },
   provider_mismatch: { status: 400, title: 'The provider that answered is not the one this attempt was started for.', event: refused },

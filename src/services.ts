@@ -73,7 +73,7 @@ export function createCoreServices(config: Config, deps: Deps) {
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
-  const clients = new ServiceClients(db, audit, log, clock)
+  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock })
   const assertions = new ClientAssertions({ db, clients, clock, issuer: config.publicUrl })
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
@@ -135,6 +135,7 @@ export function createServices(config: Config, deps: Deps): Services {
       clearInterval(purgeTimer)
       await refresher.stop()
       keys.stop()
+      clients.stop()
       await audit.stop()
       await network.close()
     },

@@ -138,6 +138,15 @@ describe('environment', () => {
     expect(problems.join('\n')).not.toContain('short-secret-value')
   })
 
+  it('takes PUBLIC_URL over http only for loopback hosts, naming the variable otherwise', () => {
+    for (const ok of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://127.12.0.1', 'http://[::1]:3000', 'https://broker.example.com', 'https://10.0.0.5']) {
+      expect(problemsOf({ PUBLIC_URL: ok }), ok).toEqual([])
+    }
+    for (const bad of ['http://broker.example.com', 'http://10.0.0.5:3000', 'http://0.0.0.0:3000', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]']) {
+      expect(problemsOf({ PUBLIC_URL: bad }), bad).toEqual([expect.stringMatching(/^PUBLIC_URL: http is allowed only for loopback hosts/)])
+    }
+  })
+
   it('requires PUBLIC_URL with an external database when serving (not for the ops tool)', () => {
     const env = { DATABASE_URL: 'postgresql://db/broker', ENCRYPTION_KEY: KEY }
     const problemsServing = (e: Record<string, string>) => {

@@ -120,8 +120,8 @@ beforeAll(async () => {
   // dumps (this file's and the run-wide check's) have a verifier to not find in plaintext.
   const pending = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner-3', returnUrl: 'https://app.example.com/connected' })
   expect((await new Browser().get(pending.body.connectUrl)).status).toBe(302)
-  const attempt = await broker.db.prisma.connectSession.findUniqueOrThrow({ where: { id: pending.body.id } })
-  remember('pending PKCE verifier', broker.app.services.keyring.openString(attempt.codeVerifier!, fieldContext('connect_sessions', attempt.id, 'code_verifier')))
+  const attempt = await broker.db.prisma.connectAttempt.findFirstOrThrow({ where: { sessionId: pending.body.id } })
+  remember('pending PKCE verifier', broker.app.services.keyring.openString(attempt.codeVerifier!, fieldContext('connect_attempts', attempt.stateHash, 'code_verifier')))
   requirePendingVerifierDump()
 
   // Every signing private key, decrypted from the database.
@@ -169,7 +169,7 @@ describe('the run-wide secrets check (global-setup teardown)', () => {
   }
   const secretLine = (kind: string, value: string) => `${JSON.stringify({ kind, value })}\n`
   const dumpWithSession = (codeVerifier: string | null) =>
-    `-- table public.connect_sessions\n${JSON.stringify({ id: 'cs_1', token_hash: 'abc', code_verifier: codeVerifier, created_at: '2026-01-01' })}\n-- table public.connections\n`
+    `-- table public.connect_attempts\n${JSON.stringify({ state_hash: 'abc', session_id: 'cs_1', code_verifier: codeVerifier, created_at: '2026-01-01' })}\n-- table public.connections\n`
 
   it('finds a secret and an 8-character prefix in logs and dumps, naming the kind and the file, never the value', () => {
     const dir = scratch()

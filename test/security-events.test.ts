@@ -187,7 +187,7 @@ describe('security events', () => {
     expect(events.map((e) => [e.table, e.keyId])).toEqual([
       ['signing_keys', 'events'],
       ['connections', 'events'],
-      ['connect_sessions', 'events'],
+      ['connect_attempts', 'events'],
     ])
     expect(events.find((e) => e.table === 'signing_keys')!.rows).toBe(before.signing_keys)
     expect(events.find((e) => e.table === 'connections')!.rows).toBe(before.connections)

@@ -1,8 +1,10 @@
 // The OAuth callback (RFC 6749 §4.1.2, RFC 7636, RFC 9207) as four named steps:
 //   consumeAttempt → checkCallback → exchangeCode → storeGrant.
 // The attempt is consumed first, atomically, so that it is single-use even when a check
-// fails; no token request is made until every check has passed. A refused step throws an
-// AttemptRefused that names its code; `runCallback` logs it once as a security event.
+// fails; once every check has passed, the attempt claims its session (the first attempt
+// of any browser to get there wins), and only then is a token request made. A refused
+// step throws an AttemptRefused that names its code; `runCallback` logs it once as a
+// security event.
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { ConnectError, securityEventOf, type ConnectErrorCode } from '../errors.js'
@@ -16,7 +18,7 @@ import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS, type SecurityEvent } from '../security-events.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { connectionView, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
-import { sameBrowser, type ConnectSessionRow, type ConnectSessions } from './connect-sessions.js'
+import { bindingCookieName, sameBrowser, type ConnectAttemptRow, type ConnectSessionRow, type ConnectSessions } from './connect-sessions.js'
 
 export interface CallbackQuery {
   state?: string
@@ -50,34 +52,40 @@ export interface CallbackDeps {
 }
 
 /** Step 1: consume the attempt the state names. A missing, forged or replayed state ends here. */
-export async function consumeAttempt(sessions: ConnectSessions, state: string | undefined, log: Logger): Promise<{ session: ConnectSessionRow; state: string }> {
+export async function consumeAttempt(
+  sessions: ConnectSessions,
+  state: string | undefined,
+  log: Logger,
+): Promise<{ session: ConnectSessionRow; attempt: ConnectAttemptRow; state: string }> {
   if (!state) {
     log.warn({ event: SECURITY_EVENTS.stateRefused, reason: 'missing' }, 'connect callback refused: no state')
     throw new ConnectError('invalid_state')
   }
-  const { consumed, session } = await sessions.consumeByState(state)
-  if (!consumed || !session) {
-    // A state we never issued (or superseded by a newer attempt) is forged; a used one is replayed.
-    const reason = session ? 'replayed' : 'unknown'
-    log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: session?.id, provider: session?.provider }, 'connect callback refused: state not usable')
+  const { consumed, attempt } = await sessions.consumeByState(state)
+  if (!consumed || !attempt) {
+    // A state we never issued is forged; a used one is replayed.
+    const reason = attempt ? 'replayed' : 'unknown'
+    log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: attempt?.sessionId, provider: attempt?.session.provider }, 'connect callback refused: state not usable')
     throw new ConnectError('invalid_state')
   }
-  return { session, state }
+  const { session, ...row } = attempt
+  return { session, attempt: row, state }
 }
 
 /**
  * Step 2: the consumed attempt against the callback: not expired, same browser, the provider
- * it was started for (mix-up defence: the provider comes from the stored attempt, the path
+ * it was started for (mix-up defence: the provider comes from the stored session, the path
  * must agree), the expected issuer, and a code rather than an error. Returns the provider.
  */
 export function checkCallback(
   session: ConnectSessionRow,
-  callback: { providerKey: string; state: string; query: CallbackQuery; cookies: Record<string, string | undefined>; now: Date },
+  attempt: Pick<ConnectAttemptRow, 'browserHash'>,
+  callback: { providerKey: string; query: CallbackQuery; cookie: string | undefined; now: Date },
   providers: Map<string, Provider>,
 ): { provider: OAuth2Provider; code: string } {
   const { query } = callback
   if (session.expiresAt <= callback.now) throw new AttemptRefused('session_expired', session, { reason: 'expired' })
-  if (!sameBrowser(session, callback.state, callback.cookies)) throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
+  if (!sameBrowser(attempt, callback.cookie)) throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
   if (callback.providerKey !== session.provider) throw new AttemptRefused('provider_mismatch', session)
   const provider = providers.get(session.provider)
   if (!provider) throw new AttemptRefused('provider_unavailable', session)
@@ -144,15 +152,19 @@ export async function runCallback(
   query: CallbackQuery,
   cookies: Record<string, string | undefined>,
 ): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
-  const { session, state } = await consumeAttempt(deps.sessions, query.state, deps.log)
+  const { session, attempt, state } = await consumeAttempt(deps.sessions, query.state, deps.log)
   try {
     // Checked at the instant the attempt was consumed.
-    const now = session.usedAt!
-    const { provider, code } = checkCallback(session, { providerKey, state, query, cookies, now }, deps.providers)
-    const verifier = deps.sessions.openVerifier(session)
+    const now = attempt.usedAt!
+    const cookie = cookies[bindingCookieName(state, deps.config.publicUrl.startsWith('https:'))]
+    const { provider, code } = checkCallback(session, attempt, { providerKey, query, cookie, now }, deps.providers)
+    // The first attempt to complete wins; a later one ends on the error page, not back at the service.
+    if (!(await deps.sessions.complete(session.id, attempt.stateHash))) throw new AttemptRefused('session_used', { returnUrl: null })
+    const verifier = deps.sessions.openVerifier(attempt)
+    // The session is claimed: no attempt of it can use a verifier any more.
+    await deps.sessions.forgetVerifiers(session.id)
     const tokens = await exchangeCode(session, provider, { code, verifier, publicUrl: deps.config.publicUrl, network: deps.network })
     const row = await storeGrant(deps.store, session, provider, tokens)
-    await deps.sessions.forgetVerifier(session.id)
     deps.cache.evict(row.id)
     deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
     deps.log.info({ connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null }, 'connection authorized')

@@ -1,15 +1,21 @@
-// The owner of the connect_sessions table. A connect session is created by a service client;
-// each opening of its connect URL starts a new attempt (state, browser binding, PKCE
-// verifier; the newest wins); an attempt is consumed exactly once, atomically, by the
-// callback or the form. Only hashes of the URL token, the state and the binding are
-// stored; the verifier is sealed. (docs/security.md, "SECURITY.md items", rows 1 and 2)
+// The owner of the connect_sessions and connect_attempts tables. A connect session is
+// created by a service client; each opening of its connect URL starts an attempt of its
+// own (state, browser binding, PKCE verifier), up to MAX_ATTEMPTS_PER_SESSION, so opening
+// the link in another browser (or by a mail scanner) spoils nothing. An attempt is
+// consumed exactly once, atomically; the first attempt to complete claims the session and
+// ends the others. Only hashes of the URL token, the state and the binding are stored;
+// the verifier is sealed. (docs/security.md, "SECURITY.md items", rows 1 and 2)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../clock.js'
-import type { ConnectSession } from '../generated/prisma/client.js'
+import type { ConnectAttempt, ConnectSession } from '../generated/prisma/client.js'
 import type { Database } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
 
 export type ConnectSessionRow = ConnectSession
+export type ConnectAttemptRow = ConnectAttempt
+
+/** Openings of one connect URL that may be in progress at once (browsers, scanners, retries). */
+export const MAX_ATTEMPTS_PER_SESSION = 10
 
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex')
 /** 256 random bits, URL-safe: session tokens, states, binding secrets. */
@@ -21,15 +27,18 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** The cookie that binds an attempt to the browser that started it: one per attempt, so tabs do not collide. */
-export function bindingCookieName(state: string): string {
-  return `broker_attempt_${sha256(state).slice(0, 16)}`
+/**
+ * The cookie that binds an attempt to the browser that started it: one per attempt, so
+ * tabs do not collide. Over https it is a `__Host-` cookie (Secure, Path=/, no Domain), so
+ * a sibling subdomain cannot plant or shadow it.
+ */
+export function bindingCookieName(state: string, secure: boolean): string {
+  return `${secure ? '__Host-' : ''}broker_attempt_${sha256(state).slice(0, 16)}`
 }
 
-/** Is the binding cookie of this attempt present and the one the attempt was started with? */
-export function sameBrowser(session: Pick<ConnectSessionRow, 'browserHash'>, state: string, cookies: Record<string, string | undefined>): boolean {
-  const cookie = cookies[bindingCookieName(state)]
-  return cookie !== undefined && session.browserHash !== null && safeEqual(sha256(cookie), session.browserHash)
+/** Is this the binding cookie the attempt was started with? */
+export function sameBrowser(attempt: Pick<ConnectAttemptRow, 'browserHash'>, cookie: string | undefined): boolean {
+  return cookie !== undefined && safeEqual(sha256(cookie), attempt.browserHash)
 }
 
 export interface NewSessionRow {
@@ -65,51 +74,73 @@ export class ConnectSessions {
     return (await this.deps.db.prisma.connectSession.findUnique({ where: { tokenHash: sha256(token) } })) ?? undefined
   }
 
-  /** A new attempt on an unused session, superseding any earlier one; false when the session was used meanwhile. */
-  async startAttempt(id: string, attempt: { state: string; binding: string; verifier: string | undefined }): Promise<boolean> {
-    const { count } = await this.deps.db.prisma.connectSession.updateMany({
-      where: { id, usedAt: null },
-      data: {
-        stateHash: sha256(attempt.state),
-        browserHash: sha256(attempt.binding),
-        codeVerifier: attempt.verifier ? this.deps.keyring.seal(attempt.verifier, verifierContext(id)) : null,
-        startedAt: this.deps.clock.now(),
-      },
+  /**
+   * A new attempt on an unused session, beside any earlier ones: `used` when the session
+   * was completed meanwhile, `exhausted` after MAX_ATTEMPTS_PER_SESSION openings.
+   */
+  async startAttempt(sessionId: string, attempt: { state: string; binding: string; verifier: string | undefined }): Promise<'started' | 'used' | 'exhausted'> {
+    const stateHash = sha256(attempt.state)
+    return this.deps.db.prisma.$transaction(async (tx) => {
+      // One statement counts and bounds the openings, so concurrent ones cannot overshoot.
+      const { count } = await tx.connectSession.updateMany({
+        where: { id: sessionId, usedAt: null, attemptCount: { lt: MAX_ATTEMPTS_PER_SESSION } },
+        data: { attemptCount: { increment: 1 } },
+      })
+      if (count === 0) return (await tx.connectSession.findUnique({ where: { id: sessionId }, select: { usedAt: true } }))?.usedAt ? 'used' : 'exhausted'
+      await tx.connectAttempt.create({
+        data: {
+          stateHash,
+          sessionId,
+          browserHash: sha256(attempt.binding),
+          codeVerifier: attempt.verifier ? this.deps.keyring.seal(attempt.verifier, verifierContext(stateHash)) : null,
+          createdAt: this.deps.clock.now(),
+        },
+      })
+      return 'started'
     })
-    return count > 0
   }
 
   /**
    * The callback consumes the attempt its state names, first and atomically, so that it is
    * single-use even when a later check fails. `consumed` is false for a used attempt; the
-   * session is undefined for a state never issued (or superseded by a newer attempt).
+   * attempt is undefined for a state never issued.
    */
-  async consumeByState(state: string): Promise<{ consumed: boolean; session: ConnectSessionRow | undefined }> {
+  async consumeByState(state: string): Promise<{ consumed: boolean; attempt: (ConnectAttemptRow & { session: ConnectSessionRow }) | undefined }> {
     const stateHash = sha256(state)
-    const { count } = await this.deps.db.prisma.connectSession.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: this.deps.clock.now() } })
-    const session = (await this.deps.db.prisma.connectSession.findUnique({ where: { stateHash } })) ?? undefined
-    return { consumed: count > 0, session }
+    const { count } = await this.deps.db.prisma.connectAttempt.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: this.deps.clock.now() } })
+    const attempt = (await this.deps.db.prisma.connectAttempt.findUnique({ where: { stateHash }, include: { session: true } })) ?? undefined
+    return { consumed: count > 0, attempt }
   }
 
-  /** The form consumes its attempt once the credentials were accepted: a double submission stores one connection. */
-  async consumeAttempt(session: Pick<ConnectSessionRow, 'id' | 'stateHash'>): Promise<boolean> {
-    const { count } = await this.deps.db.prisma.connectSession.updateMany({
-      where: { id: session.id, usedAt: null, stateHash: session.stateHash },
-      data: { usedAt: this.deps.clock.now() },
-    })
-    return count > 0
+  /** The form's attempt, by the value of its hidden field. */
+  async findAttempt(state: string): Promise<ConnectAttemptRow | undefined> {
+    return (await this.deps.db.prisma.connectAttempt.findUnique({ where: { stateHash: sha256(state) } })) ?? undefined
   }
 
-  openVerifier(session: Pick<ConnectSessionRow, 'id' | 'codeVerifier'>): string | undefined {
-    return session.codeVerifier ? this.deps.keyring.openString(session.codeVerifier, verifierContext(session.id)) : undefined
+  /**
+   * An attempt passed its checks: it claims the session, atomically. The first attempt to
+   * get here wins; false for every later one (another browser, a double submission). The
+   * attempt is marked used (the form's; the callback's already is).
+   */
+  async complete(sessionId: string, stateHash: string): Promise<boolean> {
+    const now = this.deps.clock.now()
+    const [claimed] = await this.deps.db.prisma.$transaction([
+      this.deps.db.prisma.connectSession.updateMany({ where: { id: sessionId, usedAt: null }, data: { usedAt: now } }),
+      this.deps.db.prisma.connectAttempt.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: now } }),
+    ])
+    return claimed.count > 0
   }
 
-  /** The attempt is done: its verifier is no longer needed. Best effort. */
-  async forgetVerifier(id: string): Promise<void> {
-    await this.deps.db.prisma.connectSession.update({ where: { id }, data: { codeVerifier: null } }).catch(() => undefined)
+  openVerifier(attempt: Pick<ConnectAttemptRow, 'stateHash' | 'codeVerifier'>): string | undefined {
+    return attempt.codeVerifier ? this.deps.keyring.openString(attempt.codeVerifier, verifierContext(attempt.stateHash)) : undefined
   }
 
-  /** Deletes sessions that ended more than a day ago. */
+  /** The session is done: the verifiers of its attempts are no longer needed. Best effort. */
+  async forgetVerifiers(sessionId: string): Promise<void> {
+    await this.deps.db.prisma.connectAttempt.updateMany({ where: { sessionId, codeVerifier: { not: null } }, data: { codeVerifier: null } }).catch(() => undefined)
+  }
+
+  /** Deletes sessions that ended more than a day ago, and their attempts with them. */
   async purgeExpired(): Promise<number> {
     const cutoff = new Date(this.deps.clock.now().getTime() - 86_400_000)
     const { count } = await this.deps.db.prisma.connectSession.deleteMany({ where: { expiresAt: { lt: cutoff } } })
@@ -117,4 +148,4 @@ export class ConnectSessions {
   }
 }
 
-const verifierContext = (id: string) => fieldContext('connect_sessions', id, 'code_verifier')
+const verifierContext = (stateHash: string) => fieldContext('connect_attempts', stateHash, 'code_verifier')

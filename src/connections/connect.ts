@@ -19,7 +19,7 @@ import type { ServiceClient } from '../service-clients/service-clients.js'
 import { runCallback, type CallbackQuery } from './callback.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { connectionView, type ConnectionStore, type ConnectionView } from './connection-store.js'
-import { bindingCookieName, randomSecret, safeEqual, sameBrowser, sha256, type ConnectSessions } from './connect-sessions.js'
+import { bindingCookieName, randomSecret, sameBrowser, type ConnectSessions } from './connect-sessions.js'
 import { checkSessionRequest, type NewConnectSession } from './session-request.js'
 import { CredentialConnections, obtain, type NewConnection } from './credential-connections.js'
 
@@ -37,7 +37,7 @@ export interface BrowserBinding {
 /** What the connect URL leads to: the provider's consent page, or the broker's own form. */
 export type ConnectStart =
   | { kind: 'redirect'; redirectUrl: string; binding: BrowserBinding }
-  | { kind: 'form'; provider: ApiKeyProvider | CredentialExchangeProvider; attempt: string; binding: BrowserBinding }
+  | { kind: 'form'; provider: ApiKeyProvider | CredentialExchangeProvider; attempt: string; binding: BrowserBinding; returnUrl: string | null }
 
 /** The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session stays. */
 export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_unavailable'> {
@@ -48,6 +48,8 @@ export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_u
     readonly provider: ApiKeyProvider | CredentialExchangeProvider,
     readonly attempt: string,
     readonly reason: string,
+    /** Where the form's answer may redirect (its page's CSP names it). */
+    readonly returnUrl: string | null,
   ) {
     super(code, reason)
     this.status = PROBLEMS[code].status
@@ -94,8 +96,8 @@ export class Connect {
 
   /**
    * The user's browser opened the connect URL: a fresh state (or form attempt), PKCE
-   * verifier and binding secret for this attempt. Opening the link again restarts the
-   * attempt; the newest wins.
+   * verifier and binding secret for this attempt. Opening the link again, elsewhere or in
+   * the same browser, starts another attempt beside the earlier ones.
    */
   async start(token: string): Promise<ConnectStart> {
     const { session, provider } = await this.openSession(token)
@@ -103,11 +105,16 @@ export class Connect {
     const state = randomSecret()
     const binding = randomSecret()
     const verifier = provider.mode === 'oauth2' && provider.pkce ? generateCodeVerifier() : undefined
-    if (!(await this.deps.sessions.startAttempt(session.id, { state, binding, verifier }))) throw new ConnectError('session_used', session.returnUrl)
+    const started = await this.deps.sessions.startAttempt(session.id, { state, binding, verifier })
+    if (started === 'used') throw new ConnectError('session_used', null)
+    if (started === 'exhausted') {
+      this.deps.log.warn({ sessionId: session.id, provider: provider.key }, 'connect link opened too many times')
+      throw new ConnectError('too_many_attempts', null)
+    }
     const maxAgeSeconds = Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000))
-    const cookie = { name: bindingCookieName(state), value: binding, maxAgeSeconds }
+    const cookie = { name: bindingCookieName(state, this.secureCookies), value: binding, maxAgeSeconds }
     this.deps.log.info({ sessionId: session.id, provider: provider.key }, 'connect attempt started')
-    if (provider.mode !== 'oauth2') return { kind: 'form', provider, attempt: state, binding: cookie }
+    if (provider.mode !== 'oauth2') return { kind: 'form', provider, attempt: state, binding: cookie, returnUrl: session.returnUrl }
     const redirectUrl = buildAuthorizationUrl(provider, {
       redirectUri: redirectUriFor(this.deps.config.publicUrl, provider.key),
       state,
@@ -118,10 +125,22 @@ export class Connect {
     return { kind: 'redirect', redirectUrl, binding: cookie }
   }
 
+  /** `HEAD` of the connect URL: whether the link is usable, without starting an attempt. */
+  async check(token: string): Promise<void> {
+    await this.openSession(token)
+  }
+
+  /** Binding cookies are `__Host-` cookies when the broker is served over https. */
+  private get secureCookies(): boolean {
+    return this.deps.config.publicUrl.startsWith('https:')
+  }
+
   private async openSession(token: string) {
     const session = await this.deps.sessions.findByToken(token)
     if (!session) throw new ConnectError('session_not_found', null)
-    if (session.usedAt) throw new ConnectError('session_used', session.returnUrl)
+    // A later completion (or opening) of a completed session ends on the broker's page:
+    // the service already got the first one's answer.
+    if (session.usedAt) throw new ConnectError('session_used', null)
     if (session.expiresAt <= this.deps.clock.now()) throw new ConnectError('session_expired', session.returnUrl)
     const provider = this.deps.providers.get(session.provider)
     if (!provider) throw new ConnectError('provider_unavailable', session.returnUrl)
@@ -137,10 +156,13 @@ export class Connect {
     const { session, provider } = await this.openSession(token)
     if (provider.mode === 'oauth2') throw new ConnectError('invalid_request', session.returnUrl)
     const { attempt, ...credentials } = fields
-    if (typeof attempt !== 'string' || !session.stateHash || !safeEqual(sha256(attempt), session.stateHash)) throw new ConnectError('invalid_state', session.returnUrl)
-    if (!sameBrowser(session, attempt, cookies)) throw new ConnectError('browser_mismatch', session.returnUrl)
-    const obtained = await this.obtainForForm(provider, attempt, credentials, session.id)
-    if (!(await this.deps.sessions.consumeAttempt(session))) throw new ConnectError('session_used', session.returnUrl)
+    if (typeof attempt !== 'string') throw new ConnectError('invalid_state', session.returnUrl)
+    const opened = await this.deps.sessions.findAttempt(attempt)
+    if (!opened || opened.sessionId !== session.id || opened.usedAt) throw new ConnectError('invalid_state', session.returnUrl)
+    if (!sameBrowser(opened, cookies[bindingCookieName(attempt, this.secureCookies)])) throw new ConnectError('browser_mismatch', session.returnUrl)
+    const obtained = await this.obtainForForm(provider, { attempt, returnUrl: session.returnUrl }, credentials, session.id)
+    // The first attempt to complete wins (another browser's form, a double submission).
+    if (!(await this.deps.sessions.complete(session.id, opened.stateHash))) throw new ConnectError('session_used', null)
     const { store } = this.deps
     const row = session.connectionId
       ? await store.replaceGrant(session.connectionId, { provider, namespace: session.namespace, tokens: obtained.tokens, scopes: [], actor: session.clientId, params: obtained.params })
@@ -154,17 +176,17 @@ export class Connect {
 
   private async obtainForForm(
     provider: ApiKeyProvider | CredentialExchangeProvider,
-    attempt: string,
+    form: { attempt: string; returnUrl: string | null },
     credentials: Record<string, unknown>,
     sessionId: string,
   ): Promise<ObtainedCredentials> {
     try {
       return await obtain(this.deps.network, provider, credentials)
     } catch (err) {
-      if (err instanceof CredentialsRefused) throw new FormRefused('invalid_credentials', provider, attempt, err.reason)
+      if (err instanceof CredentialsRefused) throw new FormRefused('invalid_credentials', provider, form.attempt, err.reason, form.returnUrl)
       if (err instanceof ProviderError) {
         this.deps.log.warn({ sessionId, provider: provider.key, failure: err.failure, code: err.code }, 'credential check failed')
-        throw new FormRefused('provider_unavailable', provider, attempt, 'The provider could not be reached. Try again in a moment.')
+        throw new FormRefused('provider_unavailable', provider, form.attempt, 'The provider could not be reached. Try again in a moment.', form.returnUrl)
       }
       throw err
     }

@@ -8,13 +8,25 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-export function browserHeaders(reply: FastifyReply): FastifyReply {
+/**
+ * `formTarget`: the service's return URL a form on the page ends on. Chromium and WebKit
+ * check `form-action` against every redirect of the submission too, so the page names
+ * that URL's origin (docs/decisions.md, "The connect form's CSP names the return URL's
+ * origin").
+ */
+export function browserHeaders(reply: FastifyReply, formTarget?: string | null): FastifyReply {
   return reply
     .header('cache-control', 'no-store')
     .header('pragma', 'no-cache')
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(formTarget)}; frame-ancestors 'none'; base-uri 'none'`)
+}
+
+/** `'self'`, and the origin of `formTarget` when a CSP host-source can name it (no IPv6 literal, nothing that ends the directive). */
+export function formActionSources(formTarget: string | null | undefined): string {
+  const origin = formTarget && URL.canParse(formTarget) ? new URL(formTarget).origin : ''
+  return /^https?:\/\/[a-z0-9.-]+(:\d+)?$/.test(origin) ? `'self' ${origin}` : "'self'"
 }
 
 export function page(title: string, body: string): string {
@@ -46,7 +58,15 @@ export function renderErrorPage(reply: FastifyReply, code: ProblemCode): Fastify
 /** The connect form of API-key and credential-exchange providers. */
 export function formPage(
   reply: FastifyReply,
-  form: { action: string; attempt: string; provider: { displayName: string; credentialFields: Array<{ name: string; label: string; kind: string; help?: string }> }; error?: string; status?: number },
+  form: {
+    action: string
+    attempt: string
+    provider: { displayName: string; credentialFields: Array<{ name: string; label: string; kind: string; help?: string }> }
+    /** The session's return URL, where the submission's answer redirects. */
+    returnUrl: string | null
+    error?: string
+    status?: number
+  },
 ): FastifyReply {
   const inputs = form.provider.credentialFields
     .map((f) => {
@@ -56,7 +76,7 @@ export function formPage(
     })
     .join('')
   const error = form.error ? `<p role="alert" style="color:#a00">${escapeHtml(form.error)}</p>` : ''
-  return browserHeaders(reply)
+  return browserHeaders(reply, form.returnUrl)
     .code(form.status ?? 200)
     .type('text/html; charset=utf-8')
     .send(

@@ -5,7 +5,7 @@ import type { Tx } from '../store/db.js'
 import { ALL_NAMESPACES, DEFAULT_NAMESPACE, normalizeNamespaces } from './namespaces.js'
 import { normalizeReturnUrl } from './return-urls.js'
 import { SCOPES, type Scope } from './scopes.js'
-import type { NewServiceClient, ServiceClientChanges } from './service-clients.js'
+import type { NewServiceClient, ServiceClientChanges } from './client-record.js'
 
 /** Reads and locks a client row for a change: a concurrent delete waits (no 500 for a row gone meanwhile). */
 export async function lockClient(tx: Tx, clientId: string): Promise<{ namespaces: string[]; hasSecret: boolean } | undefined> {

@@ -7,102 +7,57 @@ import { systemClock, type Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
+import { ClientCache } from './client-cache.js'
 import { assertCanManage, lockClient, pick, validate, validateChanges } from './client-changes.js'
 import { validateJwks, type ClientJwks } from './client-keys.js'
+import {
+  PUBLIC_COLUMNS,
+  toClient,
+  type Admin,
+  type NewServiceClient,
+  type ServiceClient,
+  type ServiceClientChanges,
+} from './client-record.js'
 import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
-import { SCOPES, type Scope } from './scopes.js'
+import { SCOPES } from './scopes.js'
 import { generateClientId, generateClientSecret, hashSecret, unknownClientHash, verifySecret } from './secrets.js'
 
-export interface ServiceClient {
-  clientId: string
-  name: string
-  scopes: Scope[]
-  /** The namespaces whose connections it may touch; ["*"]: all. */
-  namespaces: string[]
-  allowedReturnUrls: string[]
-  /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
-  jwks?: ClientJwks
-  createdAt: string
+export type { Admin, NewServiceClient, ServiceClient, ServiceClientChanges } from './client-record.js'
+
+export interface ServiceClientsOptions {
+  /** The backstop reload's period (a lost notification heals within it). Default 30 s. */
+  reloadIntervalMs?: number
+  /** The bootstrap client of this deployment: deleting it leaves a tombstone (upsertBootstrap). */
+  bootstrap?: { clientId: string; clientSecret: string }
+  /** Time for secret-rotation overlaps; tests move it. */
+  clock?: Clock
 }
-
-export interface NewServiceClient {
-  name: string
-  scopes: string[]
-  namespaces?: string[]
-  allowedReturnUrls: string[]
-  /** Public keys instead of a secret: checked by validateJwks. */
-  jwks?: unknown
-}
-
-/** PATCH /v1/service-clients/:clientId: each field present replaces the stored one. */
-export type ServiceClientChanges = Partial<NewServiceClient>
-
-/** Who changes service clients: an admin client (with its namespaces) or the CLI (["*"]). */
-export interface Admin {
-  actor: string
-  namespaces: readonly string[]
-}
-
-type Row = {
-  id: string
-  name: string
-  scopes: string[]
-  namespaces: string[]
-  allowedReturnUrls: string[]
-  jwks: unknown
-  createdAt: Date
-}
-
-function toClient(row: Row): ServiceClient {
-  return {
-    clientId: row.id,
-    name: row.name,
-    scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
-    namespaces: row.namespaces,
-    allowedReturnUrls: row.allowedReturnUrls,
-    ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
-    createdAt: row.createdAt.toISOString(),
-  }
-}
-
-const PUBLIC_COLUMNS = {
-  id: true,
-  name: true,
-  scopes: true,
-  namespaces: true,
-  allowedReturnUrls: true,
-  jwks: true,
-  createdAt: true,
-} as const
 
 export class ServiceClients {
-  private cache = new Map<string, ServiceClient>()
-  private loading: Promise<void> | undefined
+  private cache: ClientCache<ServiceClient>
 
   constructor(
     private db: Database,
     private audit: AuditLog,
     private log: Logger,
-    private clock: Clock = systemClock,
-  ) {}
-
-  /** Loads the cache and keeps it current from the change feed. */
-  async start(changes: ChangeFeed | undefined): Promise<void> {
-    changes?.subscribe((c) => {
-      if (c.topic === 'service_client' || c.topic === '*') void this.reload()
-    })
-    await this.reload()
+    private options: ServiceClientsOptions = {},
+  ) {
+    const load = async () => (await db.prisma.serviceClient.findMany({ select: PUBLIC_COLUMNS })).map(toClient)
+    this.cache = new ClientCache(load, log, options.reloadIntervalMs)
   }
 
+  /** Loads the cache and keeps it current from the change feed, with a periodic reload as a backstop. */
+  start(changes: ChangeFeed | undefined): Promise<void> {
+    return this.cache.start(changes)
+  }
+
+  stop(): void {
+    this.cache.stop()
+  }
+
+  /** Resolves once the cache holds a load that began after this call (client-cache.ts). */
   reload(): Promise<void> {
-    this.loading ??= this.db.prisma.serviceClient
-      .findMany({ select: PUBLIC_COLUMNS })
-      .then((rows) => {
-        this.cache = new Map(rows.map((r) => [r.id, toClient(r)]))
-      })
-      .catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, 'service clients not reloaded'))
-      .finally(() => (this.loading = undefined))
-    return this.loading
+    return this.cache.reload()
   }
 
   /** The registered client, from memory (no database round trip). */
@@ -135,7 +90,9 @@ export class ServiceClients {
       return created
     })
     const client = toClient(row)
-    this.cache.set(client.clientId, client)
+    this.cache.set(client)
+    // A load in flight may predate the commit and undo the line above: the reload after it does not.
+    await this.reload()
     this.log.info({ clientId: client.clientId, scopes: client.scopes, namespaces: client.namespaces, actor }, 'service client created')
     return { client, clientSecret }
   }
@@ -170,25 +127,35 @@ export class ServiceClients {
     })
     if (!row) throw problem('service_client_not_found')
     const client = toClient(row)
-    this.cache.set(clientId, client)
+    this.cache.set(client)
+    await this.reload()
     this.log.info({ clientId, changed: Object.keys(changes), actor: by.actor }, 'service client updated')
     return client
   }
 
+  /** Deletes a client. The bootstrap client leaves a tombstone: it stays deleted across restarts with the same secret. */
   async delete(clientId: string, by: Admin): Promise<void> {
     const actor = by.actor
+    const boot = this.options.bootstrap
+    const tombstone = boot?.clientId === clientId ? await hashSecret(boot.clientSecret) : undefined
     const deleted = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return false
       assertCanManage(by.namespaces, current.namespaces)
       await tx.serviceClient.delete({ where: { id: clientId } })
-      await this.audit.write({ type: 'service_client.deleted', actor, detail: { clientId } }, tx)
+      if (tombstone) {
+        const row = { secretHash: tombstone, deletedAt: new Date() }
+        await tx.bootstrapTombstone.upsert({ where: { clientId }, create: { clientId, ...row }, update: row })
+      }
+      const detail = { clientId, ...(tombstone ? { bootstrap: true } : {}) }
+      await this.audit.write({ type: 'service_client.deleted', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: clientId })
       return true
     })
     if (!deleted) throw problem('service_client_not_found')
     this.cache.delete(clientId)
-    this.log.info({ clientId, actor }, 'service client deleted')
+    await this.reload()
+    this.log.info({ clientId, actor }, tombstone ? 'bootstrap service client deleted; it stays deleted until BOOTSTRAP_CLIENT_SECRET changes' : 'service client deleted')
   }
 
   /** Registers a client's public keys (private_key_jwt), replacing any earlier set and any secret. */
@@ -209,7 +176,7 @@ export class ServiceClients {
     const actor = by.actor
     const clientSecret = generateClientSecret()
     const secretHash = await hashSecret(clientSecret)
-    const until = overlapSeconds > 0 ? new Date(this.clock.now().getTime() + overlapSeconds * 1000) : null
+    const until = overlapSeconds > 0 ? new Date((this.options.clock ?? systemClock).now().getTime() + overlapSeconds * 1000) : null
     const rotated = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return false
@@ -242,7 +209,7 @@ export class ServiceClients {
     if (row?.secretHash && (await verifySecret(secret, row.secretHash))) return toClient(row)
     if (!row?.secretHash) await verifySecret(secret, await unknownClientHash())
     // During a rotation's overlap the previous secret still works.
-    const overlap = row?.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > this.clock.now()
+    const overlap = row?.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > (this.options.clock ?? systemClock).now()
     if (!row || !overlap || !(await verifySecret(secret, row.previousSecretHash!))) return undefined
     this.log.info({ clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() }, 'client authenticated with its previous secret')
     return toClient(row)
@@ -256,10 +223,16 @@ export class ServiceClients {
 
   /**
    * Creates or updates the bootstrap client (every scope, every namespace). Its secret is re-hashed only
-   * when it changed, so restarts keep the stored hash.
+   * when it changed, so restarts keep the stored hash. A bootstrap client deleted through
+   * the API is not recreated while the secret is the one it was deleted under.
    */
   async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
+    const tombstone = existing ? null : await this.db.prisma.bootstrapTombstone.findUnique({ where: { clientId: boot.clientId } })
+    if (tombstone && (await verifySecret(boot.clientSecret, tombstone.secretHash))) {
+      this.log.warn({ clientId: boot.clientId, deletedAt: tombstone.deletedAt.toISOString() }, 'bootstrap service client stays deleted: set a new BOOTSTRAP_CLIENT_SECRET to recreate it')
+      return
+    }
     const sameSecret = existing?.secretHash ? await verifySecret(boot.clientSecret, existing.secretHash) : false
     const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
     const data = { name: 'bootstrap', scopes: [...SCOPES], namespaces: [ALL_NAMESPACES], allowedReturnUrls: boot.returnUrls, secretHash }
@@ -272,6 +245,8 @@ export class ServiceClients {
     if (unchanged) return
     await this.db.prisma.$transaction(async (tx) => {
       await tx.serviceClient.upsert({ where: { id: boot.clientId }, create: { id: boot.clientId, ...data }, update: data })
+      // A new secret: the tombstone of the old one has served.
+      if (tombstone) await tx.bootstrapTombstone.deleteMany({ where: { clientId: boot.clientId } })
       await this.audit.write(
         { type: existing ? 'service_client.updated' : 'service_client.created', actor: 'bootstrap', detail: { clientId: boot.clientId, secretChanged: !sameSecret } },
         tx,

@@ -12,7 +12,7 @@ import { SECURITY_EVENTS } from '../security-events.js'
 export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[]; topic?: Topic }> = [
   { table: 'signing_keys', id: 'kid', columns: ['private_key'], topic: 'signing_key' },
   { table: 'connections', id: 'id', columns: ['access_token', 'refresh_token'], topic: 'connection' },
-  { table: 'connect_sessions', id: 'id', columns: ['code_verifier'] },
+  { table: 'connect_attempts', id: 'state_hash', columns: ['code_verifier'] },
 ]
 
 export async function reencryptAll(db: Database, keyring: Keyring, log: Logger): Promise<{ rows: number }> {

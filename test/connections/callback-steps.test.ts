@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AttemptRefused, checkCallback, exchangeCode } from '../../src/connections/callback.js'
-import { bindingCookieName, sha256, type ConnectSessionRow } from '../../src/connections/connect-sessions.js'
+import { sha256, type ConnectSessionRow } from '../../src/connections/connect-sessions.js'
 import { createDispatchers, ProviderNetwork } from '../../src/oauth/network.js'
 import type { OAuth2Provider, Provider } from '../../src/providers/schema.js'
 import { SECURITY_EVENTS } from '../../src/security-events.js'
@@ -48,16 +48,14 @@ const session = {
   params: {},
   scopes: ['read'],
   connectionId: null,
-  stateHash: sha256(state),
-  browserHash: sha256('binding'),
-  codeVerifier: null,
   expiresAt: new Date(now.getTime() + 60_000),
   usedAt: now,
 } as unknown as ConnectSessionRow
 
+const attempt = { browserHash: sha256('binding') }
+
 const providers = new Map<string, Provider>([['acme', provider]])
-const cookies = { [bindingCookieName(state)]: 'binding' }
-const good = { providerKey: 'acme', state, query: { state, code: 'the-code', iss: provider.issuer }, cookies, now }
+const good = { providerKey: 'acme', query: { state, code: 'the-code', iss: provider.issuer }, cookie: 'binding', now }
 
 function refusal(run: () => unknown): { code: string; status: number; event?: string } {
   try {
@@ -71,28 +69,28 @@ function refusal(run: () => unknown): { code: string; status: number; event?: st
 
 describe('checkCallback', () => {
   it('returns the provider of the stored attempt and the code when every check passes', () => {
-    const checked = checkCallback(session, good, providers)
+    const checked = checkCallback(session, attempt, good, providers)
     expect(checked.provider.key).toBe('acme')
     expect(checked.code).toBe('the-code')
   })
 
   it('refuses each failed check with its own code and status', () => {
     const expired = { ...session, expiresAt: now } as ConnectSessionRow
-    expect(refusal(() => checkCallback(expired, good, providers))).toEqual({ code: 'session_expired', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, cookies: { [bindingCookieName(state)]: 'other' } }, providers))).toEqual({ code: 'browser_mismatch', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, providerKey: 'other' }, providers))).toEqual({ code: 'provider_mismatch', status: 400 })
-    expect(refusal(() => checkCallback(session, good, new Map()))).toEqual({ code: 'provider_unavailable', status: 503 })
-    expect(refusal(() => checkCallback(session, { ...good, query: { state, code: 'c' } }, providers))).toEqual({ code: 'issuer_mismatch', status: 400 })
+    expect(refusal(() => checkCallback(expired, attempt, good, providers))).toEqual({ code: 'session_expired', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, { ...good, cookie: 'other' }, providers))).toEqual({ code: 'browser_mismatch', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, { ...good, providerKey: 'other' }, providers))).toEqual({ code: 'provider_mismatch', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, good, new Map()))).toEqual({ code: 'provider_unavailable', status: 503 })
+    expect(refusal(() => checkCallback(session, attempt, { ...good, query: { state, code: 'c' } }, providers))).toEqual({ code: 'issuer_mismatch', status: 400 })
     const denied = { ...good, query: { state, iss: provider.issuer, error: 'access_denied' } }
-    expect(refusal(() => checkCallback(session, denied, providers))).toEqual({ code: 'access_denied', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, denied, providers))).toEqual({ code: 'access_denied', status: 400 })
     const failed = { ...good, query: { state, iss: provider.issuer, error: 'server_error' } }
-    expect(refusal(() => checkCallback(session, failed, providers))).toEqual({ code: 'authorization_failed', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, query: { state, iss: provider.issuer } }, providers))).toEqual({ code: 'invalid_request', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, failed, providers))).toEqual({ code: 'authorization_failed', status: 400 })
+    expect(refusal(() => checkCallback(session, attempt, { ...good, query: { state, iss: provider.issuer } }, providers))).toEqual({ code: 'invalid_request', status: 400 })
   })
 
   it('refuses a redirect carrying the service return URL, so the browser goes back', () => {
     try {
-      checkCallback(session, { ...good, providerKey: 'other' }, providers)
+      checkCallback(session, attempt, { ...good, providerKey: 'other' }, providers)
     } catch (err) {
       expect((err as AttemptRefused).returnUrl).toBe('https://app.example/back')
     }

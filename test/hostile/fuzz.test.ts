@@ -402,7 +402,11 @@ async function fuzz(category: string, seedOffset: number, arb: fc.Arbitrary<Fuzz
       if (options.sideEffects) {
         if (as.tokenRequests.length > tokenRequests) add(v, `${req.method} ${req.route.url}: reached the provider's token endpoint`, req, res)
         if ((await broker.db.prisma.connection.count()) > connections) add(v, `${req.method} ${req.route.url}: stored a connection`, req, res)
-        accepted ||= as.tokenRequests.length > tokenRequests || res.status === 200
+        // A 200 is a success page, except for HEAD of a connect link: it reports a usable
+        // link and must start nothing (no binding cookie).
+        const head = req.method === 'HEAD' && req.route.url.startsWith('/connect/')
+        if (head && res.headers.some(([k]) => k.toLowerCase() === 'set-cookie')) add(v, `HEAD ${req.route.url}: set a cookie`, req, res)
+        accepted ||= as.tokenRequests.length > tokenRequests || (res.status === 200 && !head)
       }
       figures.record(category, `${req.method} ${req.path.slice(0, 100)}`, { status: res.status, accepted })
       return true

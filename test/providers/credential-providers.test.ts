@@ -110,9 +110,11 @@ describe('respond.io (API key)', () => {
     const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
     expect(row.accessToken).not.toContain(respondio.apiKey)
 
-    // The session is used up; the form cannot be submitted twice.
+    // The session is used up; the form cannot be submitted twice (the broker's page, not the service's).
     const again = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
-    expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('session_used')
+    expect(again.status).toBe(400)
+    expect(again.headers.get('location')).toBeNull()
+    expect(await again.text()).toContain('session_used')
 
     expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
     expect(respondio.requests.length).toBe(calls) // delete is local

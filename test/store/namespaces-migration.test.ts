@@ -41,7 +41,8 @@ describe('namespaces migration', () => {
     await pool.query(`INSERT INTO audit_events (type, actor, connection_id) VALUES ('connection.created', 'svc_old', 'conn_old')`)
     await pool.query(`INSERT INTO connect_sessions (id, token_hash, provider, owner_id, client_id, scopes, expires_at) VALUES ('cs_old', 'h', 'idp', 'u2', 'svc_old', '{}', now() + interval '10 minutes')`)
 
-    expect(await migrate(pool, log)).toEqual([NAMESPACES])
+    // The namespaces migration is the first one a first-release database has pending.
+    expect((await migrate(pool, log))[0]).toBe(NAMESPACES)
 
     const clients = (await pool.query('SELECT id, namespaces FROM service_clients ORDER BY id')).rows
     expect(clients).toEqual([

@@ -85,9 +85,9 @@ export function findSecrets(text: string, secrets: Map<string, string[]>): strin
   return [...found]
 }
 
-/** Rows of connect_sessions in a dump (sql-dump.ts) whose code_verifier (a sealed PKCE verifier) is set. */
+/** Rows of connect_attempts in a dump (sql-dump.ts) whose code_verifier (a sealed PKCE verifier) is set. */
 export function pendingVerifiersInDump(dump: string): number {
-  return rowsOf(dump, 'public.connect_sessions').filter((r) => typeof r.code_verifier === 'string' && r.code_verifier.startsWith('v1.')).length
+  return rowsOf(dump, 'public.connect_attempts').filter((r) => typeof r.code_verifier === 'string' && r.code_verifier.startsWith('v1.')).length
 }
 
 function readSecrets(dir: string): Map<string, string[]> {

@@ -171,9 +171,9 @@ async function registerSealedSecrets(url: string): Promise<void> {
         if (pem) registerSigningKey(pem)
       }
     }
-    if (tables.has('connect_sessions')) {
-      const rows = (await client.query<{ id: string; code_verifier: string }>('SELECT id, code_verifier FROM connect_sessions WHERE code_verifier IS NOT NULL')).rows
-      for (const s of rows) registerSecret('PKCE verifier (pending attempt)', open(s.code_verifier, fieldContext('connect_sessions', s.id, 'code_verifier')))
+    if (tables.has('connect_attempts')) {
+      const rows = (await client.query<{ state_hash: string; code_verifier: string }>('SELECT state_hash, code_verifier FROM connect_attempts WHERE code_verifier IS NOT NULL')).rows
+      for (const a of rows) registerSecret('PKCE verifier (pending attempt)', open(a.code_verifier, fieldContext('connect_attempts', a.state_hash, 'code_verifier')))
     }
   } finally {
     await client.end()

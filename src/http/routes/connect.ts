@@ -16,9 +16,12 @@ import { CallbackParams, CallbackQuery, ConnectParams, FormBody, html, redirect 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 
 export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { connect, config }) => {
+  // Over https binding cookies are `__Host-` cookies (Secure, Path=/, no Domain); over
+  // http (loopback development only, see config.ts) they keep narrow paths.
   const secure = config.publicUrl.startsWith('https:')
-  const callbackCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/oauth/callback' }
-  const formCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/connect' }
+  const callbackCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: secure ? '/' : '/oauth/callback' }
+  const formCookie = { httpOnly: true, sameSite: 'lax' as const, secure, path: secure ? '/' : '/connect' }
+  const cookieName = (state: string) => bindingCookieName(state, secure)
   const rateLimit = perMinute(config.rateLimits.browser)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   app.removeContentTypeParser('application/json')
@@ -27,7 +30,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     summary: 'Start a connect attempt (the URL a service sends its user to)',
     description:
       'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256. ' +
-      'API-key and credential-exchange providers: shows a form for the credentials.',
+      'API-key and credential-exchange providers: shows a form for the credentials. ' +
+      'Each opening starts an attempt of its own (at most 10 per link); the first to complete wins. `HEAD` starts none: it answers 200 for a usable link.',
     tags: ['connect'],
     params: ConnectParams,
   }
@@ -38,9 +42,9 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       schema: {
         ...start,
         response: {
-          200: html('The credentials form (API-key and credential-exchange providers)'),
+          200: html('The credentials form (API-key and credential-exchange providers); for HEAD, a usable link'),
           302: redirect("Redirect to the provider's authorization endpoint"),
-          400: html('The link was used or expired'),
+          400: html('The link was used, expired, or opened too many times'),
           404: html('Unknown link'),
           429: html('Rate limited'),
           500: html('Internal error'),
@@ -53,13 +57,18 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       const { token } = request.params
       if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
       try {
+        // A HEAD (a link checker, a mail scanner) must not start an attempt.
+        if (request.method === 'HEAD') {
+          await connect.check(token)
+          return browserHeaders(reply).code(200).type('text/html; charset=utf-8').send()
+        }
         const started = await connect.start(token)
         if (started.kind === 'redirect') {
           reply.setCookie(started.binding.name, started.binding.value, { ...callbackCookie, maxAge: started.binding.maxAgeSeconds })
           return browserHeaders(reply).redirect(started.redirectUrl, 302)
         }
         reply.setCookie(started.binding.name, started.binding.value, { ...formCookie, maxAge: started.binding.maxAgeSeconds })
-        return formPage(reply, { action: `/connect/${token}`, attempt: started.attempt, provider: started.provider })
+        return formPage(reply, { action: `/connect/${token}`, attempt: started.attempt, provider: started.provider, returnUrl: started.returnUrl })
       } catch (err) {
         if (err instanceof ConnectError) return errorPage(reply, err.status, err.code)
         throw err
@@ -81,7 +90,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         response: {
           200: html('Connected (no returnUrl)'),
           302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
-          400: html('Refused credentials (the form again, with the reason), or an invalid attempt'),
+          400: html('Refused credentials (the form again, with the reason), an invalid attempt, or a session another attempt completed first'),
           404: html('Unknown link'),
           409: html('The connection to re-authorize no longer exists'),
           413: html('Body too large'),
@@ -99,12 +108,12 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       const fields = request.body
       try {
         const { connection, returnUrl } = await connect.submit(token, fields, request.cookies)
-        if (typeof fields.attempt === 'string') reply.clearCookie(bindingCookieName(fields.attempt), formCookie)
+        if (typeof fields.attempt === 'string') reply.clearCookie(cookieName(fields.attempt), formCookie)
         if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
         return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
       } catch (err) {
         if (err instanceof FormRefused) {
-          return formPage(reply, { action: `/connect/${token}`, attempt: err.attempt, provider: err.provider, error: err.reason, status: err.status })
+          return formPage(reply, { action: `/connect/${token}`, attempt: err.attempt, provider: err.provider, returnUrl: err.returnUrl, error: err.reason, status: err.status })
         }
         if (!(err instanceof ConnectError)) throw err
         if (err.returnUrl) return back(reply, err.returnUrl, { status: 'error', error: err.code })
@@ -120,7 +129,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
           'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
-          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page.',
+          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page. ' +
+          '`HEAD` is refused (400) and spends neither the attempt nor the code.',
         tags: ['connect'],
         params: CallbackParams,
         querystring: CallbackQuery,
@@ -128,7 +138,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
           200: html('Connected (no returnUrl)'),
           302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
-          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error'),
+          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error, or a session another attempt completed first'),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
@@ -139,10 +149,12 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       config: { browser: true, rateLimit },
     },
     async (request, reply) => {
+      // Providers redirect with GET; a HEAD (a prefetcher, a scanner) must not spend the attempt or the code.
+      if (request.method === 'HEAD') return errorPage(reply, 400, 'invalid_request')
       const { provider } = request.params
       const query = request.query
       // The binding cookie has served its purpose, whatever the outcome.
-      if (query.state) reply.clearCookie(bindingCookieName(query.state), callbackCookie)
+      if (query.state) reply.clearCookie(cookieName(query.state), callbackCookie)
       try {
         const { connection, returnUrl } = await connect.callback(provider, query, request.cookies)
         if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)

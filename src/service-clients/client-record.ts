@@ -1,0 +1,67 @@
+// The service-client record as the API and the in-memory cache see it (no secret), and the
+// shapes of the admin changes to it.
+import type { ClientJwks } from './client-keys.js'
+import { SCOPES, type Scope } from './scopes.js'
+
+export interface ServiceClient {
+  clientId: string
+  name: string
+  scopes: Scope[]
+  /** The namespaces whose connections it may touch; ["*"]: all. */
+  namespaces: string[]
+  allowedReturnUrls: string[]
+  /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
+  jwks?: ClientJwks
+  createdAt: string
+}
+
+export interface NewServiceClient {
+  name: string
+  scopes: string[]
+  namespaces?: string[]
+  allowedReturnUrls: string[]
+  /** Public keys instead of a secret: checked by validateJwks. */
+  jwks?: unknown
+}
+
+/** PATCH /v1/service-clients/:clientId: each field present replaces the stored one. */
+export type ServiceClientChanges = Partial<NewServiceClient>
+
+/** Who changes service clients: an admin client (with its namespaces) or the CLI (["*"]). */
+export interface Admin {
+  actor: string
+  namespaces: readonly string[]
+}
+
+export type ClientRow = {
+  id: string
+  name: string
+  scopes: string[]
+  namespaces: string[]
+  allowedReturnUrls: string[]
+  jwks: unknown
+  createdAt: Date
+}
+
+export function toClient(row: ClientRow): ServiceClient {
+  return {
+    clientId: row.id,
+    name: row.name,
+    scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+    namespaces: row.namespaces,
+    allowedReturnUrls: row.allowedReturnUrls,
+    ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
+    createdAt: row.createdAt.toISOString(),
+  }
+}
+
+/** The columns of the record: never the secret hashes. */
+export const PUBLIC_COLUMNS = {
+  id: true,
+  name: true,
+  scopes: true,
+  namespaces: true,
+  allowedReturnUrls: true,
+  jwks: true,
+  createdAt: true,
+} as const
