@@ -4,7 +4,12 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from './issuer/signing-keys.js'
+import {
+  DEFAULT_ACTIVATION_DELAY_SECONDS,
+  isActivationDelay,
+  MAX_ACTIVATION_DELAY_SECONDS,
+  MIN_ACTIVATION_DELAY_SECONDS,
+} from './issuer/signing-keys.js'
 import { createLogger } from './log.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
@@ -91,7 +96,11 @@ function out(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 /** A JSON file (a JWK Set); the service checks its content. */
 function readJson(file: string): unknown {
@@ -108,7 +117,12 @@ function readJson(file: string): unknown {
   }
 }
 
-async function run(command: string, { arg, file }: { arg?: string; file?: string }, values: Options, services: Services): Promise<number> {
+async function run(
+  command: string,
+  { arg, file }: { arg?: string; file?: string },
+  values: Options,
+  services: Services,
+): Promise<number> {
   const { clients, keys, audit, db, keyring, log } = services
   switch (command) {
     case 'migrate':
@@ -128,9 +142,12 @@ async function run(command: string, { arg, file }: { arg?: string; file?: string
       return 0
     case 'keys list':
     case 'keys rotate': {
-      const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
+      const delay =
+        values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
       if (command === 'keys rotate' && !isActivationDelay(delay)) {
-        throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
+        throw new UsageError(
+          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
+        )
       }
       await keys.ensureKey()
       await keys.start(undefined)
@@ -152,12 +169,24 @@ async function run(command: string, { arg, file }: { arg?: string; file?: string
 }
 
 /** Commands that create a client or change how it authenticates. */
-async function clientCredentials(command: string, arg: string | undefined, file: string | undefined, values: Options, { clients }: Services): Promise<number> {
+async function clientCredentials(
+  command: string,
+  arg: string | undefined,
+  file: string | undefined,
+  values: Options,
+  { clients }: Services,
+): Promise<number> {
   if (command === 'clients create') {
     if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
     const jwks = values.jwks === undefined ? undefined : readJson(values.jwks)
     const namespaces = values.namespaces === undefined ? undefined : list(values.namespaces)
-    const input = { name: values.name, scopes: list(values.scopes), namespaces, allowedReturnUrls: list(values['return-urls']), jwks }
+    const input = {
+      name: values.name,
+      scopes: list(values.scopes),
+      namespaces,
+      allowedReturnUrls: list(values['return-urls']),
+      jwks,
+    }
     const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
     out({ ...client, ...(clientSecret ? { clientSecret } : {}) })
     if (clientSecret) process.stderr.write('The client secret is shown once; store it now.\n')
@@ -170,7 +199,8 @@ async function clientCredentials(command: string, arg: string | undefined, file:
     return 0
   }
   const overlap = values.overlap === undefined ? DEFAULT_SECRET_OVERLAP_SECONDS : Number(values.overlap)
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS) throw new UsageError(`--overlap must be 0..${MAX_SECRET_OVERLAP_SECONDS} seconds`)
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS)
+    throw new UsageError(`--overlap must be 0..${MAX_SECRET_OVERLAP_SECONDS} seconds`)
   out({ clientId: arg, ...(await clients.rotateSecret(arg, overlap, CLI_ADMIN)) })
   process.stderr.write('The new client secret is shown once; store it now.\n')
   return 0

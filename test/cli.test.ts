@@ -50,9 +50,22 @@ async function query(sql: string) {
 describe('cli', () => {
   it('migrates, then creates, lists and deletes service clients; the secret is printed once', async () => {
     expect((await cli(['migrate'])).out).toEqual({ migrated: true })
-    const created = await cli(['clients', 'create', '--name', 'billing', '--scopes', 'tokens:read,connections:read', '--return-urls', 'https://billing.example.com/done'])
+    const created = await cli([
+      'clients',
+      'create',
+      '--name',
+      'billing',
+      '--scopes',
+      'tokens:read,connections:read',
+      '--return-urls',
+      'https://billing.example.com/done',
+    ])
     expect(created.code).toBe(0)
-    expect(created.out).toMatchObject({ name: 'billing', scopes: ['tokens:read', 'connections:read'], allowedReturnUrls: ['https://billing.example.com/done'] })
+    expect(created.out).toMatchObject({
+      name: 'billing',
+      scopes: ['tokens:read', 'connections:read'],
+      allowedReturnUrls: ['https://billing.example.com/done'],
+    })
     expect(created.out.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(created.stderr).toContain('shown once')
     const listed = await cli(['clients', 'list'])
@@ -67,7 +80,16 @@ describe('cli', () => {
     await cli(['migrate'])
     const plain = await cli(['clients', 'create', '--name', 'plain', '--scopes', 'tokens:read'])
     expect(plain.out.namespaces).toEqual(['default'])
-    const team = await cli(['clients', 'create', '--name', 'team', '--scopes', 'tokens:read', '--namespaces', 'billing,support'])
+    const team = await cli([
+      'clients',
+      'create',
+      '--name',
+      'team',
+      '--scopes',
+      'tokens:read',
+      '--namespaces',
+      'billing,support',
+    ])
     expect(team.out.namespaces).toEqual(['billing', 'support'])
     const bad = await cli(['clients', 'create', '--name', 'x', '--scopes', 'tokens:read', '--namespaces', 'Billing'])
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('namespaces')])
@@ -84,14 +106,26 @@ describe('cli', () => {
 
   it('registers keys instead of a secret, replaces them, and rotates a secret with an overlap', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-jwks-'))
-    const jwk = (kid: string) => ({ ...(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as object), kid })
+    const jwk = (kid: string) => ({
+      ...(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as object),
+      kid,
+    })
     writeFileSync(join(dir, 'one.json'), JSON.stringify({ keys: [jwk('one')] }))
     writeFileSync(join(dir, 'two.json'), JSON.stringify({ keys: [jwk('two')] }))
     const privateKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
     writeFileSync(join(dir, 'private.json'), JSON.stringify({ keys: [{ ...privateKey, kid: 'p' }] }))
     writeFileSync(join(dir, 'garbage.json'), 'not json')
 
-    const keyed = await cli(['clients', 'create', '--name', 'keyed', '--scopes', 'tokens:read', '--jwks', join(dir, 'one.json')])
+    const keyed = await cli([
+      'clients',
+      'create',
+      '--name',
+      'keyed',
+      '--scopes',
+      'tokens:read',
+      '--jwks',
+      join(dir, 'one.json'),
+    ])
     expect(keyed.code).toBe(0)
     expect(keyed.out.jwks.keys.map((k: { kid: string }) => k.kid)).toEqual(['one'])
     expect(keyed.out).not.toHaveProperty('clientSecret')
@@ -129,7 +163,10 @@ describe('cli', () => {
     // Shorter than the JWKS cache lifetime: refused before anything is written.
     for (const delay of ['0', '59', 'soon']) {
       const refused = await cli(['keys', 'rotate', '--activate-in', delay])
-      expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--activate-in must be 60..604800 seconds')])
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        expect.stringContaining('--activate-in must be 60..604800 seconds'),
+      ])
     }
     expect((await cli(['keys', 'list'])).out).toEqual(before.out)
     const rotated = await cli(['keys', 'rotate', '--activate-in', '60'])

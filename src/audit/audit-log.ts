@@ -122,7 +122,10 @@ export class AuditLog {
           ],
         )
       } catch (err) {
-        this.log.warn({ err: { message: (err as Error).message }, pending: this.buffer.length }, 'audit events not written yet; will retry')
+        this.log.warn(
+          { err: { message: (err as Error).message }, pending: this.buffer.length },
+          'audit events not written yet; will retry',
+        )
         return
       }
       this.buffer.splice(0, batch.length)
@@ -147,7 +150,9 @@ export class AuditLog {
     const rows = await this.db.prisma.auditEvent.findMany({
       where: {
         ...(query.namespace !== undefined ? { namespace: query.namespace } : {}),
-        ...(query.namespaces !== undefined ? { OR: [{ namespace: null }, { namespace: { in: query.namespaces } }] } : {}),
+        ...(query.namespaces !== undefined
+          ? { OR: [{ namespace: null }, { namespace: { in: query.namespaces } }] }
+          : {}),
         ...(query.connectionId !== undefined ? { connectionId: query.connectionId } : {}),
         ...(query.type !== undefined ? { type: query.type } : {}),
         ...(query.cursor !== undefined ? { id: { lt: BigInt(query.cursor) } } : {}),

@@ -18,7 +18,13 @@ import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS, type SecurityEvent } from '../security-events.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { connectionView, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
-import { bindingCookieName, sameBrowser, type ConnectAttemptRow, type ConnectSessionRow, type ConnectSessions } from './connect-sessions.js'
+import {
+  bindingCookieName,
+  sameBrowser,
+  type ConnectAttemptRow,
+  type ConnectSessionRow,
+  type ConnectSessions,
+} from './connect-sessions.js'
 
 export interface CallbackQuery {
   state?: string
@@ -65,7 +71,15 @@ export async function consumeAttempt(
   if (!consumed || !attempt) {
     // A state we never issued is forged; a used one is replayed.
     const reason = attempt ? 'replayed' : 'unknown'
-    log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: attempt?.sessionId, provider: attempt?.session.provider }, 'connect callback refused: state not usable')
+    log.warn(
+      {
+        event: SECURITY_EVENTS.stateRefused,
+        reason,
+        sessionId: attempt?.sessionId,
+        provider: attempt?.session.provider,
+      },
+      'connect callback refused: state not usable',
+    )
     throw new ConnectError('invalid_state')
   }
   const { session, ...row } = attempt
@@ -85,7 +99,8 @@ export function checkCallback(
 ): { provider: OAuth2Provider; code: string } {
   const { query } = callback
   if (session.expiresAt <= callback.now) throw new AttemptRefused('session_expired', session, { reason: 'expired' })
-  if (!sameBrowser(attempt, callback.cookie)) throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
+  if (!sameBrowser(attempt, callback.cookie))
+    throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
   if (callback.providerKey !== session.provider) throw new AttemptRefused('provider_mismatch', session)
   const provider = providers.get(session.provider)
   if (!provider) throw new AttemptRefused('provider_unavailable', session)
@@ -93,7 +108,8 @@ export function checkCallback(
   if (provider.issuer !== undefined && query.iss !== provider.issuer) {
     throw new AttemptRefused('issuer_mismatch', session, { issPresent: query.iss !== undefined })
   }
-  if (query.error !== undefined) throw new AttemptRefused(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed', session)
+  if (query.error !== undefined)
+    throw new AttemptRefused(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed', session)
   if (!query.code) throw new AttemptRefused('invalid_request', session)
   return { provider, code: query.code }
 }
@@ -102,7 +118,11 @@ export function checkCallback(
  * A failed code exchange as the attempt's code: a refused code is the attempt's failure, a
  * refused broker client the provider's refusal, anything else an outage.
  */
-const EXCHANGE_FAILURES = { grant: 'authorization_failed', configuration: 'provider_rejected', transient: 'provider_unavailable' } as const
+const EXCHANGE_FAILURES = {
+  grant: 'authorization_failed',
+  configuration: 'provider_rejected',
+  transient: 'provider_unavailable',
+} as const
 
 /** Step 3: trade the code (and the PKCE verifier) for tokens at the provider's token endpoint. */
 export async function exchangeCode(
@@ -129,9 +149,20 @@ export async function exchangeCode(
 }
 
 /** Step 4: store the grant: a new connection, or the re-authorized one the session names. */
-export async function storeGrant(store: ConnectionStore, session: ConnectSessionRow, provider: Provider, tokens: TokenSet): Promise<ConnectionRow> {
+export async function storeGrant(
+  store: ConnectionStore,
+  session: ConnectSessionRow,
+  provider: Provider,
+  tokens: TokenSet,
+): Promise<ConnectionRow> {
   const row = session.connectionId
-    ? await store.replaceGrant(session.connectionId, { provider, namespace: session.namespace, tokens, scopes: session.scopes, actor: session.clientId })
+    ? await store.replaceGrant(session.connectionId, {
+        provider,
+        namespace: session.namespace,
+        tokens,
+        scopes: session.scopes,
+        actor: session.clientId,
+      })
     : await store.create({
         provider,
         ownerId: session.ownerId,
@@ -159,21 +190,33 @@ export async function runCallback(
     const cookie = cookies[bindingCookieName(state, deps.config.publicUrl.startsWith('https:'))]
     const { provider, code } = checkCallback(session, attempt, { providerKey, query, cookie, now }, deps.providers)
     // The first attempt to complete wins; a later one ends on the error page, not back at the service.
-    if (!(await deps.sessions.complete(session.id, attempt.stateHash))) throw new AttemptRefused('session_used', { returnUrl: null })
+    if (!(await deps.sessions.complete(session.id, attempt.stateHash)))
+      throw new AttemptRefused('session_used', { returnUrl: null })
     const verifier = deps.sessions.openVerifier(attempt)
     // The session is claimed: no attempt of it can use a verifier any more.
     await deps.sessions.forgetVerifiers(session.id)
-    const tokens = await exchangeCode(session, provider, { code, verifier, publicUrl: deps.config.publicUrl, network: deps.network })
+    const tokens = await exchangeCode(session, provider, {
+      code,
+      verifier,
+      publicUrl: deps.config.publicUrl,
+      network: deps.network,
+    })
     const row = await storeGrant(deps.store, session, provider, tokens)
     deps.cache.evict(row.id)
     deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
-    deps.log.info({ connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null }, 'connection authorized')
+    deps.log.info(
+      { connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null },
+      'connection authorized',
+    )
     return { connection: connectionView(row), returnUrl: session.returnUrl }
   } catch (err) {
     if (err instanceof AttemptRefused) {
       const event = err.event ?? securityEventOf(err.code, 'connect')
       deps.metrics.connectAttempts.inc({ provider: session.provider, outcome: err.code })
-      deps.log.warn({ event, sessionId: session.id, provider: session.provider, code: err.code, ...err.detail }, 'connect attempt refused')
+      deps.log.warn(
+        { event, sessionId: session.id, provider: session.provider, code: err.code, ...err.detail },
+        'connect attempt refused',
+      )
     }
     throw err
   }

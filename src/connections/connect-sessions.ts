@@ -66,7 +66,9 @@ export class ConnectSessions {
   async create(session: NewSessionRow): Promise<{ id: string; token: string }> {
     const token = randomSecret()
     const id = `cs_${randomBytes(12).toString('base64url')}`
-    await this.deps.db.prisma.connectSession.create({ data: { id, tokenHash: sha256(token), ...session, createdAt: this.deps.clock.now() } })
+    await this.deps.db.prisma.connectSession.create({
+      data: { id, tokenHash: sha256(token), ...session, createdAt: this.deps.clock.now() },
+    })
     return { id, token }
   }
 
@@ -78,7 +80,10 @@ export class ConnectSessions {
    * A new attempt on an unused session, beside any earlier ones: `used` when the session
    * was completed meanwhile, `exhausted` after MAX_ATTEMPTS_PER_SESSION openings.
    */
-  async startAttempt(sessionId: string, attempt: { state: string; binding: string; verifier: string | undefined }): Promise<'started' | 'used' | 'exhausted'> {
+  async startAttempt(
+    sessionId: string,
+    attempt: { state: string; binding: string; verifier: string | undefined },
+  ): Promise<'started' | 'used' | 'exhausted'> {
     const stateHash = sha256(attempt.state)
     return this.deps.db.prisma.$transaction(async (tx) => {
       // One statement counts and bounds the openings, so concurrent ones cannot overshoot.
@@ -86,7 +91,10 @@ export class ConnectSessions {
         where: { id: sessionId, usedAt: null, attemptCount: { lt: MAX_ATTEMPTS_PER_SESSION } },
         data: { attemptCount: { increment: 1 } },
       })
-      if (count === 0) return (await tx.connectSession.findUnique({ where: { id: sessionId }, select: { usedAt: true } }))?.usedAt ? 'used' : 'exhausted'
+      if (count === 0)
+        return (await tx.connectSession.findUnique({ where: { id: sessionId }, select: { usedAt: true } }))?.usedAt
+          ? 'used'
+          : 'exhausted'
       await tx.connectAttempt.create({
         data: {
           stateHash,
@@ -105,10 +113,17 @@ export class ConnectSessions {
    * single-use even when a later check fails. `consumed` is false for a used attempt; the
    * attempt is undefined for a state never issued.
    */
-  async consumeByState(state: string): Promise<{ consumed: boolean; attempt: (ConnectAttemptRow & { session: ConnectSessionRow }) | undefined }> {
+  async consumeByState(
+    state: string,
+  ): Promise<{ consumed: boolean; attempt: (ConnectAttemptRow & { session: ConnectSessionRow }) | undefined }> {
     const stateHash = sha256(state)
-    const { count } = await this.deps.db.prisma.connectAttempt.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: this.deps.clock.now() } })
-    const attempt = (await this.deps.db.prisma.connectAttempt.findUnique({ where: { stateHash }, include: { session: true } })) ?? undefined
+    const { count } = await this.deps.db.prisma.connectAttempt.updateMany({
+      where: { stateHash, usedAt: null },
+      data: { usedAt: this.deps.clock.now() },
+    })
+    const attempt =
+      (await this.deps.db.prisma.connectAttempt.findUnique({ where: { stateHash }, include: { session: true } })) ??
+      undefined
     return { consumed: count > 0, attempt }
   }
 
@@ -132,12 +147,16 @@ export class ConnectSessions {
   }
 
   openVerifier(attempt: Pick<ConnectAttemptRow, 'stateHash' | 'codeVerifier'>): string | undefined {
-    return attempt.codeVerifier ? this.deps.keyring.openString(attempt.codeVerifier, verifierContext(attempt.stateHash)) : undefined
+    return attempt.codeVerifier
+      ? this.deps.keyring.openString(attempt.codeVerifier, verifierContext(attempt.stateHash))
+      : undefined
   }
 
   /** The session is done: the verifiers of its attempts are no longer needed. Best effort. */
   async forgetVerifiers(sessionId: string): Promise<void> {
-    await this.deps.db.prisma.connectAttempt.updateMany({ where: { sessionId, codeVerifier: { not: null } }, data: { codeVerifier: null } }).catch(() => undefined)
+    await this.deps.db.prisma.connectAttempt
+      .updateMany({ where: { sessionId, codeVerifier: { not: null } }, data: { codeVerifier: null } })
+      .catch(() => undefined)
   }
 
   /** Deletes sessions that ended more than a day ago, and their attempts with them. */

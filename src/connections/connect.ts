@@ -37,7 +37,13 @@ export interface BrowserBinding {
 /** What the connect URL leads to: the provider's consent page, or the broker's own form. */
 export type ConnectStart =
   | { kind: 'redirect'; redirectUrl: string; binding: BrowserBinding }
-  | { kind: 'form'; provider: ApiKeyProvider | CredentialExchangeProvider; attempt: string; binding: BrowserBinding; returnUrl: string | null }
+  | {
+      kind: 'form'
+      provider: ApiKeyProvider | CredentialExchangeProvider
+      attempt: string
+      binding: BrowserBinding
+      returnUrl: string | null
+    }
 
 /** The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session stays. */
 export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_unavailable'> {
@@ -75,7 +81,10 @@ export class Connect {
     this.credentials = new CredentialConnections(deps)
   }
 
-  async createSession(caller: ServiceClient, input: NewConnectSession): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
+  async createSession(
+    caller: ServiceClient,
+    input: NewConnectSession,
+  ): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
     const { sessions, store, clock, config, log } = this.deps
     const { provider, namespace } = await checkSessionRequest(caller, input, this.deps.providers, store)
     const expiresAt = new Date(clock.now().getTime() + config.connectSessionTtlSeconds * 1000)
@@ -90,7 +99,16 @@ export class Connect {
       connectionId: input.connectionId ?? null,
       expiresAt,
     })
-    log.info({ sessionId: id, provider: provider.key, namespace, clientId: caller.clientId, reauthorize: input.connectionId !== undefined }, 'connect session created')
+    log.info(
+      {
+        sessionId: id,
+        provider: provider.key,
+        namespace,
+        clientId: caller.clientId,
+        reauthorize: input.connectionId !== undefined,
+      },
+      'connect session created',
+    )
     return { id, connectUrl: `${config.publicUrl}/connect/${token}`, expiresAt: expiresAt.toISOString() }
   }
 
@@ -114,7 +132,8 @@ export class Connect {
     const maxAgeSeconds = Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000))
     const cookie = { name: bindingCookieName(state, this.secureCookies), value: binding, maxAgeSeconds }
     this.deps.log.info({ sessionId: session.id, provider: provider.key }, 'connect attempt started')
-    if (provider.mode !== 'oauth2') return { kind: 'form', provider, attempt: state, binding: cookie, returnUrl: session.returnUrl }
+    if (provider.mode !== 'oauth2')
+      return { kind: 'form', provider, attempt: state, binding: cookie, returnUrl: session.returnUrl }
     const redirectUrl = buildAuthorizationUrl(provider, {
       redirectUri: redirectUriFor(this.deps.config.publicUrl, provider.key),
       state,
@@ -152,21 +171,47 @@ export class Connect {
    * attempt must come from the browser that opened the form (hidden field + cookie);
    * refused credentials show the form again; the session is consumed only on success.
    */
-  async submit(token: string, fields: Record<string, unknown>, cookies: Record<string, string | undefined>): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+  async submit(
+    token: string,
+    fields: Record<string, unknown>,
+    cookies: Record<string, string | undefined>,
+  ): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
     const { session, provider } = await this.openSession(token)
     if (provider.mode === 'oauth2') throw new ConnectError('invalid_request', session.returnUrl)
     const { attempt, ...credentials } = fields
     if (typeof attempt !== 'string') throw new ConnectError('invalid_state', session.returnUrl)
     const opened = await this.deps.sessions.findAttempt(attempt)
-    if (!opened || opened.sessionId !== session.id || opened.usedAt) throw new ConnectError('invalid_state', session.returnUrl)
-    if (!sameBrowser(opened, cookies[bindingCookieName(attempt, this.secureCookies)])) throw new ConnectError('browser_mismatch', session.returnUrl)
-    const obtained = await this.obtainForForm(provider, { attempt, returnUrl: session.returnUrl }, credentials, session.id)
+    if (!opened || opened.sessionId !== session.id || opened.usedAt)
+      throw new ConnectError('invalid_state', session.returnUrl)
+    if (!sameBrowser(opened, cookies[bindingCookieName(attempt, this.secureCookies)]))
+      throw new ConnectError('browser_mismatch', session.returnUrl)
+    const obtained = await this.obtainForForm(
+      provider,
+      { attempt, returnUrl: session.returnUrl },
+      credentials,
+      session.id,
+    )
     // The first attempt to complete wins (another browser's form, a double submission).
     if (!(await this.deps.sessions.complete(session.id, opened.stateHash))) throw new ConnectError('session_used', null)
     const { store } = this.deps
     const row = session.connectionId
-      ? await store.replaceGrant(session.connectionId, { provider, namespace: session.namespace, tokens: obtained.tokens, scopes: [], actor: session.clientId, params: obtained.params })
-      : await store.create({ provider, ownerId: session.ownerId, namespace: session.namespace, clientId: session.clientId, params: obtained.params, scopes: [], tokens: obtained.tokens })
+      ? await store.replaceGrant(session.connectionId, {
+          provider,
+          namespace: session.namespace,
+          tokens: obtained.tokens,
+          scopes: [],
+          actor: session.clientId,
+          params: obtained.params,
+        })
+      : await store.create({
+          provider,
+          ownerId: session.ownerId,
+          namespace: session.namespace,
+          clientId: session.clientId,
+          params: obtained.params,
+          scopes: [],
+          tokens: obtained.tokens,
+        })
     if (!row) throw new ConnectError('connection_unavailable', session.returnUrl)
     this.deps.cache.evict(row.id)
     this.deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
@@ -183,10 +228,20 @@ export class Connect {
     try {
       return await obtain(this.deps.network, provider, credentials)
     } catch (err) {
-      if (err instanceof CredentialsRefused) throw new FormRefused('invalid_credentials', provider, form.attempt, err.reason, form.returnUrl)
+      if (err instanceof CredentialsRefused)
+        throw new FormRefused('invalid_credentials', provider, form.attempt, err.reason, form.returnUrl)
       if (err instanceof ProviderError) {
-        this.deps.log.warn({ sessionId, provider: provider.key, failure: err.failure, code: err.code }, 'credential check failed')
-        throw new FormRefused('provider_unavailable', provider, form.attempt, 'The provider could not be reached. Try again in a moment.', form.returnUrl)
+        this.deps.log.warn(
+          { sessionId, provider: provider.key, failure: err.failure, code: err.code },
+          'credential check failed',
+        )
+        throw new FormRefused(
+          'provider_unavailable',
+          provider,
+          form.attempt,
+          'The provider could not be reached. Try again in a moment.',
+          form.returnUrl,
+        )
       }
       throw err
     }

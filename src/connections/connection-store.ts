@@ -13,9 +13,22 @@ import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
 import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
-import { BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS, BACKOFF_SQL, CLAIM_SQL, type DueConnection } from './refresh-schedule.js'
+import {
+  BACKOFF_BASE_SECONDS,
+  BACKOFF_MAX_SECONDS,
+  BACKOFF_SQL,
+  CLAIM_SQL,
+  type DueConnection,
+} from './refresh-schedule.js'
 
-export { connectionView, newConnectionId, visibleRow, type ConnectionRow, type ConnectionStatus, type ConnectionView } from './connection-view.js'
+export {
+  connectionView,
+  newConnectionId,
+  visibleRow,
+  type ConnectionRow,
+  type ConnectionStatus,
+  type ConnectionView,
+} from './connection-view.js'
 
 export interface ConnectionStoreOptions {
   db: Database
@@ -54,9 +67,14 @@ type Column = 'access_token' | 'refresh_token'
 export class ConnectionStore {
   constructor(private readonly deps: ConnectionStoreOptions) {}
 
-  open(row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null }, column: Column): string | undefined {
+  open(
+    row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null },
+    column: Column,
+  ): string | undefined {
     const sealed = column === 'access_token' ? row.accessToken : row.refreshToken
-    return sealed == null ? undefined : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
+    return sealed == null
+      ? undefined
+      : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
   }
 
   async get(id: string): Promise<Row | undefined> {
@@ -129,7 +147,13 @@ export class ConnectionStore {
   replaceGrant(id: string, grant: ReplacementGrant): Promise<Row | undefined> {
     return this.deps.db.prisma.$transaction(async (tx) => {
       const current = await this.lock(tx, id)
-      if (!current || current.status === 'revoked' || current.provider !== grant.provider.key || current.namespace !== grant.namespace) return undefined
+      if (
+        !current ||
+        current.status === 'revoked' ||
+        current.provider !== grant.provider.key ||
+        current.namespace !== grant.namespace
+      )
+        return undefined
       const row = await tx.connection.update({
         where: { id },
         data: {
@@ -138,7 +162,11 @@ export class ConnectionStore {
           ...(grant.params ? { params: grant.params } : {}),
         },
       })
-      await this.recorded(tx, row, { type: 'connection.reauthorized', actor: grant.actor, detail: { provider: grant.provider.key } })
+      await this.recorded(tx, row, {
+        type: 'connection.reauthorized',
+        actor: grant.actor,
+        detail: { provider: grant.provider.key },
+      })
       return row
     })
   }
@@ -158,16 +186,27 @@ export class ConnectionStore {
    * A refresh that failed without refusing the grant: the tokens stay. `refresh_failures`
    * counts consecutive failures, whoever refreshed (the refresher backs off on it).
    */
-  async recordFailure(tx: Tx, row: Row, failure: { failure: 'configuration' | 'transient'; code: string }, actor: string): Promise<void> {
+  async recordFailure(
+    tx: Tx,
+    row: Row,
+    failure: { failure: 'configuration' | 'transient'; code: string },
+    actor: string,
+  ): Promise<void> {
     const now = this.deps.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
+    await tx.connection.update({
+      where: { id: row.id },
+      data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } },
+    })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: failure })
   }
 
   /** The grant is gone (refused, or nothing to refresh with): the connection needs its user again. */
   async requireReauthorization(tx: Tx, row: Row, code: string, actor: string): Promise<void> {
     const now = this.deps.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now } })
+    await tx.connection.update({
+      where: { id: row.id },
+      data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
+    })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
   }
 
@@ -176,7 +215,14 @@ export class ConnectionStore {
     const now = this.deps.clock.now()
     await tx.connection.update({
       where: { id: row.id },
-      data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
+      data: {
+        status: 'revoked',
+        accessToken: null,
+        refreshToken: null,
+        revokedAt: now,
+        updatedAt: now,
+        version: { increment: 1 },
+      },
     })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
   }
@@ -211,7 +257,9 @@ export class ConnectionStore {
     const now = this.deps.clock.now().getTime()
     return {
       accessToken: this.seal(id, 'access_token', tokens.accessToken),
-      ...(tokens.refreshToken !== undefined ? { refreshToken: this.seal(id, 'refresh_token', tokens.refreshToken) } : {}),
+      ...(tokens.refreshToken !== undefined
+        ? { refreshToken: this.seal(id, 'refresh_token', tokens.refreshToken) }
+        : {}),
       tokenType: tokens.tokenType,
       tokenObtainedAt: new Date(now),
       expiresAt: tokens.expiresInSeconds === undefined ? null : new Date(now + tokens.expiresInSeconds * 1000),
@@ -229,7 +277,11 @@ export class ConnectionStore {
   }
 
   /** The audit event (naming the connection and its namespace) and the change notification of a write, in the write's transaction. */
-  private async recorded(tx: Tx, row: Pick<Row, 'id' | 'namespace'>, event: Omit<AuditEventInput, 'connectionId' | 'namespace'>): Promise<void> {
+  private async recorded(
+    tx: Tx,
+    row: Pick<Row, 'id' | 'namespace'>,
+    event: Omit<AuditEventInput, 'connectionId' | 'namespace'>,
+  ): Promise<void> {
     await this.deps.audit.write({ ...event, connectionId: row.id, namespace: row.namespace }, tx)
     await notifyChange(tx, { topic: 'connection', id: row.id })
   }

@@ -15,7 +15,10 @@ export function newConnectionId(): string {
  * The row, when a caller holding `namespaces` may see it. Missing, revoked, or of a
  * namespace the caller does not hold: the same 404 (only the log tells the last apart).
  */
-export function visibleRow<R extends Pick<Row, 'status' | 'namespace'>>(row: R | undefined, namespaces: readonly string[]): R {
+export function visibleRow<R extends Pick<Row, 'status' | 'namespace'>>(
+  row: R | undefined,
+  namespaces: readonly string[],
+): R {
   if (!row || row.status === 'revoked') throw problem('connection_not_found')
   if (!holds(namespaces, row.namespace)) throw hiddenConnection()
   return row

@@ -34,15 +34,23 @@ export async function checkSessionRequest(
   const provider = providers.get(input.provider)
   if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
   if (input.returnUrl !== undefined && !isReturnUrlAllowed(input.returnUrl, caller.allowedReturnUrls)) {
-    throw problem('invalid_return_url', 'returnUrl must start with one of the allowed return URLs of this service client')
+    throw problem(
+      'invalid_return_url',
+      'returnUrl must start with one of the allowed return URLs of this service client',
+    )
   }
   checkParamsAndScopes(provider, input.params ?? {}, input.scopes)
-  if (input.connectionId === undefined) return { provider, namespace: resolveNamespace(caller.namespaces, input.namespace) }
+  if (input.connectionId === undefined)
+    return { provider, namespace: resolveNamespace(caller.namespaces, input.namespace) }
   const existing = await store.get(input.connectionId)
   if (!existing || existing.status === 'revoked') throw problem('invalid_connection', MISSING_CONNECTION)
   if (!holds(caller.namespaces, existing.namespace)) throw hiddenConnection('invalid_connection', MISSING_CONNECTION)
   // Re-authorization stays in the connection's namespace; naming another one is a mistake.
-  if (existing.provider !== provider.key || existing.ownerId !== input.ownerId || (input.namespace ?? existing.namespace) !== existing.namespace) {
+  if (
+    existing.provider !== provider.key ||
+    existing.ownerId !== input.ownerId ||
+    (input.namespace ?? existing.namespace) !== existing.namespace
+  ) {
     throw problem('invalid_connection', 'connectionId names a connection of another provider, owner or namespace')
   }
   return { provider, namespace: existing.namespace }
@@ -59,7 +67,10 @@ function checkParamsAndScopes(provider: Provider, params: Record<string, string>
   if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
   // Silently dropping them would hand the caller a grant without the scopes it asked for.
   if (!provider.sendScopes && scopes?.length) {
-    throw problem('invalid_scope', `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`)
+    throw problem(
+      'invalid_scope',
+      `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`,
+    )
   }
   if (scopes?.some((s) => s.includes(provider.scopeSeparator))) {
     throw problem('invalid_scope', `a scope must not contain the provider's separator "${provider.scopeSeparator}"`)

@@ -20,7 +20,10 @@ export function browserHeaders(reply: FastifyReply, formTarget?: string | null):
     .header('pragma', 'no-cache')
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(formTarget)}; frame-ancestors 'none'; base-uri 'none'`)
+    .header(
+      'content-security-policy',
+      `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(formTarget)}; frame-ancestors 'none'; base-uri 'none'`,
+    )
 }
 
 /** `'self'`, and the origin of `formTarget` when a CSP host-source can name it (no IPv6 literal, nothing that ends the directive). */
@@ -39,7 +42,10 @@ export function page(title: string, body: string): string {
 
 /** A fixed error page: the code is one of ours, its message from our registries. */
 export function errorPage(reply: FastifyReply, status: number, code: string): FastifyReply {
-  const message = (CONNECT_ERRORS as Record<string, { title: string }>)[code]?.title ?? (PROBLEMS as Record<string, { title: string }>)[code]?.title ?? 'The request failed.'
+  const message =
+    (CONNECT_ERRORS as Record<string, { title: string }>)[code]?.title ??
+    (PROBLEMS as Record<string, { title: string }>)[code]?.title ??
+    'The request failed.'
   return browserHeaders(reply)
     .code(status)
     .type('text/html; charset=utf-8')
@@ -61,7 +67,10 @@ export function formPage(
   form: {
     action: string
     attempt: string
-    provider: { displayName: string; credentialFields: Array<{ name: string; label: string; kind: string; help?: string }> }
+    provider: {
+      displayName: string
+      credentialFields: Array<{ name: string; label: string; kind: string; help?: string }>
+    }
     /** The session's return URL, where the submission's answer redirects. */
     returnUrl: string | null
     error?: string
@@ -92,5 +101,10 @@ export function successPage(reply: FastifyReply, providerName: string): FastifyR
   return browserHeaders(reply)
     .code(200)
     .type('text/html; charset=utf-8')
-    .send(page('Connected', `<h1>Connected</h1><p>Your ${escapeHtml(providerName)} account is connected. You can close this window.</p>`))
+    .send(
+      page(
+        'Connected',
+        `<h1>Connected</h1><p>Your ${escapeHtml(providerName)} account is connected. You can close this window.</p>`,
+      ),
+    )
 }

@@ -7,7 +7,15 @@
 // ahead; `jti` used once across every replica. Signatures are checked against the
 // client's registered keys only: never a key a header names or carries.
 // This module owns the `client_assertion_jtis` table.
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose'
 import { epochSeconds, type Clock } from '../clock.js'
 import type { Database } from '../store/db.js'
 import { ASSERTION_ALGORITHMS, type ClientJwks } from './client-keys.js'
@@ -43,7 +51,8 @@ export class ClientAssertions {
     const refuse = (refused: string): AssertionResult => ({ refused, claimedClientId })
     const keyHeader = KEY_HEADERS.find((h) => h in header)
     if (keyHeader) return refuse(`the "${keyHeader}" header is not accepted`)
-    if (!(ASSERTION_ALGORITHMS as readonly string[]).includes(String(header.alg))) return refuse('alg is not an accepted asymmetric algorithm')
+    if (!(ASSERTION_ALGORITHMS as readonly string[]).includes(String(header.alg)))
+      return refuse('alg is not an accepted asymmetric algorithm')
     if (!claimedClientId || claims.sub !== claimedClientId) return refuse('iss and sub must both be the client id')
     if (clientId !== undefined && clientId !== claimedClientId) return refuse('client_id is not the assertion iss')
     const registered = await this.deps.clients.keysOf(claimedClientId)
@@ -51,7 +60,8 @@ export class ClientAssertions {
     const payload = await this.verify(assertion, registered.jwks, claimedClientId)
     if (typeof payload === 'string') return refuse(payload)
     const jti = payload.jti!
-    if (!(await this.recordJti(claimedClientId, jti, payload.exp!))) return { refused: 'jti already used', claimedClientId, replay: true }
+    if (!(await this.recordJti(claimedClientId, jti, payload.exp!)))
+      return { refused: 'jti already used', claimedClientId, replay: true }
     return { client: registered.client }
   }
 
@@ -74,23 +84,31 @@ export class ClientAssertions {
     }
     // jose accepts an aud array that merely includes the issuer: here it must hold nothing else.
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud]
-    if (audiences.length === 0 || audiences.some((a) => a !== this.deps.issuer)) return 'aud must be the issuer identifier only'
-    if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) return `exp is more than ${MAX_ASSERTION_LIFETIME_SECONDS} s ahead`
+    if (audiences.length === 0 || audiences.some((a) => a !== this.deps.issuer))
+      return 'aud must be the issuer identifier only'
+    if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS)
+      return `exp is more than ${MAX_ASSERTION_LIFETIME_SECONDS} s ahead`
     if (payload.iat !== undefined && payload.iat > now + CLOCK_TOLERANCE_SECONDS) return 'iat is in the future'
-    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > MAX_JTI_LENGTH) return `jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > MAX_JTI_LENGTH)
+      return `jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`
     return payload
   }
 
   /** Records a jti until its assertion expires; false when it was already recorded (a replay, on any replica). */
   private async recordJti(clientId: string, jti: string, exp: number): Promise<boolean> {
     const expiresAt = new Date((exp + CLOCK_TOLERANCE_SECONDS) * 1000)
-    const { count } = await this.deps.db.prisma.clientAssertionJti.createMany({ data: [{ clientId, jti, expiresAt }], skipDuplicates: true })
+    const { count } = await this.deps.db.prisma.clientAssertionJti.createMany({
+      data: [{ clientId, jti, expiresAt }],
+      skipDuplicates: true,
+    })
     return count === 1
   }
 
   /** Deletes the jtis of expired assertions: those can no longer be replayed. */
   async purgeExpired(): Promise<number> {
-    const { count } = await this.deps.db.prisma.clientAssertionJti.deleteMany({ where: { expiresAt: { lt: this.deps.clock.now() } } })
+    const { count } = await this.deps.db.prisma.clientAssertionJti.deleteMany({
+      where: { expiresAt: { lt: this.deps.clock.now() } },
+    })
     return count
   }
 }
@@ -105,8 +123,10 @@ function decode(assertion: string): { header: Record<string, unknown>; claims: J
 
 /** A log reason from jose's error: its code and claim name, never a value of the assertion. */
 function reasonOf(err: unknown): string {
-  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) return `claim ${err.claim}: ${err.reason}`
-  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) return 'no registered key matches the header (kid, alg)'
+  if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired)
+    return `claim ${err.claim}: ${err.reason}`
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys)
+    return 'no registered key matches the header (kid, alg)'
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature does not verify'
   if (err instanceof joseErrors.JOSEError) return err.code
   return 'malformed assertion'

@@ -8,7 +8,10 @@ import { SCOPES, type Scope } from './scopes.js'
 import type { NewServiceClient, ServiceClientChanges } from './client-record.js'
 
 /** Reads and locks a client row for a change: a concurrent delete waits (no 500 for a row gone meanwhile). */
-export async function lockClient(tx: Tx, clientId: string): Promise<{ namespaces: string[]; hasSecret: boolean } | undefined> {
+export async function lockClient(
+  tx: Tx,
+  clientId: string,
+): Promise<{ namespaces: string[]; hasSecret: boolean } | undefined> {
   const rows = await tx.$queryRaw<Array<{ namespaces: string[]; hasSecret: boolean }>>`
     SELECT namespaces, secret_hash IS NOT NULL AS "hasSecret" FROM service_clients WHERE id = ${clientId} FOR UPDATE`
   return rows[0]
@@ -49,7 +52,8 @@ export function validateChanges(changes: Omit<ServiceClientChanges, 'jwks'>, key
 
 function validScopes(scopes: string[]): Scope[] {
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
-  if (unknown.length) throw problem('invalid_scope', `scopes: unknown ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`)
+  if (unknown.length)
+    throw problem('invalid_scope', `scopes: unknown ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`)
   return [...new Set(scopes)] as Scope[]
 }
 
@@ -57,7 +61,8 @@ function validReturnUrls(urls: string[]): string[] {
   const allowed: string[] = []
   for (const raw of urls) {
     const normalized = normalizeReturnUrl(raw)
-    if (typeof normalized !== 'string') throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
+    if (typeof normalized !== 'string')
+      throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
     allowed.push(normalized)
   }
   return [...new Set(allowed)]

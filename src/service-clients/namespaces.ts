@@ -29,14 +29,16 @@ export function resolveNamespace(held: readonly string[], requested: string | un
     if (held.length === 1) return held[0]!
     throw problem('namespace_required', `namespace: required, this service client holds several (${held.join(', ')})`)
   }
-  if (!holds(held, requested)) throw problem('namespace_forbidden', `namespace: this service client does not hold "${requested}"`)
+  if (!holds(held, requested))
+    throw problem('namespace_forbidden', `namespace: this service client does not hold "${requested}"`)
   return requested
 }
 
 /** The namespaces a list may show: the filter when held (403 otherwise), else all the caller holds (undefined: every one). */
 export function listableNamespaces(held: readonly string[], filter: string | undefined): string[] | undefined {
   if (filter !== undefined) {
-    if (!holds(held, filter)) throw problem('namespace_forbidden', `namespace: this service client does not hold "${filter}"`)
+    if (!holds(held, filter))
+      throw problem('namespace_forbidden', `namespace: this service client does not hold "${filter}"`)
     return [filter]
   }
   return held[0] === ALL_NAMESPACES ? undefined : [...held]
@@ -53,8 +55,10 @@ export function normalizeNamespaces(requested: readonly string[], field = 'names
     return [ALL_NAMESPACES]
   }
   const bad = requested.find((n) => !isNamespace(n))
-  if (bad !== undefined) throw problem('invalid_request', `${field}: ${JSON.stringify(bad)} must match ${NAMESPACE_PATTERN}`)
-  if (requested.length > MAX_NAMESPACES) throw problem('invalid_request', `${field}: at most ${MAX_NAMESPACES} namespaces`)
+  if (bad !== undefined)
+    throw problem('invalid_request', `${field}: ${JSON.stringify(bad)} must match ${NAMESPACE_PATTERN}`)
+  if (requested.length > MAX_NAMESPACES)
+    throw problem('invalid_request', `${field}: at most ${MAX_NAMESPACES} namespaces`)
   return [...new Set(requested)]
 }
 
@@ -62,5 +66,9 @@ export function normalizeNamespaces(requested: readonly string[], field = 'names
 export function assertCanGrant(admin: readonly string[], requested: readonly string[]): void {
   if (admin[0] === ALL_NAMESPACES) return
   const foreign = requested.filter((n) => !admin.includes(n))
-  if (foreign.length) throw problem('namespace_forbidden', `namespaces: this admin client does not hold ${foreign.map((n) => `"${n}"`).join(', ')}`)
+  if (foreign.length)
+    throw problem(
+      'namespace_forbidden',
+      `namespaces: this admin client does not hold ${foreign.map((n) => `"${n}"`).join(', ')}`,
+    )
 }

@@ -84,7 +84,13 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
-      const detail = { clientId: created.id, name: data.name, scopes: data.scopes, namespaces: data.namespaces, ...keys }
+      const detail = {
+        clientId: created.id,
+        name: data.name,
+        scopes: data.scopes,
+        namespaces: data.namespaces,
+        ...keys,
+      }
       await this.audit.write({ type: 'service_client.created', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
@@ -93,7 +99,10 @@ export class ServiceClients {
     this.cache.set(client)
     // A load in flight may predate the commit and undo the line above: the reload after it does not.
     await this.reload()
-    this.log.info({ clientId: client.clientId, scopes: client.scopes, namespaces: client.namespaces, actor }, 'service client created')
+    this.log.info(
+      { clientId: client.clientId, scopes: client.scopes, namespaces: client.namespaces, actor },
+      'service client created',
+    )
     return { client, clientSecret }
   }
 
@@ -117,7 +126,12 @@ export class ServiceClients {
         await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
       }
       if (jwks) {
-        const keyColumns = { jwks: jwks as object, secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null }
+        const keyColumns = {
+          jwks: jwks as object,
+          secretHash: null,
+          previousSecretHash: null,
+          previousSecretExpiresAt: null,
+        }
         updated = await tx.serviceClient.update({ where: { id: clientId }, data: keyColumns, select: PUBLIC_COLUMNS })
         const detail = { clientId, kids: jwks.keys.map((k) => k.kid), secretRemoved: current.hasSecret }
         await this.audit.write({ type: 'service_client.keys_changed', actor: by.actor, detail }, tx)
@@ -155,7 +169,12 @@ export class ServiceClients {
     if (!deleted) throw problem('service_client_not_found')
     this.cache.delete(clientId)
     await this.reload()
-    this.log.info({ clientId, actor }, tombstone ? 'bootstrap service client deleted; it stays deleted until BOOTSTRAP_CLIENT_SECRET changes' : 'service client deleted')
+    this.log.info(
+      { clientId, actor },
+      tombstone
+        ? 'bootstrap service client deleted; it stays deleted until BOOTSTRAP_CLIENT_SECRET changes'
+        : 'service client deleted',
+    )
   }
 
   /** Registers a client's public keys (private_key_jwt), replacing any earlier set and any secret. */
@@ -176,7 +195,8 @@ export class ServiceClients {
     const actor = by.actor
     const clientSecret = generateClientSecret()
     const secretHash = await hashSecret(clientSecret)
-    const until = overlapSeconds > 0 ? new Date((this.options.clock ?? systemClock).now().getTime() + overlapSeconds * 1000) : null
+    const until =
+      overlapSeconds > 0 ? new Date((this.options.clock ?? systemClock).now().getTime() + overlapSeconds * 1000) : null
     const rotated = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return false
@@ -193,9 +213,14 @@ export class ServiceClients {
     })
     if (!rotated) {
       const exists = await this.db.prisma.serviceClient.count({ where: { id: clientId } })
-      throw exists ? problem('invalid_request', 'this client authenticates with keys (jwks): it has no secret to rotate') : problem('service_client_not_found')
+      throw exists
+        ? problem('invalid_request', 'this client authenticates with keys (jwks): it has no secret to rotate')
+        : problem('service_client_not_found')
     }
-    this.log.info({ clientId, actor, previousSecretExpiresAt: until?.toISOString() ?? null }, 'service client secret rotated')
+    this.log.info(
+      { clientId, actor, previousSecretExpiresAt: until?.toISOString() ?? null },
+      'service client secret rotated',
+    )
     return { clientSecret, previousSecretExpiresAt: until?.toISOString() ?? null }
   }
 
@@ -209,9 +234,15 @@ export class ServiceClients {
     if (row?.secretHash && (await verifySecret(secret, row.secretHash))) return toClient(row)
     if (!row?.secretHash) await verifySecret(secret, await unknownClientHash())
     // During a rotation's overlap the previous secret still works.
-    const overlap = row?.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > (this.options.clock ?? systemClock).now()
+    const overlap =
+      row?.previousSecretHash &&
+      row.previousSecretExpiresAt &&
+      row.previousSecretExpiresAt > (this.options.clock ?? systemClock).now()
     if (!row || !overlap || !(await verifySecret(secret, row.previousSecretHash!))) return undefined
-    this.log.info({ clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() }, 'client authenticated with its previous secret')
+    this.log.info(
+      { clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() },
+      'client authenticated with its previous secret',
+    )
     return toClient(row)
   }
 
@@ -228,14 +259,25 @@ export class ServiceClients {
    */
   async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
-    const tombstone = existing ? null : await this.db.prisma.bootstrapTombstone.findUnique({ where: { clientId: boot.clientId } })
+    const tombstone = existing
+      ? null
+      : await this.db.prisma.bootstrapTombstone.findUnique({ where: { clientId: boot.clientId } })
     if (tombstone && (await verifySecret(boot.clientSecret, tombstone.secretHash))) {
-      this.log.warn({ clientId: boot.clientId, deletedAt: tombstone.deletedAt.toISOString() }, 'bootstrap service client stays deleted: set a new BOOTSTRAP_CLIENT_SECRET to recreate it')
+      this.log.warn(
+        { clientId: boot.clientId, deletedAt: tombstone.deletedAt.toISOString() },
+        'bootstrap service client stays deleted: set a new BOOTSTRAP_CLIENT_SECRET to recreate it',
+      )
       return
     }
     const sameSecret = existing?.secretHash ? await verifySecret(boot.clientSecret, existing.secretHash) : false
     const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
-    const data = { name: 'bootstrap', scopes: [...SCOPES], namespaces: [ALL_NAMESPACES], allowedReturnUrls: boot.returnUrls, secretHash }
+    const data = {
+      name: 'bootstrap',
+      scopes: [...SCOPES],
+      namespaces: [ALL_NAMESPACES],
+      allowedReturnUrls: boot.returnUrls,
+      secretHash,
+    }
     const unchanged =
       existing &&
       sameSecret &&
@@ -244,15 +286,26 @@ export class ServiceClients {
       existing.allowedReturnUrls.join(' ') === data.allowedReturnUrls.join(' ')
     if (unchanged) return
     await this.db.prisma.$transaction(async (tx) => {
-      await tx.serviceClient.upsert({ where: { id: boot.clientId }, create: { id: boot.clientId, ...data }, update: data })
+      await tx.serviceClient.upsert({
+        where: { id: boot.clientId },
+        create: { id: boot.clientId, ...data },
+        update: data,
+      })
       // A new secret: the tombstone of the old one has served.
       if (tombstone) await tx.bootstrapTombstone.deleteMany({ where: { clientId: boot.clientId } })
       await this.audit.write(
-        { type: existing ? 'service_client.updated' : 'service_client.created', actor: 'bootstrap', detail: { clientId: boot.clientId, secretChanged: !sameSecret } },
+        {
+          type: existing ? 'service_client.updated' : 'service_client.created',
+          actor: 'bootstrap',
+          detail: { clientId: boot.clientId, secretChanged: !sameSecret },
+        },
         tx,
       )
       await notifyChange(tx, { topic: 'service_client', id: boot.clientId })
     })
-    this.log.info({ clientId: boot.clientId }, existing ? 'bootstrap service client updated' : 'bootstrap service client created')
+    this.log.info(
+      { clientId: boot.clientId },
+      existing ? 'bootstrap service client updated' : 'bootstrap service client created',
+    )
   }
 }

@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_ATTEMPTS_PER_SESSION } from '../../src/connections/connect-sessions.js'
 import { startRespondIoReplica, type RespondIoReplica } from '../replicas/respondio.js'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 import { apiClient, type Api } from '../support/connect.js'
@@ -23,9 +27,14 @@ let secureApi: Api
 
 beforeAll(async () => {
   const port = await freePort()
-  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`, `${HTTPS_URL}/oauth/callback/idp`] })
+  as = await startAuthorizationServer({
+    redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`, `${HTTPS_URL}/oauth/callback/idp`],
+  })
   respondio = await startRespondIoReplica()
-  const providers = { idp: providerEntryFor(as, { pkce: true }), respondio: { validationUrl: respondio.urls.validationUrl } }
+  const providers = {
+    idp: providerEntryFor(as, { pkce: true }),
+    respondio: { validationUrl: respondio.urls.validationUrl },
+  }
   const env = { ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' }
   broker = await startBroker({ port, providers, env })
   api = apiClient(broker, await broker.token())
@@ -38,7 +47,12 @@ afterAll(async () => {
 })
 
 async function session(through: Api = api, extra: Record<string, unknown> = {}) {
-  const res = await through('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'several-browsers', returnUrl: RETURN, ...extra })
+  const res = await through('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'several-browsers',
+    returnUrl: RETURN,
+    ...extra,
+  })
   expect(res.status).toBe(201)
   return res.body as { id: string; connectUrl: string }
 }
@@ -165,8 +179,13 @@ describe('a connect URL opened in several browsers', () => {
   })
 
   it('connect forms in two browsers: the first submission wins, the other ends on the error page', async () => {
-    const created = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId: 'form-user', returnUrl: RETURN })
-    const openForm = async (browser: Browser) => /name="attempt" value="([^"]+)"/.exec(await (await browser.get(created.body.connectUrl)).text())![1]!
+    const created = await api('POST', '/v1/connect-sessions', {
+      provider: 'respondio',
+      ownerId: 'form-user',
+      returnUrl: RETURN,
+    })
+    const openForm = async (browser: Browser) =>
+      /name="attempt" value="([^"]+)"/.exec(await (await browser.get(created.body.connectUrl)).text())![1]!
     const [a, b] = [new Browser(), new Browser()]
     const [attemptA, attemptB] = [await openForm(a), await openForm(b)]
     const done = await b.post(created.body.connectUrl, { attempt: attemptB, apiKey: respondio.apiKey })
@@ -196,13 +215,20 @@ describe('binding cookies when the broker is served over https', () => {
     const done = await browser.get(local(callback.href))
     expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
     // Cleared under the same name and attributes, else the browser keeps it.
-    const cleared = done.headers.getSetCookie()[0]!.split(';').map((a) => a.trim().toLowerCase())
+    const cleared = done.headers
+      .getSetCookie()[0]!
+      .split(';')
+      .map((a) => a.trim().toLowerCase())
     expect(cleared).toEqual(expect.arrayContaining(['path=/', 'secure']))
     expect(cleared[0]).toBe(cookie!.split('=')[0]!.toLowerCase() + '=')
   })
 
   it('the form attempt too; an unprefixed cookie of the same value is not accepted', async () => {
-    const created = await secureApi('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId: 'form-https', returnUrl: RETURN })
+    const created = await secureApi('POST', '/v1/connect-sessions', {
+      provider: 'respondio',
+      ownerId: 'form-https',
+      returnUrl: RETURN,
+    })
     const url = local(created.body.connectUrl)
     const browser = new Browser()
     const page = await browser.get(url)
@@ -220,6 +246,8 @@ describe('binding cookies when the broker is served over https', () => {
 
   it('over http (loopback development) the names and paths stay as they were', async () => {
     const start = await new Browser().get((await session()).connectUrl)
-    expect(start.headers.getSetCookie()[0]).toMatch(/^broker_attempt_[0-9a-f]{16}=.*; Path=\/oauth\/callback; HttpOnly; SameSite=Lax$/)
+    expect(start.headers.getSetCookie()[0]).toMatch(
+      /^broker_attempt_[0-9a-f]{16}=.*; Path=\/oauth\/callback; HttpOnly; SameSite=Lax$/,
+    )
   })
 })

@@ -47,9 +47,19 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
   appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`
   const admin = apiClient(broker, await broker.token())
-  const client = await admin('POST', '/v1/service-clients', { name: 'web-app', scopes: ['connect:write', 'tokens:read'], allowedReturnUrls: [`${appUrl}/integrations`] })
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret })
-  const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string }
+  const client = await admin('POST', '/v1/service-clients', {
+    name: 'web-app',
+    scopes: ['connect:write', 'tokens:read'],
+    allowedReturnUrls: [`${appUrl}/integrations`],
+  })
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: client.body.clientId,
+    client_secret: client.body.clientSecret,
+  })
+  const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as {
+    access_token: string
+  }
   api = apiClient(broker, token.access_token)
   browser = await launched
   context = await browser.newContext()
@@ -68,7 +78,11 @@ async function newPage() {
 
 /** Opens the connect URL in a new page, fills the form, submits it; returns where the browser landed. */
 async function connectInBrowser(provider: string, fields: Record<string, string>) {
-  const session = await api('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-browser-user`, returnUrl: `${appUrl}/integrations/done` })
+  const session = await api('POST', '/v1/connect-sessions', {
+    provider,
+    ownerId: `${provider}-browser-user`,
+    returnUrl: `${appUrl}/integrations/done`,
+  })
   expect(session.status).toBe(201)
   const page = await newPage()
   const blocked: string[] = []
@@ -78,8 +92,15 @@ async function connectInBrowser(provider: string, fields: Record<string, string>
   // The form may post to the broker and end on the return URL's origin, nowhere else.
   expect(csp).toContain(`form-action 'self' ${appUrl};`)
   for (const [name, value] of Object.entries(fields)) await page.fill(`#${name}`, value)
-  await Promise.all([page.waitForURL(`${appUrl}/integrations/done?**`, { timeout: 10_000 }).catch(() => undefined), page.click('#connect')])
-  return { url: new URL(page.url()), result: await page.textContent('h1', { timeout: 1000 }).catch(() => null), blocked }
+  await Promise.all([
+    page.waitForURL(`${appUrl}/integrations/done?**`, { timeout: 10_000 }).catch(() => undefined),
+    page.click('#connect'),
+  ])
+  return {
+    url: new URL(page.url()),
+    result: await page.textContent('h1', { timeout: 1000 }).catch(() => null),
+    blocked,
+  }
 }
 
 describe('connect forms in headless Chromium end on a cross-origin returnUrl', () => {
@@ -108,11 +129,18 @@ describe('connect forms in headless Chromium end on a cross-origin returnUrl', (
   })
 
   it('a refused key shows the form again with the same CSP, and the corrected one still lands on returnUrl', async () => {
-    const session = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId: 'retry-user', returnUrl: `${appUrl}/integrations/done` })
+    const session = await api('POST', '/v1/connect-sessions', {
+      provider: 'respondio',
+      ownerId: 'retry-user',
+      returnUrl: `${appUrl}/integrations/done`,
+    })
     const page = await newPage()
     await page.goto(session.body.connectUrl)
     await page.fill('#apiKey', 'not-a-valid-respondio-token')
-    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('#connect')])
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.click('#connect'),
+    ])
     expect(refused.status()).toBe(400)
     expect(refused.headers()['content-security-policy']).toContain(`form-action 'self' ${appUrl};`)
     respondio.rejections.length = 0 // refused as respond.io would: expected here

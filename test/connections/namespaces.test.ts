@@ -6,13 +6,23 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 
 const providers: Record<string, unknown> = {
   // Never called: imported connections and connect sessions need no provider call.
-  idp: { authorizationUrl: 'http://127.0.0.1:1/auth', tokenUrl: 'http://127.0.0.1:1/token', clientId: 'c', clientSecret: 's', scopes: ['openid'] },
+  idp: {
+    authorizationUrl: 'http://127.0.0.1:1/auth',
+    tokenUrl: 'http://127.0.0.1:1/token',
+    clientId: 'c',
+    clientSecret: 's',
+    scopes: ['openid'],
+  },
 }
 let as: AuthorizationServer
 const env = { RATE_LIMIT_ADMIN: '0' }
@@ -36,10 +46,20 @@ async function issue(b: TestBroker, clientId: string, clientSecret: string): Pro
 
 async function register(name: string, namespaces: string[] | undefined, scopes = SERVICE_SCOPES, by = admin) {
   const allowedReturnUrls = ['https://app.example.com/connected']
-  const created = await by('POST', '/v1/service-clients', { name, scopes, allowedReturnUrls, ...(namespaces ? { namespaces } : {}) })
+  const created = await by('POST', '/v1/service-clients', {
+    name,
+    scopes,
+    allowedReturnUrls,
+    ...(namespaces ? { namespaces } : {}),
+  })
   expect(created.status, JSON.stringify(created.body)).toBe(201)
   const token = await issue(broker, created.body.clientId, created.body.clientSecret)
-  clients[name] = { clientId: created.body.clientId, clientSecret: created.body.clientSecret, api: apiClient(broker, token), token }
+  clients[name] = {
+    clientId: created.body.clientId,
+    clientSecret: created.body.clientSecret,
+    api: apiClient(broker, token),
+    token,
+  }
   return created.body
 }
 
@@ -104,7 +124,10 @@ describe('another namespace answers exactly as a missing connection', () => {
       ['forced access-token', (id) => alpha('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })],
       ['get', (id) => alpha('GET', `/v1/connections/${id}`)],
       ['delete', (id) => alpha('DELETE', `/v1/connections/${id}`)],
-      ['re-authorization session', (id) => alpha('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: id })],
+      [
+        're-authorization session',
+        (id) => alpha('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: id }),
+      ],
       ['audit events', (id) => clients['alpha-admin']!.api('GET', `/v1/audit-events?connectionId=${id}`)],
       ['list by owner', (id) => alpha('GET', `/v1/connections?ownerId=${id === foreign ? 'beta-owner' : 'nobody'}`)],
     ]
@@ -114,19 +137,31 @@ describe('another namespace answers exactly as a missing connection', () => {
       expect(a.status, name).not.toBe(500)
     }
     // The first release's answers, unchanged.
-    expect((await alpha('GET', `/v1/connections/${foreign}`)).body).toEqual({ type: 'about:blank', title: 'No such connection', status: 404, code: 'connection_not_found' })
-    const reauth = await alpha('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: foreign })
+    expect((await alpha('GET', `/v1/connections/${foreign}`)).body).toEqual({
+      type: 'about:blank',
+      title: 'No such connection',
+      status: 404,
+      code: 'connection_not_found',
+    })
+    const reauth = await alpha('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'beta-owner',
+      connectionId: foreign,
+    })
     expect([reauth.status, reauth.body.code]).toEqual([400, 'invalid_connection'])
     expect(await footprint(foreign)).toEqual(before)
     // The owner still has it, untouched.
     expect((await clients.beta!.api('POST', `/v1/connections/${foreign}/access-token`, {})).status).toBe(200)
-    const hidden = broker.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'namespace.connection_hidden')
+    const hidden = broker.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'namespace.connection_hidden')
     expect(hidden.length).toBeGreaterThanOrEqual(5)
     expect(hidden.every((l) => l.clientId === clients.alpha!.clientId)).toBe(true)
   })
 
   it('a client holding both namespaces sees both', async () => {
-    for (const id of [conns.alpha!, conns.beta!]) expect((await clients.both!.api('GET', `/v1/connections/${id}`)).status).toBe(200)
+    for (const id of [conns.alpha!, conns.beta!])
+      expect((await clients.both!.api('GET', `/v1/connections/${id}`)).status).toBe(200)
   })
 })
 
@@ -147,7 +182,9 @@ describe('naming the namespace', () => {
       expect(invalid.body.detail).toMatch(/namespace/)
       expect((await both('POST', path, { ...body, namespace: 'beta' })).status, path).toBe(201)
     }
-    const events = broker.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'namespace.forbidden')
+    const events = broker.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'namespace.forbidden')
     expect(events.length).toBeGreaterThanOrEqual(4)
     expect((await sql("SELECT count(*)::int AS n FROM connections WHERE owner_id = 'o'"))[0]).toEqual({ n: 1 })
   })
@@ -155,19 +192,31 @@ describe('naming the namespace', () => {
   it('a ["*"] client that names none gets default; a session for re-authorization keeps its connection\'s', async () => {
     const created = await admin('POST', '/v1/connections', importBody('star-owner'))
     expect([created.status, created.body.namespace]).toEqual([201, 'default'])
-    const reauth = await clients.both!.api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: conns.beta })
+    const reauth = await clients.both!.api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'beta-owner',
+      connectionId: conns.beta,
+    })
     expect(reauth.status).toBe(201)
     const [session] = await sql('SELECT namespace FROM connect_sessions WHERE id = $1', [reauth.body.id])
     expect(session).toEqual({ namespace: 'beta' })
-    const elsewhere = await clients.both!.api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'beta-owner', connectionId: conns.beta, namespace: 'alpha' })
+    const elsewhere = await clients.both!.api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'beta-owner',
+      connectionId: conns.beta,
+      namespace: 'alpha',
+    })
     expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'invalid_connection'])
   })
 })
 
 describe('the browser flow', () => {
-  it('stores the connection in the session\'s namespace, and a re-authorization keeps it there', async () => {
+  it("stores the connection in the session's namespace, and a re-authorization keeps it there", async () => {
     const both = clients.both!.api
-    const session = { provider: 'real', ownerId: 'browser-owner', namespace: 'beta' } as { provider: string; ownerId: string }
+    const session = { provider: 'real', ownerId: 'browser-owner', namespace: 'beta' } as {
+      provider: string
+      ownerId: string
+    }
     const id = await connectUser(both, as, session)
     expect((await both('GET', `/v1/connections/${id}`)).body.namespace).toBe('beta')
     expect((await clients.alpha!.api('GET', `/v1/connections/${id}`)).status).toBe(404)
@@ -175,22 +224,34 @@ describe('the browser flow', () => {
     expect(again).toBe(id)
     const [row] = await sql('SELECT namespace, version FROM connections WHERE id = $1', [id])
     expect(row).toEqual({ namespace: 'beta', version: 2 })
-    const events = await sql<{ type: string; namespace: string }>('SELECT type, namespace FROM audit_events WHERE connection_id = $1 ORDER BY id', [id])
-    expect(events.map((e) => [e.type, e.namespace])).toEqual([['connection.created', 'beta'], ['connection.reauthorized', 'beta']])
+    const events = await sql<{ type: string; namespace: string }>(
+      'SELECT type, namespace FROM audit_events WHERE connection_id = $1 ORDER BY id',
+      [id],
+    )
+    expect(events.map((e) => [e.type, e.namespace])).toEqual([
+      ['connection.created', 'beta'],
+      ['connection.reauthorized', 'beta'],
+    ])
   })
 })
 
 describe('lists', () => {
-  it('hold only the caller\'s namespaces; a namespace filter must be one of them', async () => {
-    const ids = async (api: Api, query = '') => ((await api('GET', `/v1/connections?limit=200${query}`)).body.items as Array<{ id: string; namespace: string }>)
+  it("hold only the caller's namespaces; a namespace filter must be one of them", async () => {
+    const ids = async (api: Api, query = '') =>
+      (await api('GET', `/v1/connections?limit=200${query}`)).body.items as Array<{ id: string; namespace: string }>
     expect(new Set((await ids(clients.alpha!.api)).map((c) => c.namespace))).toEqual(new Set(['alpha']))
     expect(new Set((await ids(clients.both!.api)).map((c) => c.namespace))).toEqual(new Set(['alpha', 'beta']))
-    expect(new Set((await ids(clients.both!.api, '&namespace=beta')).map((c) => c.namespace))).toEqual(new Set(['beta']))
+    expect(new Set((await ids(clients.both!.api, '&namespace=beta')).map((c) => c.namespace))).toEqual(
+      new Set(['beta']),
+    )
     expect((await ids(admin, '&namespace=default')).every((c) => c.namespace === 'default')).toBe(true)
     const refused = await clients.alpha!.api('GET', '/v1/connections?namespace=beta')
     expect([refused.status, refused.body.code]).toEqual([403, 'namespace_forbidden'])
     const alphaAdmin = clients['alpha-admin']!.api
-    const events = (await alphaAdmin('GET', '/v1/audit-events?limit=200')).body.items as Array<{ namespace: string | null; connectionId: string | null }>
+    const events = (await alphaAdmin('GET', '/v1/audit-events?limit=200')).body.items as Array<{
+      namespace: string | null
+      connectionId: string | null
+    }>
     expect(events.some((e) => e.namespace === 'alpha')).toBe(true)
     expect(events.filter((e) => e.connectionId !== null).every((e) => e.namespace === 'alpha')).toBe(true)
     expect((await alphaAdmin('GET', '/v1/audit-events?namespace=beta')).status).toBe(403)
@@ -202,24 +263,45 @@ describe('service clients', () => {
     const plain = await register('plain', undefined, ['tokens:read'])
     expect(plain.namespaces).toEqual(['default'])
     const alphaAdmin = clients['alpha-admin']!.api
-    const grant = await alphaAdmin('POST', '/v1/service-clients', { name: 'x', scopes: ['tokens:read'], namespaces: ['alpha', 'beta'] })
+    const grant = await alphaAdmin('POST', '/v1/service-clients', {
+      name: 'x',
+      scopes: ['tokens:read'],
+      namespaces: ['alpha', 'beta'],
+    })
     expect([grant.status, grant.body.code]).toEqual([403, 'namespace_forbidden'])
-    const star = await alphaAdmin('POST', '/v1/service-clients', { name: 'x', scopes: ['tokens:read'], namespaces: ['*'] })
+    const star = await alphaAdmin('POST', '/v1/service-clients', {
+      name: 'x',
+      scopes: ['tokens:read'],
+      namespaces: ['*'],
+    })
     expect([star.status, star.body.code]).toEqual([403, 'namespace_forbidden'])
-    const own = await alphaAdmin('POST', '/v1/service-clients', { name: 'alpha-worker', scopes: ['tokens:read'], namespaces: ['alpha'] })
+    const own = await alphaAdmin('POST', '/v1/service-clients', {
+      name: 'alpha-worker',
+      scopes: ['tokens:read'],
+      namespaces: ['alpha'],
+    })
     expect([own.status, own.body.namespaces]).toEqual([201, ['alpha']])
     const foreign = clients.beta!.clientId
     const patch = await alphaAdmin('PATCH', `/v1/service-clients/${foreign}`, { scopes: ['tokens:read'] })
     expect([patch.status, patch.body.code]).toEqual([403, 'namespace_forbidden'])
     const del = await alphaAdmin('DELETE', `/v1/service-clients/${foreign}`)
     expect([del.status, del.body.code]).toEqual([403, 'namespace_forbidden'])
-    const widen = await alphaAdmin('PATCH', `/v1/service-clients/${own.body.clientId}`, { namespaces: ['alpha', 'beta'] })
+    const widen = await alphaAdmin('PATCH', `/v1/service-clients/${own.body.clientId}`, {
+      namespaces: ['alpha', 'beta'],
+    })
     expect([widen.status, widen.body.code]).toEqual([403, 'namespace_forbidden'])
     const [row] = await sql('SELECT scopes, namespaces FROM service_clients WHERE id = $1', [foreign])
     expect(row).toEqual({ scopes: SERVICE_SCOPES, namespaces: ['beta'] })
-    const renamed = await alphaAdmin('PATCH', `/v1/service-clients/${own.body.clientId}`, { name: 'alpha worker', allowedReturnUrls: ['https://alpha.example.com/done'] })
+    const renamed = await alphaAdmin('PATCH', `/v1/service-clients/${own.body.clientId}`, {
+      name: 'alpha worker',
+      allowedReturnUrls: ['https://alpha.example.com/done'],
+    })
     expect(renamed.status).toBe(200)
-    expect(renamed.body).toMatchObject({ name: 'alpha worker', namespaces: ['alpha'], allowedReturnUrls: ['https://alpha.example.com/done'] })
+    expect(renamed.body).toMatchObject({
+      name: 'alpha worker',
+      namespaces: ['alpha'],
+      allowedReturnUrls: ['https://alpha.example.com/done'],
+    })
   })
 
   it('PATCH refuses bad input with a 400 naming the field, an unknown client with 404', async () => {
@@ -243,13 +325,22 @@ describe('service clients', () => {
     const missing = await patch('svc_missing', { name: 'x' })
     expect([missing.status, missing.body.code]).toEqual([404, 'service_client_not_found'])
     const url = `${broker.url}/v1/service-clients/${id}`
-    expect((await fetch(url, { method: 'PATCH', body: '{"name":"x"}', headers: { 'content-type': 'application/json' } })).status).toBe(401)
+    expect(
+      (await fetch(url, { method: 'PATCH', body: '{"name":"x"}', headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(401)
     const noAdmin = await clients.alpha!.api('PATCH', `/v1/service-clients/${id}`, { name: 'x' })
     expect([noAdmin.status, noAdmin.body.code]).toEqual([403, 'insufficient_scope'])
     const authorization = `Bearer ${await broker.token('clients:admin')}`
-    expect((await fetch(url, { method: 'PATCH', body: 'name=x', headers: { authorization, 'content-type': 'text/plain' } })).status).toBe(415)
+    expect(
+      (await fetch(url, { method: 'PATCH', body: 'name=x', headers: { authorization, 'content-type': 'text/plain' } }))
+        .status,
+    ).toBe(415)
     const big = JSON.stringify({ name: 'x'.repeat(200_000) })
-    expect((await fetch(url, { method: 'PATCH', body: big, headers: { authorization, 'content-type': 'application/json' } })).status).toBe(413)
+    expect(
+      (await fetch(url, { method: 'PATCH', body: big, headers: { authorization, 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(413)
   })
 })
 
@@ -272,11 +363,21 @@ describe('changes hold for tokens already issued, on every replica, within 1 s',
     await within(async () => (await vend()) === 200)
     expect((await onSecond('GET', `/v1/connections/${conns.alpha}`)).status).toBe(200)
 
-    expect((await admin('PATCH', `/v1/service-clients/${worker.clientId}`, { scopes: ['tokens:read'] })).status).toBe(200)
-    await within(async () => (await onSecond('GET', `/v1/connections/${conns.alpha}`)).body.code === 'insufficient_scope')
+    expect((await admin('PATCH', `/v1/service-clients/${worker.clientId}`, { scopes: ['tokens:read'] })).status).toBe(
+      200,
+    )
+    await within(
+      async () => (await onSecond('GET', `/v1/connections/${conns.alpha}`)).body.code === 'insufficient_scope',
+    )
     expect(await vend()).toBe(200)
     // Widening the scopes again does not widen the token beyond its own claim... which had both.
-    expect((await admin('PATCH', `/v1/service-clients/${worker.clientId}`, { scopes: ['tokens:read', 'connections:read', 'connections:revoke'] })).status).toBe(200)
+    expect(
+      (
+        await admin('PATCH', `/v1/service-clients/${worker.clientId}`, {
+          scopes: ['tokens:read', 'connections:read', 'connections:revoke'],
+        })
+      ).status,
+    ).toBe(200)
     await within(async () => (await onSecond('GET', `/v1/connections/${conns.alpha}`)).status === 200)
     const revoke = await onSecond('DELETE', `/v1/connections/${conns.alpha}`)
     expect([revoke.status, revoke.body.code]).toEqual([403, 'insufficient_scope'])
@@ -284,7 +385,12 @@ describe('changes hold for tokens already issued, on every replica, within 1 s',
     expect((await admin('PATCH', `/v1/service-clients/${worker.clientId}`, { namespaces: ['beta'] })).status).toBe(200)
     await within(async () => (await vend()) === 404)
     const gone = await onSecond('POST', `/v1/connections/${conns.alpha}/access-token`, {})
-    expect(gone.body).toEqual({ type: 'about:blank', title: 'No such connection', status: 404, code: 'connection_not_found' })
+    expect(gone.body).toEqual({
+      type: 'about:blank',
+      title: 'No such connection',
+      status: 404,
+      code: 'connection_not_found',
+    })
     expect((await onSecond('POST', `/v1/connections/${conns.beta}/access-token`, {})).status).toBe(200)
 
     expect((await admin('DELETE', `/v1/service-clients/${worker.clientId}`)).status).toBe(204)

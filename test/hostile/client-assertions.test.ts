@@ -24,14 +24,23 @@ const figures = new Figures('client-assertion attacks')
 const secrets = new Secrets()
 
 const clientKey = generateKeyPairSync('ed25519')
-const clientJwk = { ...(clientKey.publicKey.export({ format: 'jwk' }) as JWK), kid: 'client-k1', alg: 'EdDSA', use: 'sig' }
+const clientJwk = {
+  ...(clientKey.publicKey.export({ format: 'jwk' }) as JWK),
+  kid: 'client-k1',
+  alg: 'EdDSA',
+  use: 'sig',
+}
 const attacker = generateKeyPairSync('ed25519')
 const attackerJwk = attacker.publicKey.export({ format: 'jwk' }) as JWK
 
 beforeAll(async () => {
   broker = await startBroker({ env: NO_RATE_LIMITS })
   admin = apiClient(broker, await broker.token('clients:admin'))
-  const created = await admin('POST', '/v1/service-clients', { name: 'keyed', scopes: ['tokens:read'], jwks: { keys: [clientJwk] } })
+  const created = await admin('POST', '/v1/service-clients', {
+    name: 'keyed',
+    scopes: ['tokens:read'],
+    jwks: { keys: [clientJwk] },
+  })
   expect(created.status).toBe(201)
   keyed = created.body.clientId
   const other = await admin('POST', '/v1/service-clients', { name: 'secret', scopes: ['tokens:read'] })
@@ -47,7 +56,15 @@ afterAll(async () => {
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 const now = () => Math.floor(Date.now() / 1000)
-const claims = (extra: Record<string, unknown> = {}) => ({ iss: keyed, sub: keyed, aud: broker.url, jti: randomUUID(), iat: now(), exp: now() + 60, ...extra })
+const claims = (extra: Record<string, unknown> = {}) => ({
+  iss: keyed,
+  sub: keyed,
+  aud: broker.url,
+  jti: randomUUID(),
+  iat: now(),
+  exp: now() + 60,
+  ...extra,
+})
 function without(name: string) {
   const c: Record<string, unknown> = claims()
   delete c[name]
@@ -59,16 +76,24 @@ function signWith(key: KeyObject, header: Record<string, unknown>, payload: Reco
   return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`
 }
 /** Signed with the client's registered key: only the header or a claim is wrong. */
-const asClient = (payload: Record<string, unknown> | string, header: Record<string, unknown> = {}) => signWith(clientKey.privateKey, { alg: 'EdDSA', kid: 'client-k1', ...header }, payload)
-const asAttacker = (payload: Record<string, unknown>, header: Record<string, unknown> = {}) => signWith(attacker.privateKey, { alg: 'EdDSA', ...header }, payload)
+const asClient = (payload: Record<string, unknown> | string, header: Record<string, unknown> = {}) =>
+  signWith(clientKey.privateKey, { alg: 'EdDSA', kid: 'client-k1', ...header }, payload)
+const asAttacker = (payload: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+  signWith(attacker.privateKey, { alg: 'EdDSA', ...header }, payload)
 function hs256(secret: Buffer | string, payload: Record<string, unknown>): string {
   const input = `${b64({ alg: 'HS256', kid: 'client-k1' })}.${b64(payload)}`
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
-const unsigned = (payload: Record<string, unknown>, alg = 'none') => `${b64({ alg, kid: 'client-k1' })}.${b64(payload)}.`
-const form = (jwt: string, extra = '') => `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}&client_assertion=${jwt}${extra}`
+const unsigned = (payload: Record<string, unknown>, alg = 'none') =>
+  `${b64({ alg, kid: 'client-k1' })}.${b64(payload)}.`
+const form = (jwt: string, extra = '') =>
+  `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}&client_assertion=${jwt}${extra}`
 
-async function attempt(label: string, init: { form: string; authorization?: string }, expected: { status: number; error: string }) {
+async function attempt(
+  label: string,
+  init: { form: string; authorization?: string },
+  expected: { status: number; error: string },
+) {
   tried++
   const headers: Array<[string, string]> = [['content-type', 'application/x-www-form-urlencoded']]
   if (init.authorization) headers.push(['authorization', init.authorization])
@@ -80,12 +105,17 @@ async function attempt(label: string, init: { form: string; authorization?: stri
   } catch {
     problems.push('body is not JSON')
   }
-  if (res.status !== expected.status || body.error !== expected.error) problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
-  if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? '')) problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
+  if (res.status !== expected.status || body.error !== expected.error)
+    problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
+  if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? ''))
+    problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
   if (res.header('cache-control') !== 'no-store') problems.push(`cache-control: ${res.header('cache-control')}`)
   const internals = internalsIn(res.text)
   if (internals) problems.push(`internal detail (${internals})`)
-  figures.record(ASSERTIONS, label, { status: res.status, accepted: res.status === 200 || body.access_token !== undefined })
+  figures.record(ASSERTIONS, label, {
+    status: res.status,
+    accepted: res.status === 200 || body.access_token !== undefined,
+  })
   expect.soft(problems, label).toEqual([])
 }
 
@@ -132,7 +162,10 @@ function forgedAssertions(used: string): Array<[string, string]> {
     ['jwk header with the attacker key', asAttacker(claims(), { jwk: attackerJwk })],
     ['jwk header with the registered key (valid signature)', asClient(claims(), { jwk: clientJwk })],
     ['jku header (valid signature)', asClient(claims(), { jku: 'http://127.0.0.1:9/jwks.json' })],
-    ['jku header with the attacker key', asAttacker(claims(), { kid: 'attacker', jku: 'http://127.0.0.1:9/jwks.json' })],
+    [
+      'jku header with the attacker key',
+      asAttacker(claims(), { kid: 'attacker', jku: 'http://127.0.0.1:9/jwks.json' }),
+    ],
     ['x5u header (valid signature)', asClient(claims(), { x5u: 'http://127.0.0.1:9/cert.pem' })],
     ['x5c header (valid signature)', asClient(claims(), { x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] })],
     ['a key not registered, the registered kid', asAttacker(claims(), { kid: 'client-k1' })],
@@ -152,13 +185,27 @@ function forgedAssertions(used: string): Array<[string, string]> {
 
 describe('client assertions at POST /oauth/token', () => {
   it('control: a genuine assertion gets a token', async () => {
-    const res = await raw(broker.url, { method: 'POST', path: '/oauth/token', headers: [['content-type', 'application/x-www-form-urlencoded']], body: form(asClient(claims())) })
+    const res = await raw(broker.url, {
+      method: 'POST',
+      path: '/oauth/token',
+      headers: [['content-type', 'application/x-www-form-urlencoded']],
+      body: form(asClient(claims())),
+    })
     expect(res.status).toBe(200)
   })
 
   it('forged, altered, replayed and misdirected assertions: 401 invalid_client, no token', async () => {
     const used = asClient(claims())
-    expect((await raw(broker.url, { method: 'POST', path: '/oauth/token', headers: [['content-type', 'application/x-www-form-urlencoded']], body: form(used) })).status).toBe(200)
+    expect(
+      (
+        await raw(broker.url, {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: [['content-type', 'application/x-www-form-urlencoded']],
+          body: form(used),
+        })
+      ).status,
+    ).toBe(200)
     secrets.rememberJwt('used assertion', used)
     const invalidClient = { status: 401, error: 'invalid_client' }
     for (const [label, jwt] of forgedAssertions(used)) {
@@ -174,15 +221,41 @@ describe('client assertions at POST /oauth/token', () => {
     const invalidClient = { status: 401, error: 'invalid_client' }
     const cases: Array<[string, { form: string; authorization?: string }, { status: number; error: string }]> = [
       ['client_id differs from iss', { form: form(jwt, `&client_id=${secretClient.id}`) }, invalidClient],
-      ['unsupported client_assertion_type', { form: `grant_type=client_credentials&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:saml2-bearer')}&client_assertion=${jwt}` }, invalidClient],
-      ['client_assertion without its type', { form: `grant_type=client_credentials&client_assertion=${jwt}` }, invalidRequest],
-      ['client_assertion_type without an assertion', { form: `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}` }, invalidRequest],
+      [
+        'unsupported client_assertion_type',
+        {
+          form: `grant_type=client_credentials&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:saml2-bearer')}&client_assertion=${jwt}`,
+        },
+        invalidClient,
+      ],
+      [
+        'client_assertion without its type',
+        { form: `grant_type=client_credentials&client_assertion=${jwt}` },
+        invalidRequest,
+      ],
+      [
+        'client_assertion_type without an assertion',
+        { form: `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}` },
+        invalidRequest,
+      ],
       ['an assertion and HTTP Basic', { form: form(jwt), authorization: basic }, invalidRequest],
-      ['an assertion and a client_secret', { form: form(jwt, `&client_id=${keyed}&client_secret=${secretClient.secret}`) }, invalidRequest],
+      [
+        'an assertion and a client_secret',
+        { form: form(jwt, `&client_id=${keyed}&client_secret=${secretClient.secret}`) },
+        invalidRequest,
+      ],
       ['client_assertion twice', { form: form(jwt, `&client_assertion=${jwt}`) }, invalidRequest],
       ['an assertion of 10k characters', { form: form('a'.repeat(10_000)) }, invalidRequest],
-      ['a keyed client presenting a secret', { form: `grant_type=client_credentials&client_id=${keyed}&client_secret=${secretClient.secret}` }, invalidClient],
-      ['a keyed client with an empty secret', { form: `grant_type=client_credentials&client_id=${keyed}&client_secret=` }, invalidClient],
+      [
+        'a keyed client presenting a secret',
+        { form: `grant_type=client_credentials&client_id=${keyed}&client_secret=${secretClient.secret}` },
+        invalidClient,
+      ],
+      [
+        'a keyed client with an empty secret',
+        { form: `grant_type=client_credentials&client_id=${keyed}&client_secret=` },
+        invalidClient,
+      ],
     ]
     for (const [label, init, expected] of cases) await attempt(label, init, expected)
   })
@@ -212,9 +285,18 @@ describe('hostile key sets at registration', () => {
       ['a jku member beside keys', { keys: [clientJwk], jku: 'http://127.0.0.1:9/jwks.json' }],
     ]
     for (const [label, jwks] of cases) {
-      const res = await admin('POST', '/v1/service-clients', { name: `hostile ${label}`.slice(0, 100), scopes: ['tokens:read'], jwks })
+      const res = await admin('POST', '/v1/service-clients', {
+        name: `hostile ${label}`.slice(0, 100),
+        scopes: ['tokens:read'],
+        jwks,
+      })
       figures.record(KEYS, label, { status: res.status, accepted: res.status < 300 })
-      expect.soft([res.status, res.body?.code], label).toEqual([400, label === 'keys not an array' || label === 'a key that is a string' ? 'invalid_request' : 'invalid_jwks'])
+      expect
+        .soft([res.status, res.body?.code], label)
+        .toEqual([
+          400,
+          label === 'keys not an array' || label === 'a key that is a string' ? 'invalid_request' : 'invalid_jwks',
+        ])
     }
     const names = (await admin('GET', '/v1/service-clients')).body.items.map((c: { name: string }) => c.name)
     expect(names.filter((n: string) => n.startsWith('hostile'))).toEqual([])
@@ -227,7 +309,9 @@ describe('afterwards', () => {
   })
 
   it('logged each refused assertion as a security event', async () => {
-    const events = broker.logs.map((l) => JSON.parse(l) as { event?: string }).filter((l) => l.event?.startsWith('client_assertion.'))
+    const events = broker.logs
+      .map((l) => JSON.parse(l) as { event?: string })
+      .filter((l) => l.event?.startsWith('client_assertion.'))
     expect(events.filter((e) => e.event === 'client_assertion.replayed')).toHaveLength(1)
     expect(events.length).toBeGreaterThanOrEqual(50)
   })

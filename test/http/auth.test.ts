@@ -9,7 +9,16 @@ const caller: Caller = {
   clientId: 'billing',
   scopes: ['tokens:read'],
   namespaces: ['default'],
-  claims: { iss: 'https://broker.example.com', sub: 'billing', aud: 'https://broker.example.com', exp: 2, iat: 1, jti: 'j', client_id: 'billing', scope: 'tokens:read' },
+  claims: {
+    iss: 'https://broker.example.com',
+    sub: 'billing',
+    aud: 'https://broker.example.com',
+    exp: 2,
+    iat: 1,
+    jti: 'j',
+    client_id: 'billing',
+    scope: 'tokens:read',
+  },
 }
 
 describe('callerOf', () => {
@@ -18,6 +27,8 @@ describe('callerOf', () => {
   })
 
   it('refuses with 401 unauthorized when the hook set none', () => {
-    expect(() => callerOf({ caller: null } as FastifyRequest)).toThrow(expect.objectContaining({ code: 'unauthorized', status: 401 }))
+    expect(() => callerOf({ caller: null } as FastifyRequest)).toThrow(
+      expect.objectContaining({ code: 'unauthorized', status: 401 }),
+    )
   })
 })

@@ -7,7 +7,9 @@ import { formActionSources } from '../../src/http/pages.js'
 
 describe('formActionSources', () => {
   it("is 'self' plus the return URL's origin, normalized", () => {
-    expect(formActionSources('https://App.Example.com:443/integrations/done?x=1')).toBe("'self' https://app.example.com")
+    expect(formActionSources('https://App.Example.com:443/integrations/done?x=1')).toBe(
+      "'self' https://app.example.com",
+    )
     expect(formActionSources('http://127.0.0.1:8080/back')).toBe("'self' http://127.0.0.1:8080")
     expect(formActionSources('https://bücher.example/cb')).toBe("'self' https://xn--bcher-kva.example")
   })
@@ -16,7 +18,14 @@ describe('formActionSources', () => {
     expect(formActionSources(null)).toBe("'self'")
     expect(formActionSources(undefined)).toBe("'self'")
     expect(formActionSources('not a url')).toBe("'self'")
-    for (const hostile of ['http://a;script-src/', 'http://a,b/', "http://a'b/", 'http://*.example.com/', 'http://[::1]:3000/', 'ftp://files.example.com/']) {
+    for (const hostile of [
+      'http://a;script-src/',
+      'http://a,b/',
+      "http://a'b/",
+      'http://*.example.com/',
+      'http://[::1]:3000/',
+      'ftp://files.example.com/',
+    ]) {
       expect(formActionSources(hostile), hostile).toBe("'self'")
     }
   })

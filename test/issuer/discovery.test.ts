@@ -28,15 +28,37 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       // RFC 7523 client assertions: asymmetric only, never none or HMAC.
-      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
-      scopes_supported: ['connect:write', 'connections:write', 'connections:read', 'connections:revoke', 'tokens:read', 'clients:admin'],
+      token_endpoint_auth_signing_alg_values_supported: [
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'ES256',
+        'ES384',
+        'ES512',
+        'EdDSA',
+        'Ed25519',
+      ],
+      scopes_supported: [
+        'connect:write',
+        'connections:write',
+        'connections:read',
+        'connections:revoke',
+        'tokens:read',
+        'clients:admin',
+      ],
       access_token_signing_alg_values_supported: ['EdDSA'],
       service_documentation: `${broker.url}/docs`,
     })
   })
 
   it('names endpoints the broker serves', async () => {
-    const metadata = (await (await fetch(`${broker.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>
+    const metadata = (await (await fetch(`${broker.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      string
+    >
     expect((await fetch(metadata.jwks_uri!)).status).toBe(200)
     const token = await fetch(metadata.token_endpoint!, {
       method: 'POST',

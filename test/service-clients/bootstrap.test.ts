@@ -25,8 +25,13 @@ async function tokenStatus(broker: TestBroker, secret: string): Promise<number> 
 
 async function deleteBootstrap(broker: TestBroker, secret: string): Promise<void> {
   const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: secret })
-  const { access_token } = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body })).json()) as { access_token: string }
-  const res = await fetch(`${broker.url}/v1/service-clients/${BOOTSTRAP_ID}`, { method: 'DELETE', headers: { authorization: `Bearer ${access_token}` } })
+  const { access_token } = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body })).json()) as {
+    access_token: string
+  }
+  const res = await fetch(`${broker.url}/v1/service-clients/${BOOTSTRAP_ID}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${access_token}` },
+  })
   expect(res.status).toBe(204)
 }
 
@@ -74,9 +79,20 @@ describe('the bootstrap client deleted through the API', () => {
     try {
       const token = await current.token()
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-      const created = await fetch(`${current.url}/v1/service-clients`, { method: 'POST', headers, body: JSON.stringify({ name: 'worker', scopes: ['tokens:read'], allowedReturnUrls: [] }) })
+      const created = await fetch(`${current.url}/v1/service-clients`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'worker', scopes: ['tokens:read'], allowedReturnUrls: [] }),
+      })
       const { clientId } = (await created.json()) as { clientId: string }
-      expect((await fetch(`${current.url}/v1/service-clients/${clientId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(204)
+      expect(
+        (
+          await fetch(`${current.url}/v1/service-clients/${clientId}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(204)
       expect(await current.db.prisma.bootstrapTombstone.count()).toBe(0)
     } finally {
       await current.close()

@@ -33,7 +33,11 @@ afterAll(async () => {
 
 /** A client created through `on`'s API, and a broker token for it (issued directly: the token endpoint is not under test). */
 async function createClient(on: TestBroker, name: string): Promise<{ clientId: string; token: string }> {
-  const created = await admin.get(on)!('POST', '/v1/service-clients', { name, scopes: ['connections:read'], allowedReturnUrls: [] })
+  const created = await admin.get(on)!('POST', '/v1/service-clients', {
+    name,
+    scopes: ['connections:read'],
+    allowedReturnUrls: [],
+  })
   expect(created.status).toBe(201)
   const { token } = await on.app.services.tokens.issue(created.body.clientId, ['connections:read'])
   return { clientId: created.body.clientId, token }

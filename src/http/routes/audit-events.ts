@@ -28,7 +28,14 @@ export const auditEventRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
       const q = request.query
       // An admin sees the events of its own namespaces' connections only.
       const namespaces = listableNamespaces(callerOf(request).namespaces, q.namespace)
-      return audit.list({ connectionId: q.connectionId, type: q.type, namespaces, namespace: q.namespace, cursor: q.cursor, limit: q.limit ?? 50 })
+      return audit.list({
+        connectionId: q.connectionId,
+        type: q.type,
+        namespaces,
+        namespace: q.namespace,
+        cursor: q.cursor,
+        limit: q.limit ?? 50,
+      })
     },
   )
 }

@@ -24,7 +24,10 @@ import {
   ProviderView,
 } from '../schemas/connections.js'
 
-export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { connect, connections, freshTokens, revocations, clients, config }) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
+  app,
+  { connect, connections, freshTokens, revocations, clients, config },
+) => {
   const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
 
   app.get(
@@ -35,7 +38,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         description: 'What the broker can connect to, and what each needs. Never a secret.',
         tags: ['connections'],
         ...requiresScope('connections:read'),
-        response: { 200: json('Configured providers', Type.Object({ items: Type.Array(ProviderView) })), ...problems(...AUTHENTICATED) },
+        response: {
+          200: json('Configured providers', Type.Object({ items: Type.Array(ProviderView) })),
+          ...problems(...AUTHENTICATED),
+        },
       },
     },
     async () => ({ items: providers }),
@@ -51,7 +57,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         tags: ['connections'],
         ...requiresScope('connections:write'),
         body: NewConnection,
-        response: { 201: json('The connection (metadata only)', Connection), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
+        response: {
+          201: json('The connection (metadata only)', Connection),
+          ...problems(...WITH_BODY, ...AUTHENTICATED, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -113,7 +122,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         tags: ['connections'],
         ...requiresScope('connections:read'),
         params: IdParams,
-        response: { 200: json('The connection (metadata only)', Connection), ...problems(400, ...AUTHENTICATED, 404, 503) },
+        response: {
+          200: json('The connection (metadata only)', Connection),
+          ...problems(400, ...AUTHENTICATED, 404, 503),
+        },
       },
     },
     async (request) => {
@@ -164,7 +176,12 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     async (request, reply) => {
       const { minValiditySeconds, forceRefresh } = request.body
       const caller = callerOf(request)
-      const token = await freshTokens.accessToken(request.params.id, { minValiditySeconds, forceRefresh }, caller.clientId, caller.namespaces)
+      const token = await freshTokens.accessToken(
+        request.params.id,
+        { minValiditySeconds, forceRefresh },
+        caller.clientId,
+        caller.namespaces,
+      )
       return reply.header('cache-control', 'no-store').send(token)
     },
   )
@@ -182,8 +199,15 @@ function providerView(p: Provider, publicUrl: string): Static<typeof ProviderVie
     pkce: oauth2?.pkce ?? false,
     issuer: oauth2?.issuer ?? null,
     revocation: oauth2?.revocation ?? 'none',
-    params: oauth2 ? Object.entries(p.params).map(([name, spec]) => ({ name, pattern: spec.pattern, description: spec.description ?? null })) : [],
-    credentialFields: p.mode === 'oauth2' ? [] : p.credentialFields.map((f) => ({ name: f.name, label: f.label, kind: f.kind })),
+    params: oauth2
+      ? Object.entries(p.params).map(([name, spec]) => ({
+          name,
+          pattern: spec.pattern,
+          description: spec.description ?? null,
+        }))
+      : [],
+    credentialFields:
+      p.mode === 'oauth2' ? [] : p.credentialFields.map((f) => ({ name: f.name, label: f.label, kind: f.kind })),
     apiHeaders: Object.keys(p.apiHeaders),
   }
 }

@@ -37,7 +37,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         ...requiresScope('clients:admin'),
         body: NewServiceClient,
         response: {
-          201: json('The new client, with its secret unless it has keys', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.Optional(Type.String()) })])),
+          201: json(
+            'The new client, with its secret unless it has keys',
+            Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.Optional(Type.String()) })]),
+          ),
           ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
@@ -45,7 +48,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     },
     async (request, reply) => {
       const { client, clientSecret } = await clients.create(request.body, adminOf(request))
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, ...(clientSecret ? { clientSecret } : {}) })
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ ...client, ...(clientSecret ? { clientSecret } : {}) })
     },
   )
 
@@ -56,7 +62,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         summary: 'List service clients',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
-        response: { 200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })), ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503) },
+        response: {
+          200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })),
+          ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503),
+        },
       },
       config: { rateLimit },
     },
@@ -95,7 +104,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         ...requiresScope('clients:admin'),
         params: ClientIdParams,
         body: ServiceClientChanges,
-        response: { 200: json('The changed client', ServiceClient), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
+        response: {
+          200: json('The changed client', ServiceClient),
+          ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503),
+        },
       },
       config: { rateLimit },
     },
@@ -114,7 +126,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         ...requiresScope('clients:admin'),
         params: ClientIdParams,
         body: RotateSecretRequest,
-        response: { 200: json('The new secret', RotatedSecret), ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503) },
+        response: {
+          200: json('The new secret', RotatedSecret),
+          ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404, 503),
+        },
       },
       config: { rateLimit },
     },

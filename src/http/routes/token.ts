@@ -17,7 +17,12 @@ import { JWT_BEARER_ASSERTION } from '../../service-clients/client-assertions.js
 import type { ServiceClient } from '../../service-clients/service-clients.js'
 import type { Static } from 'typebox'
 
-function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
+function sendOAuthError(
+  reply: FastifyReply,
+  status: number,
+  error: OAuthErrorCode,
+  description?: string,
+): FastifyReply {
   if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
   return reply
     .code(status)
@@ -50,39 +55,70 @@ type Presented =
  * The client authentication a request presents: one method only (RFC 6749 §2.3), so
  * Basic, a form secret and an assertion never combine. `undefined`: none or unreadable.
  */
-function presented(basic: string | undefined, body: Static<typeof TokenRequest>): Presented | { invalid: string } | undefined {
+function presented(
+  basic: string | undefined,
+  body: Static<typeof TokenRequest>,
+): Presented | { invalid: string } | undefined {
   const assertion = body.client_assertion !== undefined || body.client_assertion_type !== undefined
-  const several = basic ? body.client_id !== undefined || body.client_secret !== undefined || assertion : assertion && body.client_secret !== undefined
+  const several = basic
+    ? body.client_id !== undefined || body.client_secret !== undefined || assertion
+    : assertion && body.client_secret !== undefined
   if (several) return { invalid: 'use one client authentication method, not several' }
   if (assertion) {
-    if (body.client_assertion === undefined || body.client_assertion_type === undefined) return { invalid: 'client_assertion and client_assertion_type go together' }
-    return { method: 'private_key_jwt', assertionType: body.client_assertion_type, assertion: body.client_assertion, clientId: body.client_id }
+    if (body.client_assertion === undefined || body.client_assertion_type === undefined)
+      return { invalid: 'client_assertion and client_assertion_type go together' }
+    return {
+      method: 'private_key_jwt',
+      assertionType: body.client_assertion_type,
+      assertion: body.client_assertion,
+      clientId: body.client_id,
+    }
   }
   if (basic) {
     const credentials = parseBasic(basic)
     return credentials && { method: 'client_secret', ...credentials }
   }
-  return body.client_id && body.client_secret ? { method: 'client_secret', clientId: body.client_id, secret: body.client_secret } : undefined
+  return body.client_id && body.client_secret
+    ? { method: 'client_secret', clientId: body.client_id, secret: body.client_secret }
+    : undefined
 }
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, assertions, tokens, audit, metrics, config }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
+  app,
+  { clients, assertions, tokens, audit, metrics, config },
+) => {
   /** The authenticated client, or undefined after logging the refusal's security event. */
   async function authenticate(request: FastifyRequest, credentials: Presented): Promise<ServiceClient | undefined> {
     // An unknown id is not logged: it may be a secret pasted into the wrong field.
-    const who = (id: string | undefined) => (id !== undefined && clients.cached(id) ? { clientId: id } : { clientIdKnown: false })
+    const who = (id: string | undefined) =>
+      id !== undefined && clients.cached(id) ? { clientId: id } : { clientIdKnown: false }
     if (credentials.method === 'client_secret') {
       const client = await clients.authenticate(credentials.clientId, credentials.secret)
-      if (!client) request.log.warn({ event: SECURITY_EVENTS.clientAuthenticationFailed, ...who(credentials.clientId) }, 'client authentication failed')
+      if (!client)
+        request.log.warn(
+          { event: SECURITY_EVENTS.clientAuthenticationFailed, ...who(credentials.clientId) },
+          'client authentication failed',
+        )
       return client
     }
     if (credentials.assertionType !== JWT_BEARER_ASSERTION) {
-      request.log.warn({ event: SECURITY_EVENTS.clientAssertionRefused, reason: 'unsupported client_assertion_type', ...who(credentials.clientId) }, 'client assertion refused')
+      request.log.warn(
+        {
+          event: SECURITY_EVENTS.clientAssertionRefused,
+          reason: 'unsupported client_assertion_type',
+          ...who(credentials.clientId),
+        },
+        'client assertion refused',
+      )
       return undefined
     }
     const result = await assertions.authenticate(credentials.assertion, credentials.clientId)
     if ('client' in result) return result.client
     const event = result.replay ? SECURITY_EVENTS.clientAssertionReplayed : SECURITY_EVENTS.clientAssertionRefused
-    request.log.warn({ event, reason: result.refused, ...who(result.claimedClientId) }, result.replay ? 'client assertion replayed' : 'client assertion refused')
+    request.log.warn(
+      { event, reason: result.refused, ...who(result.claimedClientId) },
+      result.replay ? 'client assertion replayed' : 'client assertion refused',
+    )
     return undefined
   }
 
@@ -121,14 +157,18 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
         if (!error) return reply.send(err)
         if (error === 'server_error') request.log.error({ err, code }, 'token request failed')
         if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error)
-        const description = code === 'unsupported_media_type' ? 'use application/x-www-form-urlencoded' : 'malformed or repeated parameter'
+        const description =
+          code === 'unsupported_media_type'
+            ? 'use application/x-www-form-urlencoded'
+            : 'malformed or repeated parameter'
         return sendOAuthError(reply, 400, 'invalid_request', description)
       },
     },
     async (request, reply) => {
       const body = request.body
       const credentials = presented(request.headers.authorization, body)
-      if (credentials && 'invalid' in credentials) return sendOAuthError(reply, 400, 'invalid_request', credentials.invalid)
+      if (credentials && 'invalid' in credentials)
+        return sendOAuthError(reply, 400, 'invalid_request', credentials.invalid)
       if (body.grant_type !== 'client_credentials') {
         return sendOAuthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
       }
@@ -146,13 +186,22 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
         const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
         const refused = requested.filter((s) => !(client.scopes as string[]).includes(s))
         if (requested.length === 0 || refused.length) {
-          return sendOAuthError(reply, 400, 'invalid_scope', `not granted to this client: ${refused.join(' ') || '(empty)'}`)
+          return sendOAuthError(
+            reply,
+            400,
+            'invalid_scope',
+            `not granted to this client: ${refused.join(' ') || '(empty)'}`,
+          )
         }
         scopes = requested
       }
       const { token, claims } = await tokens.issue(client.clientId, scopes)
       metrics.brokerTokens.inc()
-      audit.record({ type: 'broker_token.issued', actor: client.clientId, detail: { jti: claims.jti, scope: claims.scope, exp: claims.exp } })
+      audit.record({
+        type: 'broker_token.issued',
+        actor: client.clientId,
+        detail: { jti: claims.jti, scope: claims.scope, exp: claims.exp },
+      })
       request.log.info({ clientId: client.clientId, jti: claims.jti, scope: claims.scope }, 'broker token issued')
       return reply
         .header('cache-control', 'no-store')

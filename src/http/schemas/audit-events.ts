@@ -10,11 +10,16 @@ const AuditEvent = Type.Object({
   type: Type.String(),
   actor: Type.String({ description: 'Service client id, or bootstrap, cli, system' }),
   connectionId: Type.Union([Type.String(), Type.Null()]),
-  namespace: Type.Union([Type.String(), Type.Null()], { description: "The connection's namespace; null for events about no connection" }),
+  namespace: Type.Union([Type.String(), Type.Null()], {
+    description: "The connection's namespace; null for events about no connection",
+  }),
   detail: Type.Object({}, { additionalProperties: true }),
 })
 
-export const AuditEventPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+export const AuditEventPage = Type.Object({
+  items: Type.Array(AuditEvent),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+})
 
 export const AuditQuery = Type.Object(
   {
@@ -22,7 +27,9 @@ export const AuditQuery = Type.Object(
     type: Type.Optional(StringEnum(AUDIT_EVENT_TYPES)),
     namespace: Type.Optional({ ...Namespace, description: "Only this namespace's events (one the caller holds)" }),
     // At most 18 digits: always inside PostgreSQL's bigint.
-    cursor: Type.Optional(Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' }),
+    ),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },

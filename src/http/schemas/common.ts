@@ -85,7 +85,12 @@ export const RATE_LIMITED = [429] as const
 export const WITH_BODY = [400, 413, 415] as const
 
 /** A namespace name (service-clients/namespaces.ts). */
-export const Namespace = Type.String({ minLength: 1, maxLength: 63, pattern: NAMESPACE_PATTERN, description: 'A namespace: who may touch which connection' })
+export const Namespace = Type.String({
+  minLength: 1,
+  maxLength: 63,
+  pattern: NAMESPACE_PATTERN,
+  description: 'A namespace: who may touch which connection',
+})
 
 export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
 export const Timestamp = Type.String({ format: 'date-time' })

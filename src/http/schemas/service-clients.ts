@@ -27,7 +27,12 @@ export const ServiceClient = Type.Object({
   scopes: Type.Array(StringEnum(SCOPES)),
   namespaces: Type.Array(Type.String(), { description: 'The namespaces whose connections it may touch; ["*"]: all' }),
   allowedReturnUrls: Type.Array(Type.String()),
-  jwks: Type.Optional(Type.Object({ keys: Type.Array(ClientJwk) }, { description: 'The public keys of a client that authenticates with private_key_jwt' })),
+  jwks: Type.Optional(
+    Type.Object(
+      { keys: Type.Array(ClientJwk) },
+      { description: 'The public keys of a client that authenticates with private_key_jwt' },
+    ),
+  ),
   createdAt: Timestamp,
 })
 
@@ -35,11 +40,14 @@ const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\
 // Checked against SCOPES by the service, which names the unknown scope in its 400.
 const Scopes = Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: SCOPES.length })
 const NAMESPACES_DESCRIPTION = `Namespace names, or ["${ALL_NAMESPACES}"] for all; an admin grants only namespaces it holds`
-const Namespaces = Type.Array(Type.String({ maxLength: 63, pattern: `^(\\${ALL_NAMESPACES}|${NAMESPACE_PATTERN.slice(1, -1)})$` }), {
-  minItems: 1,
-  maxItems: MAX_NAMESPACES,
-  description: NAMESPACES_DESCRIPTION,
-})
+const Namespaces = Type.Array(
+  Type.String({ maxLength: 63, pattern: `^(\\${ALL_NAMESPACES}|${NAMESPACE_PATTERN.slice(1, -1)})$` }),
+  {
+    minItems: 1,
+    maxItems: MAX_NAMESPACES,
+    description: NAMESPACES_DESCRIPTION,
+  },
+)
 const ReturnUrls = Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 50 })
 /**
  * A JWK Set as sent. Its content is checked by the service, which names the key and the
@@ -94,7 +102,12 @@ export const RotateSecretRequest = Type.Object(
 export const RotatedSecret = Type.Object({
   clientId: Type.String(),
   clientSecret: Type.String({ description: 'The new secret, shown once' }),
-  previousSecretExpiresAt: Type.Union([Timestamp, Type.Null()], { description: 'Until when the previous secret works; null when it stopped at once' }),
+  previousSecretExpiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'Until when the previous secret works; null when it stopped at once',
+  }),
 })
 
-export const ClientIdParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) }, { additionalProperties: false })
+export const ClientIdParams = Type.Object(
+  { clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) },
+  { additionalProperties: false },
+)

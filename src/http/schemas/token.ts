@@ -10,7 +10,9 @@ export const TokenRequest = Type.Object(
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
     // RFC 7523 §2.2 private_key_jwt: a JWT signed with one of the client's registered keys.
-    client_assertion_type: Type.Optional(Type.String({ maxLength: 100, description: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' })),
+    client_assertion_type: Type.Optional(
+      Type.String({ maxLength: 100, description: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' }),
+    ),
     client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
   },
   // RFC 6749 §3.2: unrecognized parameters are ignored. A repeated parameter arrives as an
@@ -33,4 +35,7 @@ const OAuthError = Type.Object({
   error_description: Type.Optional(Type.String()),
 })
 
-export const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
+export const oauthError = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: OAuthError } },
+})
