@@ -11,7 +11,11 @@ export const SLOW_TESTS = [
   'test/connections/proactive-refresh.test.ts',
 ]
 
-export function suite(name: 'fast' | 'slow', files: { include: string[]; exclude: string[] }, workers: { maxWorkers: number; isolate: boolean }) {
+export function suite(
+  name: 'fast' | 'slow',
+  files: { include: string[]; exclude: string[] },
+  workers: { maxWorkers: number; isolate: boolean },
+) {
   return defineConfig({
     test: {
       name,

@@ -48,7 +48,12 @@ function listen(server: Server, port: number): Promise<void> {
   })
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: DemoServiceOptions, url: string): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: DemoServiceOptions,
+  url: string,
+): Promise<void> {
   const { pathname, searchParams } = new URL(req.url ?? '/', url)
   if (req.method === 'GET' && pathname === '/') return send(res, 200, homePage())
   if (req.method === 'POST' && pathname === '/connect') {
@@ -71,18 +76,22 @@ async function createConnectSession(options: DemoServiceOptions, returnUrl: stri
     body: JSON.stringify({ provider: options.provider, ownerId: 'demo-user', returnUrl }),
   })
   const body = (await res.json()) as { connectUrl?: string; detail?: string }
-  if (res.status !== 201 || !body.connectUrl) throw new Error(`POST /v1/connect-sessions answered ${res.status}: ${body.detail ?? ''}`)
+  if (res.status !== 201 || !body.connectUrl)
+    throw new Error(`POST /v1/connect-sessions answered ${res.status}: ${body.detail ?? ''}`)
   return body.connectUrl
 }
 
 async function brokerToken(options: DemoServiceOptions, scope: string): Promise<string> {
   const res = await fetch(`${options.brokerUrl}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}` },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   })
   const body = (await res.json()) as { access_token?: string; error?: string }
-  if (res.status !== 200 || !body.access_token) throw new Error(`POST /oauth/token answered ${res.status}: ${body.error ?? ''}`)
+  if (res.status !== 200 || !body.access_token)
+    throw new Error(`POST /oauth/token answered ${res.status}: ${body.error ?? ''}`)
   return body.access_token
 }
 
@@ -111,7 +120,10 @@ function returnPage(query: URLSearchParams, options: DemoServiceOptions): string
   const status = query.get('status') ?? ''
   const connectionId = query.get('connection_id') ?? ''
   if (status !== 'connected' || !/^conn_[A-Za-z0-9_-]+$/.test(connectionId)) {
-    return page('Not connected', `<p>Status: <code id="status">${escapeHtml(status)}</code>, error: <code id="error">${escapeHtml(query.get('error') ?? '')}</code></p><p><a href="/">Try again</a></p>`)
+    return page(
+      'Not connected',
+      `<p>Status: <code id="status">${escapeHtml(status)}</code>, error: <code id="error">${escapeHtml(query.get('error') ?? '')}</code></p><p><a href="/">Try again</a></p>`,
+    )
   }
   const lines = curlLines(options.brokerUrl, options.clientId, options.clientSecret, connectionId)
   return page(

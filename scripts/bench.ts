@@ -29,8 +29,19 @@ interface Run {
   non2xx: number
 }
 
-function autocannon(url: string, connections: number, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Run> {
-  const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(DURATION_S)]
+function autocannon(
+  url: string,
+  connections: number,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Run> {
+  const args = [
+    join(ROOT, 'node_modules/autocannon/autocannon.js'),
+    '-j',
+    '-c',
+    String(connections),
+    '-d',
+    String(DURATION_S),
+  ]
   if (options.method) args.push('-m', options.method)
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`)
   if (options.body !== undefined) args.push('-b', options.body)
@@ -43,7 +54,12 @@ function autocannon(url: string, connections: number, options: { method?: string
     child.on('exit', () => {
       clearTimeout(timer)
       try {
-        const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number }
+        const r = JSON.parse(out) as {
+          requests: { average: number }
+          latency: { p50: number; p99: number }
+          errors: number
+          non2xx: number
+        }
         resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx })
       } catch (err) {
         reject(new Error(`autocannon output not understood: ${(err as Error).message}`))
@@ -58,7 +74,10 @@ async function main() {
   const brokers: BrokerProcess[] = []
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  const as = await startAuthorizationServer({ redirectUris: [`${publicUrl}/oauth/callback/bench`], accessTokenTtlSeconds: 3600 })
+  const as = await startAuthorizationServer({
+    redirectUris: [`${publicUrl}/oauth/callback/bench`],
+    accessTokenTtlSeconds: 3600,
+  })
   try {
     const providersFile = join(dir, 'providers.json')
     writeFileSync(
@@ -88,7 +107,9 @@ async function main() {
     const tokenFor = async (url: string) => {
       const res = await fetch(`${url}/oauth/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${env.BOOTSTRAP_CLIENT_ID}:${env.BOOTSTRAP_CLIENT_SECRET}`).toString('base64')}` },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${env.BOOTSTRAP_CLIENT_ID}:${env.BOOTSTRAP_CLIENT_SECRET}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'client_credentials' }),
       })
       return ((await res.json()) as { access_token: string }).access_token
@@ -97,8 +118,14 @@ async function main() {
     const api = apiClient({ url: publicUrl } as never, token)
     const connectionId = await connectUser(api, as, { provider: 'bench', ownerId: 'bench-user' })
 
-    console.log(`\nOAuth broker benchmark — ${cpus().length} cores, Node ${process.version}, ${DURATION_S} s per run, production logging (info, to a file)\n`)
-    const vend = { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }
+    console.log(
+      `\nOAuth broker benchmark — ${cpus().length} cores, Node ${process.version}, ${DURATION_S} s per run, production logging (info, to a file)\n`,
+    )
+    const vend = {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    }
     const tokenUrl = `${publicUrl}/v1/connections/${connectionId}/access-token`
     const rows: Array<[string, number, Run]> = []
     for (const c of [64, 8]) {
@@ -107,7 +134,9 @@ async function main() {
     }
     console.log('route                                   conns      req/s   p50 ms   p99 ms   errors')
     for (const [route, c, r] of rows) {
-      console.log(`${route.padEnd(40)}${String(c).padStart(5)}${r.rps.toFixed(0).padStart(11)}${String(r.p50).padStart(9)}${String(r.p99).padStart(9)}${String(r.errors + r.non2xx).padStart(9)}`)
+      console.log(
+        `${route.padEnd(40)}${String(c).padStart(5)}${r.rps.toFixed(0).padStart(11)}${String(r.p50).padStart(9)}${String(r.p99).padStart(9)}${String(r.errors + r.non2xx).padStart(9)}`,
+      )
     }
     const at = (route: string, c: number) => rows.find(([n, cc]) => n.startsWith(route) && cc === c)![2]
     const ratio = at('POST', 64).rps / at('GET', 64).rps
@@ -118,12 +147,17 @@ async function main() {
     // two broker replicas sharing the database.
     const port2 = await freePort()
     const databaseUrl = runningEmbeddedUrl(env.DATA_DIR)!
-    const replica = spawnBroker({ env: { ...env, DATABASE_URL: databaseUrl, PUBLIC_URL: `http://127.0.0.1:${port2}` }, port: port2, stdio: log })
+    const replica = spawnBroker({
+      env: { ...env, DATABASE_URL: databaseUrl, PUBLIC_URL: `http://127.0.0.1:${port2}` },
+      port: port2,
+      stdio: log,
+    })
     brokers.push(replica)
     await replica.waitReady(30_000)
     const token2 = await tokenFor(`http://127.0.0.1:${port2}`)
     const ids: string[] = []
-    for (let i = 0; i < STORM_CONNECTIONS; i++) ids.push(await connectUser(api, as, { provider: 'bench', ownerId: `storm-${i}` }))
+    for (let i = 0; i < STORM_CONNECTIONS; i++)
+      ids.push(await connectUser(api, as, { provider: 'bench', ownerId: `storm-${i}` }))
     const db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
     // Every token is an hour old and expires in 10 s: every caller (default
@@ -132,7 +166,8 @@ async function main() {
       `UPDATE connections SET token_obtained_at = now() - interval '3590 seconds', expires_at = now() + interval '10 seconds' WHERE id = ANY($1)`,
       [ids],
     )
-    for (const id of ids) await db.query(`SELECT pg_notify('oauth_broker_changes', $1)`, [JSON.stringify({ topic: 'connection', id })])
+    for (const id of ids)
+      await db.query(`SELECT pg_notify('oauth_broker_changes', $1)`, [JSON.stringify({ topic: 'connection', id })])
     const before = as.tokenRequests.length
     const started = Date.now()
     const calls = ids.flatMap((id) =>
@@ -141,7 +176,11 @@ async function main() {
           method: 'POST',
           headers: { authorization: `Bearer ${i % 2 ? token2 : token}`, 'content-type': 'application/json' },
           body: '{}',
-        }).then(async (r) => ({ id, status: r.status, token: ((await r.json()) as { accessToken?: string }).accessToken })),
+        }).then(async (r) => ({
+          id,
+          status: r.status,
+          token: ((await r.json()) as { accessToken?: string }).accessToken,
+        })),
       ),
     )
     const results = await Promise.all(calls)
@@ -154,10 +193,18 @@ async function main() {
     await db.end()
     const perConnection = ids.map((id) => Number(events.find((e) => e.connection_id === id)?.n ?? 0))
     const distinctTokens = ids.map((id) => new Set(results.filter((r) => r.id === id).map((r) => r.token)).size)
-    console.log(`\nrefresh storm: ${STORM_CONNECTIONS} connections expiring at once × ${STORM_CALLERS} concurrent callers each, 2 replicas, ${ms} ms`)
-    console.log(`  provider refresh calls: ${refreshes} for ${STORM_CONNECTIONS} connections = ${(refreshes / STORM_CONNECTIONS).toFixed(2)} per connection (target exactly 1)`)
-    console.log(`  refreshes per connection (audit): min ${Math.min(...perConnection)}, max ${Math.max(...perConnection)}`)
-    console.log(`  distinct tokens handed out per connection: max ${Math.max(...distinctTokens)}; non-200 answers: ${results.filter((r) => r.status !== 200).length}`)
+    console.log(
+      `\nrefresh storm: ${STORM_CONNECTIONS} connections expiring at once × ${STORM_CALLERS} concurrent callers each, 2 replicas, ${ms} ms`,
+    )
+    console.log(
+      `  provider refresh calls: ${refreshes} for ${STORM_CONNECTIONS} connections = ${(refreshes / STORM_CONNECTIONS).toFixed(2)} per connection (target exactly 1)`,
+    )
+    console.log(
+      `  refreshes per connection (audit): min ${Math.min(...perConnection)}, max ${Math.max(...perConnection)}`,
+    )
+    console.log(
+      `  distinct tokens handed out per connection: max ${Math.max(...distinctTokens)}; non-200 answers: ${results.filter((r) => r.status !== 200).length}`,
+    )
   } finally {
     await Promise.all(brokers.map((b) => b.stop()))
     await as.close()

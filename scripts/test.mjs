@@ -11,7 +11,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const slow = process.argv[2] === '--slow'
 const vitestArgs = process.argv.slice(slow ? 3 : 2)
 const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm']
-const vitest = [process.execPath, join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...(slow ? ['--config', 'vitest.slow.config.ts'] : []), ...vitestArgs]
+const vitest = [
+  process.execPath,
+  join(root, 'node_modules/vitest/vitest.mjs'),
+  'run',
+  ...(slow ? ['--config', 'vitest.slow.config.ts'] : []),
+  ...vitestArgs,
+]
 
 const steps = [
   ...(slow ? [] : [['typecheck', [...npm, 'run', 'typecheck']]]),
@@ -29,7 +35,9 @@ for (const [name, [command, ...args]] of steps) {
   status = result.status ?? 1
   if (status !== 0) break
 }
-console.log(`\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} (${times.join(', ')})${status ? ', FAILED' : ''}`)
+console.log(
+  `\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} (${times.join(', ')})${status ? ', FAILED' : ''}`,
+)
 process.exitCode = status
 
 function seconds(ms) {

@@ -82,7 +82,9 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
 function setValidation(app: FastifyInstance): void {
   const bodyAjv = createAjv()
   const paramAjv = createAjv({ coerceTypes: true })
-  app.setValidatorCompiler(({ schema, httpPart }) => withWellFormedInput((httpPart === 'body' ? bodyAjv : paramAjv).compile(schema)))
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    withWellFormedInput((httpPart === 'body' ? bodyAjv : paramAjv).compile(schema)),
+  )
   // Only JSON bodies by default; form bodies only where a route registers the parser.
   app.removeContentTypeParser(['text/plain'])
 }
@@ -92,7 +94,9 @@ async function registerInfrastructure(app: FastifyInstance): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => {
-      const err = new Error(`rate limit exceeded, retry in ${Math.ceil(context.ttl / 1000)} s`) as Error & { statusCode: number }
+      const err = new Error(`rate limit exceeded, retry in ${Math.ceil(context.ttl / 1000)} s`) as Error & {
+        statusCode: number
+      }
       err.statusCode = 429
       return err
     },
@@ -131,7 +135,13 @@ function registerRequestHooks(app: FastifyInstance, services: Services): void {
     services.metrics.httpDuration.observe({ method: request.method, route }, seconds)
     if (request.routeOptions.config?.quietLog && reply.statusCode < 400) return
     request.log.info(
-      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, clientId: request.caller?.clientId },
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        clientId: request.caller?.clientId,
+      },
       'request completed',
     )
   })

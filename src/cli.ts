@@ -3,7 +3,12 @@
 // database under DATA_DIR, the running broker's if there is one.
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, isActivationDelay, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS } from './issuer/signing-keys.js'
+import {
+  DEFAULT_ACTIVATION_DELAY_SECONDS,
+  isActivationDelay,
+  MAX_ACTIVATION_DELAY_SECONDS,
+  MIN_ACTIVATION_DELAY_SECONDS,
+} from './issuer/signing-keys.js'
 import { createLogger } from './log.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
@@ -67,16 +72,28 @@ function out(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
-async function run(command: string, arg: string | undefined, values: Options, { clients, keys, audit, db, keyring, log }: Services): Promise<number> {
+async function run(
+  command: string,
+  arg: string | undefined,
+  values: Options,
+  { clients, keys, audit, db, keyring, log }: Services,
+): Promise<number> {
   switch (command) {
     case 'migrate':
       out({ migrated: true })
       return 0
     case 'clients create': {
       if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
-      const { client, clientSecret } = await clients.create({ name: values.name, scopes: list(values.scopes), allowedReturnUrls: list(values['return-urls']) }, 'cli')
+      const { client, clientSecret } = await clients.create(
+        { name: values.name, scopes: list(values.scopes), allowedReturnUrls: list(values['return-urls']) },
+        'cli',
+      )
       out({ ...client, clientSecret })
       process.stderr.write('The client secret is shown once; store it now.\n')
       return 0
@@ -91,9 +108,12 @@ async function run(command: string, arg: string | undefined, values: Options, { 
       return 0
     case 'keys list':
     case 'keys rotate': {
-      const delay = values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
+      const delay =
+        values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
       if (command === 'keys rotate' && !isActivationDelay(delay)) {
-        throw new UsageError(`--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`)
+        throw new UsageError(
+          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
+        )
       }
       await keys.ensureKey()
       await keys.start(undefined)

@@ -90,7 +90,11 @@ export interface LoadOptions {
   server?: boolean
 }
 
-export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, 'utf8'), options: LoadOptions = {}): Config {
+export function loadConfig(
+  env: Env,
+  readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
+  options: LoadOptions = {},
+): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
 
@@ -153,11 +157,17 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
 /** A deployment's tokens and redirect URIs must not silently name http://localhost. */
 function requirePublicUrl(p: EnvReader, databaseUrl: string | undefined, problems: string[]): void {
   if (databaseUrl === undefined || p.string('PUBLIC_URL') !== undefined) return
-  problems.push("PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker's external URL, e.g. https://broker.example.com")
+  problems.push(
+    "PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker's external URL, e.g. https://broker.example.com",
+  )
 }
 
 /** ENCRYPTION_KEY: required with an external database; unset means a generated development key. */
-function readEncryptionKeys(p: EnvReader, databaseUrl: string | undefined, problems: string[]): EncryptionKey[] | undefined {
+function readEncryptionKeys(
+  p: EnvReader,
+  databaseUrl: string | undefined,
+  problems: string[],
+): EncryptionKey[] | undefined {
   const rawKeys = p.secret('ENCRYPTION_KEY')
   if (rawKeys !== undefined) {
     try {
@@ -182,13 +192,17 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
     else if (!/^[A-Za-z0-9._~-]{1,128}$/.test(bootstrapId)) {
       problems.push('BOOTSTRAP_CLIENT_ID: 1-128 characters among A-Z a-z 0-9 . _ ~ -')
     }
-    if (bootstrapSecret === undefined) problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
+    if (bootstrapSecret === undefined)
+      problems.push('BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set')
     else {
       const problem = bootstrapSecretProblem(bootstrapSecret)
       if (problem) problems.push(`BOOTSTRAP_CLIENT_SECRET: ${problem}; generate one with \`openssl rand -hex 32\``)
     }
     const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const normalized = normalizeReturnUrl(raw)
       if (typeof normalized === 'string') returnUrls.push(normalized)
       else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
@@ -257,7 +271,8 @@ function readPem(path: string | undefined, readFile: ReadFile, problems: string[
   if (path === undefined) return undefined
   try {
     const pem = readFile(path)
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`PROVIDER_CA_FILE: ${path} holds no PEM certificate`)
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`PROVIDER_CA_FILE: ${path} holds no PEM certificate`)
     return pem
   } catch (err) {
     problems.push(`PROVIDER_CA_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
@@ -284,7 +299,10 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): Config['t
   if (raw === undefined || raw === 'false') return false
   if (raw === 'true') return true
   if (/^\d+$/.test(raw)) return Number(raw)
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (list.every((s) => /^[0-9a-fA-F.:/]+$/.test(s))) return list
   problems.push('TRUST_PROXY: false, true, a hop count, or a comma-separated list of addresses/CIDRs')
   return false

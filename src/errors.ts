@@ -41,7 +41,12 @@ export const PROBLEMS = {
   unknown_provider: { status: 400, title: 'The provider is not configured', oauth: bad },
   invalid_connection: { status: 400, title: 'The connection cannot be re-authorized by this session', oauth: bad },
   invalid_credentials: { status: 400, title: 'The credentials are malformed or the provider refused them', oauth: bad },
-  unauthorized: { status: 401, title: 'A valid broker token is required', oauth: bad, event: SECURITY_EVENTS.brokerTokenRefused },
+  unauthorized: {
+    status: 401,
+    title: 'A valid broker token is required',
+    oauth: bad,
+    event: SECURITY_EVENTS.brokerTokenRefused,
+  },
   insufficient_scope: {
     status: 403,
     title: 'The broker token lacks the scope this route needs',
@@ -65,10 +70,22 @@ export const PROBLEMS = {
     oauth: 'server_error',
     event: SECURITY_EVENTS.secretUnreadable,
   },
-  provider_rejected: { status: 502, title: "The provider refused the broker's client credentials or request", oauth: 'server_error' },
-  provider_unavailable: { status: 503, title: 'The provider is unavailable or answered with an unusable response', oauth: retry },
+  provider_rejected: {
+    status: 502,
+    title: "The provider refused the broker's client credentials or request",
+    oauth: 'server_error',
+  },
+  provider_unavailable: {
+    status: 503,
+    title: 'The provider is unavailable or answered with an unusable response',
+    oauth: retry,
+  },
   database_unavailable: { status: 503, title: 'The broker database is unavailable', oauth: retry },
-  shutting_down: { status: 503, title: 'The broker is shutting down; retry, another replica will answer', oauth: retry },
+  shutting_down: {
+    status: 503,
+    title: 'The broker is shutting down; retry, another replica will answer',
+    oauth: retry,
+  },
 } as const satisfies Record<string, Entry>
 
 export type ProblemCode = keyof typeof PROBLEMS
@@ -79,11 +96,23 @@ const refused = SECURITY_EVENTS.callbackRefused
 /** Connect-attempt codes: the title is the sentence the user reads on the error page. */
 export const CONNECT_ERRORS = {
   session_not_found: { status: 404, title: 'This connect link is not valid.' },
-  session_expired: { status: 400, title: 'This connect link has expired. Start again from the application.', event: state },
+  session_expired: {
+    status: 400,
+    title: 'This connect link has expired. Start again from the application.',
+    event: state,
+  },
   session_used: { status: 400, title: 'This connect link was already used. Start again from the application.' },
-  invalid_state: { status: 400, title: 'This answer from the provider does not belong to a connect attempt in progress.', event: state },
+  invalid_state: {
+    status: 400,
+    title: 'This answer from the provider does not belong to a connect attempt in progress.',
+    event: state,
+  },
   browser_mismatch: { status: 400, title: 'This connect attempt was started in another browser.', event: state },
-  provider_mismatch: { status: 400, title: 'The provider that answered is not the one this attempt was started for.', event: refused },
+  provider_mismatch: {
+    status: 400,
+    title: 'The provider that answered is not the one this attempt was started for.',
+    event: refused,
+  },
   issuer_mismatch: {
     status: 400,
     title: 'The answer did not come from the expected authorization server.',
@@ -150,7 +179,11 @@ export function oauthErrorOf(code: ProblemCode): OAuthErrorCode | null {
 }
 
 /** The security event a refusal with this code is logged as, if any. */
-export function securityEventOf(code: ProblemCode | ConnectErrorCode, registry: 'problem' | 'connect'): SecurityEvent | undefined {
-  const entry: Entry | undefined = registry === 'problem' ? PROBLEMS[code as ProblemCode] : CONNECT_ERRORS[code as ConnectErrorCode]
+export function securityEventOf(
+  code: ProblemCode | ConnectErrorCode,
+  registry: 'problem' | 'connect',
+): SecurityEvent | undefined {
+  const entry: Entry | undefined =
+    registry === 'problem' ? PROBLEMS[code as ProblemCode] : CONNECT_ERRORS[code as ConnectErrorCode]
   return entry?.event
 }

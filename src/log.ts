@@ -67,14 +67,18 @@ export function redactSecrets(value: unknown, depth = 0, parentKey?: string, see
     const proto = Object.getPrototypeOf(value) as object | null
     if (proto !== Object.prototype && proto !== null) {
       // Class instances (sockets, requests, clients) are not log material: named, not walked.
-      if (typeof (value as { toJSON?: unknown }).toJSON !== 'function') return `[${value.constructor?.name ?? 'object'}]`
+      if (typeof (value as { toJSON?: unknown }).toJSON !== 'function')
+        return `[${value.constructor?.name ?? 'object'}]`
       const json: unknown = (value as { toJSON(): unknown }).toJSON()
       if (json === null || typeof json !== 'object') return json
       source = json
     }
     const out: Record<string, unknown> = {}
     for (const [key, member] of Object.entries(source)) {
-      out[key] = member !== undefined && member !== null && isSecretKey(key, parentKey) ? CENSOR : redactSecrets(member, depth + 1, key, seen)
+      out[key] =
+        member !== undefined && member !== null && isSecretKey(key, parentKey)
+          ? CENSOR
+          : redactSecrets(member, depth + 1, key, seen)
     }
     return out
   } finally {

@@ -11,7 +11,11 @@ import type { ChangeFeed } from './store/changes.js'
 
 /** The app's modules, loaded while the database starts (initdb runs in its own process). */
 async function appModules() {
-  const [{ buildApp }, { ChangeFeed }, { migrate }] = await Promise.all([import('./app.js'), import('./store/changes.js'), import('./store/migrate.js')])
+  const [{ buildApp }, { ChangeFeed }, { migrate }] = await Promise.all([
+    import('./app.js'),
+    import('./store/changes.js'),
+    import('./store/migrate.js'),
+  ])
   return { buildApp, ChangeFeed, migrate }
 }
 
@@ -99,7 +103,14 @@ async function main(): Promise<void> {
     await app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
       throw listenError(err, config)
     })
-    log.info({ publicUrl: config.publicUrl, database: config.databaseUrl ? 'external' : 'embedded', providers: [...config.providers.keys()] }, 'oauth broker ready')
+    log.info(
+      {
+        publicUrl: config.publicUrl,
+        database: config.databaseUrl ? 'external' : 'embedded',
+        providers: [...config.providers.keys()],
+      },
+      'oauth broker ready',
+    )
   }
   try {
     starting = startUp()
@@ -126,11 +137,17 @@ function listenError(err: NodeJS.ErrnoException, config: Config): Error {
   const where = `port ${config.port} on ${config.host}`
   switch (err.code) {
     case 'EADDRINUSE':
-      return new EnvironmentError(`Cannot listen on ${where}: another process uses it (another broker?). Stop that process, or set PORT to a free port.`)
+      return new EnvironmentError(
+        `Cannot listen on ${where}: another process uses it (another broker?). Stop that process, or set PORT to a free port.`,
+      )
     case 'EACCES':
-      return new EnvironmentError(`Cannot listen on ${where}: not permitted (ports below 1024 need privileges). Set PORT to 1024 or above.`)
+      return new EnvironmentError(
+        `Cannot listen on ${where}: not permitted (ports below 1024 need privileges). Set PORT to 1024 or above.`,
+      )
     case 'EADDRNOTAVAIL':
-      return new EnvironmentError(`Cannot listen on ${where}: HOST is not an address of this machine. Set HOST to one of its addresses, or 0.0.0.0.`)
+      return new EnvironmentError(
+        `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST to one of its addresses, or 0.0.0.0.`,
+      )
     default:
       return err
   }

@@ -21,6 +21,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
 }
 
 export async function openApiYaml(): Promise<string> {
-  const header = '# Generated from the route schemas by `npm run openapi`; test/http/openapi.test.ts fails when they differ.\n'
+  const header =
+    '# Generated from the route schemas by `npm run openapi`; test/http/openapi.test.ts fails when they differ.\n'
   return header + stringify(await openApiDocument(), { lineWidth: 0, aliasDuplicateObjects: false })
 }

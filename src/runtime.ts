@@ -17,7 +17,11 @@ export interface Runtime {
   abort(): void
 }
 
-export async function openRuntime(config: Config, log: Logger, options: { reuseRunningEmbedded?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  options: { reuseRunningEmbedded?: boolean } = {},
+): Promise<Runtime> {
   let embedded: EmbeddedDatabase | undefined
   let url = config.databaseUrl
   if (!url && options.reuseRunningEmbedded) url = runningEmbeddedUrl(config.dataDir)

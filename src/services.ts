@@ -82,7 +82,11 @@ type CoreServices = ReturnType<typeof createCoreServices>
 function createConnectionServices(core: CoreServices, deps: Deps) {
   const { config, db, keyring, clock, log, metrics, audit } = core
   const network = new ProviderNetwork(
-    createDispatchers({ extraCaPem: config.providerCaPem, allowPrivate: config.allowPrivateProviderAddresses, resolveHost: deps.resolveHost }),
+    createDispatchers({
+      extraCaPem: config.providerCaPem,
+      allowPrivate: config.allowPrivateProviderAddresses,
+      resolveHost: deps.resolveHost,
+    }),
     config.providerTimeoutMs,
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })

@@ -29,8 +29,12 @@ const ILL_FORMED = /[\0\p{Cs}]/u
 
 /** The JSON pointer of the first string or key that is not storable text, or number that is not finite. */
 function illFormed(value: unknown, path: string): { path: string; message: string } | undefined {
-  if (typeof value === 'string') return ILL_FORMED.test(value) ? { path, message: 'must not contain NUL or unpaired surrogate characters' } : undefined
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number' }
+  if (typeof value === 'string')
+    return ILL_FORMED.test(value)
+      ? { path, message: 'must not contain NUL or unpaired surrogate characters' }
+      : undefined
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number' }
   if (value === null || typeof value !== 'object') return undefined
   for (const [key, item] of Object.entries(value)) {
     const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
@@ -56,7 +60,9 @@ export function withWellFormedInput(validate: ValidateFunction): ValidateFunctio
     // Coercion may have replaced the root value in its parent.
     const value = context ? (context.parentData as Record<string | number, unknown>)[context.parentDataProperty] : data
     const found = illFormed(value, '')
-    wrapped.errors = found ? [{ instancePath: found.path, schemaPath: '#', keyword: 'wellFormed', params: {}, message: found.message }] : null
+    wrapped.errors = found
+      ? [{ instancePath: found.path, schemaPath: '#', keyword: 'wellFormed', params: {}, message: found.message }]
+      : null
     return !found
   }) as ValidateFunction
   Object.assign(wrapped, { schema: validate.schema, schemaEnv: validate.schemaEnv })
@@ -70,7 +76,10 @@ export function compileSchema<T extends TSchema>(schema: T): ValidateFunction<im
 }
 
 /** `{type: 'string', enum: [...]}`: reads better in errors and OpenAPI than a union of consts. */
-export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: Record<string, unknown> = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 }
 
@@ -79,7 +88,8 @@ export function formatSchemaErrors(errors: ErrorObject[] | null | undefined, roo
   const out = new Set<string>()
   for (const e of errors ?? []) {
     if (e.keyword === 'anyOf' || e.keyword === 'if') continue
-    const path = [root, ...e.instancePath.split('/').slice(1).map(unescapePointer)].filter(Boolean).join('.') || '(root)'
+    const path =
+      [root, ...e.instancePath.split('/').slice(1).map(unescapePointer)].filter(Boolean).join('.') || '(root)'
     switch (e.keyword) {
       case 'additionalProperties':
         out.add(`${path}: unknown key "${String(e.params.additionalProperty)}"`)

@@ -31,7 +31,9 @@ function unitOf(file: string): string {
 /** Relative imports of one file (import, import type, export from, import()), as absolute .ts paths. */
 function importsOf(file: string): string[] {
   const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true)
-  return importedFiles.filter((f) => f.fileName.startsWith('.')).map((f) => resolve(dirname(file), f.fileName).replace(/\.js$/, '.ts'))
+  return importedFiles
+    .filter((f) => f.fileName.startsWith('.'))
+    .map((f) => resolve(dirname(file), f.fileName).replace(/\.js$/, '.ts'))
 }
 
 /** unit → unit → the file that makes the edge (one example each). */

@@ -47,9 +47,22 @@ async function query(sql: string) {
 describe('cli', () => {
   it('migrates, then creates, lists and deletes service clients; the secret is printed once', async () => {
     expect((await cli(['migrate'])).out).toEqual({ migrated: true })
-    const created = await cli(['clients', 'create', '--name', 'billing', '--scopes', 'tokens:read,connections:read', '--return-urls', 'https://billing.example.com/done'])
+    const created = await cli([
+      'clients',
+      'create',
+      '--name',
+      'billing',
+      '--scopes',
+      'tokens:read,connections:read',
+      '--return-urls',
+      'https://billing.example.com/done',
+    ])
     expect(created.code).toBe(0)
-    expect(created.out).toMatchObject({ name: 'billing', scopes: ['tokens:read', 'connections:read'], allowedReturnUrls: ['https://billing.example.com/done'] })
+    expect(created.out).toMatchObject({
+      name: 'billing',
+      scopes: ['tokens:read', 'connections:read'],
+      allowedReturnUrls: ['https://billing.example.com/done'],
+    })
     expect(created.out.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(created.stderr).toContain('shown once')
     const listed = await cli(['clients', 'list'])
@@ -73,7 +86,10 @@ describe('cli', () => {
     // Shorter than the JWKS cache lifetime: refused before anything is written.
     for (const delay of ['0', '59', 'soon']) {
       const refused = await cli(['keys', 'rotate', '--activate-in', delay])
-      expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--activate-in must be 60..604800 seconds')])
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        expect.stringContaining('--activate-in must be 60..604800 seconds'),
+      ])
     }
     expect((await cli(['keys', 'list'])).out).toEqual(before.out)
     const rotated = await cli(['keys', 'rotate', '--activate-in', '60'])

@@ -71,7 +71,11 @@ describe('environment', () => {
       RATE_LIMIT_ADMIN: '30',
     }
     // Every variable of the contract is set here (the *_FILE forms have their own test).
-    expect(Object.keys(env).sort()).toEqual(ENVIRONMENT_VARIABLES.filter((name) => !/_FILE$/.test(name) || name === 'PROVIDERS_FILE' || name === 'PROVIDER_CA_FILE').sort())
+    expect(Object.keys(env).sort()).toEqual(
+      ENVIRONMENT_VARIABLES.filter(
+        (name) => !/_FILE$/.test(name) || name === 'PROVIDERS_FILE' || name === 'PROVIDER_CA_FILE',
+      ).sort(),
+    )
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
     const c = loadConfig(
       env,
@@ -90,7 +94,11 @@ describe('environment', () => {
     expect(c.encryptionKeys).toHaveLength(2)
     expect(c.providersFile).toBe('/etc/broker/providers.json')
     expect([...c.providers.keys()]).toEqual(['respondio'])
-    expect(c.bootstrap).toEqual({ clientId: 'admin', clientSecret: SECRET, returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'] })
+    expect(c.bootstrap).toEqual({
+      clientId: 'admin',
+      clientSecret: SECRET,
+      returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'],
+    })
     expect(c.providerTimeoutMs).toBe(2500)
     expect(c.providerCaPem).toBe(pem)
     expect(c.allowPrivateProviderAddresses).toBe(true)
@@ -113,7 +121,9 @@ describe('environment', () => {
   })
 
   it('refuses an external database without ENCRYPTION_KEY, naming the variable', () => {
-    expect(problemsOf({ DATABASE_URL: 'postgresql://db/broker' })).toEqual([expect.stringMatching(/^ENCRYPTION_KEY: required with an external database/)])
+    expect(problemsOf({ DATABASE_URL: 'postgresql://db/broker' })).toEqual([
+      expect.stringMatching(/^ENCRYPTION_KEY: required with an external database/),
+    ])
   })
 
   it('names each bad variable and never echoes a secret value', () => {
@@ -132,7 +142,17 @@ describe('environment', () => {
     })
     const vars = problems.map((p) => p.split(':')[0])
     expect(vars).toEqual(
-      expect.arrayContaining(['PORT', 'PUBLIC_URL', 'ENCRYPTION_KEY', 'BOOTSTRAP_CLIENT_SECRET', 'BOOTSTRAP_RETURN_URLS', 'PROVIDER_TIMEOUT_MS', 'BROKER_TOKEN_TTL_SECONDS', 'LOG_LEVEL', 'TRUST_PROXY']),
+      expect.arrayContaining([
+        'PORT',
+        'PUBLIC_URL',
+        'ENCRYPTION_KEY',
+        'BOOTSTRAP_CLIENT_SECRET',
+        'BOOTSTRAP_RETURN_URLS',
+        'PROVIDER_TIMEOUT_MS',
+        'BROKER_TOKEN_TTL_SECONDS',
+        'LOG_LEVEL',
+        'TRUST_PROXY',
+      ]),
     )
     expect(problems.join('\n')).not.toContain(secretish)
     expect(problems.join('\n')).not.toContain('short-secret-value')
@@ -148,7 +168,9 @@ describe('environment', () => {
         return (err as ConfigError).problems
       }
     }
-    expect(problemsServing(env)).toEqual([expect.stringMatching(/^PUBLIC_URL: required with an external database \(DATABASE_URL is set\)/)])
+    expect(problemsServing(env)).toEqual([
+      expect.stringMatching(/^PUBLIC_URL: required with an external database \(DATABASE_URL is set\)/),
+    ])
     expect(problemsServing({ ...env, PUBLIC_URL: 'https://broker.example.com' })).toEqual([])
     expect(problemsOf(env)).toEqual([])
     // The embedded development database keeps the http://localhost default.
@@ -157,7 +179,7 @@ describe('environment', () => {
 
   describe('the bootstrap secret works the first time', () => {
     const withSecret = (secret: string) => problemsOf({ BOOTSTRAP_CLIENT_ID: 'admin', BOOTSTRAP_CLIENT_SECRET: secret })
-    it('accepts hex, base64url, and base64 without + (today\'s secrets)', () => {
+    it("accepts hex, base64url, and base64 without + (today's secrets)", () => {
       expect(withSecret(SECRET)).toEqual([])
       expect(withSecret('Xq3_bR9-kLm2VnT8wYz4Ac6Df1Gh5Jk7Mp0Qs9Uv2Wx')).toEqual([])
       expect(withSecret('kP3rT8vX1zB5nM9qW2eR6tY0uI4oA7sD/fG1hJ3kL5c=')).toEqual([])
@@ -170,7 +192,9 @@ describe('environment', () => {
     ])('refuses a secret with %s, saying how to make a good one', (_, secret) => {
       const problems = withSecret(secret)
       expect(problems).toHaveLength(1)
-      expect(problems[0]).toMatch(/^BOOTSTRAP_CLIENT_SECRET: contains "\+" or "%".*form-decoding.*`openssl rand -hex 32`$/)
+      expect(problems[0]).toMatch(
+        /^BOOTSTRAP_CLIENT_SECRET: contains "\+" or "%".*form-decoding.*`openssl rand -hex 32`$/,
+      )
       expect(problems[0]).not.toContain(secret)
     })
     it.each([
@@ -182,7 +206,9 @@ describe('environment', () => {
       'abababababababababababababababababababab',
       '<generate with openssl rand -hex 32 here>',
     ])('refuses the placeholder %s', (secret) => {
-      expect(withSecret(secret)).toEqual(['BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not a random secret; generate one with `openssl rand -hex 32`'])
+      expect(withSecret(secret)).toEqual([
+        'BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not a random secret; generate one with `openssl rand -hex 32`',
+      ])
     })
   })
 
@@ -197,7 +223,9 @@ describe('environment', () => {
   })
 
   it('refuses half a bootstrap client', () => {
-    expect(problemsOf({ BOOTSTRAP_CLIENT_ID: 'admin' })).toEqual(['BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set'])
+    expect(problemsOf({ BOOTSTRAP_CLIENT_ID: 'admin' })).toEqual([
+      'BOOTSTRAP_CLIENT_SECRET: required when BOOTSTRAP_CLIENT_ID is set',
+    ])
   })
 
   it('is documented: the configuration table (docs/configuration.md) lists every variable', () => {
@@ -207,7 +235,11 @@ describe('environment', () => {
 })
 
 describe('providers file', () => {
-  const env = { PROVIDERS_FILE: '/etc/broker/providers.yaml', ACME_ID: 'acme-client', ACME_SECRET: 's3cr3t: with # yaml {chars}' }
+  const env = {
+    PROVIDERS_FILE: '/etc/broker/providers.yaml',
+    ACME_ID: 'acme-client',
+    ACME_SECRET: 's3cr3t: with # yaml {chars}',
+  }
   const yaml = `
 providers:
   acme:
@@ -246,15 +278,29 @@ providers:
 
   it('loads the same file as JSON', () => {
     const json = JSON.stringify({
-      providers: { acme: { authorizationUrl: 'https://a.example/auth', tokenUrl: 'https://a.example/token', clientId: '${ACME_ID}', clientSecret: 'x' } },
+      providers: {
+        acme: {
+          authorizationUrl: 'https://a.example/auth',
+          tokenUrl: 'https://a.example/token',
+          clientId: '${ACME_ID}',
+          clientSecret: 'x',
+        },
+      },
     })
     const c = loadConfig({ ...env, PROVIDERS_FILE: '/p.json' }, files({ '/p.json': json }))
-    expect(c.providers.get('acme')).toMatchObject({ clientId: 'acme-client', pkce: true, tokenEndpointAuthMethod: 'client_secret_basic', scopeSeparator: ' ' })
+    expect(c.providers.get('acme')).toMatchObject({
+      clientId: 'acme-client',
+      pkce: true,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      scopeSeparator: ' ',
+    })
   })
 
   it('stops on a missing variable, naming it and where it is used', () => {
     const problems = problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': yaml }))
-    expect(problems).toContain('PROVIDERS_FILE /p.yaml: providers.acme.clientId: environment variable ACME_ID is not set')
+    expect(problems).toContain(
+      'PROVIDERS_FILE /p.yaml: providers.acme.clientId: environment variable ACME_ID is not set',
+    )
   })
 
   it('stops on unknown keys and bad fields, naming the path', () => {
@@ -273,7 +319,9 @@ unexpected: true
     const problems = problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': bad }))
     const text = problems.join('\n')
     expect(text).toContain('providers.acme: unknown key "tokenURL"')
-    expect(text).toContain('providers.acme.tokenEndpointAuthMethod: must be one of client_secret_basic, client_secret_post')
+    expect(text).toContain(
+      'providers.acme.tokenEndpointAuthMethod: must be one of client_secret_basic, client_secret_post',
+    )
     expect(text).toContain('providers: unknown key "Bad_Key"')
     expect(text).toContain('(root): unknown key "unexpected"')
   })
@@ -296,7 +344,11 @@ providers:
   })
 
   it('reports an unreadable file and invalid YAML', () => {
-    expect(problemsOf({ PROVIDERS_FILE: '/missing.yaml' })).toEqual(['PROVIDERS_FILE: cannot read /missing.yaml (ENOENT)'])
-    expect(problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': 'providers: [unclosed' }))[0]).toMatch(/^PROVIDERS_FILE: \/p.yaml is not valid YAML or JSON/)
+    expect(problemsOf({ PROVIDERS_FILE: '/missing.yaml' })).toEqual([
+      'PROVIDERS_FILE: cannot read /missing.yaml (ENOENT)',
+    ])
+    expect(problemsOf({ PROVIDERS_FILE: '/p.yaml' }, files({ '/p.yaml': 'providers: [unclosed' }))[0]).toMatch(
+      /^PROVIDERS_FILE: \/p.yaml is not valid YAML or JSON/,
+    )
   })
 })

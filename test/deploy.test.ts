@@ -12,7 +12,10 @@ import { START_COMMAND } from './support/process.js'
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')
 type Service = Record<string, any>
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> }
+const compose = parse(read('docker-compose.yml')) as {
+  services: Record<string, Service>
+  volumes: Record<string, unknown>
+}
 
 /** KEY=VALUE lines of an env file, empty secrets (and placeholders) filled as its comments say. */
 function envFile(text: string): Record<string, string> {
@@ -21,7 +24,8 @@ function envFile(text: string): Record<string, string> {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim())
     if (!m) continue
     let value = m[2]!
-    if (value === '' || value.startsWith('REPLACE')) value = m[1] === 'ENCRYPTION_KEY' ? generateEncryptionKey() : randomBytes(32).toString('hex')
+    if (value === '' || value.startsWith('REPLACE'))
+      value = m[1] === 'ENCRYPTION_KEY' ? generateEncryptionKey() : randomBytes(32).toString('hex')
     out[m[1]!] = value
   }
   return out
@@ -29,10 +33,13 @@ function envFile(text: string): Record<string, string> {
 
 /** Compose's `${VAR}`, `${VAR:?message}` and `${VAR:-default}` interpolation. */
 function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::\?([^}]*)|:-([^}]*))?\}/g, (m, name: string, required?: string, fallback?: string) => {
-    if (env[name] === undefined && required !== undefined) throw new Error(`compose would refuse: ${name} unset`)
-    return env[name] || (fallback ?? '')
-  })
+  return value.replace(
+    /\$\{([A-Z_][A-Z0-9_]*)(?::\?([^}]*)|:-([^}]*))?\}/g,
+    (m, name: string, required?: string, fallback?: string) => {
+      if (env[name] === undefined && required !== undefined) throw new Error(`compose would refuse: ${name} unset`)
+      return env[name] || (fallback ?? '')
+    },
+  )
 }
 
 describe('docker-compose.yml', () => {
@@ -71,7 +78,8 @@ describe('docker-compose.yml', () => {
   it('gives the broker every variable its configuration requires (the config loads as the container sees it)', () => {
     const dotenv = envFile(read('.env.example'))
     const environment = { ...dotenv }
-    for (const [k, v] of Object.entries(broker.environment as Record<string, string>)) environment[k] = interpolate(String(v), dotenv)
+    for (const [k, v] of Object.entries(broker.environment as Record<string, string>))
+      environment[k] = interpolate(String(v), dotenv)
     const providersPath = environment.PROVIDERS_FILE!
     expect(broker.volumes).toContain(`./providers.yaml:${providersPath}:ro`)
     const config = loadConfig(environment, (path) => {
@@ -83,7 +91,14 @@ describe('docker-compose.yml', () => {
     expect(config.bootstrap?.clientId).toBe('platform-admin')
     expect(config.port).toBe(3000)
     expect(config.host).toBe('0.0.0.0')
-    expect([...config.providers.keys()]).toEqual(['chatwork', 'livechat', 'zendesk-chat', 'respondio', 'interact', 'acme'])
+    expect([...config.providers.keys()]).toEqual([
+      'chatwork',
+      'livechat',
+      'zendesk-chat',
+      'respondio',
+      'interact',
+      'acme',
+    ])
   })
 
   it('runs PostgreSQL read-only too, writing only to its volume and tmpfs folders', () => {

@@ -86,7 +86,18 @@ describe('log redaction', () => {
 
   it('keeps what is not secret: ids, routes, statuses, scopes, token lifetimes', () => {
     const { log, last } = capture()
-    const fields = { connectionId: 'conn_1', clientId: 'svc_1', route: '/v1/connections/:id/access-token', status: 200, ms: 1.5, scope: 'tokens:read', tokenType: 'Bearer', rotated: true, jti: 'j', expiresAt: '2030-01-01T00:00:00.000Z' }
+    const fields = {
+      connectionId: 'conn_1',
+      clientId: 'svc_1',
+      route: '/v1/connections/:id/access-token',
+      status: 200,
+      ms: 1.5,
+      scope: 'tokens:read',
+      tokenType: 'Bearer',
+      rotated: true,
+      jti: 'j',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+    }
     log.info({ ...fields, nested: { deeper: fields } }, 'request completed')
     expect(last()).toMatchObject({ ...fields, nested: { deeper: fields }, msg: 'request completed' })
   })
@@ -106,11 +117,25 @@ describe('log redaction', () => {
     })
     log.error({ err }, 'provider call failed')
     const out = last()
-    expect(out.err).toEqual({ type: 'Error', message: 'request failed', stack: expect.stringContaining('request failed'), statusCode: 502, cause: expect.any(Object) })
-    expect(out.err.cause).toEqual({ type: 'Error', message: 'connect ECONNRESET', stack: expect.any(String), code: 'ECONNRESET' })
+    expect(out.err).toEqual({
+      type: 'Error',
+      message: 'request failed',
+      stack: expect.stringContaining('request failed'),
+      statusCode: 502,
+      cause: expect.any(Object),
+    })
+    expect(out.err.cause).toEqual({
+      type: 'Error',
+      message: 'connect ECONNRESET',
+      stack: expect.any(String),
+      code: 'ECONNRESET',
+    })
 
     // An object cause is redacted like any value: err.cause.headers.authorization.
-    log.error({ err: new Error('wrapped', { cause: { headers: { authorization: 'Bearer cause-secret' }, status: 401 } }) }, 'failed')
+    log.error(
+      { err: new Error('wrapped', { cause: { headers: { authorization: 'Bearer cause-secret' }, status: 401 } }) },
+      'failed',
+    )
     expect(last().err.cause).toEqual({ headers: { authorization: CENSOR }, status: 401 })
 
     // An error passed as the first argument, and errors nested anywhere (AggregateError).
@@ -119,8 +144,12 @@ describe('log redaction', () => {
     log.error({ detail: { failures: new AggregateError([err], 'all failed') } }, 'batch failed')
     expect(last().detail.failures.errors[0].cause.code).toBe('ECONNRESET')
 
-    expect(lines.join('')).not.toMatch(/inner-secret|inner-form-secret|outer-secret|body-secret|cookie-secret|cause-secret/)
-    for (const line of lines) for (const key of Object.keys(JSON.parse(line).err ?? {})) expect(['type', 'message', 'stack', 'cause', ...ERROR_MEMBERS]).toContain(key)
+    expect(lines.join('')).not.toMatch(
+      /inner-secret|inner-form-secret|outer-secret|body-secret|cookie-secret|cause-secret/,
+    )
+    for (const line of lines)
+      for (const key of Object.keys(JSON.parse(line).err ?? {}))
+        expect(['type', 'message', 'stack', 'cause', ...ERROR_MEMBERS]).toContain(key)
   })
 
   it('survives cycles, class instances and very deep values without leaking them', () => {
@@ -132,7 +161,10 @@ describe('log redaction', () => {
     }
     let deep: Record<string, unknown> = { apiKeyValue: 'deep-secret' }
     for (let i = 0; i < 20; i++) deep = { next: deep }
-    log.info({ cyclic, client: new Client(), deep, when: new Date('2030-01-01T00:00:00Z'), bytes: Buffer.from('raw-secret') }, 'odd values')
+    log.info(
+      { cyclic, client: new Client(), deep, when: new Date('2030-01-01T00:00:00Z'), bytes: Buffer.from('raw-secret') },
+      'odd values',
+    )
     const out = last()
     expect(out.cyclic).toEqual({ name: 'a', self: '[circular]' })
     expect(out.client).toBe('[Client]')

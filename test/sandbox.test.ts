@@ -27,7 +27,9 @@ afterAll(async () => {
 })
 
 /** Starts the sandbox like `npm run sandbox` does, and resolves with its output once it is ready. */
-async function startSandbox(env: Record<string, string>): Promise<{ output: () => string; exited: Promise<number | null> }> {
+async function startSandbox(
+  env: Record<string, string>,
+): Promise<{ output: () => string; exited: Promise<number | null> }> {
   let output = ''
   sandbox = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts'], {
     cwd: ROOT,
@@ -70,7 +72,11 @@ async function curl(words: string[]): Promise<{ status: number; text: string }> 
     else throw new Error(`curl stand-in: unexpected argument ${word}`)
   }
   if (data.length && !headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded')
-  const res = await fetch(url, { method: data.length ? 'POST' : 'GET', headers, body: data.length ? data.join('&') : undefined })
+  const res = await fetch(url, {
+    method: data.length ? 'POST' : 'GET',
+    headers,
+    body: data.length ? data.join('&') : undefined,
+  })
   return { status: res.status, text: await res.text() }
 }
 
@@ -84,13 +90,21 @@ async function runTokenLine(line: string): Promise<string> {
 }
 
 describe('npm run sandbox', () => {
-  it('connects a demo account in a real browser, vends its token with the printed curl lines, and stops on Ctrl-C', { timeout: 60_000 }, async () => {
+  it('connects a demo account in a real browser, vends its token with the printed curl lines, and stops on Ctrl-C', {
+    timeout: 60_000,
+  }, async () => {
     const [brokerPort, demoPort] = [await freePort(), await freePort()]
     const launched = launchBrowser() // unpacking Chromium overlaps the sandbox's start
-    const { output, exited } = await startSandbox({ SANDBOX_DIR: dir, SANDBOX_PORT: String(brokerPort), SANDBOX_DEMO_PORT: String(demoPort) })
+    const { output, exited } = await startSandbox({
+      SANDBOX_DIR: dir,
+      SANDBOX_PORT: String(brokerPort),
+      SANDBOX_DEMO_PORT: String(demoPort),
+    })
     const demoUrl = /Open (http:\/\/127\.0\.0\.1:\d+) and click/.exec(output())?.[1]
     expect(demoUrl).toBe(`http://127.0.0.1:${demoPort}`)
-    const printed = output().split('\n').filter((l) => /^(TOKEN=\$\()?curl /.test(l))
+    const printed = output()
+      .split('\n')
+      .filter((l) => /^(TOKEN=\$\()?curl /.test(l))
     expect(printed).toHaveLength(2)
     const issuer = /Demo provider +(http:\/\/\S+)/.exec(output())![1]!
 
@@ -106,7 +120,9 @@ describe('npm run sandbox', () => {
     const connectionId = (await page.textContent('#connection-id'))!
     expect(connectionId).toMatch(/^conn_/)
     // The return page shows the terminal's lines with the id filled in.
-    expect((await page.textContent('#curl'))!.split('\n')).toEqual(printed.map((l) => l.replace('CONNECTION_ID', connectionId)))
+    expect((await page.textContent('#curl'))!.split('\n')).toEqual(
+      printed.map((l) => l.replace('CONNECTION_ID', connectionId)),
+    )
 
     const token = await runTokenLine(printed[0]!)
     const vended = await curl(shellWords(printed[1]!.replace('$TOKEN', token).replace('CONNECTION_ID', connectionId)))
@@ -122,6 +138,8 @@ describe('npm run sandbox', () => {
     expect(await exited).toBe(0)
     expect(output()).toContain('sandbox: stopped')
     expect(runningEmbeddedUrl(join(dir, 'data'))).toBeUndefined()
-    await expect(new pg.Client({ connectionString: database, connectionTimeoutMillis: 2000 }).connect()).rejects.toThrow(/ECONNREFUSED/)
+    await expect(
+      new pg.Client({ connectionString: database, connectionTimeoutMillis: 2000 }).connect(),
+    ).rejects.toThrow(/ECONNREFUSED/)
   })
 })

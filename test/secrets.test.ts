@@ -9,10 +9,25 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fieldContext } from '../src/store/encryption.js'
 import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js'
-import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } from './support/broker.js'
+import {
+  BOOTSTRAP_ID,
+  BOOTSTRAP_SECRET,
+  ENCRYPTION_KEY,
+  freePort,
+  startBroker,
+  type TestBroker,
+} from './support/broker.js'
 import { Browser } from './support/browser.js'
 import { apiClient } from './support/connect.js'
-import { ensureFolders, findSecrets, FOLDERS, formatReport, pendingVerifiersInDump, REQUIREMENTS, scanSecretsFolder } from './support/secret-scan.js'
+import {
+  ensureFolders,
+  findSecrets,
+  FOLDERS,
+  formatReport,
+  pendingVerifiersInDump,
+  REQUIREMENTS,
+  scanSecretsFolder,
+} from './support/secret-scan.js'
 import { registerSecret, requirePendingVerifierDump } from './support/secrets.js'
 import { dumpTables, rowsOf } from './support/sql-dump.js'
 
@@ -47,7 +62,11 @@ beforeAll(async () => {
 
   const basic = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
-  const tokenRes = await fetch(`${broker.url}/oauth/token`, { method: 'POST', headers: { ...form, authorization: basic }, body: 'grant_type=client_credentials' })
+  const tokenRes = await fetch(`${broker.url}/oauth/token`, {
+    method: 'POST',
+    headers: { ...form, authorization: basic },
+    body: 'grant_type=client_credentials',
+  })
   const jwt = ((await tokenRes.json()) as { access_token: string }).access_token
   remember('broker token', jwt)
   remember('broker token signature', jwt.split('.')[2]!)
@@ -56,8 +75,16 @@ beforeAll(async () => {
   // Failed attempts carry secrets too: wrong secrets, a malformed Basic header, a bad JWT.
   const wrongSecret = 'wrong-secret-value-that-must-not-be-logged-anywhere'
   remember('wrong client secret', wrongSecret)
-  await fetch(`${broker.url}/oauth/token`, { method: 'POST', headers: form, body: `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}&client_secret=${wrongSecret}` })
-  await fetch(`${broker.url}/oauth/token`, { method: 'POST', headers: { ...form, authorization: `Basic ${Buffer.from(`x:${wrongSecret}`).toString('base64')}` }, body: 'grant_type=client_credentials' })
+  await fetch(`${broker.url}/oauth/token`, {
+    method: 'POST',
+    headers: form,
+    body: `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}&client_secret=${wrongSecret}`,
+  })
+  await fetch(`${broker.url}/oauth/token`, {
+    method: 'POST',
+    headers: { ...form, authorization: `Basic ${Buffer.from(`x:${wrongSecret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  })
   await fetch(`${broker.url}/v1/service-clients`, { headers: { authorization: `Bearer ${jwt.slice(0, -4)}AAAA` } })
 
   const created = await fetch(`${broker.url}/v1/service-clients`, {
@@ -70,9 +97,16 @@ beforeAll(async () => {
   const second = await fetch(`${broker.url}/oauth/token`, {
     method: 'POST',
     headers: form,
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+    }),
   })
-  remember('second broker token signature', ((await second.json()) as { access_token: string }).access_token.split('.')[2]!)
+  remember(
+    'second broker token signature',
+    ((await second.json()) as { access_token: string }).access_token.split('.')[2]!,
+  )
 
   await fetch(`${broker.url}/v1/signing-keys/rotate`, { method: 'POST', headers: auth })
   await fetch(`${broker.url}/v1/signing-keys`, { headers: auth })
@@ -85,7 +119,11 @@ beforeAll(async () => {
   // URL, access and refresh tokens (several generations), a refused callback, a revocation.
   const api = apiClient(broker, jwt)
   const browser = new Browser()
-  const session = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner', returnUrl: 'https://app.example.com/connected' })
+  const session = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'secret-owner',
+    returnUrl: 'https://app.example.com/connected',
+  })
   remember('connect URL token', session.body.connectUrl.split('/').pop())
   const start = await browser.get(session.body.connectUrl)
   const authorize = new URL(start.headers.get('location')!)
@@ -105,11 +143,16 @@ beforeAll(async () => {
   }
   as.fault('html')
   await api('POST', `/v1/connections/${connectionId}/access-token`, { forceRefresh: true })
-  for (const r of as.tokenRequests.filter((t) => t.grantType === 'refresh_token')) remember('provider refresh token', r.params.refresh_token!)
+  for (const r of as.tokenRequests.filter((t) => t.grantType === 'refresh_token'))
+    remember('provider refresh token', r.params.refresh_token!)
   // The refresh token currently stored, decrypted.
   const stored = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
   remember('current refresh token', broker.app.services.connections.open(stored, 'refresh_token')!)
-  const toRevoke = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner-2', returnUrl: 'https://app.example.com/connected' })
+  const toRevoke = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'secret-owner-2',
+    returnUrl: 'https://app.example.com/connected',
+  })
   const b2 = new Browser()
   const cb2 = await as.authorize((await b2.get(toRevoke.body.connectUrl)).headers.get('location')!)
   const id2 = new URL((await b2.get(cb2)).headers.get('location')!).searchParams.get('connection_id')!
@@ -118,10 +161,20 @@ beforeAll(async () => {
 
   // A connect attempt left pending: its PKCE verifier stays sealed in the database, so the
   // dumps (this file's and the run-wide check's) have a verifier to not find in plaintext.
-  const pending = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'secret-owner-3', returnUrl: 'https://app.example.com/connected' })
+  const pending = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'secret-owner-3',
+    returnUrl: 'https://app.example.com/connected',
+  })
   expect((await new Browser().get(pending.body.connectUrl)).status).toBe(302)
   const attempt = await broker.db.prisma.connectSession.findUniqueOrThrow({ where: { id: pending.body.id } })
-  remember('pending PKCE verifier', broker.app.services.keyring.openString(attempt.codeVerifier!, fieldContext('connect_sessions', attempt.id, 'code_verifier')))
+  remember(
+    'pending PKCE verifier',
+    broker.app.services.keyring.openString(
+      attempt.codeVerifier!,
+      fieldContext('connect_sessions', attempt.id, 'code_verifier'),
+    ),
+  )
   requirePendingVerifierDump()
 
   // Every signing private key, decrypted from the database.
@@ -175,10 +228,21 @@ describe('the run-wide secrets check (global-setup teardown)', () => {
     const dir = scratch()
     try {
       const value = 'Zq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE'
-      writeFileSync(join(dir, FOLDERS.secrets, 'a.jsonl'), secretLine('provider refresh token', value) + secretLine('provider refresh token (8-char prefix)', value.slice(0, 8)) + secretLine('unused', 'never-written-anywhere-0123'))
+      writeFileSync(
+        join(dir, FOLDERS.secrets, 'a.jsonl'),
+        secretLine('provider refresh token', value) +
+          secretLine('provider refresh token (8-char prefix)', value.slice(0, 8)) +
+          secretLine('unused', 'never-written-anywhere-0123'),
+      )
       writeFileSync(join(dir, FOLDERS.logs, 'clean.log'), '{"msg":"refreshed"}\n{"msg":"request completed"}\n')
-      writeFileSync(join(dir, FOLDERS.logs, 'leaky.log'), `{"msg":"x"}\n{"msg":"oops","token":"${value.slice(0, 8)}…"}\n`)
-      writeFileSync(join(dir, FOLDERS.dumps, 'file.db.txt'), `-- table public.connections\n${JSON.stringify({ id: 'conn_1', refresh_token: value })}\n`)
+      writeFileSync(
+        join(dir, FOLDERS.logs, 'leaky.log'),
+        `{"msg":"x"}\n{"msg":"oops","token":"${value.slice(0, 8)}…"}\n`,
+      )
+      writeFileSync(
+        join(dir, FOLDERS.dumps, 'file.db.txt'),
+        `-- table public.connections\n${JSON.stringify({ id: 'conn_1', refresh_token: value })}\n`,
+      )
       const report = scanSecretsFolder(dir)
       expect(report).toMatchObject({ logFiles: 2, logLines: 4, dumps: 1, secrets: 3 })
       expect(report.found).toEqual(
@@ -213,7 +277,9 @@ describe('the run-wide secrets check (global-setup teardown)', () => {
     try {
       writeFileSync(join(dir, FOLDERS.required, REQUIREMENTS.pendingVerifierDump), 'test_secrets.test.ts\n')
       writeFileSync(join(dir, FOLDERS.dumps, 'x.txt'), dumpWithSession(null))
-      expect(scanSecretsFolder(dir).unmetRequirements).toEqual([expect.stringContaining('test_secrets.test.ts asked for a dumped database with a pending connect attempt')])
+      expect(scanSecretsFolder(dir).unmetRequirements).toEqual([
+        expect.stringContaining('test_secrets.test.ts asked for a dumped database with a pending connect attempt'),
+      ])
       writeFileSync(join(dir, FOLDERS.dumps, 'y.txt'), dumpWithSession('v1.k1234abcd.bm9uY2U.Ym9keQ'))
       expect(scanSecretsFolder(dir)).toMatchObject({ dumpsWithPendingVerifier: 1, unmetRequirements: [] })
     } finally {

@@ -24,7 +24,11 @@ type Line = Record<string, any>
 beforeAll(async () => {
   const port = await freePort()
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
-  broker = await startBroker({ port, providers: { idp: providerEntryFor(as) }, env: { RATE_LIMIT_BROWSER: '0', REFRESH_WINDOW_SECONDS: '0' } })
+  broker = await startBroker({
+    port,
+    providers: { idp: providerEntryFor(as) },
+    env: { RATE_LIMIT_BROWSER: '0', REFRESH_WINDOW_SECONDS: '0' },
+  })
   token = await broker.token()
   sensitive.add(token)
   api = apiClient(broker, token)
@@ -46,7 +50,11 @@ async function eventsDuring(action: () => Promise<unknown>): Promise<Line[]> {
 
 /** A started attempt, as the user's browser holds it. */
 async function attempt(): Promise<{ browser: Browser; authorizeUrl: string; state: string }> {
-  const created = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'events-user', returnUrl: 'https://app.example.com/connected' })
+  const created = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'events-user',
+    returnUrl: 'https://app.example.com/connected',
+  })
   expect(created.status).toBe(201)
   const browser = new Browser()
   const start = await browser.get(created.body.connectUrl)
@@ -77,34 +85,60 @@ describe('security events', () => {
 
     const done = await attempt()
     const back = await authorized(done)
-    expect(new URL((await done.browser.get(back)).headers.get('location')!).searchParams.get('status')).toBe('connected')
+    expect(new URL((await done.browser.get(back)).headers.get('location')!).searchParams.get('status')).toBe(
+      'connected',
+    )
     const replayed = await eventsDuring(() => done.browser.get(back))
-    expect(replayed).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'replayed', sessionId: expect.stringMatching(/^cs_/) })])
+    expect(replayed).toEqual([
+      expect.objectContaining({
+        event: 'connect.state_refused',
+        reason: 'replayed',
+        sessionId: expect.stringMatching(/^cs_/),
+      }),
+    ])
 
     const late = await attempt()
     const lateBack = await authorized(late)
     broker.clock.advance(16 * 60)
     try {
-      const expired = await eventsDuring(async () => expect(errorOf(await late.browser.get(lateBack))).toBe('session_expired'))
-      expect(expired).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'expired', code: 'session_expired' })])
+      const expired = await eventsDuring(async () =>
+        expect(errorOf(await late.browser.get(lateBack))).toBe('session_expired'),
+      )
+      expect(expired).toEqual([
+        expect.objectContaining({ event: 'connect.state_refused', reason: 'expired', code: 'session_expired' }),
+      ])
     } finally {
       broker.clock.offsetMs = 0
     }
 
     const victim = await attempt()
     const victimBack = await authorized(victim)
-    const other = await eventsDuring(async () => expect(errorOf(await new Browser().get(victimBack))).toBe('browser_mismatch'))
-    expect(other).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'other_browser', code: 'browser_mismatch', provider: 'idp' })])
+    const other = await eventsDuring(async () =>
+      expect(errorOf(await new Browser().get(victimBack))).toBe('browser_mismatch'),
+    )
+    expect(other).toEqual([
+      expect.objectContaining({
+        event: 'connect.state_refused',
+        reason: 'other_browser',
+        code: 'browser_mismatch',
+        provider: 'idp',
+      }),
+    ])
   })
 
   it('iss mismatch: a different or a missing iss (whether it was there, not its value)', async () => {
-    for (const [iss, present] of [['https://evil.example', true], [undefined, false]] as const) {
+    for (const [iss, present] of [
+      ['https://evil.example', true],
+      [undefined, false],
+    ] as const) {
       const a = await attempt()
       const back = await authorized(a)
       if (iss) back.searchParams.set('iss', iss)
       else back.searchParams.delete('iss')
       const events = await eventsDuring(async () => expect(errorOf(await a.browser.get(back))).toBe('issuer_mismatch'))
-      expect(events).toEqual([expect.objectContaining({ event: 'connect.issuer_mismatch', issPresent: present, code: 'issuer_mismatch' })])
+      expect(events).toEqual([
+        expect.objectContaining({ event: 'connect.issuer_mismatch', issPresent: present, code: 'issuer_mismatch' }),
+      ])
       expect(JSON.stringify(events)).not.toContain('evil.example')
     }
   })
@@ -115,13 +149,23 @@ describe('security events', () => {
     const attackerCode = (await authorized(attacker)).searchParams.get('code')!
     const victimBack = await authorized(victim)
     victimBack.searchParams.set('code', attackerCode)
-    const events = await eventsDuring(async () => expect(errorOf(await victim.browser.get(victimBack))).toBe('authorization_failed'))
-    expect(events).toEqual([expect.objectContaining({ event: 'connect.code_exchange_failed', failure: 'grant', providerError: 'invalid_grant', level: 40 })])
+    const events = await eventsDuring(async () =>
+      expect(errorOf(await victim.browser.get(victimBack))).toBe('authorization_failed'),
+    )
+    expect(events).toEqual([
+      expect.objectContaining({
+        event: 'connect.code_exchange_failed',
+        failure: 'grant',
+        providerError: 'invalid_grant',
+        level: 40,
+      }),
+    ])
     expect(as.tokenRequests.at(-1)!.params.code).toBe(attackerCode)
   })
 
   it('broker-token refusals in the /v1 hook: the reason and the kid, never the token', async () => {
-    const call = (authorization?: string) => fetch(`${broker.url}/v1/service-clients`, { headers: authorization ? { authorization } : {} })
+    const call = (authorization?: string) =>
+      fetch(`${broker.url}/v1/service-clients`, { headers: authorization ? { authorization } : {} })
     const [header, payload, signature] = token.split('.') as [string, string, string]
     const flipped = `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`
     const kid = JSON.parse(Buffer.from(header, 'base64url').toString()).kid as string
@@ -138,7 +182,13 @@ describe('security events', () => {
     const narrow = await broker.token('tokens:read')
     sensitive.add(narrow)
     const scope = await eventsDuring(async () => expect((await call(`Bearer ${narrow}`)).status).toBe(403))
-    expect(scope).toEqual([expect.objectContaining({ event: 'broker_token.insufficient_scope', clientId: BOOTSTRAP_ID, scope: 'clients:admin' })])
+    expect(scope).toEqual([
+      expect.objectContaining({
+        event: 'broker_token.insufficient_scope',
+        clientId: BOOTSTRAP_ID,
+        scope: 'clients:admin',
+      }),
+    ])
   })
 
   it('client authentication failure at the token endpoint', async () => {
@@ -146,7 +196,11 @@ describe('security events', () => {
       const res = await fetch(`${broker.url}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: 'a-wrong-secret-for-the-bootstrap-client' }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: BOOTSTRAP_ID,
+          client_secret: 'a-wrong-secret-for-the-bootstrap-client',
+        }),
       })
       expect(res.status).toBe(401)
     })
@@ -155,8 +209,17 @@ describe('security events', () => {
 
   it('revocation, and signing-key creation and rotation', async () => {
     const id = await connectUser(api, as, { provider: 'idp', ownerId: 'events-revoked' })
-    const revoked = await eventsDuring(async () => expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204))
-    expect(revoked).toEqual([expect.objectContaining({ event: 'connection.revoked', connectionId: id, revocation: { refresh: 'revoked', access: expect.any(String) }, level: 30 })])
+    const revoked = await eventsDuring(async () =>
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204),
+    )
+    expect(revoked).toEqual([
+      expect.objectContaining({
+        event: 'connection.revoked',
+        connectionId: id,
+        revocation: { refresh: 'revoked', access: expect.any(String) },
+        level: 30,
+      }),
+    ])
 
     const created = broker.logs.map((l) => JSON.parse(l) as Line).filter((l) => l.event === 'signing_key.created')
     expect(created).toEqual([expect.objectContaining({ actor: 'system', kid: expect.any(String) })])
@@ -168,7 +231,12 @@ describe('security events', () => {
     })
     expect(rotated).toEqual([
       expect.objectContaining({ event: 'signing_key.created', kid, actor: BOOTSTRAP_ID }),
-      expect.objectContaining({ event: 'signing_key.rotated', kid, actor: BOOTSTRAP_ID, activateInSeconds: expect.any(Number) }),
+      expect.objectContaining({
+        event: 'signing_key.rotated',
+        kid,
+        actor: BOOTSTRAP_ID,
+        activateInSeconds: expect.any(Number),
+      }),
     ])
   })
 
@@ -176,8 +244,16 @@ describe('security events', () => {
     const newKey = `events:${generateEncryptionKey()}`
     registerEncryptionKeys(newKey)
     const keyring = new Keyring(parseEncryptionKeys(`${newKey},${ENCRYPTION_KEY}`))
-    const count = async (table: string, column: string) => ((await broker.db.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} IS NOT NULL`)).rows[0] as { n: number }).n
-    const before = { signing_keys: await count('signing_keys', 'private_key'), connections: await count('connections', 'access_token') }
+    const count = async (table: string, column: string) =>
+      (
+        (await broker.db.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} IS NOT NULL`)).rows[0] as {
+          n: number
+        }
+      ).n
+    const before = {
+      signing_keys: await count('signing_keys', 'private_key'),
+      connections: await count('connections', 'access_token'),
+    }
     expect(before.signing_keys).toBeGreaterThan(0)
     const lines: string[] = []
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })

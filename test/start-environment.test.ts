@@ -2,7 +2,17 @@
 // case ends with one paragraph naming the cause and the fix, exit code 2, no stack trace,
 // and leaves DATA_DIR as it was. And in a private folder (mode 700), where as root the
 // embedded PostgreSQL's own user cannot enter, it still starts.
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,13 +71,17 @@ describe('a broken environment ends with one paragraph and exit code 2', () => {
     const key = keyOf(cwd)
 
     const second = await refusal(await start(cwd))
-    expect(second).toMatch(/embedded PostgreSQL in .*\.data\/postgres is already running \(pid \d+\): another broker uses this DATA_DIR.*set DATA_DIR to another folder/)
+    expect(second).toMatch(
+      /embedded PostgreSQL in .*\.data\/postgres is already running \(pid \d+\): another broker uses this DATA_DIR.*set DATA_DIR to another folder/,
+    )
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
 
     // Another folder, the first broker's port: said before a database is created there.
     const other = tempDir()
     const taken = await refusal(await start(other, {}, Number(new URL(first.url).port)))
-    expect(taken).toMatch(/^oauth-broker: Cannot listen on port \d+ on 127\.0\.0\.1: another process uses it.*set PORT to a free port/)
+    expect(taken).toMatch(
+      /^oauth-broker: Cannot listen on port \d+ on 127\.0\.0\.1: another process uses it.*set PORT to a free port/,
+    )
     expect(existsSync(join(other, '.data'))).toBe(false)
 
     expect(await first.stop()).toBe(0)

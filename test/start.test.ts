@@ -36,7 +36,10 @@ async function start(env: Record<string, string>, cwd?: string) {
 }
 
 async function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
-  const { stdout } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { cwd, env: { PATH: process.env.PATH!, ...env } })
+  const { stdout } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH!, ...env },
+  })
   registerIssuedSecrets(stdout)
   return JSON.parse(stdout) as Record<string, any>
 }
@@ -56,7 +59,11 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
 
     // Requests in flight when SIGTERM arrives finish: each has sent its headers and half
     // its body before the signal, the rest after it.
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }).toString()
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: created.clientId,
+      client_secret: created.clientSecret,
+    }).toString()
     const half = Math.floor(body.length / 2)
     const port = Number(new URL(first.url).port)
     const sockets = await Promise.all(
@@ -66,7 +73,9 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
         let response = ''
         socket.on('data', (d: Buffer) => (response += d.toString()))
         const ended = once(socket, 'close').then(() => response)
-        socket.write(`POST /oauth/token HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`)
+        socket.write(
+          `POST /oauth/token HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+        )
         return { socket, ended }
       }),
     )
@@ -87,7 +96,11 @@ describe('npm start with no configuration (embedded PostgreSQL)', () => {
     const token = await fetch(`${second.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: created.clientId,
+        client_secret: created.clientSecret,
+      }),
     })
     expect(token.status).toBe(200)
     registerJwt('broker token', ((await token.json()) as { access_token: string }).access_token)
@@ -156,7 +169,9 @@ describe('external database', () => {
     const applied = [...a!.output, ...b!.output].filter((l) => l.includes('migration applied'))
     expect(applied).toHaveLength(migrations.rows.length)
     // Both replicas serve the same keys, and a token from one is accepted by the other.
-    expect(await (await fetch(`${a!.url}/.well-known/jwks.json`)).json()).toEqual(await (await fetch(`${b!.url}/.well-known/jwks.json`)).json())
+    expect(await (await fetch(`${a!.url}/.well-known/jwks.json`)).json()).toEqual(
+      await (await fetch(`${b!.url}/.well-known/jwks.json`)).json(),
+    )
     await Promise.all([a!.stop(), b!.stop()])
     await db.drop()
   })
@@ -175,17 +190,26 @@ describe('external database', () => {
     expect(await first.stop()).toBe(0)
 
     const newSecret = 'rotated-bootstrap-secret-0123456789-abcdefghij'
-    const second = await start({ ...env(db.url), BOOTSTRAP_CLIENT_SECRET: newSecret, BOOTSTRAP_RETURN_URLS: 'https://new.example.com/done,https://other.example.com/cb' })
+    const second = await start({
+      ...env(db.url),
+      BOOTSTRAP_CLIENT_SECRET: newSecret,
+      BOOTSTRAP_RETURN_URLS: 'https://new.example.com/done,https://other.example.com/cb',
+    })
     await second.waitReady()
     const old = await tokenWith(second.url, BOOTSTRAP_SECRET)
     expect([old.status, ((await old.json()) as { error: string }).error]).toEqual([401, 'invalid_client'])
     const fresh = await tokenWith(second.url, newSecret)
     expect(fresh.status).toBe(200)
     const { access_token } = (await fresh.json()) as { access_token: string }
-    const list = await fetch(`${second.url}/v1/service-clients`, { headers: { authorization: `Bearer ${access_token}` } })
+    const list = await fetch(`${second.url}/v1/service-clients`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    })
     const items = ((await list.json()) as { items: Array<{ clientId: string; allowedReturnUrls: string[] }> }).items
     expect(items.filter((c) => c.clientId === BOOTSTRAP_ID)).toEqual([
-      expect.objectContaining({ clientId: BOOTSTRAP_ID, allowedReturnUrls: ['https://new.example.com/done', 'https://other.example.com/cb'] }),
+      expect.objectContaining({
+        clientId: BOOTSTRAP_ID,
+        allowedReturnUrls: ['https://new.example.com/done', 'https://other.example.com/cb'],
+      }),
     ])
     expect(second.output.join('\n')).toContain('bootstrap service client updated')
     expect(second.output.join('\n')).not.toContain(newSecret)

@@ -41,13 +41,18 @@ async function call(method, path, { token, form, json, basic } = {}) {
 }
 
 function expectStatus(res, status, what) {
-  if (res.status !== status) fail(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.data).slice(0, 400)}`)
+  if (res.status !== status)
+    fail(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.data).slice(0, 400)}`)
   return res.data
 }
 
 async function brokerToken() {
   const basic = `${encodeURIComponent(env.BOOTSTRAP_CLIENT_ID)}:${encodeURIComponent(env.BOOTSTRAP_CLIENT_SECRET)}`
-  const data = expectStatus(await call('POST', '/oauth/token', { basic, form: { grant_type: 'client_credentials' } }), 200, 'POST /oauth/token')
+  const data = expectStatus(
+    await call('POST', '/oauth/token', { basic, form: { grant_type: 'client_credentials' } }),
+    200,
+    'POST /oauth/token',
+  )
   const header = JSON.parse(Buffer.from(data.access_token.split('.')[0], 'base64url').toString())
   const jwks = expectStatus(await call('GET', '/.well-known/jwks.json'), 200, 'GET /.well-known/jwks.json')
   if (!jwks.keys.some((k) => k.kid === header.kid)) fail(`the token's key ${header.kid} is not in the JWKS`)
@@ -73,7 +78,10 @@ async function first() {
     expiresAt: new Date(Date.now() + 24 * 3600_000).toISOString(),
     scopes: provider.scopes,
   }
-  const created = await call('POST', '/v1/connections', { token, json: { provider: provider.key, ownerId: 'compose-test', credentials } })
+  const created = await call('POST', '/v1/connections', {
+    token,
+    json: { provider: provider.key, ownerId: 'compose-test', credentials },
+  })
   const connection = expectStatus(created, 201, 'POST /v1/connections (import)')
   await vend(token, connection.id)
   writeFileSync(stateFile, JSON.stringify({ connectionId: connection.id, kid, provider: provider.key }))
@@ -85,7 +93,11 @@ async function again() {
   expectStatus(await call('GET', '/readyz'), 200, 'GET /readyz after the restart')
   const { token, kid } = await brokerToken()
   if (kid !== state.kid) fail(`the signing key changed across the restart: ${state.kid} -> ${kid}`)
-  const connection = expectStatus(await call('GET', `/v1/connections/${state.connectionId}`, { token }), 200, 'GET the connection')
+  const connection = expectStatus(
+    await call('GET', `/v1/connections/${state.connectionId}`, { token }),
+    200,
+    'GET the connection',
+  )
   if (connection.status !== 'active') fail(`connection status ${connection.status} after the restart`)
   await vend(token, state.connectionId)
   console.log(`  after the restart: same key ${kid}, connection ${state.connectionId} still vends its token`)

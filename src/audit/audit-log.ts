@@ -115,7 +115,10 @@ export class AuditLog {
           ],
         )
       } catch (err) {
-        this.log.warn({ err: { message: (err as Error).message }, pending: this.buffer.length }, 'audit events not written yet; will retry')
+        this.log.warn(
+          { err: { message: (err as Error).message }, pending: this.buffer.length },
+          'audit events not written yet; will retry',
+        )
         return
       }
       this.buffer.splice(0, batch.length)
@@ -123,7 +126,12 @@ export class AuditLog {
     }
   }
 
-  async list(query: { connectionId?: string; type?: string; cursor?: string; limit: number }): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+  async list(query: {
+    connectionId?: string
+    type?: string
+    cursor?: string
+    limit: number
+  }): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     await this.flush()
     const rows = await this.db.prisma.auditEvent.findMany({
       where: {

@@ -50,7 +50,11 @@ export interface CallbackDeps {
 }
 
 /** Step 1: consume the attempt the state names. A missing, forged or replayed state ends here. */
-export async function consumeAttempt(sessions: ConnectSessions, state: string | undefined, log: Logger): Promise<{ session: ConnectSessionRow; state: string }> {
+export async function consumeAttempt(
+  sessions: ConnectSessions,
+  state: string | undefined,
+  log: Logger,
+): Promise<{ session: ConnectSessionRow; state: string }> {
   if (!state) {
     log.warn({ event: SECURITY_EVENTS.stateRefused, reason: 'missing' }, 'connect callback refused: no state')
     throw new ConnectError('invalid_state')
@@ -59,7 +63,10 @@ export async function consumeAttempt(sessions: ConnectSessions, state: string | 
   if (!consumed || !session) {
     // A state we never issued (or superseded by a newer attempt) is forged; a used one is replayed.
     const reason = session ? 'replayed' : 'unknown'
-    log.warn({ event: SECURITY_EVENTS.stateRefused, reason, sessionId: session?.id, provider: session?.provider }, 'connect callback refused: state not usable')
+    log.warn(
+      { event: SECURITY_EVENTS.stateRefused, reason, sessionId: session?.id, provider: session?.provider },
+      'connect callback refused: state not usable',
+    )
     throw new ConnectError('invalid_state')
   }
   return { session, state }
@@ -72,12 +79,19 @@ export async function consumeAttempt(sessions: ConnectSessions, state: string | 
  */
 export function checkCallback(
   session: ConnectSessionRow,
-  callback: { providerKey: string; state: string; query: CallbackQuery; cookies: Record<string, string | undefined>; now: Date },
+  callback: {
+    providerKey: string
+    state: string
+    query: CallbackQuery
+    cookies: Record<string, string | undefined>
+    now: Date
+  },
   providers: Map<string, Provider>,
 ): { provider: OAuth2Provider; code: string } {
   const { query } = callback
   if (session.expiresAt <= callback.now) throw new AttemptRefused('session_expired', session, { reason: 'expired' })
-  if (!sameBrowser(session, callback.state, callback.cookies)) throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
+  if (!sameBrowser(session, callback.state, callback.cookies))
+    throw new AttemptRefused('browser_mismatch', session, { reason: 'other_browser' })
   if (callback.providerKey !== session.provider) throw new AttemptRefused('provider_mismatch', session)
   const provider = providers.get(session.provider)
   if (!provider) throw new AttemptRefused('provider_unavailable', session)
@@ -85,7 +99,8 @@ export function checkCallback(
   if (provider.issuer !== undefined && query.iss !== provider.issuer) {
     throw new AttemptRefused('issuer_mismatch', session, { issPresent: query.iss !== undefined })
   }
-  if (query.error !== undefined) throw new AttemptRefused(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed', session)
+  if (query.error !== undefined)
+    throw new AttemptRefused(query.error === 'access_denied' ? 'access_denied' : 'authorization_failed', session)
   if (!query.code) throw new AttemptRefused('invalid_request', session)
   return { provider, code: query.code }
 }
@@ -94,7 +109,11 @@ export function checkCallback(
  * A failed code exchange as the attempt's code: a refused code is the attempt's failure, a
  * refused broker client the provider's refusal, anything else an outage.
  */
-const EXCHANGE_FAILURES = { grant: 'authorization_failed', configuration: 'provider_rejected', transient: 'provider_unavailable' } as const
+const EXCHANGE_FAILURES = {
+  grant: 'authorization_failed',
+  configuration: 'provider_rejected',
+  transient: 'provider_unavailable',
+} as const
 
 /** Step 3: trade the code (and the PKCE verifier) for tokens at the provider's token endpoint. */
 export async function exchangeCode(
@@ -121,9 +140,19 @@ export async function exchangeCode(
 }
 
 /** Step 4: store the grant: a new connection, or the re-authorized one the session names. */
-export async function storeGrant(store: ConnectionStore, session: ConnectSessionRow, provider: Provider, tokens: TokenSet): Promise<ConnectionRow> {
+export async function storeGrant(
+  store: ConnectionStore,
+  session: ConnectSessionRow,
+  provider: Provider,
+  tokens: TokenSet,
+): Promise<ConnectionRow> {
   const row = session.connectionId
-    ? await store.replaceGrant(session.connectionId, { provider, tokens, scopes: session.scopes, actor: session.clientId })
+    ? await store.replaceGrant(session.connectionId, {
+        provider,
+        tokens,
+        scopes: session.scopes,
+        actor: session.clientId,
+      })
     : await store.create({
         provider,
         ownerId: session.ownerId,
@@ -149,18 +178,29 @@ export async function runCallback(
     const now = session.usedAt!
     const { provider, code } = checkCallback(session, { providerKey, state, query, cookies, now }, deps.providers)
     const verifier = deps.sessions.openVerifier(session)
-    const tokens = await exchangeCode(session, provider, { code, verifier, publicUrl: deps.config.publicUrl, network: deps.network })
+    const tokens = await exchangeCode(session, provider, {
+      code,
+      verifier,
+      publicUrl: deps.config.publicUrl,
+      network: deps.network,
+    })
     const row = await storeGrant(deps.store, session, provider, tokens)
     await deps.sessions.forgetVerifier(session.id)
     deps.cache.evict(row.id)
     deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
-    deps.log.info({ connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null }, 'connection authorized')
+    deps.log.info(
+      { connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null },
+      'connection authorized',
+    )
     return { connection: connectionView(row), returnUrl: session.returnUrl }
   } catch (err) {
     if (err instanceof AttemptRefused) {
       const event = err.event ?? securityEventOf(err.code, 'connect')
       deps.metrics.connectAttempts.inc({ provider: session.provider, outcome: err.code })
-      deps.log.warn({ event, sessionId: session.id, provider: session.provider, code: err.code, ...err.detail }, 'connect attempt refused')
+      deps.log.warn(
+        { event, sessionId: session.id, provider: session.provider, code: err.code, ...err.detail },
+        'connect attempt refused',
+      )
     }
     throw err
   }

@@ -27,7 +27,11 @@ export function bindingCookieName(state: string): string {
 }
 
 /** Is the binding cookie of this attempt present and the one the attempt was started with? */
-export function sameBrowser(session: Pick<ConnectSessionRow, 'browserHash'>, state: string, cookies: Record<string, string | undefined>): boolean {
+export function sameBrowser(
+  session: Pick<ConnectSessionRow, 'browserHash'>,
+  state: string,
+  cookies: Record<string, string | undefined>,
+): boolean {
   const cookie = cookies[bindingCookieName(state)]
   return cookie !== undefined && session.browserHash !== null && safeEqual(sha256(cookie), session.browserHash)
 }
@@ -56,7 +60,9 @@ export class ConnectSessions {
   async create(session: NewSessionRow): Promise<{ id: string; token: string }> {
     const token = randomSecret()
     const id = `cs_${randomBytes(12).toString('base64url')}`
-    await this.deps.db.prisma.connectSession.create({ data: { id, tokenHash: sha256(token), ...session, createdAt: this.deps.clock.now() } })
+    await this.deps.db.prisma.connectSession.create({
+      data: { id, tokenHash: sha256(token), ...session, createdAt: this.deps.clock.now() },
+    })
     return { id, token }
   }
 
@@ -65,7 +71,10 @@ export class ConnectSessions {
   }
 
   /** A new attempt on an unused session, superseding any earlier one; false when the session was used meanwhile. */
-  async startAttempt(id: string, attempt: { state: string; binding: string; verifier: string | undefined }): Promise<boolean> {
+  async startAttempt(
+    id: string,
+    attempt: { state: string; binding: string; verifier: string | undefined },
+  ): Promise<boolean> {
     const { count } = await this.deps.db.prisma.connectSession.updateMany({
       where: { id, usedAt: null },
       data: {
@@ -85,7 +94,10 @@ export class ConnectSessions {
    */
   async consumeByState(state: string): Promise<{ consumed: boolean; session: ConnectSessionRow | undefined }> {
     const stateHash = sha256(state)
-    const { count } = await this.deps.db.prisma.connectSession.updateMany({ where: { stateHash, usedAt: null }, data: { usedAt: this.deps.clock.now() } })
+    const { count } = await this.deps.db.prisma.connectSession.updateMany({
+      where: { stateHash, usedAt: null },
+      data: { usedAt: this.deps.clock.now() },
+    })
     const session = (await this.deps.db.prisma.connectSession.findUnique({ where: { stateHash } })) ?? undefined
     return { consumed: count > 0, session }
   }
@@ -100,12 +112,16 @@ export class ConnectSessions {
   }
 
   openVerifier(session: Pick<ConnectSessionRow, 'id' | 'codeVerifier'>): string | undefined {
-    return session.codeVerifier ? this.deps.keyring.openString(session.codeVerifier, verifierContext(session.id)) : undefined
+    return session.codeVerifier
+      ? this.deps.keyring.openString(session.codeVerifier, verifierContext(session.id))
+      : undefined
   }
 
   /** The attempt is done: its verifier is no longer needed. Best effort. */
   async forgetVerifier(id: string): Promise<void> {
-    await this.deps.db.prisma.connectSession.update({ where: { id }, data: { codeVerifier: null } }).catch(() => undefined)
+    await this.deps.db.prisma.connectSession
+      .update({ where: { id }, data: { codeVerifier: null } })
+      .catch(() => undefined)
   }
 
   /** Deletes sessions that ended more than a day ago. */

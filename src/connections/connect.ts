@@ -19,7 +19,14 @@ import type { ServiceClient } from '../service-clients/service-clients.js'
 import { runCallback, type CallbackQuery } from './callback.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { connectionView, type ConnectionStore, type ConnectionView } from './connection-store.js'
-import { bindingCookieName, randomSecret, safeEqual, sameBrowser, sha256, type ConnectSessions } from './connect-sessions.js'
+import {
+  bindingCookieName,
+  randomSecret,
+  safeEqual,
+  sameBrowser,
+  sha256,
+  type ConnectSessions,
+} from './connect-sessions.js'
 import { checkSessionRequest, type NewConnectSession } from './session-request.js'
 import { CredentialConnections, obtain, type NewConnection } from './credential-connections.js'
 
@@ -73,7 +80,10 @@ export class Connect {
     this.credentials = new CredentialConnections(deps)
   }
 
-  async createSession(caller: ServiceClient, input: NewConnectSession): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
+  async createSession(
+    caller: ServiceClient,
+    input: NewConnectSession,
+  ): Promise<{ id: string; connectUrl: string; expiresAt: string }> {
     const { sessions, store, clock, config, log } = this.deps
     const provider = await checkSessionRequest(caller, input, this.deps.providers, store)
     const expiresAt = new Date(clock.now().getTime() + config.connectSessionTtlSeconds * 1000)
@@ -87,7 +97,15 @@ export class Connect {
       connectionId: input.connectionId ?? null,
       expiresAt,
     })
-    log.info({ sessionId: id, provider: provider.key, clientId: caller.clientId, reauthorize: input.connectionId !== undefined }, 'connect session created')
+    log.info(
+      {
+        sessionId: id,
+        provider: provider.key,
+        clientId: caller.clientId,
+        reauthorize: input.connectionId !== undefined,
+      },
+      'connect session created',
+    )
     return { id, connectUrl: `${config.publicUrl}/connect/${token}`, expiresAt: expiresAt.toISOString() }
   }
 
@@ -102,7 +120,8 @@ export class Connect {
     const state = randomSecret()
     const binding = randomSecret()
     const verifier = provider.mode === 'oauth2' && provider.pkce ? generateCodeVerifier() : undefined
-    if (!(await this.deps.sessions.startAttempt(session.id, { state, binding, verifier }))) throw new ConnectError('session_used', session.returnUrl)
+    if (!(await this.deps.sessions.startAttempt(session.id, { state, binding, verifier })))
+      throw new ConnectError('session_used', session.returnUrl)
     const maxAgeSeconds = Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000))
     const cookie = { name: bindingCookieName(state), value: binding, maxAgeSeconds }
     this.deps.log.info({ sessionId: session.id, provider: provider.key }, 'connect attempt started')
@@ -132,18 +151,36 @@ export class Connect {
    * attempt must come from the browser that opened the form (hidden field + cookie);
    * refused credentials show the form again; the session is consumed only on success.
    */
-  async submit(token: string, fields: Record<string, unknown>, cookies: Record<string, string | undefined>): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+  async submit(
+    token: string,
+    fields: Record<string, unknown>,
+    cookies: Record<string, string | undefined>,
+  ): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
     const { session, provider } = await this.openSession(token)
     if (provider.mode === 'oauth2') throw new ConnectError('invalid_request', session.returnUrl)
     const { attempt, ...credentials } = fields
-    if (typeof attempt !== 'string' || !session.stateHash || !safeEqual(sha256(attempt), session.stateHash)) throw new ConnectError('invalid_state', session.returnUrl)
+    if (typeof attempt !== 'string' || !session.stateHash || !safeEqual(sha256(attempt), session.stateHash))
+      throw new ConnectError('invalid_state', session.returnUrl)
     if (!sameBrowser(session, attempt, cookies)) throw new ConnectError('browser_mismatch', session.returnUrl)
     const obtained = await this.obtainForForm(provider, attempt, credentials, session.id)
     if (!(await this.deps.sessions.consumeAttempt(session))) throw new ConnectError('session_used', session.returnUrl)
     const { store } = this.deps
     const row = session.connectionId
-      ? await store.replaceGrant(session.connectionId, { provider, tokens: obtained.tokens, scopes: [], actor: session.clientId, params: obtained.params })
-      : await store.create({ provider, ownerId: session.ownerId, clientId: session.clientId, params: obtained.params, scopes: [], tokens: obtained.tokens })
+      ? await store.replaceGrant(session.connectionId, {
+          provider,
+          tokens: obtained.tokens,
+          scopes: [],
+          actor: session.clientId,
+          params: obtained.params,
+        })
+      : await store.create({
+          provider,
+          ownerId: session.ownerId,
+          clientId: session.clientId,
+          params: obtained.params,
+          scopes: [],
+          tokens: obtained.tokens,
+        })
     if (!row) throw new ConnectError('connection_unavailable', session.returnUrl)
     this.deps.cache.evict(row.id)
     this.deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
@@ -162,8 +199,16 @@ export class Connect {
     } catch (err) {
       if (err instanceof CredentialsRefused) throw new FormRefused('invalid_credentials', provider, attempt, err.reason)
       if (err instanceof ProviderError) {
-        this.deps.log.warn({ sessionId, provider: provider.key, failure: err.failure, code: err.code }, 'credential check failed')
-        throw new FormRefused('provider_unavailable', provider, attempt, 'The provider could not be reached. Try again in a moment.')
+        this.deps.log.warn(
+          { sessionId, provider: provider.key, failure: err.failure, code: err.code },
+          'credential check failed',
+        )
+        throw new FormRefused(
+          'provider_unavailable',
+          provider,
+          attempt,
+          'The provider could not be reached. Try again in a moment.',
+        )
       }
       throw err
     }

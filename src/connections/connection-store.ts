@@ -13,9 +13,21 @@ import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
 import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
-import { BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS, BACKOFF_SQL, CLAIM_SQL, type DueConnection } from './refresh-schedule.js'
+import {
+  BACKOFF_BASE_SECONDS,
+  BACKOFF_MAX_SECONDS,
+  BACKOFF_SQL,
+  CLAIM_SQL,
+  type DueConnection,
+} from './refresh-schedule.js'
 
-export { connectionView, newConnectionId, type ConnectionRow, type ConnectionStatus, type ConnectionView } from './connection-view.js'
+export {
+  connectionView,
+  newConnectionId,
+  type ConnectionRow,
+  type ConnectionStatus,
+  type ConnectionView,
+} from './connection-view.js'
 
 export interface ConnectionStoreOptions {
   db: Database
@@ -50,9 +62,14 @@ type Column = 'access_token' | 'refresh_token'
 export class ConnectionStore {
   constructor(private readonly deps: ConnectionStoreOptions) {}
 
-  open(row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null }, column: Column): string | undefined {
+  open(
+    row: Pick<Row, 'id'> & { accessToken: string | null; refreshToken: string | null },
+    column: Column,
+  ): string | undefined {
     const sealed = column === 'access_token' ? row.accessToken : row.refreshToken
-    return sealed == null ? undefined : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
+    return sealed == null
+      ? undefined
+      : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
   }
 
   async get(id: string): Promise<Row | undefined> {
@@ -65,7 +82,13 @@ export class ConnectionStore {
     return (await tx.connection.findUnique({ where: { id } })) ?? undefined
   }
 
-  async list(filter: { provider?: string; ownerId?: string; status?: string; cursor?: string; limit: number }): Promise<{ items: Row[]; nextCursor: string | null }> {
+  async list(filter: {
+    provider?: string
+    ownerId?: string
+    status?: string
+    cursor?: string
+    limit: number
+  }): Promise<{ items: Row[]; nextCursor: string | null }> {
     const rows = await this.deps.db.prisma.connection.findMany({
       where: {
         ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
@@ -124,7 +147,12 @@ export class ConnectionStore {
           ...(grant.params ? { params: grant.params } : {}),
         },
       })
-      await this.recorded(tx, { type: 'connection.reauthorized', actor: grant.actor, connectionId: id, detail: { provider: grant.provider.key } })
+      await this.recorded(tx, {
+        type: 'connection.reauthorized',
+        actor: grant.actor,
+        connectionId: id,
+        detail: { provider: grant.provider.key },
+      })
       return row
     })
   }
@@ -144,17 +172,33 @@ export class ConnectionStore {
    * A refresh that failed without refusing the grant: the tokens stay. `refresh_failures`
    * counts consecutive failures, whoever refreshed (the refresher backs off on it).
    */
-  async recordFailure(tx: Tx, row: Row, failure: { failure: 'configuration' | 'transient'; code: string }, actor: string): Promise<void> {
+  async recordFailure(
+    tx: Tx,
+    row: Row,
+    failure: { failure: 'configuration' | 'transient'; code: string },
+    actor: string,
+  ): Promise<void> {
     const now = this.deps.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } } })
+    await tx.connection.update({
+      where: { id: row.id },
+      data: { lastErrorCode: failure.code, lastErrorAt: now, refreshFailures: { increment: 1 } },
+    })
     await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: failure })
   }
 
   /** The grant is gone (refused, or nothing to refresh with): the connection needs its user again. */
   async requireReauthorization(tx: Tx, row: Row, code: string, actor: string): Promise<void> {
     const now = this.deps.clock.now()
-    await tx.connection.update({ where: { id: row.id }, data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now } })
-    await this.recorded(tx, { type: 'connection.refresh_failed', actor, connectionId: row.id, detail: { failure: 'grant', code } })
+    await tx.connection.update({
+      where: { id: row.id },
+      data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
+    })
+    await this.recorded(tx, {
+      type: 'connection.refresh_failed',
+      actor,
+      connectionId: row.id,
+      detail: { failure: 'grant', code },
+    })
   }
 
   /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
@@ -162,9 +206,21 @@ export class ConnectionStore {
     const now = this.deps.clock.now()
     await tx.connection.update({
       where: { id: row.id },
-      data: { status: 'revoked', accessToken: null, refreshToken: null, revokedAt: now, updatedAt: now, version: { increment: 1 } },
+      data: {
+        status: 'revoked',
+        accessToken: null,
+        refreshToken: null,
+        revokedAt: now,
+        updatedAt: now,
+        version: { increment: 1 },
+      },
     })
-    await this.recorded(tx, { type: 'connection.revoked', actor, connectionId: row.id, detail: { provider: row.provider, ...outcome } })
+    await this.recorded(tx, {
+      type: 'connection.revoked',
+      actor,
+      connectionId: row.id,
+      detail: { provider: row.provider, ...outcome },
+    })
   }
 
   /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */
@@ -197,7 +253,9 @@ export class ConnectionStore {
     const now = this.deps.clock.now().getTime()
     return {
       accessToken: this.seal(id, 'access_token', tokens.accessToken),
-      ...(tokens.refreshToken !== undefined ? { refreshToken: this.seal(id, 'refresh_token', tokens.refreshToken) } : {}),
+      ...(tokens.refreshToken !== undefined
+        ? { refreshToken: this.seal(id, 'refresh_token', tokens.refreshToken) }
+        : {}),
       tokenType: tokens.tokenType,
       tokenObtainedAt: new Date(now),
       expiresAt: tokens.expiresInSeconds === undefined ? null : new Date(now + tokens.expiresInSeconds * 1000),

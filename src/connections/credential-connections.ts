@@ -29,7 +29,11 @@ export interface CredentialConnectionsOptions {
 }
 
 /** Checks or exchanges user-supplied credentials with the provider (the form and the API share it). */
-export function obtain(network: ProviderNetwork, provider: ApiKeyProvider | CredentialExchangeProvider, credentials: Record<string, unknown>) {
+export function obtain(
+  network: ProviderNetwork,
+  provider: ApiKeyProvider | CredentialExchangeProvider,
+  credentials: Record<string, unknown>,
+) {
   return obtainCredentials(provider, credentials, { ...network.http(provider), allowPrivate: network.allowPrivate })
 }
 
@@ -39,10 +43,21 @@ export class CredentialConnections {
   async create(caller: ServiceClient, input: NewConnection): Promise<ConnectionView> {
     const provider = this.deps.providers.get(input.provider)
     if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
-    const obtained = provider.mode === 'oauth2' ? this.imported(provider.params, input) : await this.checked(provider, input)
+    const obtained =
+      provider.mode === 'oauth2' ? this.imported(provider.params, input) : await this.checked(provider, input)
     const scopes = provider.mode === 'oauth2' ? provider.scopes : []
-    const row = await this.deps.store.create({ provider, ownerId: input.ownerId, clientId: caller.clientId, params: obtained.params, scopes, tokens: obtained.tokens })
-    this.deps.log.info({ connectionId: row.id, provider: provider.key, clientId: caller.clientId }, 'connection created from credentials')
+    const row = await this.deps.store.create({
+      provider,
+      ownerId: input.ownerId,
+      clientId: caller.clientId,
+      params: obtained.params,
+      scopes,
+      tokens: obtained.tokens,
+    })
+    this.deps.log.info(
+      { connectionId: row.id, provider: provider.key, clientId: caller.clientId },
+      'connection created from credentials',
+    )
     return connectionView(row)
   }
 
@@ -55,13 +70,18 @@ export class CredentialConnections {
   }
 
   /** An API key or a credential exchange, checked with the provider; its params come from the exchange. */
-  private async checked(provider: ApiKeyProvider | CredentialExchangeProvider, input: NewConnection): Promise<ObtainedCredentials> {
-    if (input.params && Object.keys(input.params).length) throw problem('invalid_params', `${provider.key} takes no params`)
+  private async checked(
+    provider: ApiKeyProvider | CredentialExchangeProvider,
+    input: NewConnection,
+  ): Promise<ObtainedCredentials> {
+    if (input.params && Object.keys(input.params).length)
+      throw problem('invalid_params', `${provider.key} takes no params`)
     try {
       return await obtain(this.deps.network, provider, input.credentials)
     } catch (err) {
       if (err instanceof CredentialsRefused) throw problem('invalid_credentials', err.reason)
-      if (err instanceof ProviderError) throw problem('provider_unavailable', `the provider could not check the credentials (${err.code})`)
+      if (err instanceof ProviderError)
+        throw problem('provider_unavailable', `the provider could not check the credentials (${err.code})`)
       throw err
     }
   }
@@ -72,17 +92,21 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 /** OAuth tokens imported from another system: `{accessToken, refreshToken?, expiresAt?, scopes?}`. */
 function importedTokens(credentials: Record<string, unknown>, now: Date): TokenSet {
   const { accessToken, refreshToken, expiresAt, scopes, ...rest } = credentials
-  if (Object.keys(rest).length) throw problem('invalid_credentials', `unknown credential fields: ${Object.keys(rest).join(', ')}`)
+  if (Object.keys(rest).length)
+    throw problem('invalid_credentials', `unknown credential fields: ${Object.keys(rest).join(', ')}`)
   if (typeof accessToken !== 'string' || !accessToken) throw problem('invalid_credentials', 'accessToken: required')
-  if (refreshToken !== undefined && (typeof refreshToken !== 'string' || !refreshToken)) throw problem('invalid_credentials', 'refreshToken: must be a string')
+  if (refreshToken !== undefined && (typeof refreshToken !== 'string' || !refreshToken))
+    throw problem('invalid_credentials', 'refreshToken: must be a string')
   let expiresInSeconds: number | undefined
   if (expiresAt !== undefined) {
     // RFC 3339 with a four-digit year: every such instant fits a JS Date and PostgreSQL.
     const at = typeof expiresAt === 'string' && RFC3339.test(expiresAt) ? new Date(expiresAt) : undefined
-    if (!at || Number.isNaN(at.getTime())) throw problem('invalid_credentials', 'expiresAt: must be an RFC 3339 date-time (e.g. 2027-01-31T12:00:00Z)')
+    if (!at || Number.isNaN(at.getTime()))
+      throw problem('invalid_credentials', 'expiresAt: must be an RFC 3339 date-time (e.g. 2027-01-31T12:00:00Z)')
     expiresInSeconds = Math.max(0, Math.floor((at.getTime() - now.getTime()) / 1000))
   }
-  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) throw problem('invalid_credentials', 'scopes: must be an array of strings')
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')))
+    throw problem('invalid_credentials', 'scopes: must be an array of strings')
   return {
     accessToken,
     tokenType: 'Bearer',

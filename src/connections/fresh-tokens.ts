@@ -86,12 +86,21 @@ export class FreshTokens {
     this.timings = deps.timings ?? FRESH_TOKEN_TIMINGS
   }
 
-  async accessToken(id: string, request: { minValiditySeconds: number; forceRefresh: boolean }, actor: string): Promise<VendedToken> {
+  async accessToken(
+    id: string,
+    request: { minValiditySeconds: number; forceRefresh: boolean },
+    actor: string,
+  ): Promise<VendedToken> {
     let row = await this.deps.cache.read(id, () => this.deps.store.get(id))
     if (!row || row.status === 'revoked') throw problem('connection_not_found')
     if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
     const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
-    if (refreshed) row = await this.refresh(id, { force: request.forceRefresh, minValiditySeconds: request.minValiditySeconds, actor })
+    if (refreshed)
+      row = await this.refresh(id, {
+        force: request.forceRefresh,
+        minValiditySeconds: request.minValiditySeconds,
+        actor,
+      })
     const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
     this.deps.audit.record({ type: 'connection.token_vended', actor, connectionId: id, detail: { refreshed } })
@@ -147,7 +156,9 @@ export class FreshTokens {
     try {
       outcome = await this.deps.db.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + this.timings.lockMarginMs}ms'`)
+          await tx.$executeRawUnsafe(
+            `SET LOCAL lock_timeout = '${this.deps.network.timeoutMs + this.timings.lockMarginMs}ms'`,
+          )
           return this.refreshLocked(tx, id, request, requestedAt, attempt)
         },
         { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + this.timings.lockMarginMs + 5_000 },
@@ -167,7 +178,13 @@ export class FreshTokens {
   }
 
   /** Under the row lock: re-read, reuse what another caller did meanwhile, else refresh. */
-  private async refreshLocked(tx: Tx, id: string, request: RefreshRequest, requestedAt: Date, attempt: Attempt): Promise<Outcome> {
+  private async refreshLocked(
+    tx: Tx,
+    id: string,
+    request: RefreshRequest,
+    requestedAt: Date,
+    attempt: Attempt,
+  ): Promise<Outcome> {
     const row = await this.deps.store.lock(tx, id)
     if (!row || row.status === 'revoked') return { error: problem('connection_not_found') }
     if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
@@ -175,9 +192,15 @@ export class FreshTokens {
     const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
     if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
     // Or its refresh failed at the provider meanwhile: that is our answer too.
-    const failedSince = row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null ? failureOf(row.lastErrorCode) : undefined
+    const failedSince =
+      row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null
+        ? failureOf(row.lastErrorCode)
+        : undefined
     if (failedSince === 'transient' || failedSince === 'configuration') {
-      this.deps.log.info({ connectionId: id, provider: row.provider, code: row.lastErrorCode }, 'refresh not retried: it failed at the provider while this request waited')
+      this.deps.log.info(
+        { connectionId: id, provider: row.provider, code: row.lastErrorCode },
+        'refresh not retried: it failed at the provider while this request waited',
+      )
       return { error: failureProblem(failedSince, row.lastErrorCode!) }
     }
 
@@ -205,20 +228,40 @@ export class FreshTokens {
     const started = Date.now()
     try {
       const res = await sendProviderRequest(
-        buildTokenRequest(provider, row.params as Record<string, string>, { grant_type: 'refresh_token', refresh_token: refreshToken }),
+        buildTokenRequest(provider, row.params as Record<string, string>, {
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+        }),
         this.deps.network.http(provider),
       )
       tokens = parseTokenResponse(provider, res)
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err
       this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: err.failure })
-      this.deps.log.warn({ connectionId: row.id, provider: row.provider, failure: err.failure, code: err.code, ms: Date.now() - started }, 'refresh failed')
+      this.deps.log.warn(
+        {
+          connectionId: row.id,
+          provider: row.provider,
+          failure: err.failure,
+          code: err.code,
+          ms: Date.now() - started,
+        },
+        'refresh failed',
+      )
       return { error: await this.recordFailure(tx, row, err, actor) }
     }
     attempt.obtained = { tokens, fromVersion: row.version, row }
     const updated = await this.deps.store.recordRefresh(tx, row, tokens, actor)
     this.deps.metrics.refreshes.inc({ provider: row.provider, outcome: 'success' })
-    this.deps.log.info({ connectionId: row.id, provider: row.provider, rotated: tokens.refreshToken !== undefined, ms: Date.now() - started }, 'refreshed')
+    this.deps.log.info(
+      {
+        connectionId: row.id,
+        provider: row.provider,
+        rotated: tokens.refreshToken !== undefined,
+        ms: Date.now() - started,
+      },
+      'refreshed',
+    )
     return { row: updated }
   }
 
@@ -232,7 +275,11 @@ export class FreshTokens {
     // a lost race, so the connection needs its user again. (docs/security.md, "SECURITY.md items", row 14)
     if (err.failure === 'grant') return this.markReauthorization(tx, row, err.code, actor)
     await this.deps.store.recordFailure(tx, row, { failure: err.failure, code: err.code }, actor)
-    if (err.failure === 'configuration') this.deps.log.error({ connectionId: row.id, provider: row.provider, code: err.code }, 'the provider refused the broker client; check its configuration')
+    if (err.failure === 'configuration')
+      this.deps.log.error(
+        { connectionId: row.id, provider: row.provider, code: err.code },
+        'the provider refused the broker client; check its configuration',
+      )
     return failureProblem(err.failure, err.code)
   }
 
@@ -247,7 +294,10 @@ export class FreshTokens {
     const { row, tokens, fromVersion } = obtained
     const deadline = Date.now() + this.timings.persistRetryMs
     let delay = 100
-    this.deps.log.warn({ connectionId: row.id, err: { message: (cause as Error).message } }, 'refreshed tokens not stored yet; retrying the write')
+    this.deps.log.warn(
+      { connectionId: row.id, err: { message: (cause as Error).message } },
+      'refreshed tokens not stored yet; retrying the write',
+    )
     for (;;) {
       try {
         const written = await this.deps.db.prisma.$transaction(async (tx) => {
@@ -264,7 +314,10 @@ export class FreshTokens {
         if (err instanceof ProblemError) throw err
         if (Date.now() + delay > deadline) {
           this.deps.metrics.refreshWriteRetries.inc({ outcome: 'lost' })
-          this.deps.log.error({ connectionId: row.id }, 'refreshed tokens could not be stored: the connection may need its user again')
+          this.deps.log.error(
+            { connectionId: row.id },
+            'refreshed tokens could not be stored: the connection may need its user again',
+          )
           throw translateDatabaseError(err)
         }
         await new Promise((r) => setTimeout(r, delay))
@@ -276,13 +329,24 @@ export class FreshTokens {
 
 /** The answer for a refresh that failed at the provider without refusing the grant. */
 function failureProblem(failure: 'configuration' | 'transient', code: string): ProblemError {
-  if (failure === 'configuration') return problem('provider_rejected', `the provider refused the broker's request (${code}); the provider configuration needs attention`)
-  return problem('provider_unavailable', `the provider could not refresh the token (${code}); stored tokens are unchanged`)
+  if (failure === 'configuration')
+    return problem(
+      'provider_rejected',
+      `the provider refused the broker's request (${code}); the provider configuration needs attention`,
+    )
+  return problem(
+    'provider_unavailable',
+    `the provider could not refresh the token (${code}); stored tokens are unchanged`,
+  )
 }
 
 function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErrorCode'>): ProblemError {
-  return problem('reauthorization_required', 'the provider no longer accepts this connection\'s grant; send its user through a connect session with connectionId', {
-    connectionId: row.id,
-    reason: row.lastErrorCode ?? undefined,
-  })
+  return problem(
+    'reauthorization_required',
+    "the provider no longer accepts this connection's grant; send its user through a connect session with connectionId",
+    {
+      connectionId: row.id,
+      reason: row.lastErrorCode ?? undefined,
+    },
+  )
 }

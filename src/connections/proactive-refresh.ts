@@ -50,7 +50,9 @@ export class ProactiveRefresher {
       const delay = this.deps.options.intervalSeconds * 1000 * (0.75 + Math.random() * 0.5)
       this.timer = setTimeout(() => {
         this.tick()
-          .catch((err: unknown) => this.deps.log.warn({ err: { message: (err as Error).message } }, 'proactive refresh tick failed'))
+          .catch((err: unknown) =>
+            this.deps.log.warn({ err: { message: (err as Error).message } }, 'proactive refresh tick failed'),
+          )
           .finally(schedule)
       }, delay)
       this.timer.unref()
@@ -78,13 +80,16 @@ export class ProactiveRefresher {
     for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c])
     await Promise.all(
       [...byProvider.values()].map(async (queue) => {
-        const workers = Array.from({ length: Math.min(this.deps.options.concurrencyPerProvider, queue.length) }, async () => {
-          for (let next = queue.shift(); next; next = queue.shift()) {
-            if (this.stopped) return
-            if (await this.refreshOne(next)) result.refreshed++
-            else result.failed++
-          }
-        })
+        const workers = Array.from(
+          { length: Math.min(this.deps.options.concurrencyPerProvider, queue.length) },
+          async () => {
+            for (let next = queue.shift(); next; next = queue.shift()) {
+              if (this.stopped) return
+              if (await this.refreshOne(next)) result.refreshed++
+              else result.failed++
+            }
+          },
+        )
         await Promise.all(workers)
       }),
     )
@@ -96,22 +101,39 @@ export class ProactiveRefresher {
     return this.deps.store.claimDue(claimParameters(this.deps.options))
   }
 
-  private async refreshOne({ id, force, failures }: { id: string; force: boolean; failures: number }): Promise<boolean> {
+  private async refreshOne({
+    id,
+    force,
+    failures,
+  }: {
+    id: string
+    force: boolean
+    failures: number
+  }): Promise<boolean> {
     try {
-      await this.deps.freshTokens.refresh(id, { force, minValiditySeconds: this.deps.options.windowSeconds, actor: 'system' })
+      await this.deps.freshTokens.refresh(id, {
+        force,
+        minValiditySeconds: this.deps.options.windowSeconds,
+        actor: 'system',
+      })
       this.deps.metrics.proactiveRefreshes.inc({ outcome: 'refreshed' })
       return true
     } catch (err) {
-      const code = err instanceof ProblemError ? err.code : err instanceof DecryptionError ? 'secret_unreadable' : 'error'
+      const code =
+        err instanceof ProblemError ? err.code : err instanceof DecryptionError ? 'secret_unreadable' : 'error'
       this.deps.metrics.proactiveRefreshes.inc({ outcome: code })
       // No caller sees this failure: the log is where a tampered ciphertext or a bug shows.
       if (err instanceof DecryptionError) {
-        this.deps.log.error({ event: SECURITY_EVENTS.secretUnreadable, connectionId: id, code, reason: err.message }, 'a stored secret failed its integrity check; connection not refreshed')
+        this.deps.log.error(
+          { event: SECURITY_EVENTS.secretUnreadable, connectionId: id, code, reason: err.message },
+          'a stored secret failed its integrity check; connection not refreshed',
+        )
       } else if (!(err instanceof ProblemError)) {
         this.deps.log.error({ connectionId: id, err: { message: (err as Error).message } }, 'proactive refresh failed')
       }
       // A refused grant changed the status: the row is no longer selected. Anything else backs off.
-      if (code !== 'reauthorization_required' && code !== 'connection_not_found') await this.backOff(id, failures).catch(() => undefined)
+      if (code !== 'reauthorization_required' && code !== 'connection_not_found')
+        await this.backOff(id, failures).catch(() => undefined)
       return false
     }
   }

@@ -50,7 +50,12 @@ export const CLAIM_SQL = `
 
 /** CLAIM_SQL's parameters. */
 export function claimParameters(options: RefresherOptions): number[] {
-  return [options.windowSeconds, Math.max(options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS), options.batchSize, options.leaseSeconds]
+  return [
+    options.windowSeconds,
+    Math.max(options.windowSeconds, REFRESH_TOKEN_WINDOW_SECONDS),
+    options.batchSize,
+    options.leaseSeconds,
+  ]
 }
 
 /** A claimed row: `failures` is its count of consecutive refresh failures when claimed. */

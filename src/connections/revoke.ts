@@ -35,13 +35,25 @@ export class Revocations {
         const row = await this.deps.store.lock(tx, id)
         if (!row || row.status === 'revoked') return undefined
         const provider = this.deps.providers.get(row.provider)
-        let outcome: RevocationResult = { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
+        let outcome: RevocationResult = {
+          refreshToken: 'not_supported',
+          accessToken: 'not_supported',
+          errors: ['provider no longer configured'],
+        }
         if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
           const refresh = this.openForRevocation(row, 'refresh_token')
           const access = this.openForRevocation(row, 'access_token')
-          outcome = await revokeAtProvider(provider, row.params as Record<string, string>, { refreshToken: refresh.value, accessToken: access.value }, this.deps.network.http(provider))
+          outcome = await revokeAtProvider(
+            provider,
+            row.params as Record<string, string>,
+            { refreshToken: refresh.value, accessToken: access.value },
+            this.deps.network.http(provider),
+          )
           // An unreadable token could not be sent: its revocation failed, say so.
-          for (const [kind, key, opened] of [['refresh_token', 'refreshToken', refresh], ['access_token', 'accessToken', access]] as const) {
+          for (const [kind, key, opened] of [
+            ['refresh_token', 'refreshToken', refresh],
+            ['access_token', 'accessToken', access],
+          ] as const) {
             if (!opened.unreadable) continue
             outcome[key] = 'failed'
             outcome.errors.push(`${kind}: secret_unreadable`)
@@ -49,7 +61,10 @@ export class Revocations {
         } else if (provider) {
           // No revocation endpoint (API keys, credential exchanges, some OAuth providers): delete
           // locally. Only the tokens' presence is reported, so nothing is decrypted.
-          outcome = notSupported({ refreshToken: row.refreshToken ?? undefined, accessToken: row.accessToken ?? undefined })
+          outcome = notSupported({
+            refreshToken: row.refreshToken ?? undefined,
+            accessToken: row.accessToken ?? undefined,
+          })
         }
         await this.deps.store.delete(tx, row, actor, outcome)
         return { outcome, provider: row.provider }
@@ -61,15 +76,30 @@ export class Revocations {
     for (const token of ['refreshToken', 'accessToken'] as const) {
       this.deps.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
     }
-    const log = result.outcome.errors.length ? this.deps.log.warn.bind(this.deps.log) : this.deps.log.info.bind(this.deps.log)
+    const log = result.outcome.errors.length
+      ? this.deps.log.warn.bind(this.deps.log)
+      : this.deps.log.info.bind(this.deps.log)
     // Not named refreshToken/accessToken: the log's redaction would censor the outcomes.
     const revocation = { refresh: result.outcome.refreshToken, access: result.outcome.accessToken }
-    log({ event: SECURITY_EVENTS.connectionRevoked, connectionId: id, provider: result.provider, actor, revocation, errors: result.outcome.errors }, 'connection revoked')
+    log(
+      {
+        event: SECURITY_EVENTS.connectionRevoked,
+        connectionId: id,
+        provider: result.provider,
+        actor,
+        revocation,
+        errors: result.outcome.errors,
+      },
+      'connection revoked',
+    )
     return result.outcome
   }
 
   /** A token to revoke, or why there is none to send: a ciphertext that fails its check is never used. */
-  private openForRevocation(row: ConnectionRow, column: 'access_token' | 'refresh_token'): { value?: string; unreadable?: true } {
+  private openForRevocation(
+    row: ConnectionRow,
+    column: 'access_token' | 'refresh_token',
+  ): { value?: string; unreadable?: true } {
     try {
       return { value: this.deps.store.open(row, column) }
     } catch {

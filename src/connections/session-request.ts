@@ -27,12 +27,16 @@ export async function checkSessionRequest(
   const provider = providers.get(input.provider)
   if (!provider) throw problem('unknown_provider', `no provider "${input.provider}" is configured`)
   if (input.returnUrl !== undefined && !isReturnUrlAllowed(input.returnUrl, caller.allowedReturnUrls)) {
-    throw problem('invalid_return_url', 'returnUrl must start with one of the allowed return URLs of this service client')
+    throw problem(
+      'invalid_return_url',
+      'returnUrl must start with one of the allowed return URLs of this service client',
+    )
   }
   checkParamsAndScopes(provider, input.params ?? {}, input.scopes)
   if (input.connectionId !== undefined) {
     const existing = await store.get(input.connectionId)
-    if (!existing || existing.status === 'revoked') throw problem('invalid_connection', 'connectionId does not name a connection')
+    if (!existing || existing.status === 'revoked')
+      throw problem('invalid_connection', 'connectionId does not name a connection')
     if (existing.provider !== provider.key || existing.ownerId !== input.ownerId) {
       throw problem('invalid_connection', 'connectionId names a connection of another provider or owner')
     }
@@ -51,7 +55,10 @@ function checkParamsAndScopes(provider: Provider, params: Record<string, string>
   if (paramProblems.length) throw problem('invalid_params', paramProblems.join('; '))
   // Silently dropping them would hand the caller a grant without the scopes it asked for.
   if (!provider.sendScopes && scopes?.length) {
-    throw problem('invalid_scope', `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`)
+    throw problem(
+      'invalid_scope',
+      `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`,
+    )
   }
   if (scopes?.some((s) => s.includes(provider.scopeSeparator))) {
     throw problem('invalid_scope', `a scope must not contain the provider's separator "${provider.scopeSeparator}"`)

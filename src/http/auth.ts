@@ -73,9 +73,16 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
 
     const header = request.headers.authorization
     if (!header) {
-      request.log.warn({ event: SECURITY_EVENTS.brokerTokenRefused, reason: 'no Authorization header' }, 'broker token refused')
+      request.log.warn(
+        { event: SECURITY_EVENTS.brokerTokenRefused, reason: 'no Authorization header' },
+        'broker token refused',
+      )
       reply.header('www-authenticate', `Bearer realm="${REALM}"`)
-      return sendProblem(reply, 'unauthorized', 'send a broker token: Authorization: Bearer <token> (get one at POST /oauth/token)')
+      return sendProblem(
+        reply,
+        'unauthorized',
+        'send a broker token: Authorization: Bearer <token> (get one at POST /oauth/token)',
+      )
     }
     const match = BEARER.exec(header)
     let claims: BrokerTokenClaims
@@ -87,14 +94,23 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
       if (!(err instanceof InvalidBrokerToken)) throw err
       deps.metrics.brokerTokenFailures.inc({ reason: 'invalid_token' })
       // The reason and the key id, never the token.
-      request.log.warn({ event: SECURITY_EVENTS.brokerTokenRefused, reason: err.reason, kid: keyIdOf(match?.[1]) }, 'broker token refused')
-      reply.header('www-authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="${err.reason.replace(/"/g, "'")}"`)
+      request.log.warn(
+        { event: SECURITY_EVENTS.brokerTokenRefused, reason: err.reason, kid: keyIdOf(match?.[1]) },
+        'broker token refused',
+      )
+      reply.header(
+        'www-authenticate',
+        `Bearer realm="${REALM}", error="invalid_token", error_description="${err.reason.replace(/"/g, "'")}"`,
+      )
       return sendProblem(reply, 'unauthorized', `invalid broker token: ${err.reason}`)
     }
     const scopes = claims.scope.split(' ')
     if (!scopes.includes(scope)) {
       deps.metrics.brokerTokenFailures.inc({ reason: 'insufficient_scope' })
-      request.log.warn({ event: SECURITY_EVENTS.brokerTokenInsufficientScope, clientId: claims.client_id, scope }, 'broker token lacks scope')
+      request.log.warn(
+        { event: SECURITY_EVENTS.brokerTokenInsufficientScope, clientId: claims.client_id, scope },
+        'broker token lacks scope',
+      )
       reply.header('www-authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`)
       return sendProblem(reply, 'insufficient_scope', `this route needs scope ${scope}`)
     }

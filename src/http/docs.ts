@@ -33,7 +33,8 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         securitySchemes: {
           brokerToken: {
             type: 'oauth2',
-            description: 'A broker token (JWT, RFC 9068) from POST /oauth/token, sent as `Authorization: Bearer <token>`.',
+            description:
+              'A broker token (JWT, RFC 9068) from POST /oauth/token, sent as `Authorization: Bearer <token>`.',
             flows: {
               clientCredentials: {
                 tokenUrl: '/oauth/token',

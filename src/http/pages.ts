@@ -14,7 +14,10 @@ export function browserHeaders(reply: FastifyReply): FastifyReply {
     .header('pragma', 'no-cache')
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    .header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
 }
 
 export function page(title: string, body: string): string {
@@ -27,7 +30,10 @@ export function page(title: string, body: string): string {
 
 /** A fixed error page: the code is one of ours, its message from our registries. */
 export function errorPage(reply: FastifyReply, status: number, code: string): FastifyReply {
-  const message = (CONNECT_ERRORS as Record<string, { title: string }>)[code]?.title ?? (PROBLEMS as Record<string, { title: string }>)[code]?.title ?? 'The request failed.'
+  const message =
+    (CONNECT_ERRORS as Record<string, { title: string }>)[code]?.title ??
+    (PROBLEMS as Record<string, { title: string }>)[code]?.title ??
+    'The request failed.'
   return browserHeaders(reply)
     .code(status)
     .type('text/html; charset=utf-8')
@@ -46,7 +52,16 @@ export function renderErrorPage(reply: FastifyReply, code: ProblemCode): Fastify
 /** The connect form of API-key and credential-exchange providers. */
 export function formPage(
   reply: FastifyReply,
-  form: { action: string; attempt: string; provider: { displayName: string; credentialFields: Array<{ name: string; label: string; kind: string; help?: string }> }; error?: string; status?: number },
+  form: {
+    action: string
+    attempt: string
+    provider: {
+      displayName: string
+      credentialFields: Array<{ name: string; label: string; kind: string; help?: string }>
+    }
+    error?: string
+    status?: number
+  },
 ): FastifyReply {
   const inputs = form.provider.credentialFields
     .map((f) => {
@@ -72,5 +87,10 @@ export function successPage(reply: FastifyReply, providerName: string): FastifyR
   return browserHeaders(reply)
     .code(200)
     .type('text/html; charset=utf-8')
-    .send(page('Connected', `<h1>Connected</h1><p>Your ${escapeHtml(providerName)} account is connected. You can close this window.</p>`))
+    .send(
+      page(
+        'Connected',
+        `<h1>Connected</h1><p>Your ${escapeHtml(providerName)} account is connected. You can close this window.</p>`,
+      ),
+    )
 }

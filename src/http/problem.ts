@@ -6,7 +6,12 @@ import { PROBLEMS, ProblemError, securityEventOf, type ProblemCode } from '../er
 import { isDatabaseUnavailable } from '../store/db.js'
 import { DecryptionError } from '../store/encryption.js'
 
-export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string, extra?: Record<string, unknown>): FastifyReply {
+export function sendProblem(
+  reply: FastifyReply,
+  code: ProblemCode,
+  detail?: string,
+  extra?: Record<string, unknown>,
+): FastifyReply {
   const { status, title } = PROBLEMS[code]
   return reply
     .code(status)
@@ -16,7 +21,11 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: str
 }
 
 /** Maps anything thrown by a route or by Fastify itself to a problem code and detail. */
-export function classifyError(err: FastifyError | Error): { code: ProblemCode; detail?: string; extra?: Record<string, unknown> } {
+export function classifyError(err: FastifyError | Error): {
+  code: ProblemCode
+  detail?: string
+  extra?: Record<string, unknown>
+} {
   if (err instanceof ProblemError) return { code: err.code, detail: err.detail, extra: err.extra }
   // Tampered or misplaced ciphertext: fail closed, the value is never used or sent anywhere.
   if (err instanceof DecryptionError) return { code: 'secret_unreadable' }
@@ -25,7 +34,8 @@ export function classifyError(err: FastifyError | Error): { code: ProblemCode; d
     const first = fe.validation[0]
     const where = fe.validationContext ?? 'request'
     const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where
-    const extraKey = first?.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''
+    const extraKey =
+      first?.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''
     return { code: 'invalid_request', detail: `${path} ${first?.message ?? 'is invalid'}${extraKey}`.slice(0, 300) }
   }
   switch (fe.code) {
@@ -33,7 +43,9 @@ export function classifyError(err: FastifyError | Error): { code: ProblemCode; d
       return { code: 'payload_too_large' }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return fe.statusCode === 415 ? { code: 'unsupported_media_type' } : { code: 'invalid_request', detail: 'invalid Content-Length' }
+      return fe.statusCode === 415
+        ? { code: 'unsupported_media_type' }
+        : { code: 'invalid_request', detail: 'invalid Content-Length' }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: 'invalid_request', detail: 'the body is empty but Content-Type says JSON' }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -63,11 +75,17 @@ const BROWSER_PATHS = ['/connect/', '/oauth/callback/']
  */
 export function routerRefusal(browserErrorPage: BrowserErrorPage) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const code: ProblemCode = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_request' : 'internal_error'
+    const code: ProblemCode =
+      err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_request' : 'internal_error'
     request.log.info({ code, reason: err.code }, 'request refused by the router')
     reply.header('x-content-type-options', 'nosniff')
     if (BROWSER_PATHS.some((prefix) => request.url.startsWith(prefix))) return browserErrorPage(reply, code)
-    const detail = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : code === 'invalid_request' ? 'the path is not a valid URL component' : undefined
+    const detail =
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'a path parameter is too long'
+        : code === 'invalid_request'
+          ? 'the path is not a valid URL component'
+          : undefined
     return sendProblem(reply, code, detail)
   }
 }
@@ -85,5 +103,7 @@ export function registerProblemHandling(app: FastifyInstance, browserErrorPage: 
     if (request.routeOptions.config?.browser) return browserErrorPage(reply, code)
     return sendProblem(reply, code, status >= 500 ? undefined : detail, extra)
   })
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`))
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
+  )
 }

@@ -120,15 +120,21 @@ export class BrokerTokens {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: this.clock.now(),
       })
-      if (typeof payload.client_id !== 'string' || payload.client_id !== payload.sub || typeof payload.scope !== 'string') {
+      if (
+        typeof payload.client_id !== 'string' ||
+        payload.client_id !== payload.sub ||
+        typeof payload.scope !== 'string'
+      ) {
         throw new InvalidBrokerToken('claims do not match the broker token profile')
       }
       return payload as unknown as BrokerTokenClaims
     } catch (err) {
       if (err instanceof InvalidBrokerToken) throw err
       if (err instanceof joseErrors.JWTExpired) throw new InvalidBrokerToken('token expired')
-      if (err instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidBrokerToken(`claim "${err.claim}" ${err.reason}`)
-      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw new InvalidBrokerToken('signature verification failed')
+      if (err instanceof joseErrors.JWTClaimValidationFailed)
+        throw new InvalidBrokerToken(`claim "${err.claim}" ${err.reason}`)
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+        throw new InvalidBrokerToken('signature verification failed')
       if (err instanceof joseErrors.JOSEError) throw new InvalidBrokerToken(err.code)
       throw new InvalidBrokerToken('malformed token')
     }

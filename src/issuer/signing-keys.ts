@@ -146,7 +146,9 @@ export class SigningKeys {
         retiresAt: row.retiresAt,
       })
     }
-    const changed = loaded.map((k) => `${k.kid}:${k.retiresAt?.getTime()}`).join() !== this.keys.map((k) => `${k.kid}:${k.retiresAt?.getTime()}`).join()
+    const changed =
+      loaded.map((k) => `${k.kid}:${k.retiresAt?.getTime()}`).join() !==
+      this.keys.map((k) => `${k.kid}:${k.retiresAt?.getTime()}`).join()
     this.keys = loaded
     this.lastReload = Date.now()
     if (changed) this.onChange()
@@ -163,7 +165,9 @@ export class SigningKeys {
     await this.db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', KEYS_LOCK_KEY)
       const now = this.clock.now()
-      const usable = await tx.signingKey.count({ where: { activatesAt: { lte: now }, OR: [{ retiresAt: null }, { retiresAt: { gt: now } }] } })
+      const usable = await tx.signingKey.count({
+        where: { activatesAt: { lte: now }, OR: [{ retiresAt: null }, { retiresAt: { gt: now } }] },
+      })
       if (usable > 0) return
       const kid = await this.insertKey(tx, now, 'system')
       await this.audit.write({ type: 'signing_key.created', actor: 'system', detail: { kid } }, tx)
@@ -175,7 +179,8 @@ export class SigningKeys {
    * retirement of every older key one token lifetime (plus skew) after that.
    */
   async rotate(activateInSeconds: number, actor: string): Promise<SigningKeyInfo> {
-    if (!isActivationDelay(activateInSeconds)) throw new RangeError(`activateInSeconds must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS}`)
+    if (!isActivationDelay(activateInSeconds))
+      throw new RangeError(`activateInSeconds must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS}`)
     const kid = await this.db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', KEYS_LOCK_KEY)
       const now = this.clock.now()
@@ -186,7 +191,14 @@ export class SigningKeys {
         data: { retiresAt },
       })
       const kid = await this.insertKey(tx, activatesAt, actor)
-      await this.audit.write({ type: 'signing_key.rotated', actor, detail: { kid, activatesAt: activatesAt.toISOString(), previousRetireAt: retiresAt.toISOString() } }, tx)
+      await this.audit.write(
+        {
+          type: 'signing_key.rotated',
+          actor,
+          detail: { kid, activatesAt: activatesAt.toISOString(), previousRetireAt: retiresAt.toISOString() },
+        },
+        tx,
+      )
       return kid
     })
     this.log.info({ event: SECURITY_EVENTS.signingKeyRotated, kid, actor, activateInSeconds }, 'signing key rotated')
@@ -246,7 +258,13 @@ export class SigningKeys {
       kid: k.kid,
       alg: k.alg,
       status:
-        k.retiresAt && k.retiresAt <= now ? 'retired' : k.activatesAt > now ? 'pending' : k === current ? 'active' : 'retiring',
+        k.retiresAt && k.retiresAt <= now
+          ? 'retired'
+          : k.activatesAt > now
+            ? 'pending'
+            : k === current
+              ? 'active'
+              : 'retiring',
       createdAt: k.createdAt.toISOString(),
       activatesAt: k.activatesAt.toISOString(),
       retiresAt: k.retiresAt?.toISOString() ?? null,

@@ -10,7 +10,13 @@ export function redirectUriFor(publicUrl: string, providerKey: string): string {
 
 export function buildAuthorizationUrl(
   provider: OAuth2Provider,
-  request: { redirectUri: string; state: string; codeChallenge: string | undefined; scopes: string[]; params: Record<string, string> },
+  request: {
+    redirectUri: string
+    state: string
+    codeChallenge: string | undefined
+    scopes: string[]
+    params: Record<string, string>
+  },
 ): string {
   const url = new URL(fillPlaceholders(provider.authorizationUrl, request.params))
   const query = url.searchParams

@@ -23,30 +23,51 @@ export interface ObtainedCredentials {
 }
 
 /** Checks each declared field is present, a string, and matches its pattern. */
-export function checkCredentialFields(provider: ApiKeyProvider | CredentialExchangeProvider, credentials: Record<string, unknown>): Record<string, string> {
+export function checkCredentialFields(
+  provider: ApiKeyProvider | CredentialExchangeProvider,
+  credentials: Record<string, unknown>,
+): Record<string, string> {
   const out: Record<string, string> = {}
   for (const name of Object.keys(credentials)) {
-    if (!provider.credentialFields.some((f) => f.name === name)) throw new CredentialsRefused(`${name}: not a credential of this provider`)
+    if (!provider.credentialFields.some((f) => f.name === name))
+      throw new CredentialsRefused(`${name}: not a credential of this provider`)
   }
   for (const field of provider.credentialFields) {
     const value = credentials[field.name]
     if (typeof value !== 'string' || value.length === 0) throw new CredentialsRefused(`${field.name}: required`)
     if (value.length > 4096) throw new CredentialsRefused(`${field.name}: too long`)
-    if (field.pattern && !new RegExp(field.pattern).test(value)) throw new CredentialsRefused(`${field.name}: malformed`)
+    if (field.pattern && !new RegExp(field.pattern).test(value))
+      throw new CredentialsRefused(`${field.name}: malformed`)
     out[field.name] = value
   }
   return out
 }
 
-export async function obtainApiKey(provider: ApiKeyProvider, credentials: Record<string, string>, http: ProviderHttpOptions): Promise<ObtainedCredentials> {
+export async function obtainApiKey(
+  provider: ApiKeyProvider,
+  credentials: Record<string, string>,
+  http: ProviderHttpOptions,
+): Promise<ObtainedCredentials> {
   const apiKey = credentials.apiKey!
   if (provider.validationUrl) {
-    const res = await sendProviderRequest({ method: 'GET', url: provider.validationUrl, headers: { authorization: `Bearer ${apiKey}` } }, http)
+    const res = await sendProviderRequest(
+      { method: 'GET', url: provider.validationUrl, headers: { authorization: `Bearer ${apiKey}` } },
+      http,
+    )
     if (res.status === 401 || res.status === 403) throw new CredentialsRefused('the provider refused this key')
-    if (res.status < 200 || res.status >= 300) throw new ProviderError('transient', `http_${res.status}`, 'the provider could not check the key')
+    if (res.status < 200 || res.status >= 300)
+      throw new ProviderError('transient', `http_${res.status}`, 'the provider could not check the key')
   }
   return {
-    tokens: { accessToken: apiKey, tokenType: 'Bearer', expiresInSeconds: undefined, refreshToken: undefined, refreshTokenExpiresInSeconds: undefined, scopes: undefined, metadata: {} },
+    tokens: {
+      accessToken: apiKey,
+      tokenType: 'Bearer',
+      expiresInSeconds: undefined,
+      refreshToken: undefined,
+      refreshTokenExpiresInSeconds: undefined,
+      scopes: undefined,
+      metadata: {},
+    },
     params: {},
   }
 }
@@ -68,17 +89,26 @@ export async function exchangeInteract(
 
   const info = await sendToUserHost({ method: 'GET', url: `${intranetUrl}/info`, headers: {} }, http, 'intranetUrl')
   if (info.status === 404) throw new CredentialsRefused('intranetUrl is not an Interact intranet (no /info)')
-  if (info.status !== 200) throw new ProviderError('transient', `http_${info.status}`, 'the intranet did not answer /info')
+  if (info.status !== 200)
+    throw new ProviderError('transient', `http_${info.status}`, 'the intranet did not answer /info')
   const params = readInteractInfo(info.body)
-  for (const [name, field] of [['apiDomain', 'ApiDomain'], ['tenantGuid', 'TenantGuid']] as const) {
+  for (const [name, field] of [
+    ['apiDomain', 'ApiDomain'],
+    ['tenantGuid', 'TenantGuid'],
+  ] as const) {
     const spec = provider.params[name]
-    if (!spec || !new RegExp(spec.pattern).test(params[name])) throw new CredentialsRefused(`the intranet's /info gave an unusable ${field}`)
+    if (!spec || !new RegExp(spec.pattern).test(params[name]))
+      throw new CredentialsRefused(`the intranet's /info gave an unusable ${field}`)
   }
   const apiWhy = checkUserSuppliedUrl(`https://${params.apiDomain}`, http.allowPrivate)
   if (apiWhy) throw new CredentialsRefused(`the intranet's ApiDomain ${apiWhy}`)
 
   const res = await sendToUserHost(
-    buildTokenRequest(provider, params, { grant_type: 'authorization_code', code: `${credentials.apiKey}__${credentials.apiSecret}`, context: 'KeySecret' }),
+    buildTokenRequest(provider, params, {
+      grant_type: 'authorization_code',
+      code: `${credentials.apiKey}__${credentials.apiSecret}`,
+      context: 'KeySecret',
+    }),
     http,
     "the intranet's ApiDomain",
   )
@@ -87,7 +117,8 @@ export async function exchangeInteract(
     return { tokens: { ...tokens, metadata: { ...tokens.metadata, intranetUrl } }, params }
   } catch (err) {
     // A refusal (JSON error or Interact's text/plain 400) is about the key and secret.
-    if (err instanceof ProviderError && err.failure !== 'transient') throw new CredentialsRefused('the intranet refused this key and secret')
+    if (err instanceof ProviderError && err.failure !== 'transient')
+      throw new CredentialsRefused('the intranet refused this key and secret')
     throw err
   }
 }
@@ -100,7 +131,8 @@ function readInteractInfo(body: string): { apiDomain: string; tenantGuid: string
   } catch {
     throw new CredentialsRefused('intranetUrl is not an Interact intranet (/info is not JSON)')
   }
-  const info = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
+  const info =
+    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
   if (typeof info.ApiDomain !== 'string' || typeof info.TenantGuid !== 'string') {
     throw new CredentialsRefused('intranetUrl is not an Interact intranet (/info names no ApiDomain and TenantGuid)')
   }
@@ -111,12 +143,18 @@ function readInteractInfo(body: string): { apiDomain: string; tenantGuid: string
  * A user-supplied host that resolves to an internal address, or to nothing at all (a typo),
  * is the user's input refused, not an outage.
  */
-async function sendToUserHost(req: ProviderRequest, http: ProviderHttpOptions, what: string): Promise<ProviderResponse> {
+async function sendToUserHost(
+  req: ProviderRequest,
+  http: ProviderHttpOptions,
+  what: string,
+): Promise<ProviderResponse> {
   try {
     return await sendProviderRequest(req, http)
   } catch (err) {
-    if (err instanceof ProviderError && err.code === 'blocked_address') throw new CredentialsRefused(`${what} resolves to an internal address`)
-    if (err instanceof ProviderError && err.code === 'host_not_found') throw new CredentialsRefused(`${what} names a host that does not exist`)
+    if (err instanceof ProviderError && err.code === 'blocked_address')
+      throw new CredentialsRefused(`${what} resolves to an internal address`)
+    if (err instanceof ProviderError && err.code === 'host_not_found')
+      throw new CredentialsRefused(`${what} names a host that does not exist`)
     throw err
   }
 }

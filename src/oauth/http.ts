@@ -25,7 +25,10 @@ export interface ProviderHttpOptions {
   dispatcher: Dispatcher
 }
 
-export async function sendProviderRequest(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
+export async function sendProviderRequest(
+  req: ProviderRequest,
+  options: ProviderHttpOptions,
+): Promise<ProviderResponse> {
   const signal = AbortSignal.timeout(options.timeoutMs)
   let res: Dispatcher.ResponseData
   try {
@@ -61,10 +64,15 @@ export async function sendProviderRequest(req: ProviderRequest, options: Provide
 function networkError(err: unknown, signal: AbortSignal): ProviderError {
   if (signal.aborted) return new ProviderError('transient', 'timeout', 'the provider did not answer in time')
   if (err instanceof ProviderError) return err
-  const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'network_error'
+  const code =
+    (err as { code?: string; cause?: { code?: string } }).cause?.code ??
+    (err as { code?: string }).code ??
+    'network_error'
   // A user-supplied host that resolves to an internal address: refused, not retried.
-  if (code === 'EBLOCKEDADDRESS') return new ProviderError('configuration', 'blocked_address', 'the host resolves to an internal address')
+  if (code === 'EBLOCKEDADDRESS')
+    return new ProviderError('configuration', 'blocked_address', 'the host resolves to an internal address')
   // NXDOMAIN (a DNS outage is EAI_AGAIN): still transient for a configured provider.
-  if (code === 'ENOTFOUND') return new ProviderError('transient', 'host_not_found', 'the provider host does not resolve')
+  if (code === 'ENOTFOUND')
+    return new ProviderError('transient', 'host_not_found', 'the provider host does not resolve')
   return new ProviderError('transient', 'network_error', `request to the provider failed (${code})`)
 }

@@ -27,9 +27,20 @@ function blockList(ipv4: Array<[string, number]>, ipv6: Array<[string, number]>)
 }
 
 const PRIVATE = blockList(
-  [['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]],
+  [
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['172.16.0.0', 12],
+    ['192.168.0.0', 16],
+  ],
   // Loopback, unique-local (RFC 4193), deprecated site-local, local-use NAT64 (RFC 8215).
-  [['::1', 128], ['fc00::', 7], ['fec0::', 10], ['64:ff9b:1::', 48]],
+  [
+    ['::1', 128],
+    ['fc00::', 7],
+    ['fec0::', 10],
+    ['64:ff9b:1::', 48],
+  ],
 )
 
 const RESERVED = blockList(
@@ -148,7 +159,8 @@ export function guardedLookup(resolveHost: ResolveHost, allowPrivate: boolean) {
       (resolved) => {
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family
         const addresses = family === 4 || family === 6 ? resolved.filter((a) => a.family === family) : resolved
-        if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), [])
+        if (!addresses.length)
+          return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), [])
         if (addresses.some((a) => !isAllowedAddress(a.address, allowPrivate))) {
           return callback(new BlockedAddressError(`${hostname} resolves to an internal address`), [])
         }
@@ -169,13 +181,20 @@ export interface Dispatchers {
   close(): Promise<void>
 }
 
-export function createDispatchers(options: { extraCaPem?: string; allowPrivate: boolean; resolveHost?: ResolveHost }): Dispatchers {
+export function createDispatchers(options: {
+  extraCaPem?: string
+  allowPrivate: boolean
+  resolveHost?: ResolveHost
+}): Dispatchers {
   const ca = options.extraCaPem ? [...rootCertificates, options.extraCaPem] : undefined
   const standard = new Agent({ connections: 32, keepAliveTimeout: 10_000, ...(ca ? { connect: { ca } } : {}) })
   const guarded = new Agent({
     connections: 8,
     keepAliveTimeout: 10_000,
-    connect: { ...(ca ? { ca } : {}), lookup: guardedLookup(options.resolveHost ?? systemResolveHost, options.allowPrivate) },
+    connect: {
+      ...(ca ? { ca } : {}),
+      lookup: guardedLookup(options.resolveHost ?? systemResolveHost, options.allowPrivate),
+    },
   })
   return {
     standard,

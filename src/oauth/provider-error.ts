@@ -21,7 +21,12 @@ export class ProviderError extends BrokerError {
 /** OAuth error codes that mean the grant itself is gone (RFC 6749 §5.2). */
 const GRANT_ERRORS = new Set(['invalid_grant', 'invalid_scope'])
 /** The rest of RFC 6749 §5.2: the provider refuses the broker's request or client. */
-const CONFIGURATION_ERRORS = new Set(['invalid_request', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type'])
+const CONFIGURATION_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+])
 /** The provider asking for patience: RFC 6749 §4.1.2.1 (temporarily_unavailable, server_error), RFC 8628 §3.5 (slow_down). */
 const TRANSIENT_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'slow_down'])
 
@@ -30,7 +35,9 @@ const TRANSIENT_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'sl
  * else `http_<status>`. Provider text never reaches logs, rows or problem details.
  */
 export function oauthErrorCode(error: unknown, status: number): string {
-  const known = typeof error === 'string' && (GRANT_ERRORS.has(error) || CONFIGURATION_ERRORS.has(error) || TRANSIENT_ERRORS.has(error))
+  const known =
+    typeof error === 'string' &&
+    (GRANT_ERRORS.has(error) || CONFIGURATION_ERRORS.has(error) || TRANSIENT_ERRORS.has(error))
   return known ? error : `http_${status}`
 }
 

@@ -21,7 +21,11 @@ export interface RevocationResult {
 type Tokens = { accessToken: string | undefined; refreshToken: string | undefined }
 
 export function notSupported(tokens: Tokens): RevocationResult {
-  return { refreshToken: tokens.refreshToken ? 'not_supported' : 'no_token', accessToken: tokens.accessToken ? 'not_supported' : 'no_token', errors: [] }
+  return {
+    refreshToken: tokens.refreshToken ? 'not_supported' : 'no_token',
+    accessToken: tokens.accessToken ? 'not_supported' : 'no_token',
+    errors: [],
+  }
 }
 
 /** Does the provider have a revocation endpoint the broker calls? */
@@ -29,7 +33,12 @@ export function supportsRevocation(provider: OAuth2Provider): provider is OAuth2
   return provider.revocation !== 'none' && provider.revocationUrl !== undefined
 }
 
-export async function revokeAtProvider(provider: OAuth2Provider, params: Record<string, string>, tokens: Tokens, http: ProviderHttpOptions): Promise<RevocationResult> {
+export async function revokeAtProvider(
+  provider: OAuth2Provider,
+  params: Record<string, string>,
+  tokens: Tokens,
+  http: ProviderHttpOptions,
+): Promise<RevocationResult> {
   if (!supportsRevocation(provider)) return notSupported(tokens)
   const url = fillPlaceholders(provider.revocationUrl, params)
   const result: RevocationResult = { refreshToken: 'no_token', accessToken: 'no_token', errors: [] }
@@ -37,7 +46,10 @@ export async function revokeAtProvider(provider: OAuth2Provider, params: Record<
     provider.revocation === 'bearer_delete'
       ? { method: 'DELETE', url, headers: { authorization: `Bearer ${token}` } }
       : encodeProviderBody(provider, url, { token, token_type_hint: kind })
-  for (const [kind, token] of [['refresh_token', tokens.refreshToken], ['access_token', tokens.accessToken]] as const) {
+  for (const [kind, token] of [
+    ['refresh_token', tokens.refreshToken],
+    ['access_token', tokens.accessToken],
+  ] as const) {
     if (!token) continue
     const key = kind === 'refresh_token' ? 'refreshToken' : 'accessToken'
     try {

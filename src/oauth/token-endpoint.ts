@@ -44,10 +44,19 @@ export function encodeProviderBody(
   return { method, url, headers, body: new URLSearchParams(body).toString() }
 }
 
-export function buildTokenRequest(provider: TokenEndpoint, params: Record<string, string>, grant: Grant | Record<string, string>): ProviderRequest {
+export function buildTokenRequest(
+  provider: TokenEndpoint,
+  params: Record<string, string>,
+  grant: Grant | Record<string, string>,
+): ProviderRequest {
   const fields: Record<string, string> = {}
   for (const [k, v] of Object.entries(grant)) if (v !== undefined) fields[k] = v
-  return encodeProviderBody(provider, fillPlaceholders(provider.tokenUrl, params), fields, fillHeaders(provider.tokenRequestHeaders, params))
+  return encodeProviderBody(
+    provider,
+    fillPlaceholders(provider.tokenUrl, params),
+    fields,
+    fillHeaders(provider.tokenRequestHeaders, params),
+  )
 }
 
 /** What the broker keeps from a successful token response. */
@@ -64,27 +73,45 @@ export interface TokenSet {
   metadata: Record<string, string | number | boolean>
 }
 
-const KNOWN_FIELDS = new Set(['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_token_expires_in', 'scope'])
+const KNOWN_FIELDS = new Set([
+  'access_token',
+  'token_type',
+  'expires_in',
+  'refresh_token',
+  'refresh_token_expires_in',
+  'scope',
+])
 /** Extra fields never kept as metadata: anything that may be a credential. */
 const SECRET_FIELD = /token|secret|password|code|key|credential|assertion/i
 
 /** RFC 6749 §5.1 / §5.2, leniently where providers differ and strictly where it matters. */
 export function parseTokenResponse(provider: TokenEndpoint, res: ProviderResponse): TokenSet {
-  if (res.status >= 500) throw new ProviderError('transient', `http_${res.status}`, `the provider answered ${res.status}`)
+  if (res.status >= 500)
+    throw new ProviderError('transient', `http_${res.status}`, `the provider answered ${res.status}`)
   let body: unknown
   try {
     body = JSON.parse(res.body)
   } catch {
     // A 4xx in plain text (Interact answers some errors so) is a refusal, not an outage.
-    if ((res.status === 400 || res.status === 401) && res.contentType.startsWith('text/plain')) throw new ProviderError('configuration', `http_${res.status}`, `the provider refused the request (${res.status}, not JSON)`)
-    throw new ProviderError('transient', 'malformed_response', `the provider answered ${res.status} with a body that is not JSON (${res.contentType || 'no content type'})`)
+    if ((res.status === 400 || res.status === 401) && res.contentType.startsWith('text/plain'))
+      throw new ProviderError(
+        'configuration',
+        `http_${res.status}`,
+        `the provider refused the request (${res.status}, not JSON)`,
+      )
+    throw new ProviderError(
+      'transient',
+      'malformed_response',
+      `the provider answered ${res.status} with a body that is not JSON (${res.contentType || 'no content type'})`,
+    )
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ProviderError('transient', 'malformed_response', 'the provider answered with JSON that is not an object')
   }
   const json = body as Record<string, unknown>
   if (res.status !== 200 || json.error !== undefined) {
-    if (res.status >= 300 && res.status < 400) throw new ProviderError('transient', `http_${res.status}`, 'the provider answered with a redirect')
+    if (res.status >= 300 && res.status < 400)
+      throw new ProviderError('transient', `http_${res.status}`, 'the provider answered with a redirect')
     const code = oauthErrorCode(json.error, res.status)
     throw new ProviderError(failureOf(code), code, `the provider refused the request (${code})`)
   }
@@ -93,7 +120,11 @@ export function parseTokenResponse(provider: TokenEndpoint, res: ProviderRespons
     throw new ProviderError('transient', 'malformed_response', 'the token response has no usable access_token')
   }
   const refreshToken = json.refresh_token
-  if (refreshToken !== undefined && refreshToken !== null && (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 16_384)) {
+  if (
+    refreshToken !== undefined &&
+    refreshToken !== null &&
+    (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 16_384)
+  ) {
     throw new ProviderError('transient', 'malformed_response', 'the token response has a malformed refresh_token')
   }
   const tokenType = json.token_type === undefined ? 'Bearer' : json.token_type
@@ -117,7 +148,13 @@ export function parseTokenResponse(provider: TokenEndpoint, res: ProviderRespons
     expiresInSeconds: seconds(json.expires_in, 'expires_in') ?? provider.defaultExpiresInSeconds,
     refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
     refreshTokenExpiresInSeconds: seconds(json.refresh_token_expires_in, 'refresh_token_expires_in'),
-    scopes: typeof scope === 'string' ? scope.split(provider.responseScopeSeparator).map((s) => s.trim()).filter(Boolean) : undefined,
+    scopes:
+      typeof scope === 'string'
+        ? scope
+            .split(provider.responseScopeSeparator)
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     metadata,
   }
 }

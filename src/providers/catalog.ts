@@ -9,7 +9,8 @@ import type { ProviderEntry } from './schema.js'
 const SUBDOMAIN = '^[a-z0-9][a-z0-9-]{0,62}$'
 
 /** A DNS host name (letters, digits, inner hyphens per label; at most 253 characters), optionally with a port. */
-const HOST_AND_PORT = '^(?=[^:]{1,253}(:|$))([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?$'
+const HOST_AND_PORT =
+  '^(?=[^:]{1,253}(:|$))([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?$'
 
 export const CATALOG: Record<string, ProviderEntry> = {
   chatwork: {
@@ -104,7 +105,10 @@ export const CATALOG: Record<string, ProviderEntry> = {
     params: {
       // A bare host, checked again as a user-supplied URL (https, no internal address).
       apiDomain: { pattern: HOST_AND_PORT, description: 'ApiDomain from the intranet /info' },
-      tenantGuid: { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'TenantGuid from the intranet /info' },
+      tenantGuid: {
+        pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+        description: 'TenantGuid from the intranet /info',
+      },
     },
     userSuppliedHosts: true,
   },

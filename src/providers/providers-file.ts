@@ -5,11 +5,20 @@ import { Type } from 'typebox'
 import { parse as parseYaml } from 'yaml'
 import { compileSchema, formatSchemaErrors } from '../validation.js'
 import { CATALOG } from './catalog.js'
-import { PROVIDER_KEY_PATTERN, ProviderEntrySchema, ProvidersFileError, resolveEntry, type Provider, type ProviderEntry } from './schema.js'
+import {
+  PROVIDER_KEY_PATTERN,
+  ProviderEntrySchema,
+  ProvidersFileError,
+  resolveEntry,
+  type Provider,
+  type ProviderEntry,
+} from './schema.js'
 
 export const ProvidersFileSchema = Type.Object(
   {
-    providers: Type.Record(Type.String({ pattern: PROVIDER_KEY_PATTERN }), ProviderEntrySchema, { additionalProperties: false }),
+    providers: Type.Record(Type.String({ pattern: PROVIDER_KEY_PATTERN }), ProviderEntrySchema, {
+      additionalProperties: false,
+    }),
   },
   { additionalProperties: false },
 )
@@ -40,7 +49,9 @@ export function interpolate(value: unknown, env: Env, path: string, problems: st
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, `${path}[${i}]`, problems))
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, path ? `${path}.${k}` : k, problems)]))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, path ? `${path}.${k}` : k, problems)]),
+    )
   }
   return value
 }
@@ -64,7 +75,12 @@ export function resolveProviders(document: unknown, env: Env): Map<string, Provi
 }
 
 /** PROVIDERS_FILE: read, parsed and resolved; what is wrong lands in `problems`, prefixed with the path. */
-export function readProvidersFile(path: string, env: Env, readFile: (path: string) => string, problems: string[]): Map<string, Provider> {
+export function readProvidersFile(
+  path: string,
+  env: Env,
+  readFile: (path: string) => string,
+  problems: string[],
+): Map<string, Provider> {
   let text: string
   try {
     text = readFile(path)

@@ -25,7 +25,11 @@ export const CREDENTIAL_FIELD_KINDS = ['secret', 'url', 'text'] as const
 export const ProviderScope = Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })
 
 const Str = (max = 2048) => Type.String({ minLength: 1, maxLength: max })
-const Headers = Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$' }), { additionalProperties: false })
+const Headers = Type.Record(
+  Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+  Type.String({ maxLength: 1024, pattern: '^[^\\r\\n]*$' }),
+  { additionalProperties: false },
+)
 
 const CredentialFieldSchema = Type.Object(
   {
@@ -48,7 +52,9 @@ export const ProviderEntrySchema = Type.Object(
     authorizationUrl: Type.Optional(Str()),
     tokenUrl: Type.Optional(Str()),
     revocationUrl: Type.Optional(Str()),
-    revocation: Type.Optional(StringEnum(REVOCATION_METHODS, { description: 'How tokens are revoked at the provider' })),
+    revocation: Type.Optional(
+      StringEnum(REVOCATION_METHODS, { description: 'How tokens are revoked at the provider' }),
+    ),
     clientId: Type.Optional(Str(512)),
     clientSecret: Type.Optional(Str(4096)),
     scopes: Type.Optional(Type.Array(ProviderScope, { maxItems: 100 })),
@@ -60,12 +66,20 @@ export const ProviderEntrySchema = Type.Object(
     tokenRequestEncoding: Type.Optional(StringEnum(['form', 'json'])),
     tokenRequestHeaders: Type.Optional(Headers),
     authorizationParams: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ maxLength: 1024 }), { additionalProperties: false }),
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ maxLength: 1024 }), {
+        additionalProperties: false,
+      }),
     ),
     params: Type.Optional(
       Type.Record(
         Type.String({ pattern: PARAM_NAME_PATTERN }),
-        Type.Object({ pattern: Type.String({ minLength: 2, maxLength: 500 }), description: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            pattern: Type.String({ minLength: 2, maxLength: 500 }),
+            description: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
         { additionalProperties: false },
       ),
     ),
@@ -168,7 +182,14 @@ function checkEntry(entry: ProviderEntry, at: string, problems: string[]): void 
   const required = (field: keyof ProviderEntry) => {
     if (entry[field] === undefined) problems.push(`${at}.${field}: required`)
   }
-  for (const field of ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'issuer', 'validationUrl', 'docsUrl'] as const) {
+  for (const field of [
+    'authorizationUrl',
+    'tokenUrl',
+    'revocationUrl',
+    'issuer',
+    'validationUrl',
+    'docsUrl',
+  ] as const) {
     const url = entry[field]
     if (url !== undefined) {
       const why = checkProviderUrl(url)
@@ -177,16 +198,19 @@ function checkEntry(entry: ProviderEntry, at: string, problems: string[]): void 
   }
   if (mode === 'oauth2') {
     for (const field of ['authorizationUrl', 'tokenUrl', 'clientId', 'clientSecret'] as const) required(field)
-    if (entry.tokenEndpointAuthMethod === 'none') problems.push(`${at}.tokenEndpointAuthMethod: oauth2 providers authenticate as confidential clients`)
+    if (entry.tokenEndpointAuthMethod === 'none')
+      problems.push(`${at}.tokenEndpointAuthMethod: oauth2 providers authenticate as confidential clients`)
     const revocation = entry.revocation ?? (entry.revocationUrl ? 'rfc7009' : 'none')
-    if (revocation !== 'none' && !entry.revocationUrl) problems.push(`${at}.revocationUrl: required when revocation is ${revocation}`)
+    if (revocation !== 'none' && !entry.revocationUrl)
+      problems.push(`${at}.revocationUrl: required when revocation is ${revocation}`)
   } else {
     required('credentialFields')
     if (mode === 'credential_exchange') {
       required('exchange')
       required('tokenUrl')
     }
-    if (entry.clientId !== undefined || entry.clientSecret !== undefined) problems.push(`${at}: ${mode} providers take no clientId/clientSecret (users supply credentials)`)
+    if (entry.clientId !== undefined || entry.clientSecret !== undefined)
+      problems.push(`${at}: ${mode} providers take no clientId/clientSecret (users supply credentials)`)
   }
   if (entry.issuer && placeholdersOf(entry.issuer).length) problems.push(`${at}.issuer: must not contain placeholders`)
 }
@@ -194,10 +218,17 @@ function checkEntry(entry: ProviderEntry, at: string, problems: string[]): void 
 /** The declared params plus every placeholder of the templates, each with an anchored, valid pattern. */
 function paramsOf(entry: ProviderEntry, at: string, problems: string[]): Record<string, ParamSpec> {
   const params: Record<string, ParamSpec> = { ...entry.params }
-  const templates = [entry.authorizationUrl, entry.tokenUrl, entry.revocationUrl, ...Object.values(entry.tokenRequestHeaders ?? {}), ...Object.values(entry.apiHeaders ?? {})]
+  const templates = [
+    entry.authorizationUrl,
+    entry.tokenUrl,
+    entry.revocationUrl,
+    ...Object.values(entry.tokenRequestHeaders ?? {}),
+    ...Object.values(entry.apiHeaders ?? {}),
+  ]
   for (const name of placeholdersOf(...templates)) params[name] ??= { pattern: DEFAULT_PARAM_PATTERN }
   for (const [name, spec] of Object.entries(params)) {
-    if (!spec.pattern.startsWith('^') || !spec.pattern.endsWith('$')) problems.push(`${at}.params.${name}.pattern: must be anchored (^...$)`)
+    if (!spec.pattern.startsWith('^') || !spec.pattern.endsWith('$'))
+      problems.push(`${at}.params.${name}.pattern: must be anchored (^...$)`)
     try {
       new RegExp(spec.pattern)
     } catch {

@@ -26,8 +26,10 @@ export function checkParams(specs: Record<string, ParamSpec>, params: Record<str
   }
   for (const [name, spec] of Object.entries(specs)) {
     const value = params[name]
-    if (value === undefined) problems.push(`params.${name}: required${spec.description ? ` (${spec.description})` : ''}`)
-    else if (typeof value !== 'string' || !new RegExp(spec.pattern).test(value)) problems.push(`params.${name}: must match ${spec.pattern}`)
+    if (value === undefined)
+      problems.push(`params.${name}: required${spec.description ? ` (${spec.description})` : ''}`)
+    else if (typeof value !== 'string' || !new RegExp(spec.pattern).test(value))
+      problems.push(`params.${name}: must match ${spec.pattern}`)
   }
   return problems
 }

@@ -22,7 +22,8 @@ function parseStrict(raw: string): URL | { error: string } {
   }
   if (url.username || url.password) return { error: 'must not contain credentials' }
   if (url.hash) return { error: 'must not contain a fragment' }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) return { error: 'must use https (http only for loopback hosts)' }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname))
+    return { error: 'must use https (http only for loopback hosts)' }
   return url
 }
 

@@ -62,7 +62,9 @@ export class ServiceClients {
       .then((rows) => {
         this.cache = new Map(rows.map((r) => [r.id, toClient(r)]))
       })
-      .catch((err: unknown) => this.log.warn({ err: { message: (err as Error).message } }, 'service clients not reloaded'))
+      .catch((err: unknown) =>
+        this.log.warn({ err: { message: (err as Error).message } }, 'service clients not reloaded'),
+      )
       .finally(() => (this.loading = undefined))
     return this.loading
   }
@@ -86,7 +88,14 @@ export class ServiceClients {
         data: { id: generateClientId(), secretHash, ...data },
         select: PUBLIC_COLUMNS,
       })
-      await this.audit.write({ type: 'service_client.created', actor, detail: { clientId: created.id, name: data.name, scopes: data.scopes } }, tx)
+      await this.audit.write(
+        {
+          type: 'service_client.created',
+          actor,
+          detail: { clientId: created.id, name: data.name, scopes: data.scopes },
+        },
+        tx,
+      )
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
     })
@@ -135,25 +144,42 @@ export class ServiceClients {
       existing.allowedReturnUrls.join(' ') === data.allowedReturnUrls.join(' ')
     if (unchanged) return
     await this.db.prisma.$transaction(async (tx) => {
-      await tx.serviceClient.upsert({ where: { id: boot.clientId }, create: { id: boot.clientId, ...data }, update: data })
+      await tx.serviceClient.upsert({
+        where: { id: boot.clientId },
+        create: { id: boot.clientId, ...data },
+        update: data,
+      })
       await this.audit.write(
-        { type: existing ? 'service_client.updated' : 'service_client.created', actor: 'bootstrap', detail: { clientId: boot.clientId, secretChanged: !sameSecret } },
+        {
+          type: existing ? 'service_client.updated' : 'service_client.created',
+          actor: 'bootstrap',
+          detail: { clientId: boot.clientId, secretChanged: !sameSecret },
+        },
         tx,
       )
       await notifyChange(tx, { topic: 'service_client', id: boot.clientId })
     })
-    this.log.info({ clientId: boot.clientId }, existing ? 'bootstrap service client updated' : 'bootstrap service client created')
+    this.log.info(
+      { clientId: boot.clientId },
+      existing ? 'bootstrap service client updated' : 'bootstrap service client created',
+    )
   }
 }
 
 function validate(input: NewServiceClient): { name: string; scopes: Scope[]; allowedReturnUrls: string[] } {
   const unknown = input.scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
-  if (unknown.length) throw problem('invalid_scope', `unknown scopes: ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`)
+  if (unknown.length)
+    throw problem('invalid_scope', `unknown scopes: ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`)
   const allowedReturnUrls: string[] = []
   for (const raw of input.allowedReturnUrls) {
     const normalized = normalizeReturnUrl(raw)
-    if (typeof normalized !== 'string') throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
+    if (typeof normalized !== 'string')
+      throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
     allowedReturnUrls.push(normalized)
   }
-  return { name: input.name.trim(), scopes: [...new Set(input.scopes)] as Scope[], allowedReturnUrls: [...new Set(allowedReturnUrls)] }
+  return {
+    name: input.name.trim(),
+    scopes: [...new Set(input.scopes)] as Scope[],
+    allowedReturnUrls: [...new Set(allowedReturnUrls)],
+  }
 }

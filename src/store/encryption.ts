@@ -26,7 +26,10 @@ const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
  */
 export function parseEncryptionKeys(value: string): EncryptionKey[] {
   const keys: EncryptionKey[] = []
-  for (const [index, item] of value.split(',').map((s) => s.trim()).entries()) {
+  for (const [index, item] of value
+    .split(',')
+    .map((s) => s.trim())
+    .entries()) {
     if (!item) throw new Error(`key #${index + 1} is empty`)
     const colon = item.indexOf(':')
     const id = colon === -1 ? undefined : item.slice(0, colon)

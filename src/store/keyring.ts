@@ -20,7 +20,10 @@ export function resolveKeyring(config: KeyringSettings, log: Logger): Keyring {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o755 })
     writeFileSync(file, `${generateEncryptionKey()}\n`, { mode: 0o600, flag: 'wx' })
     chmodSync(file, 0o600)
-    log.warn({ file }, 'ENCRYPTION_KEY is not set: generated a development key. Set ENCRYPTION_KEY (and back it up) for any real deployment')
+    log.warn(
+      { file },
+      'ENCRYPTION_KEY is not set: generated a development key. Set ENCRYPTION_KEY (and back it up) for any real deployment',
+    )
   } else {
     log.warn({ file }, 'ENCRYPTION_KEY is not set: using the development key from DATA_DIR')
   }

@@ -79,7 +79,10 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = readMigra
             [id, m.checksum, m.name],
           )
           await client.query(m.sql)
-          await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id])
+          await client.query(
+            'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+            [id],
+          )
           await client.query('COMMIT')
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined)
@@ -109,7 +112,9 @@ function checkHistory(rows: AppliedRow[], migrations: Migration[]): Set<string> 
     }
     const local = known.get(row.migration_name)
     if (!local) {
-      throw new MigrationError(`the database has migration ${row.migration_name}, which this version does not know; it is newer than this broker`)
+      throw new MigrationError(
+        `the database has migration ${row.migration_name}, which this version does not know; it is newer than this broker`,
+      )
     }
     if (local.checksum !== row.checksum) {
       throw new MigrationError(`migration ${row.migration_name} was modified after it was applied (checksum differs)`)

@@ -19,7 +19,10 @@ export async function reencryptAll(db: Database, keyring: Keyring, log: Logger):
   let rows = 0
   for (const spec of SEALED_COLUMNS) {
     const stale = spec.columns.map((c) => `(${c} IS NOT NULL AND split_part(${c}, '.', 2) <> $1)`).join(' OR ')
-    const { rows: ids } = await db.pool.query<{ id: string }>(`SELECT ${spec.id} AS id FROM ${spec.table} WHERE ${stale}`, [keyring.primaryId])
+    const { rows: ids } = await db.pool.query<{ id: string }>(
+      `SELECT ${spec.id} AS id FROM ${spec.table} WHERE ${stale}`,
+      [keyring.primaryId],
+    )
     for (const { id } of ids) {
       const client = await db.pool.connect()
       try {
@@ -53,7 +56,10 @@ export async function reencryptAll(db: Database, keyring: Keyring, log: Logger):
         client.release()
       }
     }
-    log.info({ event: SECURITY_EVENTS.reencrypted, table: spec.table, rows: ids.length, keyId: keyring.primaryId }, 're-encrypted under the newest key')
+    log.info(
+      { event: SECURITY_EVENTS.reencrypted, table: spec.table, rows: ids.length, keyId: keyring.primaryId },
+      're-encrypted under the newest key',
+    )
   }
   return { rows }
 }

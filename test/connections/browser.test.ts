@@ -5,7 +5,11 @@
 import { createServer, type Server } from 'node:http'
 import type { Browser as Chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { launchBrowser } from '../support/browser.js'
 import { apiClient } from '../support/connect.js'
@@ -27,7 +31,9 @@ beforeAll(async () => {
   })
   // The internal service's page the user comes back to.
   app = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' }).end(`<h1 id="result">${new URL(req.url!, 'http://x').searchParams.get('status')}</h1>`)
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end(`<h1 id="result">${new URL(req.url!, 'http://x').searchParams.get('status')}</h1>`)
   })
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
   appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`
@@ -43,11 +49,25 @@ afterAll(async () => {
 describe('connect flow in headless Chromium', () => {
   it("goes through the provider's real login and consent pages and back to the service", async () => {
     const admin = apiClient(broker, await broker.token())
-    const client = await admin('POST', '/v1/service-clients', { name: 'web-app', scopes: ['connect:write', 'tokens:read'], allowedReturnUrls: [`${appUrl}/integrations`] })
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret })
-    const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string }
+    const client = await admin('POST', '/v1/service-clients', {
+      name: 'web-app',
+      scopes: ['connect:write', 'tokens:read'],
+      allowedReturnUrls: [`${appUrl}/integrations`],
+    })
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.body.clientId,
+      client_secret: client.body.clientSecret,
+    })
+    const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as {
+      access_token: string
+    }
     const api = apiClient(broker, token.access_token)
-    const session = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'browser-user', returnUrl: `${appUrl}/integrations/done` })
+    const session = await api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'browser-user',
+      returnUrl: `${appUrl}/integrations/done`,
+    })
     expect(session.status).toBe(201)
 
     const context = await browser.newContext()
@@ -55,7 +75,9 @@ describe('connect flow in headless Chromium', () => {
     await page.goto(session.body.connectUrl)
     // The provider's login page.
     expect(page.url().startsWith(as.issuer)).toBe(true)
-    const bindingCookies = (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_'))
+    const bindingCookies = (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) =>
+      c.name.startsWith('broker_attempt_'),
+    )
     expect(bindingCookies).toHaveLength(1)
     expect(bindingCookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/oauth/callback' })
     await page.fill('#login', 'alice')
@@ -68,7 +90,9 @@ describe('connect flow in headless Chromium', () => {
     const connectionId = back.searchParams.get('connection_id')!
     expect(connectionId).toMatch(/^conn_/)
     // The binding cookie is gone once used.
-    expect((await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_'))).toHaveLength(0)
+    expect(
+      (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_')),
+    ).toHaveLength(0)
     await context.close()
 
     const vended = await api('POST', `/v1/connections/${connectionId}/access-token`, {})

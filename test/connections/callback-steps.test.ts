@@ -63,7 +63,8 @@ function refusal(run: () => unknown): { code: string; status: number; event?: st
   try {
     run()
   } catch (err) {
-    if (err instanceof AttemptRefused) return { code: err.code, status: err.status, ...(err.event ? { event: err.event } : {}) }
+    if (err instanceof AttemptRefused)
+      return { code: err.code, status: err.status, ...(err.event ? { event: err.event } : {}) }
     throw err
   }
   throw new Error('not refused')
@@ -79,15 +80,31 @@ describe('checkCallback', () => {
   it('refuses each failed check with its own code and status', () => {
     const expired = { ...session, expiresAt: now } as ConnectSessionRow
     expect(refusal(() => checkCallback(expired, good, providers))).toEqual({ code: 'session_expired', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, cookies: { [bindingCookieName(state)]: 'other' } }, providers))).toEqual({ code: 'browser_mismatch', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, providerKey: 'other' }, providers))).toEqual({ code: 'provider_mismatch', status: 400 })
-    expect(refusal(() => checkCallback(session, good, new Map()))).toEqual({ code: 'provider_unavailable', status: 503 })
-    expect(refusal(() => checkCallback(session, { ...good, query: { state, code: 'c' } }, providers))).toEqual({ code: 'issuer_mismatch', status: 400 })
+    expect(
+      refusal(() => checkCallback(session, { ...good, cookies: { [bindingCookieName(state)]: 'other' } }, providers)),
+    ).toEqual({ code: 'browser_mismatch', status: 400 })
+    expect(refusal(() => checkCallback(session, { ...good, providerKey: 'other' }, providers))).toEqual({
+      code: 'provider_mismatch',
+      status: 400,
+    })
+    expect(refusal(() => checkCallback(session, good, new Map()))).toEqual({
+      code: 'provider_unavailable',
+      status: 503,
+    })
+    expect(refusal(() => checkCallback(session, { ...good, query: { state, code: 'c' } }, providers))).toEqual({
+      code: 'issuer_mismatch',
+      status: 400,
+    })
     const denied = { ...good, query: { state, iss: provider.issuer, error: 'access_denied' } }
     expect(refusal(() => checkCallback(session, denied, providers))).toEqual({ code: 'access_denied', status: 400 })
     const failed = { ...good, query: { state, iss: provider.issuer, error: 'server_error' } }
-    expect(refusal(() => checkCallback(session, failed, providers))).toEqual({ code: 'authorization_failed', status: 400 })
-    expect(refusal(() => checkCallback(session, { ...good, query: { state, iss: provider.issuer } }, providers))).toEqual({ code: 'invalid_request', status: 400 })
+    expect(refusal(() => checkCallback(session, failed, providers))).toEqual({
+      code: 'authorization_failed',
+      status: 400,
+    })
+    expect(
+      refusal(() => checkCallback(session, { ...good, query: { state, iss: provider.issuer } }, providers)),
+    ).toEqual({ code: 'invalid_request', status: 400 })
   })
 
   it('refuses a redirect carrying the service return URL, so the browser goes back', () => {
@@ -127,7 +144,10 @@ describe('exchangeCode', () => {
   const grant = () => ({ code: 'the-code', verifier: 'the-verifier', publicUrl: 'https://broker.example', network })
 
   it('sends the code, the verifier and the redirect URI, and returns the tokens', async () => {
-    answer = { status: 200, body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1' } }
+    answer = {
+      status: 200,
+      body: { access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1' },
+    }
     const tokens = await exchangeCode(session, { ...provider, tokenUrl }, grant())
     expect(tokens.accessToken).toBe('at-1')
     expect(tokens.refreshToken).toBe('rt-1')

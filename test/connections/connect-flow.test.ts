@@ -4,7 +4,11 @@
 // access token accepted by the provider. And every way a callback must be refused,
 // without side effects: no token request reaches the provider, no connection row.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 
@@ -17,14 +21,19 @@ const RETURN = 'https://app.example.com/connected'
 beforeAll(async () => {
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  as = await startAuthorizationServer({ redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`] })
+  as = await startAuthorizationServer({
+    redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`],
+  })
   const idp = providerEntryFor(as, { pkce: true, tokenEndpointAuthMethod: 'client_secret_basic' })
   broker = await startBroker({ port, providers: { idp, other: { ...idp, displayName: 'Other' } } })
   const token = await broker.token()
   api = async (method, path, body) => {
     const res = await fetch(`${broker.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     const text = await res.text()
@@ -37,7 +46,12 @@ afterAll(async () => {
 })
 
 async function session(extra: Record<string, unknown> = {}) {
-  const res = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'user-1', returnUrl: RETURN, ...extra })
+  const res = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'user-1',
+    returnUrl: RETURN,
+    ...extra,
+  })
   expect(res.status).toBe(201)
   return res.body as { id: string; connectUrl: string; expiresAt: string }
 }
@@ -104,7 +118,15 @@ describe('connect flow', () => {
     expect(vended.body).toMatchObject({ tokenType: 'Bearer', provider: 'idp', connectionId })
     expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
     // The access token only: never the refresh token (docs/security.md, "SECURITY.md items", row 10).
-    expect(Object.keys(vended.body).sort()).toEqual(['accessToken', 'connectionId', 'expiresAt', 'headers', 'provider', 'scopes', 'tokenType'])
+    expect(Object.keys(vended.body).sort()).toEqual([
+      'accessToken',
+      'connectionId',
+      'expiresAt',
+      'headers',
+      'provider',
+      'scopes',
+      'tokenType',
+    ])
 
     const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
     const refreshToken = broker.app.services.connections.open(row, 'refresh_token')!
@@ -118,7 +140,9 @@ describe('connect flow', () => {
     const listed = await api('GET', '/v1/connections?ownerId=user-1&provider=idp')
     expect(listed.body.items.map((c: { id: string }) => c.id)).toContain(connectionId)
     const events = await api('GET', `/v1/audit-events?connectionId=${connectionId}`)
-    expect(events.body.items.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['connection.created', 'connection.token_vended']))
+    expect(events.body.items.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['connection.created', 'connection.token_vended']),
+    )
   })
 
   it('shows an HTML success page when the session has no returnUrl', async () => {
@@ -135,12 +159,25 @@ describe('connect flow', () => {
   it('browser pages load nothing from elsewhere and cannot be framed; the success redirect carries only the connection id and status', async () => {
     const pages: Array<[string, Response]> = []
     const browser = new Browser()
-    pages.push(['success page', await browser.get(await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-pages' })).connectUrl))])
+    pages.push([
+      'success page',
+      await browser.get(
+        await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-pages' })).connectUrl),
+      ),
+    ])
     pages.push(['error page', await new Browser().get(`${broker.url}/connect/${'t'.repeat(43)}`)])
-    pages.push(['callback error page', await new Browser().get(`${broker.url}/oauth/callback/idp?state=unknown&code=x`)])
+    pages.push([
+      'callback error page',
+      await new Browser().get(`${broker.url}/oauth/callback/idp?state=unknown&code=x`),
+    ])
     for (const [label, res] of pages) {
       expect(res.headers.get('content-type'), label).toContain('text/html')
-      const csp = Object.fromEntries((res.headers.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(' ')]))
+      const csp = Object.fromEntries(
+        (res.headers.get('content-security-policy') ?? '')
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([k, ...v]) => [k, v.join(' ')]),
+      )
       expect(csp, label).toMatchObject({ 'default-src': "'none'", 'frame-ancestors': "'none'", 'base-uri': "'none'" })
       expect(res.headers.get('x-frame-options'), label).toBe('DENY')
       expect(res.headers.get('referrer-policy'), label).toBe('no-referrer')
@@ -180,7 +217,10 @@ describe('connect flow', () => {
       ['invalid_client', 502, 'provider_rejected'],
     ] as const) {
       const failing = new Browser()
-      const callback = await throughProvider(failing, (await session({ returnUrl: undefined, ownerId: `user-exchange-${fault}` })).connectUrl)
+      const callback = await throughProvider(
+        failing,
+        (await session({ returnUrl: undefined, ownerId: `user-exchange-${fault}` })).connectUrl,
+      )
       const connections = await connectionCount()
       as.fault(fault)
       const failed = await failing.get(callback)
@@ -193,9 +233,14 @@ describe('connect flow', () => {
 
     // Re-authorizing a connection that is deleted while the user is at the provider.
     const browser = new Browser()
-    const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-gone' })).connectUrl))
+    const first = await browser.get(
+      await throughProvider(browser, (await session({ ownerId: 'user-gone' })).connectUrl),
+    )
     const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
-    const reauthorize = await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-gone', connectionId: id })).connectUrl)
+    const reauthorize = await throughProvider(
+      browser,
+      (await session({ returnUrl: undefined, ownerId: 'user-gone', connectionId: id })).connectUrl,
+    )
     expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
     const gone = await browser.get(reauthorize)
     expect(gone.status).toBe(409)
@@ -207,17 +252,25 @@ describe('connect flow', () => {
     const browser = new Browser()
     const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-re' })).connectUrl))
     const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
-    const again = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-re', connectionId: id })).connectUrl))
+    const again = await browser.get(
+      await throughProvider(browser, (await session({ ownerId: 'user-re', connectionId: id })).connectUrl),
+    )
     expect(new URL(again.headers.get('location')!).searchParams.get('connection_id')).toBe(id)
     const events = await api('GET', `/v1/audit-events?connectionId=${id}`)
     expect(events.body.items.map((e: { type: string }) => e.type)).toContain('connection.reauthorized')
-    const other = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'someone-else', connectionId: id })
+    const other = await api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'someone-else',
+      connectionId: id,
+    })
     expect([other.status, other.body.code]).toEqual([400, 'invalid_connection'])
   })
 
   it('re-authorizes a connection that needs its user; a new grant without a refresh token does not keep the old one', async () => {
     const browser = new Browser()
-    const first = await browser.get(await throughProvider(browser, (await session({ ownerId: 'user-re-nort' })).connectUrl))
+    const first = await browser.get(
+      await throughProvider(browser, (await session({ ownerId: 'user-re-nort' })).connectUrl),
+    )
     const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
     const oldRow = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
     const oldRefreshToken = broker.app.services.connections.open(oldRow, 'refresh_token')!
@@ -228,7 +281,10 @@ describe('connect flow', () => {
     expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
 
     // The user re-authorizes; this time the code exchange answers no refresh token.
-    const callback = await throughProvider(browser, (await session({ ownerId: 'user-re-nort', connectionId: id })).connectUrl)
+    const callback = await throughProvider(
+      browser,
+      (await session({ ownerId: 'user-re-nort', connectionId: id })).connectUrl,
+    )
     const since = as.tokenRequests.length
     as.fault('no_refresh_token')
     const again = await browser.get(callback)
@@ -237,7 +293,13 @@ describe('connect flow', () => {
     expect(as.tokenRequests.slice(since).map((r) => r.grantType)).toEqual(['authorization_code'])
 
     const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    expect([row.status, row.refreshToken, row.refreshTokenExpiresAt, row.lastErrorCode, row.refreshFailures]).toEqual(['active', null, null, null, 0])
+    expect([row.status, row.refreshToken, row.refreshTokenExpiresAt, row.lastErrorCode, row.refreshFailures]).toEqual([
+      'active',
+      null,
+      null,
+      null,
+      0,
+    ])
     expect(row.accessToken).not.toBe(oldRow.accessToken)
     const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
     expect(vended.status).toBe(200)
@@ -251,7 +313,10 @@ describe('connect flow', () => {
 
 describe('refused callbacks have no side effects', () => {
   /** Runs `attack`, then checks that no token request reached the provider and no connection was stored. */
-  async function refusedWithoutSideEffects(attack: () => Promise<Response>, expected: { status?: number; error?: string }) {
+  async function refusedWithoutSideEffects(
+    attack: () => Promise<Response>,
+    expected: { status?: number; error?: string },
+  ) {
     const tokenRequests = as.tokenRequests.length
     const connections = await connectionCount()
     const res = await attack()
@@ -272,11 +337,17 @@ describe('refused callbacks have no side effects', () => {
   }
 
   it('missing state', async () => {
-    await refusedWithoutSideEffects(() => new Browser().get(`${broker.url}/oauth/callback/idp?code=abc`), { status: 400, error: 'invalid_state' })
+    await refusedWithoutSideEffects(() => new Browser().get(`${broker.url}/oauth/callback/idp?code=abc`), {
+      status: 400,
+      error: 'invalid_state',
+    })
   })
 
   it('forged state', async () => {
-    await refusedWithoutSideEffects(() => new Browser().get(`${broker.url}/oauth/callback/idp?code=abc&state=forged-state-value-0123456789`), { status: 400, error: 'invalid_state' })
+    await refusedWithoutSideEffects(
+      () => new Browser().get(`${broker.url}/oauth/callback/idp?code=abc&state=forged-state-value-0123456789`),
+      { status: 400, error: 'invalid_state' },
+    )
   })
 
   it('replayed state (the attempt is single use)', async () => {
@@ -301,7 +372,7 @@ describe('refused callbacks have no side effects', () => {
     }
   })
 
-  it('valid state from another browser: no cookie, or another attempt\'s cookie', async () => {
+  it("valid state from another browser: no cookie, or another attempt's cookie", async () => {
     const victim = new Browser()
     const callback = await throughProvider(victim, (await session()).connectUrl)
     await refusedWithoutSideEffects(() => new Browser().get(callback), { status: 302, error: 'browser_mismatch' })
@@ -328,7 +399,10 @@ describe('refused callbacks have no side effects', () => {
   it('a wrong iss or provider path consumes the attempt: the genuine callback afterwards is refused too', async () => {
     for (const [mutate, error] of [
       [(u: URL) => u.searchParams.set('iss', 'https://evil.example'), 'issuer_mismatch'],
-      [(u: URL) => (u.pathname = u.pathname.replace('/oauth/callback/idp', '/oauth/callback/other')), 'provider_mismatch'],
+      [
+        (u: URL) => (u.pathname = u.pathname.replace('/oauth/callback/idp', '/oauth/callback/other')),
+        'provider_mismatch',
+      ],
     ] as const) {
       const browser = new Browser()
       const genuine = await throughProvider(browser, (await session()).connectUrl)
@@ -350,7 +424,10 @@ describe('refused callbacks have no side effects', () => {
   })
 
   it('wrong or missing iss (RFC 9207)', async () => {
-    for (const mutate of [(u: URL) => u.searchParams.set('iss', 'https://evil.example'), (u: URL) => u.searchParams.delete('iss')]) {
+    for (const mutate of [
+      (u: URL) => u.searchParams.set('iss', 'https://evil.example'),
+      (u: URL) => u.searchParams.delete('iss'),
+    ]) {
       const browser = new Browser()
       const callback = await throughProvider(browser, (await session()).connectUrl)
       mutate(callback)
@@ -360,7 +437,9 @@ describe('refused callbacks have no side effects', () => {
 
   it('error=access_denied, with HTML and CRLF in error_description, reflects nothing', async () => {
     const browser = new Browser()
-    const callback = await throughProvider(browser, (await session({ returnUrl: undefined })).connectUrl, { deny: true })
+    const callback = await throughProvider(browser, (await session({ returnUrl: undefined })).connectUrl, {
+      deny: true,
+    })
     expect(callback.searchParams.get('error')).toBe('access_denied')
     callback.searchParams.set('error_description', '<script>alert(1)</script>\r\nSet-Cookie: x=y')
     const res = await browser.get(callback)
@@ -386,15 +465,27 @@ describe('refused callbacks have no side effects', () => {
   })
 
   it('return URLs not allowed for the service client are refused at session creation', async () => {
-    for (const returnUrl of ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', 'https://app.example.com.evil.example/connected', 'https://app.example.com/connectedx', 'https://app.example.com/connected\r\nX: y']) {
+    for (const returnUrl of [
+      'https://evil.example',
+      '//evil.example',
+      '/\\evil.example',
+      'javascript:alert(1)',
+      'https://app.example.com.evil.example/connected',
+      'https://app.example.com/connectedx',
+      'https://app.example.com/connected\r\nX: y',
+    ]) {
       const res = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl })
       expect([res.status, res.body.code], returnUrl).toEqual([400, 'invalid_return_url'])
     }
-    const allowed = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl: `${RETURN}/sub?x=1` })
+    const allowed = await api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'u',
+      returnUrl: `${RETURN}/sub?x=1`,
+    })
     expect(allowed.status).toBe(201)
   })
 
-  it('an attacker\'s code with the victim\'s state fails PKCE and stores nothing', async () => {
+  it("an attacker's code with the victim's state fails PKCE and stores nothing", async () => {
     const attacker = new Browser()
     const attackerCallback = await throughProvider(attacker, (await session()).connectUrl)
     const victim = new Browser()

@@ -9,7 +9,13 @@ import { apiClient, type Api } from '../support/connect.js'
 let broker: TestBroker
 let api: Api
 // Imports need no provider call, so these endpoints are never reached.
-const unreachable = { authorizationUrl: 'http://127.0.0.1:1/auth', tokenUrl: 'http://127.0.0.1:1/token', clientId: 'c', clientSecret: 's', scopes: ['openid'] }
+const unreachable = {
+  authorizationUrl: 'http://127.0.0.1:1/auth',
+  tokenUrl: 'http://127.0.0.1:1/token',
+  clientId: 'c',
+  clientSecret: 's',
+  scopes: ['openid'],
+}
 
 beforeAll(async () => {
   broker = await startBroker({ providers: { idp: unreachable, other: unreachable } })
@@ -19,7 +25,11 @@ afterAll(async () => broker?.close())
 
 async function imported(provider: string, ownerId: string): Promise<string> {
   const refreshToken = `rt-${provider}-${ownerId}-${Math.random()}`
-  const res = await api('POST', '/v1/connections', { provider, ownerId, credentials: { accessToken: `at-${provider}-${ownerId}-${Math.random()}`, refreshToken } })
+  const res = await api('POST', '/v1/connections', {
+    provider,
+    ownerId,
+    credentials: { accessToken: `at-${provider}-${ownerId}-${Math.random()}`, refreshToken },
+  })
   expect(res.status).toBe(201)
   // Metadata only: the answer to an import carries neither token back.
   expect(JSON.stringify(res.body)).not.toMatch(/at-|rt-|accessToken|refreshToken/)
@@ -50,7 +60,13 @@ describe('listing connections', () => {
   it('filters exactly and pages through every match once, in id order', async () => {
     const made: Array<{ id: string; provider: string; ownerId: string }> = []
     for (const [provider, ownerId] of [
-      ['idp', 'alice'], ['idp', 'alice'], ['idp', 'bob'], ['other', 'alice'], ['other', 'bob'], ['idp', 'carol'], ['other', 'carol'],
+      ['idp', 'alice'],
+      ['idp', 'alice'],
+      ['idp', 'bob'],
+      ['other', 'alice'],
+      ['other', 'bob'],
+      ['idp', 'carol'],
+      ['other', 'carol'],
     ] as const) {
       made.push({ id: await imported(provider, ownerId), provider, ownerId })
     }
@@ -68,7 +84,9 @@ describe('listing connections', () => {
     expect(new Set(everything.ids).size).toBe(everything.ids.length)
 
     const aliceAtIdp = await allPages('provider=idp&ownerId=alice', 1)
-    expect(aliceAtIdp.ids).toEqual(sorted(live.filter((m) => m.provider === 'idp' && m.ownerId === 'alice').map((m) => m.id)))
+    expect(aliceAtIdp.ids).toEqual(
+      sorted(live.filter((m) => m.provider === 'idp' && m.ownerId === 'alice').map((m) => m.id)),
+    )
     expect(aliceAtIdp.ids).toHaveLength(2)
 
     const atOther = await allPages('provider=other', 5)
@@ -94,23 +112,47 @@ describe('listing connections', () => {
 
 describe('return URLs belong to their service client', () => {
   it("refuses another client's return URL and leaves no session", async () => {
-    const created = await api('POST', '/v1/service-clients', { name: 'billing', scopes: ['connect:write'], allowedReturnUrls: ['https://billing.example.com/back'] })
+    const created = await api('POST', '/v1/service-clients', {
+      name: 'billing',
+      scopes: ['connect:write'],
+      allowedReturnUrls: ['https://billing.example.com/back'],
+    })
     expect(created.status).toBe(201)
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret })
-    const issued = await fetch(`${broker.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: created.body.clientId,
+      client_secret: created.body.clientSecret,
+    })
+    const issued = await fetch(`${broker.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    })
     const billing = apiClient(broker, ((await issued.json()) as { access_token: string }).access_token)
     const sessions = () => broker.db.prisma.connectSession.count()
     const before = await sessions()
 
     // The bootstrap client may not send users to billing's page, nor billing to the bootstrap's.
-    const crossed = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl: 'https://billing.example.com/back' })
+    const crossed = await api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'u',
+      returnUrl: 'https://billing.example.com/back',
+    })
     expect([crossed.status, crossed.body.code]).toEqual([400, 'invalid_return_url'])
-    const crossedBack = await billing('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl: 'https://app.example.com/connected' })
+    const crossedBack = await billing('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'u',
+      returnUrl: 'https://app.example.com/connected',
+    })
     expect([crossedBack.status, crossedBack.body.code]).toEqual([400, 'invalid_return_url'])
     expect(await sessions()).toBe(before)
 
     // Its own return URL works (control).
-    const own = await billing('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl: 'https://billing.example.com/back' })
+    const own = await billing('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'u',
+      returnUrl: 'https://billing.example.com/back',
+    })
     expect(own.status).toBe(201)
     expect(await sessions()).toBe(before + 1)
   })

@@ -10,7 +10,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLAIM_SQL, claimParameters } from '../../src/connections/proactive-refresh.js'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
@@ -27,10 +31,19 @@ const ids: string[] = []
 
 beforeAll(async () => {
   const port = await freePort()
-  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: 3600 })
+  as = await startAuthorizationServer({
+    redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`],
+    accessTokenTtlSeconds: 3600,
+  })
   const providers = { idp: providerEntryFor(as) }
   // Passes are triggered by the test (a long interval keeps the timers out of the way).
-  const env = { REFRESH_WINDOW_SECONDS: String(WINDOW), REFRESH_INTERVAL_SECONDS: '3600', REFRESH_CONCURRENCY: '4', REFRESH_BATCH_SIZE: '60', RATE_LIMIT_BROWSER: '0' }
+  const env = {
+    REFRESH_WINDOW_SECONDS: String(WINDOW),
+    REFRESH_INTERVAL_SECONDS: '3600',
+    REFRESH_CONCURRENCY: '4',
+    REFRESH_BATCH_SIZE: '60',
+    RATE_LIMIT_BROWSER: '0',
+  }
   one = await startBroker({ port, providers, env })
   two = await startBroker({ databaseUrl: one.databaseUrl, providers, env })
   api = apiClient(one, await one.token())
@@ -50,7 +63,8 @@ async function ageTokens(list: string[], seconds: number) {
     `UPDATE connections SET token_obtained_at = now() - make_interval(secs => 3600 - $2), expires_at = now() + make_interval(secs => $2) WHERE id = ANY($1)`,
     [list, seconds],
   )
-  for (const id of list) await db.query(`SELECT pg_notify('oauth_broker_changes', $1)`, [JSON.stringify({ topic: 'connection', id })])
+  for (const id of list)
+    await db.query(`SELECT pg_notify('oauth_broker_changes', $1)`, [JSON.stringify({ topic: 'connection', id })])
 }
 
 async function refreshesPerConnection(list: string[]): Promise<Map<string, number>> {
@@ -79,12 +93,16 @@ describe('proactive refresh', () => {
     expect(passes.one + passes.two).toBe(N)
     expect(passes.one).toBeGreaterThan(0)
     expect(passes.two).toBeGreaterThan(0)
-    console.log(`proactive refresh: ${N} connections, provider refreshes ${as.refreshCount() - before}, replica one ${passes.one}, replica two ${passes.two}`)
+    console.log(
+      `proactive refresh: ${N} connections, provider refreshes ${as.refreshCount() - before}, replica one ${passes.one}, replica two ${passes.two}`,
+    )
 
     // Callers asking for the default 60 s get their token without a refresh in the request.
     const api2 = apiClient(two, await two.token())
     const started = Date.now()
-    const results = await Promise.all(ids.map((id, i) => (i % 2 ? api2 : api)('POST', `/v1/connections/${id}/access-token`, {})))
+    const results = await Promise.all(
+      ids.map((id, i) => (i % 2 ? api2 : api)('POST', `/v1/connections/${id}/access-token`, {})),
+    )
     const ms = Date.now() - started
     expect(results.every((r) => r.status === 200)).toBe(true)
     expect(as.refreshCount() - before).toBe(N)
@@ -110,7 +128,10 @@ describe('proactive refresh', () => {
     const before = as.tokenRequests.length
     const pass = await one.app.services.refresher.tick()
     expect(pass).toMatchObject({ claimed: 1, refreshed: 0, failed: 1 })
-    const { rows } = await db.query(`SELECT refresh_failures, refresh_not_before > now() + interval '10 seconds' AS later FROM connections WHERE id = $1`, [flaky])
+    const { rows } = await db.query(
+      `SELECT refresh_failures, refresh_not_before > now() + interval '10 seconds' AS later FROM connections WHERE id = $1`,
+      [flaky],
+    )
     expect(rows[0]).toEqual({ refresh_failures: 1, later: true })
     // No retry storm: immediate passes do not touch it again.
     for (let i = 0; i < 3; i++) expect((await two.app.services.refresher.tick()).claimed).toBe(0)
@@ -142,7 +163,10 @@ interface TokenEndpoints {
  * `hold.inFlight` of them are in flight together (or a second has passed), then go on
  * together: whatever limits the client has show as the maxima seen.
  */
-async function startTokenEndpoints(answer: (path: string) => Answer, hold: { paths: string[]; inFlight: number } = { paths: [], inFlight: 0 }): Promise<TokenEndpoints> {
+async function startTokenEndpoints(
+  answer: (path: string) => Answer,
+  hold: { paths: string[]; inFlight: number } = { paths: [], inFlight: 0 },
+): Promise<TokenEndpoints> {
   const inFlight = new Map<string, number>()
   let waiting: Array<() => void> = []
   let total = 0
@@ -218,7 +242,15 @@ describe('proactive refresh rules (local token endpoints)', () => {
         // No new refresh token: the stored one (and its expiry) stays.
         if (path === '/keeper/token') return { status: 200, body: access }
         // A new refresh token, but the same end: the remaining lifetime.
-        if (path === '/countdown/token') return { status: 200, body: { ...access, refresh_token: issued('refresh token'), refresh_token_expires_in: Math.floor((countdownEnd - Date.now()) / 1000) } }
+        if (path === '/countdown/token')
+          return {
+            status: 200,
+            body: {
+              ...access,
+              refresh_token: issued('refresh token'),
+              refresh_token_expires_in: Math.floor((countdownEnd - Date.now()) / 1000),
+            },
+          }
         return { status: 200, body: { ...access, refresh_token: issued('refresh token') } }
       },
       // Both slow providers' requests wait until twice the per-provider limit is in flight:
@@ -234,8 +266,15 @@ describe('proactive refresh rules (local token endpoints)', () => {
       scopes: [],
     })
     broker = await startBroker({
-      providers: Object.fromEntries(['keeper', 'countdown', 'rotating', 'slow-a', 'slow-b', 'down'].map((n) => [n, entry(n)])),
-      env: { REFRESH_WINDOW_SECONDS: String(WINDOW), REFRESH_INTERVAL_SECONDS: '3600', REFRESH_CONCURRENCY: String(CONCURRENCY), REFRESH_BATCH_SIZE: '100' },
+      providers: Object.fromEntries(
+        ['keeper', 'countdown', 'rotating', 'slow-a', 'slow-b', 'down'].map((n) => [n, entry(n)]),
+      ),
+      env: {
+        REFRESH_WINDOW_SECONDS: String(WINDOW),
+        REFRESH_INTERVAL_SECONDS: '3600',
+        REFRESH_CONCURRENCY: String(CONCURRENCY),
+        REFRESH_BATCH_SIZE: '100',
+      },
     })
     fake = apiClient(broker, await broker.token())
     sql = new pg.Client({ connectionString: broker.databaseUrl })
@@ -254,7 +293,11 @@ describe('proactive refresh rules (local token endpoints)', () => {
       const res = await fake('POST', '/v1/connections', {
         provider,
         ownerId: `${provider}-${i}`,
-        credentials: { accessToken: issued('imported access token'), refreshToken: issued('imported refresh token'), expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+        credentials: {
+          accessToken: issued('imported access token'),
+          refreshToken: issued('imported refresh token'),
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        },
       })
       expect(res.status, JSON.stringify(res.body)).toBe(201)
       list.push(res.body.id)
@@ -271,7 +314,10 @@ describe('proactive refresh rules (local token endpoints)', () => {
     return new Map(rows.map((r) => [r.connection_id, r.n]))
   }
   async function dueByAccessToken(list: string[]) {
-    await sql.query(`UPDATE connections SET token_obtained_at = now() - interval '3480 seconds', expires_at = now() + interval '120 seconds' WHERE id = ANY($1)`, [list])
+    await sql.query(
+      `UPDATE connections SET token_obtained_at = now() - interval '3480 seconds', expires_at = now() + interval '120 seconds' WHERE id = ANY($1)`,
+      [list],
+    )
   }
 
   it('a refresh token about to expire is refreshed once before it, even when the provider does not push its expiry forward', async () => {
@@ -290,7 +336,9 @@ describe('proactive refresh rules (local token endpoints)', () => {
               refresh_token_expires_at = now() + CASE WHEN id = $2 THEN interval '30 days' ELSE interval '1 hour' END WHERE id = ANY($1)`,
       [[keeper, countdown, rotating, far, noExpiry], far, noExpiry],
     )
-    const before = await sql.query(`SELECT id, refresh_token_expires_at FROM connections WHERE id = ANY($1)`, [[keeper, countdown]])
+    const before = await sql.query(`SELECT id, refresh_token_expires_at FROM connections WHERE id = ANY($1)`, [
+      [keeper, countdown],
+    ])
     const pass = await broker.app.services.refresher.tick()
     expect(pass).toMatchObject({ claimed: 4, refreshed: 4, failed: 0 })
     expect([calls('keeper'), calls('countdown'), calls('rotating')]).toEqual([1, 1, 2])
@@ -301,7 +349,8 @@ describe('proactive refresh rules (local token endpoints)', () => {
       `SELECT id, refresh_token_expires_at, refresh_not_before FROM connections WHERE id = ANY($1)`,
       [[keeper, countdown, rotating]],
     )
-    const expiry = (id: string, rows: Array<{ id: string; refresh_token_expires_at: Date }>) => rows.find((r) => r.id === id)!.refresh_token_expires_at.getTime()
+    const expiry = (id: string, rows: Array<{ id: string; refresh_token_expires_at: Date }>) =>
+      rows.find((r) => r.id === id)!.refresh_token_expires_at.getTime()
     expect(expiry(keeper!, after.rows)).toBe(expiry(keeper!, before.rows))
     expect(Math.abs(expiry(countdown!, after.rows) - expiry(countdown!, before.rows))).toBeLessThanOrEqual(2000)
     // The rotating provider sent a refresh token without an expiry: none is stored.
@@ -321,10 +370,15 @@ describe('proactive refresh rules (local token endpoints)', () => {
     const pass = await broker.app.services.refresher.tick()
     expect(pass).toMatchObject({ claimed: 12, refreshed: 12, failed: 0 })
     expect([calls('slow-a'), calls('slow-b')]).toEqual([6, 6])
-    expect([endpoints.maxInFlight.get('/slow-a/token'), endpoints.maxInFlight.get('/slow-b/token')]).toEqual([CONCURRENCY, CONCURRENCY])
+    expect([endpoints.maxInFlight.get('/slow-a/token'), endpoints.maxInFlight.get('/slow-b/token')]).toEqual([
+      CONCURRENCY,
+      CONCURRENCY,
+    ])
     // The limit is per provider: both providers' requests were in flight together.
     expect(endpoints.maxInFlightTotal).toBe(2 * CONCURRENCY)
-    console.log(`concurrency: max in flight slow-a ${endpoints.maxInFlight.get('/slow-a/token')}, slow-b ${endpoints.maxInFlight.get('/slow-b/token')}, both ${endpoints.maxInFlightTotal} (limit ${CONCURRENCY} per provider)`)
+    console.log(
+      `concurrency: max in flight slow-a ${endpoints.maxInFlight.get('/slow-a/token')}, slow-b ${endpoints.maxInFlight.get('/slow-b/token')}, both ${endpoints.maxInFlightTotal} (limit ${CONCURRENCY} per provider)`,
+    )
   })
 
   it('backoff after transient failures: 30 s × 2^failures × a random factor 0.5-1.5, different per connection', async () => {
@@ -342,19 +396,24 @@ describe('proactive refresh rules (local token endpoints)', () => {
     expect(first.every((r) => r.failures === 1)).toBe(true)
     // Measured from the failure (last_error_at), so the bounds are the documented ones plus the write's own delay.
     expect(first.every((r) => r.seconds >= 15 && r.seconds <= 46)).toBe(true)
-    const spread = (rows: Array<{ seconds: number }>) => Math.max(...rows.map((r) => r.seconds)) - Math.min(...rows.map((r) => r.seconds))
+    const spread = (rows: Array<{ seconds: number }>) =>
+      Math.max(...rows.map((r) => r.seconds)) - Math.min(...rows.map((r) => r.seconds))
     // Without jitter all twelve would back off by the same 30 s (to within milliseconds).
     expect(spread(first)).toBeGreaterThan(2)
     // No retry until the backoff has passed.
     expect((await broker.app.services.refresher.tick()).claimed).toBe(0)
     expect(calls('down')).toBe(12)
 
-    await sql.query(`UPDATE connections SET refresh_not_before = now() - interval '1 second' WHERE id = ANY($1)`, [down])
+    await sql.query(`UPDATE connections SET refresh_not_before = now() - interval '1 second' WHERE id = ANY($1)`, [
+      down,
+    ])
     expect(await broker.app.services.refresher.tick()).toMatchObject({ claimed: 12, failed: 12 })
     const second = await backoffs()
     expect(second.every((r) => r.failures === 2 && r.seconds >= 30 && r.seconds <= 91)).toBe(true)
     expect(spread(second)).toBeGreaterThan(2)
-    console.log(`backoff: first failure ${spread(first).toFixed(1)} s spread over [15, 45] s, second ${spread(second).toFixed(1)} s over [30, 90] s`)
+    console.log(
+      `backoff: first failure ${spread(first).toFixed(1)} s spread over [15, 45] s, second ${spread(second).toFixed(1)} s over [30, 90] s`,
+    )
   })
 })
 
@@ -373,7 +432,13 @@ describe('the claim query reads its indexes', () => {
            FROM generate_series(1, 20000) g`,
       )
       await client.query('ANALYZE connections')
-      const options = { windowSeconds: WINDOW, intervalSeconds: 30, concurrencyPerProvider: 4, batchSize: 100, leaseSeconds: 60 }
+      const options = {
+        windowSeconds: WINDOW,
+        intervalSeconds: 30,
+        concurrencyPerProvider: 4,
+        batchSize: 100,
+        leaseSeconds: 60,
+      }
       const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${CLAIM_SQL}`, claimParameters(options))
       const plan = JSON.stringify(rows[0]['QUERY PLAN'])
       const nodes: Array<Record<string, any>> = []
@@ -382,12 +447,21 @@ describe('the claim query reads its indexes', () => {
         for (const c of n.Plans ?? []) walk(c)
       }
       walk(rows[0]['QUERY PLAN'][0].Plan)
-      const scans = nodes.filter((n) => n['Relation Name'] === 'connections' || (n['Index Name'] ?? '').startsWith('connections_'))
+      const scans = nodes.filter(
+        (n) => n['Relation Name'] === 'connections' || (n['Index Name'] ?? '').startsWith('connections_'),
+      )
       expect(scans.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([])
-      const conds = (index: string) => nodes.filter((n) => n['Index Name'] === index).map((n) => n['Index Cond'] as string)
-      expect(conds('connections_status_expires_at_idx')).toEqual([expect.stringMatching(/status = 'active'.*expires_at < /s)])
-      expect(conds('connections_status_refresh_token_expires_at_idx')).toEqual([expect.stringMatching(/status = 'active'.*refresh_token_expires_at < /s)])
-      console.log(`claim plan: ${nodes.map((n) => n['Node Type'] + (n['Index Name'] ? ` (${n['Index Name']})` : '')).join(' → ')}`)
+      const conds = (index: string) =>
+        nodes.filter((n) => n['Index Name'] === index).map((n) => n['Index Cond'] as string)
+      expect(conds('connections_status_expires_at_idx')).toEqual([
+        expect.stringMatching(/status = 'active'.*expires_at < /s),
+      ])
+      expect(conds('connections_status_refresh_token_expires_at_idx')).toEqual([
+        expect.stringMatching(/status = 'active'.*refresh_token_expires_at < /s),
+      ])
+      console.log(
+        `claim plan: ${nodes.map((n) => n['Node Type'] + (n['Index Name'] ? ` (${n['Index Name']})` : '')).join(' → ')}`,
+      )
       expect(plan).not.toContain('"Seq Scan"')
     } finally {
       // Not worth a dump of synthetic rows (the secrets check dumps every database it drops).

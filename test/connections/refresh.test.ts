@@ -4,7 +4,11 @@
 // faults leave the stored tokens untouched; a refused grant asks for the user again;
 // deletion revokes at the provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { BOOTSTRAP_ID, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 
@@ -19,9 +23,15 @@ let providers: Record<string, unknown>
 
 beforeAll(async () => {
   const port = await freePort()
-  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`], accessTokenTtlSeconds: TOKEN_TTL })
+  as = await startAuthorizationServer({
+    redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`],
+    accessTokenTtlSeconds: TOKEN_TTL,
+  })
   // The same provider with a mistyped client secret in the providers file.
-  providers = { idp: providerEntryFor(as), 'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }) }
+  providers = {
+    idp: providerEntryFor(as),
+    'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }),
+  }
   const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0' } // no background pass spending the tests' faults
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })
@@ -64,7 +74,9 @@ describe('exactly one refresh', () => {
     const before = as.refreshCount()
     const restore = await nearExpiry(30) // expires in 30 s; callers want the default 60 s
     try {
-      const results = await Promise.all(Array.from({ length: 50 }, () => api('POST', `/v1/connections/${id}/access-token`, {})))
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => api('POST', `/v1/connections/${id}/access-token`, {})),
+      )
       expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
       expect(as.refreshCount() - before).toBe(1)
       expect(new Set(results.map((r) => r.body.accessToken)).size).toBe(1)
@@ -79,7 +91,9 @@ describe('exactly one refresh', () => {
     const before = as.refreshCount()
     const restore = await nearExpiry(30)
     try {
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? api2 : api)('POST', `/v1/connections/${id}/access-token`, {})))
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? api2 : api)('POST', `/v1/connections/${id}/access-token`, {})),
+      )
       expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
       expect(as.refreshCount() - before).toBe(1)
       expect(new Set(results.map((r) => r.body.accessToken)).size).toBe(1)
@@ -90,7 +104,8 @@ describe('exactly one refresh', () => {
 
   it('forced refreshes that overlap share one refresh, in one process and across two', async () => {
     const id = await connect('forced')
-    const vend = (b: TestBroker) => b.app.services.freshTokens.accessToken(id, { minValiditySeconds: 60, forceRefresh: true }, 'test')
+    const vend = (b: TestBroker) =>
+      b.app.services.freshTokens.accessToken(id, { minValiditySeconds: 60, forceRefresh: true }, 'test')
     let before = as.refreshCount()
     const one = await Promise.all(Array.from({ length: 50 }, () => vend(broker)))
     expect(as.refreshCount() - before).toBe(1)
@@ -169,7 +184,16 @@ describe('exactly one refresh', () => {
 })
 
 describe('provider faults during refresh', () => {
-  for (const fault of ['status503', 'status500', 'html', 'hang', 'no_access_token', 'wrong_types', 'huge', 'redirect'] as const) {
+  for (const fault of [
+    'status503',
+    'status500',
+    'html',
+    'hang',
+    'no_access_token',
+    'wrong_types',
+    'huge',
+    'redirect',
+  ] as const) {
     it(`${fault}: 503 provider_unavailable within the timeout + 1 s, tokens untouched, and the next refresh works`, async () => {
       const id = await connect(`fault-${fault}`)
       const stored = await row(id)
@@ -182,7 +206,12 @@ describe('provider faults during refresh', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json')
       expect(elapsed).toBeLessThan(TIMEOUT_MS + 1000)
       const after = await row(id)
-      expect([after.accessToken, after.refreshToken, after.version, after.status]).toEqual([stored.accessToken, stored.refreshToken, stored.version, 'active'])
+      expect([after.accessToken, after.refreshToken, after.version, after.status]).toEqual([
+        stored.accessToken,
+        stored.refreshToken,
+        stored.version,
+        'active',
+      ])
       expect(after.lastErrorCode).toBeTruthy()
       // Redirects are not followed: the live server on another host (answering a token) saw nothing.
       expect(as.redirectTarget.requests.length).toBe(redirected)
@@ -198,7 +227,11 @@ describe('provider faults during refresh', () => {
     const imported = await api('POST', '/v1/connections', {
       provider: 'idp-misconfigured',
       ownerId: 'misconfigured',
-      credentials: { accessToken: 'imported-access-token', refreshToken: 'imported-refresh-token', expiresAt: new Date(Date.now() - 1000).toISOString() },
+      credentials: {
+        accessToken: 'imported-access-token',
+        refreshToken: 'imported-refresh-token',
+        expiresAt: new Date(Date.now() - 1000).toISOString(),
+      },
     })
     expect(imported.status).toBe(201)
     const id = imported.body.id as string
@@ -210,7 +243,12 @@ describe('provider faults during refresh', () => {
     expect(as.tokenRequests.length).toBe(before + 1)
     // Not the user's fault: it stays active (docs/security.md, "Decisions that differ from the letter of SECURITY.md").
     const after = await row(id)
-    expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual(['active', stored.refreshToken, stored.version, 'invalid_client'])
+    expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual([
+      'active',
+      stored.refreshToken,
+      stored.version,
+      'invalid_client',
+    ])
   })
 
   it('invalid_grant: 409 reauthorization_required, the status says so, and no further provider calls', async () => {
@@ -218,7 +256,10 @@ describe('provider faults during refresh', () => {
     as.fault('invalid_grant')
     const res = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
     expect([res.status, res.body.code, res.body.connectionId]).toEqual([409, 'reauthorization_required', id])
-    expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({ status: 'reauthorization_required', lastErrorCode: 'invalid_grant' })
+    expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({
+      status: 'reauthorization_required',
+      lastErrorCode: 'invalid_grant',
+    })
     const before = as.tokenRequests.length
     expect((await api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(409)
     expect(as.tokenRequests.length).toBe(before)
@@ -236,7 +277,10 @@ describe('the audit trail, through the API', () => {
     const { clientId, clientSecret } = created.body as { clientId: string; clientSecret: string }
     const res = await fetch(`${broker.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials' }),
     })
     expect(res.status).toBe(200)
@@ -247,7 +291,12 @@ describe('the audit trail, through the API', () => {
     await broker.app.services.audit.flush() // token_vended events are written in batches
     const res = await api('GET', `/v1/audit-events?connectionId=${id}&type=${type}`)
     expect(res.status).toBe(200)
-    return res.body.items as Array<{ type: string; actor: string; connectionId: string; detail: Record<string, unknown> }>
+    return res.body.items as Array<{
+      type: string
+      actor: string
+      connectionId: string
+      detail: Record<string, unknown>
+    }>
   }
 
   it('a transient failure, a refresh and a vended token are recorded with the calling service client as actor', async () => {
@@ -258,7 +307,11 @@ describe('the audit trail, through the API', () => {
     as.fault('status503')
     expect((await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })).status).toBe(503)
     expect(await events(id, 'connection.refresh_failed')).toEqual([
-      expect.objectContaining({ actor: caller.clientId, connectionId: id, detail: { failure: 'transient', code: 'http_503' } }),
+      expect.objectContaining({
+        actor: caller.clientId,
+        connectionId: id,
+        detail: { failure: 'transient', code: 'http_503' },
+      }),
     ])
 
     const refreshed = await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
@@ -270,7 +323,10 @@ describe('the audit trail, through the API', () => {
     expect((await caller.api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(200)
     const vended = await events(id, 'connection.token_vended')
     // Newest first: the plain call, then the refreshing one; the connect flow's own callers are others.
-    expect(vended.filter((e) => e.actor === caller.clientId).map((e) => e.detail)).toEqual([{ refreshed: false }, { refreshed: true }])
+    expect(vended.filter((e) => e.actor === caller.clientId).map((e) => e.detail)).toEqual([
+      { refreshed: false },
+      { refreshed: true },
+    ])
     expect(vended.every((e) => e.connectionId === id)).toBe(true)
   })
 })
@@ -283,7 +339,9 @@ describe('revocation', () => {
     const revocationsBefore = as.requests.filter((r) => r.path === new URL(as.revocationUrl).pathname).length
     const del = await api('DELETE', `/v1/connections/${id}`)
     expect(del.status).toBe(204)
-    const revocations = as.requests.filter((r) => r.path === new URL(as.revocationUrl).pathname).slice(revocationsBefore)
+    const revocations = as.requests
+      .filter((r) => r.path === new URL(as.revocationUrl).pathname)
+      .slice(revocationsBefore)
     expect(revocations.map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
     expect(revocations.every((r) => r.authorization?.startsWith('Basic '))).toBe(true)
     expect((await as.introspect(vended.body.accessToken)).active).toBe(false)

@@ -23,7 +23,19 @@ import { startZendeskChatReplica, type ZendeskChatReplica } from '../replicas/ze
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
-import { histogram, metric, openColumn, printFigures, sleep, sql, testKeyring, timedFetch, vend, waitFor, type Outcome } from '../support/faults.js'
+import {
+  histogram,
+  metric,
+  openColumn,
+  printFigures,
+  sleep,
+  sql,
+  testKeyring,
+  timedFetch,
+  vend,
+  waitFor,
+  type Outcome,
+} from '../support/faults.js'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 const RETURN_URL = 'https://app.example.com/connected'
@@ -78,7 +90,14 @@ beforeAll(async () => {
   broker = await startBroker({
     port,
     databaseUrl: proxy.url(postgres.url),
-    providers: { 'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl } },
+    providers: {
+      'zendesk-chat': {
+        clientId: zendesk.clientId,
+        clientSecret: zendesk.clientSecret,
+        authorizationUrl: zendesk.urls.authorizationUrl,
+        tokenUrl: zendesk.urls.tokenUrl,
+      },
+    },
     env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0' },
   })
   token = await broker.token()
@@ -94,14 +113,22 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-const connect = (ownerId: string) => connectUser(api, zendesk, { provider: 'zendesk-chat', ownerId, params: { subdomain: 'acme' } })
-const liveAtProvider = (rt: string | undefined) => rt !== undefined && 'record' in zendesk.book.checkRefresh(rt, zendesk.clientId)
+const connect = (ownerId: string) =>
+  connectUser(api, zendesk, { provider: 'zendesk-chat', ownerId, params: { subdomain: 'acme' } })
+const liveAtProvider = (rt: string | undefined) =>
+  rt !== undefined && 'record' in zendesk.book.checkRefresh(rt, zendesk.clientId)
 const grantOf = (rt: string) => zendesk.book.refresh.get(rt)?.grantId
-const refreshesOfGrant = (grant: string | undefined) => zendesk.usedRefreshTokens.filter((t) => grantOf(t) === grant).length
+const refreshesOfGrant = (grant: string | undefined) =>
+  zendesk.usedRefreshTokens.filter((t) => grantOf(t) === grant).length
 const is5xx = (o: Outcome) => o.status >= 500 || o.status === 0
 
 async function waitReady(timeoutMs = 20_000) {
-  await waitFor(async () => (await timedFetch('readyz', `${broker.url}/readyz`)).status === 200, timeoutMs, '/readyz 200', 100)
+  await waitFor(
+    async () => (await timedFetch('readyz', `${broker.url}/readyz`)).status === 200,
+    timeoutMs,
+    '/readyz 200',
+    100,
+  )
 }
 
 describe('database stopped under load and restarted on another port', () => {
@@ -125,7 +152,9 @@ describe('database stopped under load and restarted on another port', () => {
       }),
       (async () => {
         for (let i = 0; running; i++) {
-          calls.push(await vend(broker.url, token, forced[i % forced.length]!, { forceRefresh: true }, 'forced refresh'))
+          calls.push(
+            await vend(broker.url, token, forced[i % forced.length]!, { forceRefresh: true }, 'forced refresh'),
+          )
           await sleep(50)
         }
       })(),
@@ -149,7 +178,12 @@ describe('database stopped under load and restarted on another port', () => {
     postgres = await startEmbeddedPostgres(dir, pgLog)
     proxy.retarget(target(postgres.url))
     const restartedAt = Date.now()
-    const firstReady = await waitFor(() => readyz.find((r) => r.start >= restartedAt && r.status === 200), 20_000, '/readyz 200 after the restart', 20)
+    const firstReady = await waitFor(
+      () => readyz.find((r) => r.start >= restartedAt && r.status === 200),
+      20_000,
+      '/readyz 200 after the restart',
+      20,
+    )
     const windowEnd = firstReady.end
     figures.load_outageMs = windowEnd - windowStart
     figures.load_readyAgainAfterRestartMs = windowEnd - restartedAt
@@ -182,12 +216,22 @@ describe('database stopped under load and restarted on another port', () => {
         const { err } = JSON.parse(l) as { err: { type: string; code?: string; message: string; meta?: unknown } }
         return { type: err.type, code: err.code, message: err.message.trim().split('\n').pop(), meta: err.meta }
       })
-      console.log('500s inside the fault window:', during.filter((o) => is5xx(o) && o.status !== 503).map((o) => `${o.kind} ${o.id}`), JSON.stringify(errors, null, 1))
+      console.log(
+        '500s inside the fault window:',
+        during.filter((o) => is5xx(o) && o.status !== 503).map((o) => `${o.kind} ${o.id}`),
+        JSON.stringify(errors, null, 1),
+      )
     }
     // Soft: a failure here is reported, and the recovery checks below still run.
     expect.soft(figures.nonRetryable5xxInsideFaultWindow).toBe(0)
-    expect(during.filter((o) => o.status === 503).every((o) => o.code === 'database_unavailable'), histogram(during)).toBe(true)
-    expect(during.filter((o) => o.status === 0), 'calls without an HTTP answer').toEqual([])
+    expect(
+      during.filter((o) => o.status === 503).every((o) => o.code === 'database_unavailable'),
+      histogram(during),
+    ).toBe(true)
+    expect(
+      during.filter((o) => o.status === 0),
+      'calls without an HTTP answer',
+    ).toEqual([])
     expect(during.some((o) => o.status === 503)).toBe(true)
     // Readiness tells the truth on both sides.
     expect(readyz.some((r) => r.start >= windowStart && r.end <= windowEnd && r.status === 503)).toBe(true)
@@ -195,7 +239,8 @@ describe('database stopped under load and restarted on another port', () => {
     // Forced refreshes went on after the outage.
     expect(after.filter((o) => o.kind === 'forced refresh' && o.status === 200).length).toBeGreaterThanOrEqual(2)
     figures.load_forcedRefreshesStored = calls.filter((o) => o.kind === 'forced refresh' && o.status === 200).length
-    figures.load_refreshWritesRetriedAndStored = (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'stored' })) - storedRetries
+    figures.load_refreshWritesRetriedAndStored =
+      (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'stored' })) - storedRetries
     figures.load_refreshWritesLost = await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })
     expect(figures.load_refreshWritesRetriedAndStored).toBeGreaterThanOrEqual(1)
     expect(figures.load_refreshWritesLost).toBe(0)
@@ -204,11 +249,19 @@ describe('database stopped under load and restarted on another port', () => {
     for (const id of ids) expect((await vend(broker.url, token, id)).status).toBe(200)
 
     // No partial rows; version = 1 + stored refreshes = 1 + refresh audit events = 1 + refreshes the provider made.
-    const rows = await sql(databaseUrl(), 'SELECT id, status, version, access_token, refresh_token FROM connections WHERE id = ANY($1)', [ids])
+    const rows = await sql(
+      databaseUrl(),
+      'SELECT id, status, version, access_token, refresh_token FROM connections WHERE id = ANY($1)',
+      [ids],
+    )
     expect(rows).toHaveLength(ids.length)
     figures.load_partialRows = rows.filter((r) => r.status !== 'active' || !r.access_token || !r.refresh_token).length
     expect(figures.load_partialRows).toBe(0)
-    const audit = await sql(databaseUrl(), "SELECT connection_id, count(*)::int AS n FROM audit_events WHERE type = 'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY connection_id", [ids])
+    const audit = await sql(
+      databaseUrl(),
+      "SELECT connection_id, count(*)::int AS n FROM audit_events WHERE type = 'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY connection_id",
+      [ids],
+    )
     const audited = new Map(audit.map((a) => [a.connection_id as string, a.n as number]))
     for (const r of rows) {
       const rt = openColumn(keyring, r.id, 'refresh_token', r.refresh_token)!
@@ -236,7 +289,9 @@ describe('a query in flight when the database connection goes away', () => {
     network: async () => proxy.down(),
     'network with a reset': async () => proxy.reset(),
     server: async (locker: pg.Client) => {
-      await locker.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'")
+      await locker.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'",
+      )
     },
   }
   for (const [cut, doCut] of Object.entries(cuts)) {
@@ -254,15 +309,31 @@ describe('a query in flight when the database connection goes away', () => {
             let ended: Outcome | undefined
             void call.then((o) => (ended = o))
             // The broker's statement is now waiting on the lock, inside PostgreSQL.
-            const waiting = async () => (await locker.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'")).rowCount
-            await waitFor(async () => ended !== undefined || (await waiting()), 5_000, 'the broker query waiting on the lock', 20).catch(async (err: Error) => {
-              const { rows } = await locker.query("SELECT state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity WHERE application_name = 'oauth-broker'")
+            const waiting = async () =>
+              (
+                await locker.query(
+                  "SELECT 1 FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'",
+                )
+              ).rowCount
+            await waitFor(
+              async () => ended !== undefined || (await waiting()),
+              5_000,
+              'the broker query waiting on the lock',
+              20,
+            ).catch(async (err: Error) => {
+              const { rows } = await locker.query(
+                "SELECT state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity WHERE application_name = 'oauth-broker'",
+              )
               throw new Error(`${err.message}; the broker's sessions: ${JSON.stringify(rows)}`)
             })
             if (ended) {
               // A pooled connection left broken by the previous cut can fail the call at once:
               // a clean 503 too, but not the case under test, which is tried once more.
-              console.log(`${kind}, connection closed by the ${cut}: the call ended before waiting on the lock:`, ended.status, ended.code)
+              console.log(
+                `${kind}, connection closed by the ${cut}: the call ended before waiting on the lock:`,
+                ended.status,
+                ended.code,
+              )
               expect([ended.status, ended.code]).toEqual([503, 'database_unavailable'])
               return undefined
             }
@@ -281,10 +352,25 @@ describe('a query in flight when the database connection goes away', () => {
         }
         expect(res, 'the call never waited on the lock').toBeDefined()
         if (!res) return
-        figures[`inFlight_${cut.replace(/ /g, '_')}_${kind.replace(' ', '_')}`] = `${res.status} ${res.code ?? ''}`.trim()
+        figures[`inFlight_${cut.replace(/ /g, '_')}_${kind.replace(' ', '_')}`] =
+          `${res.status} ${res.code ?? ''}`.trim()
         if (res.status !== 503) {
-          const logged = broker.logs.filter((l) => l.includes('"code":"internal_error"')).slice(-1).map((l) => JSON.parse(l).err)
-          console.log(`${kind}, connection closed by the ${cut}:`, res.status, JSON.stringify(logged.map((e) => ({ type: e.type, code: e.code, message: String(e.message).trim().split('\n').pop(), meta: e.meta }))))
+          const logged = broker.logs
+            .filter((l) => l.includes('"code":"internal_error"'))
+            .slice(-1)
+            .map((l) => JSON.parse(l).err)
+          console.log(
+            `${kind}, connection closed by the ${cut}:`,
+            res.status,
+            JSON.stringify(
+              logged.map((e) => ({
+                type: e.type,
+                code: e.code,
+                message: String(e.message).trim().split('\n').pop(),
+                meta: e.meta,
+              })),
+            ),
+          )
         }
         expect([res.status, res.code]).toEqual([503, 'database_unavailable'])
         await waitReady()
@@ -296,7 +382,12 @@ describe('a query in flight when the database connection goes away', () => {
 
 describe('database down during a callback', () => {
   async function startFlow(ownerId: string) {
-    const session = await api('POST', '/v1/connect-sessions', { provider: 'zendesk-chat', ownerId, params: { subdomain: 'acme' }, returnUrl: RETURN_URL })
+    const session = await api('POST', '/v1/connect-sessions', {
+      provider: 'zendesk-chat',
+      ownerId,
+      params: { subdomain: 'acme' },
+      returnUrl: RETURN_URL,
+    })
     expect(session.status).toBe(201)
     const browser = new Browser()
     const start = await browser.get(session.body.connectUrl)
@@ -312,8 +403,10 @@ describe('database down during a callback', () => {
     return browser.get(await zendesk.authorize(start.headers.get('location')!))
   }
 
-  const rowsOf = async (ownerId: string) => sql(databaseUrl(), 'SELECT id, status, access_token, refresh_token FROM connections WHERE owner_id = $1', [ownerId])
-  const exchangesOf = (code: string | null) => zendesk.requests.filter((r) => r.body?.grant_type === 'authorization_code' && r.body?.code === code)
+  const rowsOf = async (ownerId: string) =>
+    sql(databaseUrl(), 'SELECT id, status, access_token, refresh_token FROM connections WHERE owner_id = $1', [ownerId])
+  const exchangesOf = (code: string | null) =>
+    zendesk.requests.filter((r) => r.body?.grant_type === 'authorization_code' && r.body?.code === code)
   const connectedId = (res: Response) => {
     const location = res.headers.get('location')
     const back = location ? new URL(location) : undefined
@@ -345,7 +438,14 @@ describe('database down during a callback', () => {
     const id = connectedId(retried)
     expect(id, `status ${retried.status} ${retried.headers.get('location')}`).toBeTruthy()
     figures.callbackRetriesAfterRecovery_ok = (figures.callbackRetriesAfterRecovery_ok as number) + 1
-    expect(await rowsOf(ownerId)).toEqual([expect.objectContaining({ id, status: 'active', access_token: expect.any(String), refresh_token: expect.any(String) })])
+    expect(await rowsOf(ownerId)).toEqual([
+      expect.objectContaining({
+        id,
+        status: 'active',
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+      }),
+    ])
     // The stale callback (its attempt was replaced by the retry) is refused without reaching the provider.
     const stale = await browser.get(callback)
     expect(stale.status).toBeLessThan(500)
@@ -388,7 +488,14 @@ describe('database down during a callback', () => {
     // ...and a new connect session goes through.
     const id = await connect(ownerId)
     figures.callbackRetriesAfterRecovery_ok = (figures.callbackRetriesAfterRecovery_ok as number) + 1
-    expect(await rowsOf(ownerId)).toEqual([expect.objectContaining({ id, status: 'active', access_token: expect.any(String), refresh_token: expect.any(String) })])
+    expect(await rowsOf(ownerId)).toEqual([
+      expect.objectContaining({
+        id,
+        status: 'active',
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+      }),
+    ])
     expect((await vend(broker.url, token, id)).status).toBe(200)
     expect(zendesk.rejections.map((r) => r.reason)).toEqual([])
   }, 30_000)

@@ -56,7 +56,14 @@ beforeAll(async () => {
   database = await createDatabase()
   const port = await freePort()
   zendesk = await startZendeskChatReplica({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/zendesk-chat`] })
-  providers = { 'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl } }
+  providers = {
+    'zendesk-chat': {
+      clientId: zendesk.clientId,
+      clientSecret: zendesk.clientSecret,
+      authorizationUrl: zendesk.urls.authorizationUrl,
+      tokenUrl: zendesk.urls.tokenUrl,
+    },
+  }
   broker = await start(KEY1, port)
 })
 
@@ -69,7 +76,12 @@ afterAll(async () => {
 })
 
 function start(keys: string, port?: number) {
-  return startBroker({ port, databaseUrl: database.url, providers, env: { ENCRYPTION_KEY: keys, REFRESH_WINDOW_SECONDS: '0' } })
+  return startBroker({
+    port,
+    databaseUrl: database.url,
+    providers,
+    env: { ENCRYPTION_KEY: keys, REFRESH_WINDOW_SECONDS: '0' },
+  })
 }
 
 async function restart(keys: string) {
@@ -84,7 +96,11 @@ async function sealedUnder(keyId: string): Promise<number> {
   let n = 0
   for (const spec of SEALED_COLUMNS) {
     for (const column of spec.columns) {
-      const [r] = await sql(database.url, `SELECT count(*)::int AS n FROM ${spec.table} WHERE split_part(${column}, '.', 2) = $1`, [keyId])
+      const [r] = await sql(
+        database.url,
+        `SELECT count(*)::int AS n FROM ${spec.table} WHERE split_part(${column}, '.', 2) = $1`,
+        [keyId],
+      )
       n += r.n as number
     }
   }
@@ -92,15 +108,25 @@ async function sealedUnder(keyId: string): Promise<number> {
 }
 
 async function storedTokens(id: string, keyring = key2) {
-  const [r] = await sql(database.url, 'SELECT version, access_token, refresh_token FROM connections WHERE id = $1', [id])
-  return { version: r.version as number, at: openColumn(keyring, id, 'access_token', r.access_token), rt: openColumn(keyring, id, 'refresh_token', r.refresh_token) }
+  const [r] = await sql(database.url, 'SELECT version, access_token, refresh_token FROM connections WHERE id = $1', [
+    id,
+  ])
+  return {
+    version: r.version as number,
+    at: openColumn(keyring, id, 'access_token', r.access_token),
+    rt: openColumn(keyring, id, 'refresh_token', r.refresh_token),
+  }
 }
 
 describe('encryption-key rotation', () => {
   it('with key1: several users connected, each refreshed once', async () => {
     const api = apiClient(broker!, await broker!.token())
     for (let i = 0; i < CONNECTIONS; i++) {
-      const id = await connectUser(api, zendesk, { provider: 'zendesk-chat', ownerId: `rotation-${i}`, params: { subdomain: 'acme' } })
+      const id = await connectUser(api, zendesk, {
+        provider: 'zendesk-chat',
+        ownerId: `rotation-${i}`,
+        params: { subdomain: 'acme' },
+      })
       ids.push(id)
       expect((await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })).status).toBe(200)
     }
@@ -136,7 +162,8 @@ describe('encryption-key rotation', () => {
         }
       }),
       (async () => {
-        for (let i = 0; running; i++) during.push(await vend(b.url, token, ids[i % FORCED]!, { forceRefresh: true }, 'forced refresh'))
+        for (let i = 0; running; i++)
+          during.push(await vend(b.url, token, ids[i % FORCED]!, { forceRefresh: true }, 'forced refresh'))
       })(),
     ]
     await sleep(300)
@@ -161,14 +188,19 @@ describe('encryption-key rotation', () => {
     calls.push(...during)
 
     figures.callsDuringReencryption = histogram(during)
-    figures.forcedRefreshesDuringReencryption = during.filter((o) => o.kind === 'forced refresh' && o.start < started + cliMs && o.end > started).length
+    figures.forcedRefreshesDuringReencryption = during.filter(
+      (o) => o.kind === 'forced refresh' && o.start < started + cliMs && o.end > started,
+    ).length
     figures.reencryptCliRows = cli.out?.reencrypted ?? -1
     expect(cli.code, cli.stderr).toBe(0)
     expect(cli.out).toMatchObject({ remainingUnderOlderKeys: 0, keyId: key2.primaryId })
     // At least the connections nobody refreshed, and the signing key.
     expect(cli.out.reencrypted).toBeGreaterThanOrEqual(CONNECTIONS - FORCED + 1)
     expect(during.length).toBeGreaterThan(50)
-    expect(during.every((o) => o.status === 200), histogram(during)).toBe(true)
+    expect(
+      during.every((o) => o.status === 200),
+      histogram(during),
+    ).toBe(true)
     expect(figures.forcedRefreshesDuringReencryption).toBeGreaterThan(0)
     figures.sealedValuesUnderKey1After = await sealedUnder(key1.primaryId)
     expect(figures.sealedValuesUnderKey1After).toBe(0)
@@ -198,7 +230,8 @@ describe('encryption-key rotation', () => {
       const grant = zendesk.book.refresh.get(after.rt!)?.grantId
       const atProvider = zendesk.usedRefreshTokens.filter((t) => zendesk.book.refresh.get(t)?.grantId === grant).length
       if (atProvider !== after.version - 1) figures.chainBreaks = (figures.chainBreaks as number) + 1
-      if (!('record' in zendesk.book.checkRefresh(after.rt!, zendesk.clientId))) figures.tokensLost = (figures.tokensLost as number) + 1
+      if (!('record' in zendesk.book.checkRefresh(after.rt!, zendesk.clientId)))
+        figures.tokensLost = (figures.tokensLost as number) + 1
     }
     expect(new Set(zendesk.usedRefreshTokens).size).toBe(zendesk.usedRefreshTokens.length)
     expect(zendesk.rejections.map((r) => r.reason)).toEqual([])

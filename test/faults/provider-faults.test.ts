@@ -14,7 +14,12 @@
 //   a fixed code, no connection row, the attempt consumed;
 // - no refresh token lost, no 5xx outside the fault window.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer, type TokenFault } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+  type TokenFault,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
@@ -60,7 +65,10 @@ const held: Array<{ id: string; server: AuthorizationServer }> = []
 beforeAll(async () => {
   const port = await freePort()
   rotating = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
-  steady = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/steady`], rotateRefreshTokens: false })
+  steady = await startAuthorizationServer({
+    redirectUris: [`http://127.0.0.1:${port}/oauth/callback/steady`],
+    rotateRefreshTokens: false,
+  })
   const providers = { idp: providerEntryFor(rotating), steady: providerEntryFor(steady, { displayName: 'Steady IdP' }) }
   // No background refresher: every provider call in this file is one the test made.
   const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0', RATE_LIMIT_BROWSER: '0' }
@@ -107,7 +115,8 @@ async function outsideWindow(call: Promise<Outcome>): Promise<Outcome> {
   return outcome
 }
 
-const forced = (broker: TestBroker, brokerToken: string, id: string) => vend(broker.url, brokerToken, id, { forceRefresh: true })
+const forced = (broker: TestBroker, brokerToken: string, id: string) =>
+  vend(broker.url, brokerToken, id, { forceRefresh: true })
 
 describe('refresh', () => {
   it('an answer without refresh_token keeps the stored one; the next refresh sends it and succeeds', async () => {
@@ -144,15 +153,24 @@ describe('refresh', () => {
       expect([res.status, res.code], `call ${i}`).toEqual([503, 'provider_unavailable'])
       figures.tenTimes503_answered503++
       const now = await stored(id)
-      if (now.sealedAccess !== before.sealedAccess || now.sealedRefresh !== before.sealedRefresh) figures.tenTimes503_ciphertextsChanged++
+      if (now.sealedAccess !== before.sealedAccess || now.sealedRefresh !== before.sealedRefresh)
+        figures.tenTimes503_ciphertextsChanged++
     }
     expect(rotating.refreshCount() - refreshes).toBe(10)
     const after = await stored(id)
-    expect([after.status, after.version, after.sealedAccess, after.sealedRefresh]).toEqual(['active', before.version, before.sealedAccess, before.sealedRefresh])
+    expect([after.status, after.version, after.sealedAccess, after.sealedRefresh]).toEqual([
+      'active',
+      before.version,
+      before.sealedAccess,
+      before.sealedRefresh,
+    ])
     expect([after.refreshFailures, after.lastErrorCode]).toEqual([10, 'http_503'])
     figures.tenTimes503_refreshFailuresRecorded = after.refreshFailures
     expect(figures.tenTimes503_ciphertextsChanged).toBe(0)
-    expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({ status: 'active', lastErrorCode: 'http_503' })
+    expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({
+      status: 'active',
+      lastErrorCode: 'http_503',
+    })
 
     const recovered = await outsideWindow(forced(one, token, id))
     expect(recovered.status).toBe(200)
@@ -177,7 +195,9 @@ describe('refresh', () => {
     // A behaviour bound, not a benchmark: the waiting replica did not start a timeout of its own.
     expect(figures.crossReplicaHang_slowestMs).toBeLessThan(2 * TIMEOUT_MS)
     const after = await stored(id)
-    expect([after.status, after.sealedAccess, after.sealedRefresh, after.refreshFailures, after.lastErrorCode]).toEqual(['active', before.sealedAccess, before.sealedRefresh, 1, 'timeout'])
+    expect([after.status, after.sealedAccess, after.sealedRefresh, after.refreshFailures, after.lastErrorCode]).toEqual(
+      ['active', before.sealedAccess, before.sealedRefresh, 1, 'timeout'],
+    )
 
     const recovered = await outsideWindow(forced(two, token2, id))
     expect(recovered.status).toBe(200)
@@ -186,7 +206,8 @@ describe('refresh', () => {
 })
 
 describe('revocation', () => {
-  const revocations = (since: number) => rotating.requests.slice(since).filter((r) => r.path === new URL(rotating.revocationUrl).pathname)
+  const revocations = (since: number) =>
+    rotating.requests.slice(since).filter((r) => r.path === new URL(rotating.revocationUrl).pathname)
 
   async function auditedRevocation(id: string) {
     const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
@@ -211,7 +232,11 @@ describe('revocation', () => {
     figures.revocationFaults_deletes204++
     expect(revocations(since).map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
     await expectDestroyed(id)
-    expect(await auditedRevocation(id)).toMatchObject({ refreshToken: 'failed', accessToken: 'failed', errors: ['refresh_token: http_503', 'access_token: http_503'] })
+    expect(await auditedRevocation(id)).toMatchObject({
+      refreshToken: 'failed',
+      accessToken: 'failed',
+      errors: ['refresh_token: http_503', 'access_token: http_503'],
+    })
     // The provider really kept the grant: the audit trail is the only trace of it.
     expect((await rotating.introspect(refreshToken!)).active).toBe(true)
   })
@@ -226,7 +251,11 @@ describe('revocation', () => {
     figures.revocationFaults_deletes204++
     expect(revocations(since).map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
     await expectDestroyed(id)
-    expect(await auditedRevocation(id)).toMatchObject({ refreshToken: 'failed', accessToken: 'revoked', errors: ['refresh_token: timeout'] })
+    expect(await auditedRevocation(id)).toMatchObject({
+      refreshToken: 'failed',
+      accessToken: 'revoked',
+      errors: ['refresh_token: timeout'],
+    })
     expect((await rotating.introspect(accessToken!)).active).toBe(false)
   })
 })
@@ -236,7 +265,11 @@ describe("the callback's code exchange", () => {
 
   /** Through the provider up to its redirect back to the broker, with the browser's binding cookie saved. */
   async function atCallback(ownerId: string, returnUrl: string | undefined) {
-    const created = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId, ...(returnUrl ? { returnUrl } : {}) })
+    const created = await api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId,
+      ...(returnUrl ? { returnUrl } : {}),
+    })
     expect(created.status).toBe(201)
     const browser = new Browser()
     const start = await browser.get(created.body.connectUrl)

@@ -16,7 +16,17 @@ import { startZendeskChatReplica, type ZendeskChatReplica } from '../replicas/ze
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
-import { metric, openColumn, printFigures, sleep, sql, testKeyring, vend, waitFor, type Outcome } from '../support/faults.js'
+import {
+  metric,
+  openColumn,
+  printFigures,
+  sleep,
+  sql,
+  testKeyring,
+  vend,
+  waitFor,
+  type Outcome,
+} from '../support/faults.js'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 const PROVIDER_LATENCY_MS = 1_500
@@ -56,7 +66,14 @@ beforeAll(async () => {
   broker = await startBroker({
     port,
     databaseUrl: proxy.url(database.url),
-    providers: { 'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl } },
+    providers: {
+      'zendesk-chat': {
+        clientId: zendesk.clientId,
+        clientSecret: zendesk.clientSecret,
+        authorizationUrl: zendesk.urls.authorizationUrl,
+        tokenUrl: zendesk.urls.tokenUrl,
+      },
+    },
     // No background refresher: every provider call in this file is one the test made.
     env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0' },
     timings: { persistRetryMs: PERSIST_RETRY_MS },
@@ -73,16 +90,27 @@ afterAll(async () => {
   await database?.drop()
 })
 
-const connect = (ownerId: string) => connectUser(api, zendesk, { provider: 'zendesk-chat', ownerId, params: { subdomain: 'acme' } })
+const connect = (ownerId: string) =>
+  connectUser(api, zendesk, { provider: 'zendesk-chat', ownerId, params: { subdomain: 'acme' } })
 
 /** The stored row, read around the proxy (straight from PostgreSQL). */
 async function stored(id: string) {
-  const [row] = await sql(database.url, 'SELECT status, version, access_token, refresh_token FROM connections WHERE id = $1', [id])
-  return { status: row.status as string, version: row.version as number, at: openColumn(keyring, id, 'access_token', row.access_token), rt: openColumn(keyring, id, 'refresh_token', row.refresh_token) }
+  const [row] = await sql(
+    database.url,
+    'SELECT status, version, access_token, refresh_token FROM connections WHERE id = $1',
+    [id],
+  )
+  return {
+    status: row.status as string,
+    version: row.version as number,
+    at: openColumn(keyring, id, 'access_token', row.access_token),
+    rt: openColumn(keyring, id, 'refresh_token', row.refresh_token),
+  }
 }
 
 /** Is this refresh token the provider's live one for its grant (not spent, not revoked)? */
-const liveAtProvider = (rt: string | undefined) => rt !== undefined && 'record' in zendesk.book.checkRefresh(rt, zendesk.clientId)
+const liveAtProvider = (rt: string | undefined) =>
+  rt !== undefined && 'record' in zendesk.book.checkRefresh(rt, zendesk.clientId)
 
 /** Starts a forced refresh and cuts the database once the provider holds the request. */
 async function refreshWithDatabaseCut(id: string, rt: string, downForMs: number) {
@@ -90,7 +118,13 @@ async function refreshWithDatabaseCut(id: string, rt: string, downForMs: number)
   const seen = zendesk.requests.length
   const call = vend(broker.url, token, id, { forceRefresh: true }, 'forced refresh')
   // The provider has the refresh request (it will rotate when it answers, after the latency).
-  await waitFor(() => zendesk.requests.slice(seen).some((r) => r.body?.grant_type === 'refresh_token' && r.body?.refresh_token === rt), 5_000, 'the refresh request at the provider', 5)
+  await waitFor(
+    () =>
+      zendesk.requests.slice(seen).some((r) => r.body?.grant_type === 'refresh_token' && r.body?.refresh_token === rt),
+    5_000,
+    'the refresh request at the provider',
+    5,
+  )
   proxy.down()
   const downAt = Date.now()
   await sleep(downForMs)
@@ -122,7 +156,8 @@ describe('provider rotated the refresh token, then the database failed before th
     expect(after.at).toBe(outcome.body.accessToken)
     expect(zendesk.isValid(outcome.body.accessToken)).toBe(true)
     expect([after.status, after.version]).toEqual(['active', before.version + 1])
-    figures.recoverable_writeRetriesStored = (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'stored' })) - storedRetries
+    figures.recoverable_writeRetriesStored =
+      (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'stored' })) - storedRetries
     expect(figures.recoverable_writeRetriesStored).toBe(1)
     expect(broker.logs.some((l) => l.includes('retrying the write'))).toBe(true)
 
@@ -143,7 +178,9 @@ describe('provider rotated the refresh token, then the database failed before th
     expect(zendesk.rejections.map((r) => r.reason)).toEqual([])
     // Every refresh the provider made is one stored write: version - 1 refreshes, no more.
     const grant = zendesk.book.refresh.get(final.rt!)!.grantId
-    expect(zendesk.usedRefreshTokens.filter((t) => zendesk.book.refresh.get(t)?.grantId === grant)).toHaveLength(final.version - 1)
+    expect(zendesk.usedRefreshTokens.filter((t) => zendesk.book.refresh.get(t)?.grantId === grant)).toHaveLength(
+      final.version - 1,
+    )
 
     if (!liveAtProvider(final.rt)) figures.tokensLost++
     figures.fiveXxOutsideFaultWindow += outsideWindow.filter((o) => o.status >= 500 || o.status === 0).length
@@ -167,7 +204,8 @@ describe('provider rotated the refresh token, then the database failed before th
     // (docs/security.md, "SECURITY.md items", row 15)
     expect([outcome.status, outcome.code]).toEqual([503, 'database_unavailable'])
     expect(outcome.end - outcome.start).toBeGreaterThan(PERSIST_RETRY_MS * 0.8)
-    figures.beyondWindow_writeRetriesLost = (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })) - lostBefore
+    figures.beyondWindow_writeRetriesLost =
+      (await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })) - lostBefore
     expect(figures.beyondWindow_writeRetriesLost).toBe(1)
     expect(broker.logs.some((l) => l.includes('refreshed tokens could not be stored'))).toBe(true)
 
@@ -184,7 +222,9 @@ describe('provider rotated the refresh token, then the database failed before th
     outsideWindow.push(next)
     figures.beyondWindow_nextStatus = next.status
     expect([next.status, next.code]).toEqual([409, 'reauthorization_required'])
-    expect(zendesk.rejections.slice(rejectionsBefore).map((r) => r.reason)).toEqual(['refresh token already used (rotated away)'])
+    expect(zendesk.rejections.slice(rejectionsBefore).map((r) => r.reason)).toEqual([
+      'refresh token already used (rotated away)',
+    ])
     const seen = zendesk.requests.length
     const again = await vend(broker.url, token, id, {})
     outsideWindow.push(again)

@@ -6,7 +6,11 @@
 // unreadable token, still revokes the intact one, and audits the unreadable one as failed.
 // (docs/decisions.md "Tampered secrets"; docs/security.md, "SECURITY.md items", row 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
@@ -63,8 +67,18 @@ afterAll(async () => {
 const connect = (ownerId: string) => connectUser(api, as, { provider: 'idp', ownerId })
 
 async function row(id: string) {
-  const [r] = await sql(database.url, 'SELECT status, version, expires_at, access_token, refresh_token FROM connections WHERE id = $1', [id])
-  return r as { status: string; version: number; expires_at: Date | null; access_token: string | null; refresh_token: string | null }
+  const [r] = await sql(
+    database.url,
+    'SELECT status, version, expires_at, access_token, refresh_token FROM connections WHERE id = $1',
+    [id],
+  )
+  return r as {
+    status: string
+    version: number
+    expires_at: Date | null
+    access_token: string | null
+    refresh_token: string | null
+  }
 }
 
 /** Flips one bit of the ciphertext body (nonce and tag left alone: the tag must catch it). */
@@ -114,7 +128,8 @@ async function expectFailsClosed(id: string, body: Record<string, unknown>) {
 }
 
 /** Token requests or revocations that carried `value`. */
-const sentToProvider = (value: string, since = 0) => as.requests.slice(since).filter((r) => Object.values(r.params).includes(value) || r.authorization?.includes(value))
+const sentToProvider = (value: string, since = 0) =>
+  as.requests.slice(since).filter((r) => Object.values(r.params).includes(value) || r.authorization?.includes(value))
 
 describe('a flipped bit in a stored ciphertext', () => {
   it('access_token: 500 secret_unreadable, nothing sent to the provider, logged as an error without the value', async () => {
@@ -150,9 +165,14 @@ describe('a flipped bit in a stored ciphertext', () => {
     const tick = await broker.app.services.refresher.tick()
     expect(tick.claimed).toBeGreaterThanOrEqual(1)
     // The refresher has no caller to answer: it logs the unreadable secret as an error (once), without the value.
-    const refresherErrors = broker.logs.slice(logsBeforeTick).map((l) => JSON.parse(l)).filter((l) => l.level >= 50)
+    const refresherErrors = broker.logs
+      .slice(logsBeforeTick)
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.level >= 50)
     figures.refresherLoggedUnreadableAsError = refresherErrors.length
-    expect(refresherErrors).toEqual([expect.objectContaining({ event: 'secret.unreadable', connectionId: c.id, code: 'secret_unreadable' })])
+    expect(refresherErrors).toEqual([
+      expect.objectContaining({ event: 'secret.unreadable', connectionId: c.id, code: 'secret_unreadable' }),
+    ])
     expect(as.tokenRequests.length).toBe(tokenRequests)
     expect(sentToProvider(c.rt)).toEqual([])
     // Not a credential verdict: the grant was not refused by anyone, so no reauthorization_required.
@@ -175,10 +195,17 @@ describe('a flipped bit in a stored ciphertext', () => {
       if (sentToProvider(intact, before).length) figures.intactTokensRevokedOnDelete++
       else figures.intactTokensNotRevokedOnDelete++
       expect(sentToProvider(intact, before)).toHaveLength(1)
-      expect(sentToProvider(intact, before)[0]!.params.token_type_hint).toBe(column === 'access_token' ? 'refresh_token' : 'access_token')
+      expect(sentToProvider(intact, before)[0]!.params.token_type_hint).toBe(
+        column === 'access_token' ? 'refresh_token' : 'access_token',
+      )
       const events = await api('GET', `/v1/audit-events?connectionId=${c.id}&type=connection.revoked`)
-      const [unreadableKey, intactKey] = column === 'access_token' ? ['accessToken', 'refreshToken'] : ['refreshToken', 'accessToken']
-      expect(events.body.items[0].detail).toMatchObject({ [unreadableKey]: 'failed', [intactKey]: 'revoked', errors: [`${column}: secret_unreadable`] })
+      const [unreadableKey, intactKey] =
+        column === 'access_token' ? ['accessToken', 'refreshToken'] : ['refreshToken', 'accessToken']
+      expect(events.body.items[0].detail).toMatchObject({
+        [unreadableKey]: 'failed',
+        [intactKey]: 'revoked',
+        errors: [`${column}: secret_unreadable`],
+      })
       // The ciphertext is destroyed locally either way, and the connection is gone for the API.
       expect(await row(c.id)).toMatchObject({ status: 'revoked', access_token: null, refresh_token: null })
       expect((await api('POST', `/v1/connections/${c.id}/access-token`, {})).status).toBe(404)

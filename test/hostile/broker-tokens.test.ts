@@ -5,7 +5,15 @@
 // separate chance to get it wrong). Expected: 401 with `WWW-Authenticate: Bearer`, 403
 // with `error="insufficient_scope"` for a good token without the route's scope; at
 // POST /oauth/token, 401 invalid_client (or 400 invalid_request) for bad credentials.
-import { createHmac, createPublicKey, generateKeyPairSync, KeyObject, randomUUID, sign, type KeyObject as NodeKey } from 'node:crypto'
+import {
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  KeyObject,
+  randomUUID,
+  sign,
+  type KeyObject as NodeKey,
+} from 'node:crypto'
 import { decodeProtectedHeader, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SCOPES } from '../../src/service-clients/scopes.js'
@@ -36,7 +44,9 @@ beforeAll(async () => {
   secrets.remember('bootstrap secret', BOOTSTRAP_SECRET)
 
   // Every authenticated route and its scope, from the served OpenAPI document.
-  const doc = broker.app.swagger() as unknown as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>> }
+  const doc = broker.app.swagger() as unknown as {
+    paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>
+  }
   routes = broker.app.routeTable
     .filter((r) => r.url.startsWith('/v1/') && r.method !== 'HEAD')
     .map((r) => {
@@ -49,7 +59,11 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  figures.print([`routes attacked: ${routes?.length}`, `secrets searched in the logs: ${secrets.values.size}`, `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`])
+  figures.print([
+    `routes attacked: ${routes?.length}`,
+    `secrets searched in the logs: ${secrets.values.size}`,
+    `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  ])
   await broker?.close()
 })
 
@@ -73,12 +87,16 @@ const foreign = generateKeyPairSync('ed25519')
 const foreignJwk = foreign.publicKey.export({ format: 'jwk' }) as JWK
 
 /** Signs as the broker (its current private key): only the header or a claim is wrong. */
-const asBroker = (header: Record<string, unknown>, payload: Record<string, unknown> | string) => signEd25519({ alg: 'EdDSA', kid, ...header }, payload, brokerKey())
-const asForeign = (header: Record<string, unknown>, payload: Record<string, unknown>) => signEd25519({ alg: 'EdDSA', ...header }, payload, foreign.privateKey)
+const asBroker = (header: Record<string, unknown>, payload: Record<string, unknown> | string) =>
+  signEd25519({ alg: 'EdDSA', kid, ...header }, payload, brokerKey())
+const asForeign = (header: Record<string, unknown>, payload: Record<string, unknown>) =>
+  signEd25519({ alg: 'EdDSA', ...header }, payload, foreign.privateKey)
 
 function hs(alg: 'HS256' | 'HS512', secret: Buffer | string, payload: Record<string, unknown>): string {
   const input = `${b64({ alg, typ: 'at+jwt', kid })}.${b64(payload)}`
-  return `${input}.${createHmac(alg === 'HS256' ? 'sha256' : 'sha512', secret).update(input).digest('base64url')}`
+  return `${input}.${createHmac(alg === 'HS256' ? 'sha256' : 'sha512', secret)
+    .update(input)
+    .digest('base64url')}`
 }
 
 function withoutClaim(name: string) {
@@ -103,14 +121,20 @@ async function jwks(): Promise<JWK[]> {
 /** Forged, stale and malformed tokens; each must be refused with 401 on every route. */
 async function forgedTokens(): Promise<Array<[string, string]>> {
   const publicJwk = (await jwks()).find((k) => k.kid === kid)!
-  const pem = createPublicKey({ key: publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string
+  const pem = createPublicKey({ key: publicJwk as never, format: 'jwk' }).export({
+    type: 'spki',
+    format: 'pem',
+  }) as string
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const es256Input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid })}.${b64(fresh())}`
   const es256 = `${es256Input}.${sign('sha256', Buffer.from(es256Input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
   const [gh, gp, gs] = good.split('.') as [string, string, string]
   const narrow = await broker.token('tokens:read')
   const [nh, , ns] = narrow.split('.') as [string, string, string]
-  const escalated = b64({ ...JSON.parse(Buffer.from(narrow.split('.')[1]!, 'base64url').toString()), scope: SCOPES.join(' ') })
+  const escalated = b64({
+    ...JSON.parse(Buffer.from(narrow.split('.')[1]!, 'base64url').toString()),
+    scope: SCOPES.join(' '),
+  })
   const other = await broker.token('connections:read')
 
   return [
@@ -138,7 +162,10 @@ async function forgedTokens(): Promise<Array<[string, string]>> {
     ['x5c header (broker key)', asBroker({ typ: 'at+jwt', x5c: ['MIIB'] }, fresh())],
     ['x5t header (broker key)', asBroker({ typ: 'at+jwt', x5t: 'AAAA' }, fresh())],
     ['jwk header embedding the signing foreign key', asForeign({ typ: 'at+jwt', jwk: foreignJwk }, fresh())],
-    ['jku header (foreign key, broker kid)', asForeign({ typ: 'at+jwt', kid, jku: 'http://127.0.0.1:1/jwks.json' }, fresh())],
+    [
+      'jku header (foreign key, broker kid)',
+      asForeign({ typ: 'at+jwt', kid, jku: 'http://127.0.0.1:1/jwks.json' }, fresh()),
+    ],
     ['crit with an unknown extension (broker key)', asBroker({ typ: 'at+jwt', crit: ['exp2'], exp2: 1 }, fresh())],
     ['expired (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), iat: now() - 600, exp: now() - 300 })],
     ['expired just past the skew (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), exp: now() - 10 })],
@@ -152,9 +179,15 @@ async function forgedTokens(): Promise<Array<[string, string]>> {
     ['missing scope (broker key)', asBroker({ typ: 'at+jwt' }, withoutClaim('scope'))],
     ['scope as an array (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), scope: [...SCOPES] })],
     ['client_id differs from sub (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), sub: 'someone-else' })],
-    ['a client that does not exist (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), sub: 'ghost', client_id: 'ghost' })],
+    [
+      'a client that does not exist (broker key)',
+      asBroker({ typ: 'at+jwt' }, { ...fresh(), sub: 'ghost', client_id: 'ghost' }),
+    ],
     ['wrong aud (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), aud: 'https://other.example' })],
-    ['aud list without the broker (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), aud: ['https://other.example', 'https://evil.example'] })],
+    [
+      'aud list without the broker (broker key)',
+      asBroker({ typ: 'at+jwt' }, { ...fresh(), aud: ['https://other.example', 'https://evil.example'] }),
+    ],
     ['wrong iss (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), iss: 'https://other.example' })],
     ['iss with a trailing slash (broker key)', asBroker({ typ: 'at+jwt' }, { ...fresh(), iss: `${broker.url}/` })],
     ['no iss (broker key)', asBroker({ typ: 'at+jwt' }, withoutClaim('iss'))],
@@ -186,8 +219,10 @@ function refusalProblems(res: RawResponse, status: 401 | 403, scope?: string): s
   if (res.status !== status) problems.push(`status ${res.status}, expected ${status}`)
   const challenge = res.header('www-authenticate') ?? ''
   if (!/^Bearer realm="oauth-broker"/.test(challenge)) problems.push(`WWW-Authenticate: ${challenge.slice(0, 120)}`)
-  if (status === 403 && !(challenge.includes('error="insufficient_scope"') && challenge.includes(`scope="${scope}"`))) problems.push(`403 challenge: ${challenge}`)
-  if (!(res.header('content-type') ?? '').startsWith('application/problem+json')) problems.push(`content-type ${res.header('content-type')}`)
+  if (status === 403 && !(challenge.includes('error="insufficient_scope"') && challenge.includes(`scope="${scope}"`)))
+    problems.push(`403 challenge: ${challenge}`)
+  if (!(res.header('content-type') ?? '').startsWith('application/problem+json'))
+    problems.push(`content-type ${res.header('content-type')}`)
   const internals = internalsIn(res.text)
   if (internals) problems.push(`internal detail (${internals})`)
   try {
@@ -200,7 +235,11 @@ function refusalProblems(res: RawResponse, status: 401 | 403, scope?: string): s
 }
 
 /** Sends `authorization` (raw header lines) to every route; records and checks each answer. */
-async function everyRoute(label: string, headers: Array<[string, string]>, options: { query?: string; expect?: 401 | 403; only?: (scope: string) => boolean } = {}) {
+async function everyRoute(
+  label: string,
+  headers: Array<[string, string]>,
+  options: { query?: string; expect?: 401 | 403; only?: (scope: string) => boolean } = {},
+) {
   for (const route of routes) {
     if (options.only && !options.only(route.scope)) continue
     const res = await raw(broker.url, {
@@ -210,7 +249,10 @@ async function everyRoute(label: string, headers: Array<[string, string]>, optio
       body: route.method === 'POST' ? '{}' : undefined,
     })
     const expected = options.expect ?? 401
-    figures.record(TOKENS, `${label} → ${route.method} ${route.path}`, { status: res.status, accepted: res.status < 400 || (res.status !== 401 && res.status !== 403) })
+    figures.record(TOKENS, `${label} → ${route.method} ${route.path}`, {
+      status: res.status,
+      accepted: res.status < 400 || (res.status !== 401 && res.status !== 403),
+    })
     expect.soft(refusalProblems(res, expected, route.scope), `${label} → ${route.method} ${route.path}`).toEqual([])
   }
 }
@@ -218,7 +260,11 @@ async function everyRoute(label: string, headers: Array<[string, string]>, optio
 describe('forged and stale broker tokens on every /v1 route', () => {
   it('control: the genuine token passes the auth hook on every route', async () => {
     for (const route of routes) {
-      const res = await raw(broker.url, { method: route.method, path: route.path, headers: [['authorization', `Bearer ${good}`]] })
+      const res = await raw(broker.url, {
+        method: route.method,
+        path: route.path,
+        headers: [['authorization', `Bearer ${good}`]],
+      })
       expect([401, 403], `${route.method} ${route.path}`).not.toContain(res.status)
     }
   })
@@ -237,7 +283,11 @@ describe('forged and stale broker tokens on every /v1 route', () => {
     secrets.remember('created client secret', created.body.clientSecret)
     const res = await fetch(`${broker.url}/oauth/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: created.body.clientId,
+        client_secret: created.body.clientSecret,
+      }),
     })
     const token = ((await res.json()) as { access_token: string }).access_token
     secrets.rememberJwt('deleted client token', token)
@@ -249,7 +299,9 @@ describe('forged and stale broker tokens on every /v1 route', () => {
     const token = await broker.token()
     secrets.rememberJwt('soon-expired token', token)
     // Used once, so it sits in the verified-token cache.
-    expect((await raw(broker.url, { path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] })).status).toBe(200)
+    expect(
+      (await raw(broker.url, { path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] })).status,
+    ).toBe(200)
     const skew = broker.config.brokerTokenTtlSeconds + 30
     broker.clock.advance(skew)
     try {
@@ -263,7 +315,10 @@ describe('forged and stale broker tokens on every /v1 route', () => {
     for (const scope of SCOPES) {
       const narrow = await broker.token(scope)
       secrets.rememberJwt(`narrow token (${scope})`, narrow)
-      await everyRoute(`token with only ${scope}`, [['authorization', `Bearer ${narrow}`]], { expect: 403, only: (s) => s !== scope })
+      await everyRoute(`token with only ${scope}`, [['authorization', `Bearer ${narrow}`]], {
+        expect: 403,
+        only: (s) => s !== scope,
+      })
     }
   })
 
@@ -278,7 +333,13 @@ describe('forged and stale broker tokens on every /v1 route', () => {
       ['two tokens separated by a space', [['authorization', `Bearer ${good} ${good}`]]],
       ['two Bearer credentials, comma-separated', [['authorization', `Bearer ${good}, Bearer ${good}`]]],
       ['two tokens, comma-separated', [['authorization', `Bearer ${good},${good}`]]],
-      ['two Authorization headers, garbage first', [['authorization', 'Bearer garbage'], ['authorization', `Bearer ${good}`]]],
+      [
+        'two Authorization headers, garbage first',
+        [
+          ['authorization', 'Bearer garbage'],
+          ['authorization', `Bearer ${good}`],
+        ],
+      ],
       ['10k-character Bearer', [['authorization', `Bearer ${'a'.repeat(10_000)}`]]],
       ['the token without a scheme', [['authorization', good]]],
       ['another scheme (DPoP)', [['authorization', `DPoP ${good}`]]],
@@ -287,7 +348,10 @@ describe('forged and stale broker tokens on every /v1 route', () => {
       ['Bearer with the token quoted', [['authorization', `Bearer "${good}"`]]],
       ['Bearer with a percent-encoded NUL', [['authorization', `Bearer ${good}%00`]]],
       ['Bearer with non-ASCII', [['authorization', `Bearer ${good}é`]]],
-      ['Bearer with CRLF (encoded) and a header', [['authorization', `Bearer ${encodeURIComponent('\r\nx-injected: 1')}`]]],
+      [
+        'Bearer with CRLF (encoded) and a header',
+        [['authorization', `Bearer ${encodeURIComponent('\r\nx-injected: 1')}`]],
+      ],
       ['token in the query string only', [], `?access_token=${good}`],
       ['token in a cookie only', [['cookie', `access_token=${good}; token=${good}`]]],
       ['token in X-Access-Token only', [['x-access-token', good]]],
@@ -297,7 +361,11 @@ describe('forged and stale broker tokens on every /v1 route', () => {
 })
 
 describe('client credentials at POST /oauth/token', () => {
-  async function tokenAttempt(label: string, init: { form: string; authorization?: string; contentType?: string }, expected: { status: number; error: string }) {
+  async function tokenAttempt(
+    label: string,
+    init: { form: string; authorization?: string; contentType?: string },
+    expected: { status: number; error: string },
+  ) {
     const headers: Array<[string, string]> = [['content-type', init.contentType ?? 'application/x-www-form-urlencoded']]
     if (init.authorization !== undefined) headers.push(['authorization', init.authorization])
     const res = await raw(broker.url, { method: 'POST', path: '/oauth/token', headers, body: init.form })
@@ -308,12 +376,17 @@ describe('client credentials at POST /oauth/token', () => {
     } catch {
       problems.push('body is not JSON')
     }
-    if (res.status !== expected.status || body.error !== expected.error) problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
-    if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? '')) problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
+    if (res.status !== expected.status || body.error !== expected.error)
+      problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
+    if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? ''))
+      problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
     if (res.header('cache-control') !== 'no-store') problems.push(`cache-control: ${res.header('cache-control')}`)
     const internals = internalsIn(res.text)
     if (internals) problems.push(`internal detail (${internals})`)
-    figures.record(CREDENTIALS, label, { status: res.status, accepted: res.status === 200 || body.access_token !== undefined })
+    figures.record(CREDENTIALS, label, {
+      status: res.status,
+      accepted: res.status === 200 || body.access_token !== undefined,
+    })
     expect.soft(problems, label).toEqual([])
   }
 
@@ -327,41 +400,100 @@ describe('client credentials at POST /oauth/token', () => {
     const wrong = 'wrong-secret-value-that-must-not-be-logged-anywhere'
     secrets.remember('wrong secret', wrong)
 
-    const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
-    const post = (id: string, secret: string, extra = '') => `grant_type=client_credentials&client_id=${encodeURIComponent(id)}&client_secret=${encodeURIComponent(secret)}${extra}`
+    const basic = (id: string, secret: string) =>
+      `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
+    const post = (id: string, secret: string, extra = '') =>
+      `grant_type=client_credentials&client_id=${encodeURIComponent(id)}&client_secret=${encodeURIComponent(secret)}${extra}`
     const invalidClient = { status: 401, error: 'invalid_client' }
     const invalidRequest = { status: 400, error: 'invalid_request' }
     const grant = 'grant_type=client_credentials'
-    const cases: Array<[string, { form: string; authorization?: string; contentType?: string }, { status: number; error: string }]> = [
+    const cases: Array<
+      [string, { form: string; authorization?: string; contentType?: string }, { status: number; error: string }]
+    > = [
       ['wrong secret (Basic)', { form: grant, authorization: basic(BOOTSTRAP_ID, wrong) }, invalidClient],
       ['wrong secret (form)', { form: post(BOOTSTRAP_ID, wrong) }, invalidClient],
-      ['unknown client (Basic)', { form: grant, authorization: basic('no-such-client', BOOTSTRAP_SECRET) }, invalidClient],
+      [
+        'unknown client (Basic)',
+        { form: grant, authorization: basic('no-such-client', BOOTSTRAP_SECRET) },
+        invalidClient,
+      ],
       ['unknown client (form)', { form: post('no-such-client', BOOTSTRAP_SECRET) }, invalidClient],
       ['empty secret (form)', { form: post(BOOTSTRAP_ID, '') }, invalidClient],
       ['empty secret (Basic)', { form: grant, authorization: basic(BOOTSTRAP_ID, '') }, invalidClient],
-      ['secret missing its last character', { form: grant, authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET.slice(0, -1)) }, invalidClient],
-      ['secret with one more character', { form: grant, authorization: basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}x`) }, invalidClient],
-      ['secret in upper case', { form: grant, authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET.toUpperCase()) }, invalidClient],
+      [
+        'secret missing its last character',
+        { form: grant, authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET.slice(0, -1)) },
+        invalidClient,
+      ],
+      [
+        'secret with one more character',
+        { form: grant, authorization: basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}x`) },
+        invalidClient,
+      ],
+      [
+        'secret in upper case',
+        { form: grant, authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET.toUpperCase()) },
+        invalidClient,
+      ],
       // A NUL is malformed input (refused before any secret check); scrypt alone would accept it.
       ['secret with a NUL appended', { form: post(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}\0`) }, invalidRequest],
-      ['secret with a NUL appended (Basic)', { form: grant, authorization: basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}\0`) }, invalidClient],
+      [
+        'secret with a NUL appended (Basic)',
+        { form: grant, authorization: basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}\0`) },
+        invalidClient,
+      ],
       ["another client's secret", { form: grant, authorization: basic(BOOTSTRAP_ID, victim.secret) }, invalidClient],
       ['id and secret swapped', { form: grant, authorization: basic(victim.secret, victim.id) }, invalidClient],
       ['a deleted client', { form: post(gone.body.clientId, gone.body.clientSecret) }, invalidClient],
       ['SQL-ish client id', { form: post("' OR 1=1--", wrong) }, invalidClient],
-      ['client id with CRLF and a header', { form: post(`${BOOTSTRAP_ID}\r\nx-injected: 1`, BOOTSTRAP_SECRET) }, invalidClient],
+      [
+        'client id with CRLF and a header',
+        { form: post(`${BOOTSTRAP_ID}\r\nx-injected: 1`, BOOTSTRAP_SECRET) },
+        invalidClient,
+      ],
       ['client id of 10k characters', { form: post('c'.repeat(10_000), wrong) }, invalidRequest],
-      ['Basic without a colon', { form: grant, authorization: `Basic ${Buffer.from(BOOTSTRAP_ID).toString('base64')}` }, invalidClient],
+      [
+        'Basic without a colon',
+        { form: grant, authorization: `Basic ${Buffer.from(BOOTSTRAP_ID).toString('base64')}` },
+        invalidClient,
+      ],
       ['Basic that is not base64', { form: grant, authorization: 'Basic !!!' }, invalidClient],
       ['Basic alone', { form: grant, authorization: 'Basic' }, invalidClient],
-      ['Basic with bad percent-encoding', { form: grant, authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}` }, invalidClient],
+      [
+        'Basic with bad percent-encoding',
+        { form: grant, authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}` },
+        invalidClient,
+      ],
       ['Basic of 10k characters', { form: grant, authorization: `Basic ${'QUFB'.repeat(2500)}` }, invalidClient],
       ['a broker token as Bearer', { form: grant, authorization: `Bearer ${good}` }, invalidClient],
-      ['Basic and form credentials together', { form: post(BOOTSTRAP_ID, BOOTSTRAP_SECRET), authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET) }, invalidRequest],
-      ['client_secret twice', { form: post(BOOTSTRAP_ID, wrong, `&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}`) }, invalidRequest],
+      [
+        'Basic and form credentials together',
+        { form: post(BOOTSTRAP_ID, BOOTSTRAP_SECRET), authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET) },
+        invalidRequest,
+      ],
+      [
+        'client_secret twice',
+        { form: post(BOOTSTRAP_ID, wrong, `&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}`) },
+        invalidRequest,
+      ],
       ['client_id twice', { form: `${post(BOOTSTRAP_ID, BOOTSTRAP_SECRET)}&client_id=other` }, invalidRequest],
-      ['client_id[] array syntax', { form: `${grant}&client_id[]=${BOOTSTRAP_ID}&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}` }, invalidClient],
-      ['credentials as JSON', { form: JSON.stringify({ grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: BOOTSTRAP_SECRET }), contentType: 'application/json' }, invalidRequest],
+      [
+        'client_id[] array syntax',
+        { form: `${grant}&client_id[]=${BOOTSTRAP_ID}&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}` },
+        invalidClient,
+      ],
+      [
+        'credentials as JSON',
+        {
+          form: JSON.stringify({
+            grant_type: 'client_credentials',
+            client_id: BOOTSTRAP_ID,
+            client_secret: BOOTSTRAP_SECRET,
+          }),
+          contentType: 'application/json',
+        },
+        invalidRequest,
+      ],
       ['no credentials at all', { form: grant }, invalidClient],
     ]
     for (const [label, init, expected] of cases) await tokenAttempt(label, init, expected)
@@ -372,7 +504,10 @@ describe('client credentials at POST /oauth/token', () => {
       headers: [['content-type', 'application/x-www-form-urlencoded']],
       body: grant,
     })
-    figures.record(CREDENTIALS, 'credentials in the query string (sent)', { status: res.status, accepted: res.status === 200 })
+    figures.record(CREDENTIALS, 'credentials in the query string (sent)', {
+      status: res.status,
+      accepted: res.status === 200,
+    })
     expect(res.status).toBe(401)
   })
 })

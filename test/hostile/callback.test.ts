@@ -8,11 +8,25 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONNECT_ERRORS } from '../../src/errors.js'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
 import { apiClient, type Api } from '../support/connect.js'
-import { CRLF_ENCODED, Figures, headerProblems, internalsIn, NO_RATE_LIMITS, raw, reflectionProblems, Secrets, type RawResponse } from './support.js'
+import {
+  CRLF_ENCODED,
+  Figures,
+  headerProblems,
+  internalsIn,
+  NO_RATE_LIMITS,
+  raw,
+  reflectionProblems,
+  Secrets,
+  type RawResponse,
+} from './support.js'
 
 const RETURN = 'https://app.example.com/connected'
 const CALLBACK = 'callback'
@@ -28,8 +42,14 @@ const started = Date.now()
 beforeAll(async () => {
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  as = await startAuthorizationServer({ redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`] })
-  broker = await startBroker({ port, env: NO_RATE_LIMITS, providers: { idp: providerEntryFor(as), other: providerEntryFor(as, { displayName: 'Other' }) } })
+  as = await startAuthorizationServer({
+    redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`],
+  })
+  broker = await startBroker({
+    port,
+    env: NO_RATE_LIMITS,
+    providers: { idp: providerEntryFor(as), other: providerEntryFor(as, { displayName: 'Other' }) },
+  })
   const token = await broker.token()
   api = apiClient(broker, token)
   secrets.rememberJwt('broker token', token)
@@ -38,7 +58,10 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  figures.print([`secrets searched in the logs: ${secrets.values.size}`, `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`])
+  figures.print([
+    `secrets searched in the logs: ${secrets.values.size}`,
+    `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  ])
   await broker?.close()
   await as?.close()
 })
@@ -53,7 +76,11 @@ interface Attempt {
 }
 
 async function attempt(returnUrl: string | null = RETURN): Promise<Attempt> {
-  const created = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'victim', ...(returnUrl ? { returnUrl } : {}) })
+  const created = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'victim',
+    ...(returnUrl ? { returnUrl } : {}),
+  })
   expect(created.status).toBe(201)
   const connectUrl = created.body.connectUrl as string
   secrets.remember('connect link token', connectUrl.split('/').pop())
@@ -116,7 +143,12 @@ function errorCodeOf(res: RawResponse): string | undefined {
   }
 }
 
-async function attack(category: string, label: string, send: () => Promise<RawResponse>, expected: Expected = {}): Promise<void> {
+async function attack(
+  category: string,
+  label: string,
+  send: () => Promise<RawResponse>,
+  expected: Expected = {},
+): Promise<void> {
   const tokenRequests = as.tokenRequests.length
   const connections = await broker.db.prisma.connection.count()
   const res = await send()
@@ -127,11 +159,14 @@ async function attack(category: string, label: string, send: () => Promise<RawRe
 
   if (res.status === 302) {
     const back = new URL(res.header('location')!)
-    if (`${back.origin}${back.pathname}` !== RETURN) problems.push(`redirect to ${back.origin}${back.pathname}, not the return URL`)
+    if (`${back.origin}${back.pathname}` !== RETURN)
+      problems.push(`redirect to ${back.origin}${back.pathname}, not the return URL`)
     const keys = [...back.searchParams.keys()].sort()
     if (back.searchParams.get('status') === 'connected') accepted = true
-    else if (JSON.stringify(keys) !== '["error","status"]' || back.searchParams.get('status') !== 'error') problems.push(`redirect carries more than a fixed error: ${back.search.slice(0, 200)}`)
-    if (!FIXED_CODES.has(back.searchParams.get('error') ?? '')) problems.push(`error code is not a fixed code: ${back.searchParams.get('error')?.slice(0, 100)}`)
+    else if (JSON.stringify(keys) !== '["error","status"]' || back.searchParams.get('status') !== 'error')
+      problems.push(`redirect carries more than a fixed error: ${back.search.slice(0, 200)}`)
+    if (!FIXED_CODES.has(back.searchParams.get('error') ?? ''))
+      problems.push(`error code is not a fixed code: ${back.searchParams.get('error')?.slice(0, 100)}`)
   } else if (res.status < 400 || res.status >= 500) {
     problems.push(`status ${res.status}`)
   }
@@ -144,17 +179,21 @@ async function attack(category: string, label: string, send: () => Promise<RawRe
   const internals = internalsIn(res.text)
   if (internals) problems.push(`internal detail in the body (${internals})`)
   const code = errorCodeOf(res)
-  if (expected.error !== undefined && code !== expected.error) problems.push(`error code ${code}, expected ${expected.error}`)
-  if (calledProvider && expected.tokenRequest && stored === 0 && !code) problems.push('no error code after a failed exchange')
+  if (expected.error !== undefined && code !== expected.error)
+    problems.push(`error code ${code}, expected ${expected.error}`)
+  if (calledProvider && expected.tokenRequest && stored === 0 && !code)
+    problems.push('no error code after a failed exchange')
 
   figures.record(category, label, { status: res.status, accepted })
-  expect.soft({ label, status: res.status, stored, calledProvider: calledProvider && !expected.tokenRequest, problems }).toEqual({
-    label,
-    status: res.status,
-    stored: 0,
-    calledProvider: false,
-    problems: [],
-  })
+  expect
+    .soft({ label, status: res.status, stored, calledProvider: calledProvider && !expected.tokenRequest, problems })
+    .toEqual({
+      label,
+      status: res.status,
+      stored: 0,
+      calledProvider: false,
+      problems: [],
+    })
 }
 
 /** A callback path with the given raw query for a fresh attempt in progress. */
@@ -175,18 +214,31 @@ describe('callback: state', () => {
       ['empty query', '', 'invalid_state'],
       ['empty state', `state=&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
       ['forged state', `state=${forged}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
-      ['the connect link token as state', `state=${a.connectUrl.split('/').pop()}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
+      [
+        'the connect link token as state',
+        `state=${a.connectUrl.split('/').pop()}&code=${fakeCode()}&iss=${iss}`,
+        'invalid_state',
+      ],
       ['state in upper case', `state=${enc(a.state.toUpperCase())}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
       // Not storable text: refused as malformed input, before the attempt is looked up.
       ['state with a NUL', `state=${a.state}%00&code=${fakeCode()}&iss=${iss}`, 'invalid_request'],
-      ['state with CRLF and a header', `state=${a.state}${CRLF_ENCODED}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
+      [
+        'state with CRLF and a header',
+        `state=${a.state}${CRLF_ENCODED}&code=${fakeCode()}&iss=${iss}`,
+        'invalid_state',
+      ],
       ['SQL-ish state', `state=${enc("' OR 1=1--")}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
       ['state of 10k characters', `state=${'s'.repeat(10_000)}&code=${fakeCode()}&iss=${iss}`, 'invalid_request'],
       ['state[] instead of state', `state[]=${a.state}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
       ['STATE instead of state', `STATE=${a.state}&code=${fakeCode()}&iss=${iss}`, 'invalid_state'],
-      ['error=access_denied without state', `error=access_denied&error_description=${enc('<script>alert(1)</script>')}`, 'invalid_state'],
+      [
+        'error=access_denied without state',
+        `error=access_denied&error_description=${enc('<script>alert(1)</script>')}`,
+        'invalid_state',
+      ],
     ]
-    for (const [label, query, error] of cases) await attack(CALLBACK, label, () => get(`/oauth/callback/idp?${query}`, cookie), { error })
+    for (const [label, query, error] of cases)
+      await attack(CALLBACK, label, () => get(`/oauth/callback/idp?${query}`, cookie), { error })
 
     // None of that consumed the victim's attempt: it still completes (control).
     const callback = await authorized(a)
@@ -203,7 +255,9 @@ describe('callback: state', () => {
     const path = `${callback.pathname}${callback.search}`
     await attack(CALLBACK, 'replay with the binding cookie', () => get(path, cookie), { error: 'invalid_state' })
     await attack(CALLBACK, 'replay without a cookie', () => get(path), { error: 'invalid_state' })
-    await attack(CALLBACK, 'replay on another provider path', () => get(path.replace('/idp?', '/other?'), cookie), { error: 'invalid_state' })
+    await attack(CALLBACK, 'replay on another provider path', () => get(path.replace('/idp?', '/other?'), cookie), {
+      error: 'invalid_state',
+    })
   })
 
   it('expired state', async () => {
@@ -212,7 +266,12 @@ describe('callback: state', () => {
     const ttl = broker.config.connectSessionTtlSeconds + 1
     broker.clock.advance(ttl)
     try {
-      await attack(CALLBACK, 'expired state', () => get(`${callback.pathname}${callback.search}`, cookieHeader(a.browser)), { error: 'session_expired' })
+      await attack(
+        CALLBACK,
+        'expired state',
+        () => get(`${callback.pathname}${callback.search}`, cookieHeader(a.browser)),
+        { error: 'session_expired' },
+      )
     } finally {
       broker.clock.advance(-ttl)
     }
@@ -221,16 +280,25 @@ describe('callback: state', () => {
   it('a valid state from another browser', async () => {
     const victim = await attempt()
     const victimCallback = await authorized(victim)
-    await attack(CALLBACK, 'victim state, no cookie', () => get(`${victimCallback.pathname}${victimCallback.search}`), { error: 'browser_mismatch' })
+    await attack(CALLBACK, 'victim state, no cookie', () => get(`${victimCallback.pathname}${victimCallback.search}`), {
+      error: 'browser_mismatch',
+    })
 
     // The attacker renames their own binding cookie to the victim's cookie name.
     const attacker = await attempt()
     const v2 = await attempt()
     const [victimCookieName] = [...v2.browser.cookies.keys()]
     const [, attackerCookie] = [...attacker.browser.cookies][0]!
-    await attack(CALLBACK, "attacker's cookie under the victim's cookie name", () =>
-      get(`/oauth/callback/idp?state=${v2.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`, `${victimCookieName}=${attackerCookie.value}`),
-    { error: 'browser_mismatch' })
+    await attack(
+      CALLBACK,
+      "attacker's cookie under the victim's cookie name",
+      () =>
+        get(
+          `/oauth/callback/idp?state=${v2.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`,
+          `${victimCookieName}=${attackerCookie.value}`,
+        ),
+      { error: 'browser_mismatch' },
+    )
 
     const cookieCases: Array<[string, (name: string, value: string) => string]> = [
       ['forged cookie value', (name) => `${name}=${randomBytes(32).toString('base64url')}`],
@@ -238,13 +306,25 @@ describe('callback: state', () => {
       ['cookie value with a suffix', (name, value) => `${name}=${value}x`],
       ['cookie value truncated', (name, value) => `${name}=${value.slice(0, -1)}`],
       ['empty cookie value', (name) => `${name}=`],
-      ['8 KB of cookies, none the binding', () => Array.from({ length: 200 }, (_, i) => `c${i}=${'v'.repeat(30)}`).join('; ')],
-      ['binding cookie twice, forged first', (name, value) => `${name}=${randomBytes(32).toString('base64url')}; ${name}=${value}`],
+      [
+        '8 KB of cookies, none the binding',
+        () => Array.from({ length: 200 }, (_, i) => `c${i}=${'v'.repeat(30)}`).join('; '),
+      ],
+      [
+        'binding cookie twice, forged first',
+        (name, value) => `${name}=${randomBytes(32).toString('base64url')}; ${name}=${value}`,
+      ],
     ]
     for (const [label, cookie] of cookieCases) {
       const a = await attempt()
       const [name, c] = [...a.browser.cookies][0]!
-      await attack(CALLBACK, label, () => get(`/oauth/callback/idp?state=${a.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`, cookie(name, c.value)), { error: 'browser_mismatch' })
+      await attack(
+        CALLBACK,
+        label,
+        () =>
+          get(`/oauth/callback/idp?state=${a.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`, cookie(name, c.value)),
+        { error: 'browser_mismatch' },
+      )
     }
   })
 })
@@ -258,9 +338,15 @@ describe('callback: parameters', () => {
       ['state twice (forged last)', (a, code) => `state=${a.state}&state=forged&code=${code}&iss=${iss}`],
       ['code twice', (a, code) => `state=${a.state}&code=${code}&code=${fakeCode()}&iss=${iss}`],
       ['iss twice (same value)', (a, code) => `state=${a.state}&code=${code}&iss=${iss}&iss=${iss}`],
-      ['iss twice (evil last)', (a, code) => `state=${a.state}&code=${code}&iss=${iss}&iss=${enc('https://evil.example')}`],
+      [
+        'iss twice (evil last)',
+        (a, code) => `state=${a.state}&code=${code}&iss=${iss}&iss=${enc('https://evil.example')}`,
+      ],
       ['error twice', (a) => `state=${a.state}&error=access_denied&error=server_error&iss=${iss}`],
-      ['error_description twice', (a) => `state=${a.state}&error=access_denied&error_description=a&error_description=b&iss=${iss}`],
+      [
+        'error_description twice',
+        (a) => `state=${a.state}&error=access_denied&error_description=a&error_description=b&iss=${iss}`,
+      ],
     ]
     for (const [label, query] of cases) {
       const { path, cookie } = await freshCallback(query)
@@ -281,11 +367,15 @@ describe('callback: parameters', () => {
       ['iss with userinfo', `http://evil@127.0.0.1:${issuer.port}`],
     ]
     for (const [label, iss] of cases) {
-      const { path, cookie } = await freshCallback((a, code) => `state=${a.state}&code=${code}${iss === undefined ? '' : `&iss=${enc(iss)}`}`)
+      const { path, cookie } = await freshCallback(
+        (a, code) => `state=${a.state}&code=${code}${iss === undefined ? '' : `&iss=${enc(iss)}`}`,
+      )
       await attack(CALLBACK, label, () => get(path, cookie), { error: 'issuer_mismatch' })
     }
     // Not storable text: refused as malformed input before the iss comparison.
-    const { path, cookie } = await freshCallback((a, code) => `state=${a.state}&code=${code}&iss=${enc(`${as.issuer}\0`)}`)
+    const { path, cookie } = await freshCallback(
+      (a, code) => `state=${a.state}&code=${code}&iss=${enc(`${as.issuer}\0`)}`,
+    )
     await attack(CALLBACK, 'iss with a NUL', () => get(path, cookie), { error: 'invalid_request' })
   })
 
@@ -293,13 +383,48 @@ describe('callback: parameters', () => {
     const iss = enc(as.issuer)
     const description = enc(`<script>alert(1)</script>${'\r\n'}x-injected: 1`)
     const cases: Array<[string, string | null, (a: Attempt) => string, string]> = [
-      ['access_denied with markup and CRLF (return URL)', RETURN, (a) => `state=${a.state}&error=access_denied&error_description=${description}&iss=${iss}`, 'access_denied'],
-      ['access_denied with markup and CRLF (HTML page)', null, (a) => `state=${a.state}&error=access_denied&error_description=${description}&iss=${iss}`, 'access_denied'],
-      ['access_denied with a javascript: error_uri', RETURN, (a) => `state=${a.state}&error=access_denied&error_uri=${enc('javascript:alert(1)')}&iss=${iss}`, 'access_denied'],
-      ['error that is markup', RETURN, (a) => `state=${a.state}&error=${enc('<script>alert(1)</script>')}&iss=${iss}`, 'authorization_failed'],
-      ['error with CRLF and a header', null, (a) => `state=${a.state}&error=x${CRLF_ENCODED}&iss=${iss}`, 'authorization_failed'],
-      ['error together with a code', RETURN, (a) => `state=${a.state}&error=access_denied&code=${fakeCode()}&iss=${iss}`, 'access_denied'],
-      ['error_description over 4 KB', RETURN, (a) => `state=${a.state}&error=access_denied&error_description=${'d'.repeat(5000)}&iss=${iss}`, 'invalid_request'],
+      [
+        'access_denied with markup and CRLF (return URL)',
+        RETURN,
+        (a) => `state=${a.state}&error=access_denied&error_description=${description}&iss=${iss}`,
+        'access_denied',
+      ],
+      [
+        'access_denied with markup and CRLF (HTML page)',
+        null,
+        (a) => `state=${a.state}&error=access_denied&error_description=${description}&iss=${iss}`,
+        'access_denied',
+      ],
+      [
+        'access_denied with a javascript: error_uri',
+        RETURN,
+        (a) => `state=${a.state}&error=access_denied&error_uri=${enc('javascript:alert(1)')}&iss=${iss}`,
+        'access_denied',
+      ],
+      [
+        'error that is markup',
+        RETURN,
+        (a) => `state=${a.state}&error=${enc('<script>alert(1)</script>')}&iss=${iss}`,
+        'authorization_failed',
+      ],
+      [
+        'error with CRLF and a header',
+        null,
+        (a) => `state=${a.state}&error=x${CRLF_ENCODED}&iss=${iss}`,
+        'authorization_failed',
+      ],
+      [
+        'error together with a code',
+        RETURN,
+        (a) => `state=${a.state}&error=access_denied&code=${fakeCode()}&iss=${iss}`,
+        'access_denied',
+      ],
+      [
+        'error_description over 4 KB',
+        RETURN,
+        (a) => `state=${a.state}&error=access_denied&error_description=${'d'.repeat(5000)}&iss=${iss}`,
+        'invalid_request',
+      ],
     ]
     for (const [label, returnUrl, query, error] of cases) {
       const a = await attempt(returnUrl)
@@ -309,7 +434,12 @@ describe('callback: parameters', () => {
     const a = await attempt()
     const callback = await as.authorize(a.authorizeUrl.href, { deny: true })
     callback.searchParams.set('error_description', '<script>alert(1)</script>\r\nx-injected: 1')
-    await attack(CALLBACK, 'real access_denied from the provider, markup added', () => get(`${callback.pathname}${callback.search}`, cookieHeader(a.browser)), { error: 'access_denied' })
+    await attack(
+      CALLBACK,
+      'real access_denied from the provider, markup added',
+      () => get(`${callback.pathname}${callback.search}`, cookieHeader(a.browser)),
+      { error: 'access_denied' },
+    )
   })
 
   it("an attacker's code with the victim's state fails PKCE at the provider and stores nothing", async () => {
@@ -318,10 +448,15 @@ describe('callback: parameters', () => {
     const victim = await attempt()
     const victimCallback = await authorized(victim)
     victimCallback.searchParams.set('code', attackerCode)
-    await attack(CALLBACK, "attacker's code, victim's state", () => get(`${victimCallback.pathname}${victimCallback.search}`, cookieHeader(victim.browser)), {
-      error: 'authorization_failed',
-      tokenRequest: true,
-    })
+    await attack(
+      CALLBACK,
+      "attacker's code, victim's state",
+      () => get(`${victimCallback.pathname}${victimCallback.search}`, cookieHeader(victim.browser)),
+      {
+        error: 'authorization_failed',
+        tokenRequest: true,
+      },
+    )
     expect(as.tokenRequests.at(-1)!.params.code).toBe(attackerCode)
   })
 
@@ -329,18 +464,38 @@ describe('callback: parameters', () => {
     const first = await attempt()
     const callback = await authorized(first)
     const code = callback.searchParams.get('code')!
-    expect(new URL((await first.browser.get(callback)).headers.get('location')!).searchParams.get('status')).toBe('connected')
+    expect(new URL((await first.browser.get(callback)).headers.get('location')!).searchParams.get('status')).toBe(
+      'connected',
+    )
     const second = await attempt()
-    await attack(CALLBACK, 'code reused in a new attempt', () => get(`/oauth/callback/idp?state=${second.state}&code=${enc(code)}&iss=${enc(as.issuer)}`, cookieHeader(second.browser)), {
-      error: 'authorization_failed',
-      tokenRequest: true,
-    })
+    await attack(
+      CALLBACK,
+      'code reused in a new attempt',
+      () =>
+        get(
+          `/oauth/callback/idp?state=${second.state}&code=${enc(code)}&iss=${enc(as.issuer)}`,
+          cookieHeader(second.browser),
+        ),
+      {
+        error: 'authorization_failed',
+        tokenRequest: true,
+      },
+    )
     // A garbage code with markup and CRLF: only the provider can refuse it, nothing is reflected.
     const third = await attempt()
-    await attack(CALLBACK, 'code with markup and CRLF', () => get(`/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}&iss=${enc(as.issuer)}`, cookieHeader(third.browser)), {
-      error: 'authorization_failed',
-      tokenRequest: true,
-    })
+    await attack(
+      CALLBACK,
+      'code with markup and CRLF',
+      () =>
+        get(
+          `/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}&iss=${enc(as.issuer)}`,
+          cookieHeader(third.browser),
+        ),
+      {
+        error: 'authorization_failed',
+        tokenRequest: true,
+      },
+    )
   })
 })
 
@@ -379,7 +534,10 @@ describe('callback: provider path', () => {
       ['SQL-ish', enc("idp' OR 1=1--")],
     ]
     for (const [label, segment] of segments) {
-      const { path, cookie } = await freshCallback((a, code) => `state=${a.state}&code=${code}&iss=${enc(as.issuer)}`, segment)
+      const { path, cookie } = await freshCallback(
+        (a, code) => `state=${a.state}&code=${code}&iss=${enc(as.issuer)}`,
+        segment,
+      )
       await attack(CALLBACK, `provider segment: ${label}`, () => get(path, cookie))
     }
     const paths: Array<[string, (q: string) => string]> = [
@@ -394,7 +552,9 @@ describe('callback: provider path', () => {
     ]
     for (const [label, path] of paths) {
       const { a, cookie } = await freshCallback(() => '')
-      await attack(CALLBACK, `callback path: ${label}`, () => get(path(`state=${a.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`), cookie))
+      await attack(CALLBACK, `callback path: ${label}`, () =>
+        get(path(`state=${a.state}&code=${fakeCode()}&iss=${enc(as.issuer)}`), cookie),
+      )
     }
   })
 
@@ -411,14 +571,23 @@ describe('callback: provider path', () => {
     expect(start.status).toBe(302)
     const authorize = new URL(start.header('location')!)
     const redirectUri = authorize.searchParams.get('redirect_uri')
-    figures.record(CALLBACK, 'forwarded headers at the connect link', { status: start.status, accepted: redirectUri !== `${broker.url}/oauth/callback/idp` })
+    figures.record(CALLBACK, 'forwarded headers at the connect link', {
+      status: start.status,
+      accepted: redirectUri !== `${broker.url}/oauth/callback/idp`,
+    })
     expect(redirectUri).toBe(`${broker.url}/oauth/callback/idp`)
-    const cookie = start.headers.filter(([k]) => k === 'set-cookie').map(([, v]) => v.split(';')[0]).join('; ')
+    const cookie = start.headers
+      .filter(([k]) => k === 'set-cookie')
+      .map(([, v]) => v.split(';')[0])
+      .join('; ')
     const callback = await as.authorize(authorize.href)
     secrets.remember('authorization code', callback.searchParams.get('code')!)
     const done = await get(`${callback.pathname}${callback.search}`, cookie, evil)
     const exchange = as.tokenRequests.at(-1)!
-    figures.record(CALLBACK, 'forwarded headers at the callback', { status: done.status, accepted: exchange.params.redirect_uri !== `${broker.url}/oauth/callback/idp` })
+    figures.record(CALLBACK, 'forwarded headers at the callback', {
+      status: done.status,
+      accepted: exchange.params.redirect_uri !== `${broker.url}/oauth/callback/idp`,
+    })
     expect(exchange.params.redirect_uri).toBe(`${broker.url}/oauth/callback/idp`)
     expect(new URL(done.header('location')!).searchParams.get('status')).toBe('connected')
   })
@@ -458,7 +627,12 @@ describe('connect links', () => {
     const ttl = broker.config.connectSessionTtlSeconds + 1
     broker.clock.advance(ttl)
     try {
-      await attack(LINK, 'expired link', () => get(`/connect/${(expired.body.connectUrl as string).split('/').pop()}`), { error: 'session_expired' })
+      await attack(
+        LINK,
+        'expired link',
+        () => get(`/connect/${(expired.body.connectUrl as string).split('/').pop()}`),
+        { error: 'session_expired' },
+      )
     } finally {
       broker.clock.advance(-ttl)
     }
@@ -467,9 +641,16 @@ describe('connect links', () => {
   it('POSTing the connect form of an OAuth 2.0 session, and hostile form bodies', async () => {
     const a = await attempt()
     const token = a.connectUrl.split('/').pop()!
-    const form = (body: string, contentType = 'application/x-www-form-urlencoded') => () =>
-      raw(broker.url, { method: 'POST', path: `/connect/${token}`, headers: [['content-type', contentType]], body })
-    await attack(LINK, 'form post for an OAuth 2.0 provider', form(`attempt=${a.state}&apiKey=${enc('<script>alert(1)</script>')}`), { error: 'invalid_request' })
+    const form =
+      (body: string, contentType = 'application/x-www-form-urlencoded') =>
+      () =>
+        raw(broker.url, { method: 'POST', path: `/connect/${token}`, headers: [['content-type', contentType]], body })
+    await attack(
+      LINK,
+      'form post for an OAuth 2.0 provider',
+      form(`attempt=${a.state}&apiKey=${enc('<script>alert(1)</script>')}`),
+      { error: 'invalid_request' },
+    )
     await attack(LINK, 'form post as JSON', form(JSON.stringify({ attempt: a.state }), 'application/json'))
     await attack(LINK, 'form post, repeated field', form(`attempt=${a.state}&attempt=${a.state}`))
     await attack(LINK, 'form post, hostile field name', form(`${enc('<script>')}=1&attempt=${a.state}`))
@@ -489,7 +670,10 @@ describe('afterwards', () => {
     for (const c of body.items as Array<{ id: string }>) {
       const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id: c.id } })
       secrets.remember('provider access token', broker.app.services.connections.open(row, 'access_token') ?? undefined)
-      secrets.remember('provider refresh token', broker.app.services.connections.open(row, 'refresh_token') ?? undefined)
+      secrets.remember(
+        'provider refresh token',
+        broker.app.services.connections.open(row, 'refresh_token') ?? undefined,
+      )
     }
     await secrets.expectNoneLogged(broker, 50)
   })

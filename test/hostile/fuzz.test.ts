@@ -15,10 +15,28 @@
 // distinct violation with one example, and fails at the end with all of them.
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { providerEntryFor, startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.js'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
 import { BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
-import { answeredBy, Figures, headerProblems, HOSTILE_SEGMENTS, HOSTILE_VALUES, internalsIn, NO_RATE_LIMITS, pct, raw, reflectionProblems, SEED, Secrets, type RawResponse } from './support.js'
+import {
+  answeredBy,
+  Figures,
+  headerProblems,
+  HOSTILE_SEGMENTS,
+  HOSTILE_VALUES,
+  internalsIn,
+  NO_RATE_LIMITS,
+  pct,
+  raw,
+  reflectionProblems,
+  SEED,
+  Secrets,
+  type RawResponse,
+} from './support.js'
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 300)
 const RETURN = 'https://app.example.com/connected'
@@ -54,7 +72,9 @@ interface Route {
 
 interface OpenApiOperation {
   parameters?: Array<{ in: string; name: string; schema?: { pattern?: string; maxLength?: number } }>
-  requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; additionalProperties?: unknown } }> }
+  requestBody?: {
+    content: Record<string, { schema: { properties?: Record<string, unknown>; additionalProperties?: unknown } }>
+  }
   responses: Record<string, { content?: Record<string, unknown> }>
 }
 
@@ -67,7 +87,11 @@ function describeRoutes(): Route[] {
       if (!op) throw new Error(`${r.method} ${r.url} is not in the OpenAPI document`)
       const params: Route['params'] = {}
       for (const p of op.parameters ?? []) {
-        if (p.in === 'path') params[p.name] = { pattern: p.schema?.pattern ? new RegExp(p.schema.pattern, 'u') : undefined, maxLength: p.schema?.maxLength }
+        if (p.in === 'path')
+          params[p.name] = {
+            pattern: p.schema?.pattern ? new RegExp(p.schema.pattern, 'u') : undefined,
+            maxLength: p.schema?.maxLength,
+          }
       }
       const queryNames = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name)
       const [type, content] = Object.entries(op.requestBody?.content ?? {})[0] ?? []
@@ -77,8 +101,17 @@ function describeRoutes(): Route[] {
         params,
         query: queryNames.length ? queryNames : undefined,
         queryOpen: r.url === '/oauth/callback/:provider',
-        body: type && content ? { type, props: Object.keys(content.schema.properties ?? {}), closed: content.schema.additionalProperties === false } : undefined,
-        responses: Object.fromEntries(Object.entries(op.responses).map(([status, res]) => [status, Object.keys(res.content ?? {})])),
+        body:
+          type && content
+            ? {
+                type,
+                props: Object.keys(content.schema.properties ?? {}),
+                closed: content.schema.additionalProperties === false,
+              }
+            : undefined,
+        responses: Object.fromEntries(
+          Object.entries(op.responses).map(([status, res]) => [status, Object.keys(res.content ?? {})]),
+        ),
       }
     })
 }
@@ -103,14 +136,22 @@ beforeAll(async () => {
   const client = await api('POST', '/v1/service-clients', { name: 'throwaway', scopes: ['tokens:read'] })
   throwawayClientId = client.body.clientId
   secrets.remember('throwaway client secret', client.body.clientSecret)
-  const session = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'fuzz-owner', returnUrl: RETURN })
+  const session = await api('POST', '/v1/connect-sessions', {
+    provider: 'idp',
+    ownerId: 'fuzz-owner',
+    returnUrl: RETURN,
+  })
   connectToken = (session.body.connectUrl as string).split('/').pop()!
   secrets.remember('connect link token', connectToken)
   routes = describeRoutes()
 })
 
 afterAll(async () => {
-  figures.print([`fast-check: ${RUNS} runs per property (${RUNS * 3} for authenticated /v1), seeds ${seeds.join(', ')} (HOSTILE_SEED=${SEED}, HOSTILE_RUNS to change)`, `secrets searched in the logs: ${secrets.values.size}`, `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`])
+  figures.print([
+    `fast-check: ${RUNS} runs per property (${RUNS * 3} for authenticated /v1), seeds ${seeds.join(', ')} (HOSTILE_SEED=${SEED}, HOSTILE_RUNS to change)`,
+    `secrets searched in the logs: ${secrets.values.size}`,
+    `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  ])
   await broker?.close()
   await as?.close()
 })
@@ -121,10 +162,32 @@ const hostileString = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_VALUES.map(([, v]) => v)) },
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   // Text mixing lone surrogates, NUL and non-ASCII: what JSON can carry and PostgreSQL cannot.
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', 'é', '\ud800', '\udfff', '\0', '\u202e'), minLength: 1, maxLength: 8 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.constantFrom('a', 'é', '\ud800', '\udfff', '\0', '\u202e'),
+      minLength: 1,
+      maxLength: 8,
+    }),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
   { weight: 1, arbitrary: fc.integer({ min: 3_000, max: 20_000 }).map((n) => 'x'.repeat(n)) },
-  { weight: 2, arbitrary: fc.constantFrom('Infinity', '-0', '1e400', 'NaN', '99999999999999999999', '-1', '0', 'true', 'null', '[]', '{}') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'Infinity',
+      '-0',
+      '1e400',
+      'NaN',
+      '99999999999999999999',
+      '-1',
+      '0',
+      'true',
+      'null',
+      '[]',
+      '{}',
+    ),
+  },
 )
 
 /** Any JSON value, hostile strings included. */
@@ -160,11 +223,17 @@ function validValue(name: string): unknown {
 
 /** A path parameter: hostile, random text or bytes, well-formed, or a real id. */
 function pathParam(name: string): fc.Arbitrary<string> {
-  const real = name === 'id' ? connectionId : name === 'clientId' ? throwawayClientId : name === 'token' ? connectToken : 'idp'
+  const real =
+    name === 'id' ? connectionId : name === 'clientId' ? throwawayClientId : name === 'token' ? connectToken : 'idp'
   return fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS.map(([, s]) => s)) },
     { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 70 }).map(pct) },
-    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 12 }).map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ minLength: 1, maxLength: 12 })
+        .map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
+    },
     { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,70}$/) },
     { weight: 1, arbitrary: fc.constant(real) },
   )
@@ -179,13 +248,26 @@ interface Pair {
 
 function queryPairs(route: Route): fc.Arbitrary<Pair[]> {
   const names = [...(route.query ?? []), 'state', 'code', 'iss', 'limit', 'cursor']
-  const key = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) })
+  const key = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...names) },
+    { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) },
+  )
   const pair = fc.oneof(
     { weight: 6, arbitrary: fc.record({ key, value: hostileString }) },
-    { weight: 1, arbitrary: fc.constantFrom<Pair>({ key: '%zz', value: '%zz', raw: true }, { key: 'a', value: 'b=c', raw: true }, { key: '', value: '', raw: true }, { key: 'limit', value: '1+1', raw: true }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Pair>(
+        { key: '%zz', value: '%zz', raw: true },
+        { key: 'a', value: 'b=c', raw: true },
+        { key: '', value: '', raw: true },
+        { key: 'limit', value: '1+1', raw: true },
+      ),
+    },
   )
   // Often one documented parameter with a hostile value and nothing else wrong, so the value itself reaches the handler.
-  const single = route.query ? fc.record({ key: fc.constantFrom(...route.query), value: hostileString }).map((p) => [p]) : fc.constant<Pair[]>([])
+  const single = route.query
+    ? fc.record({ key: fc.constantFrom(...route.query), value: hostileString }).map((p) => [p])
+    : fc.constant<Pair[]>([])
   return fc.oneof({ weight: 2, arbitrary: single }, { weight: 2, arbitrary: fc.array(pair, { maxLength: 5 }) })
 }
 
@@ -201,55 +283,136 @@ interface Body {
   json?: unknown
 }
 
-const CONTENT_TYPES = ['text/plain', 'multipart/form-data; boundary=x', 'application/xml', 'text/json', 'application/jsonx', 'garbage', '']
+const CONTENT_TYPES = [
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'text/json',
+  'application/jsonx',
+  'garbage',
+  '',
+]
 
 function bodyArb(route: Route): fc.Arbitrary<Body | undefined> {
   const props = route.body?.props ?? []
-  const extraKey = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'admin', 'unknown'))
+  const extraKey = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('__proto__', 'constructor', 'admin', 'unknown'),
+  )
   // Mostly valid objects with some fields hostile, some unknown.
   const object = fc
-    .tuple(fc.subarray(props), fc.subarray(props), fc.array(fc.tuple(extraKey, anyValue), { maxLength: 2 }), fc.array(anyValue, { minLength: props.length, maxLength: props.length }))
+    .tuple(
+      fc.subarray(props),
+      fc.subarray(props),
+      fc.array(fc.tuple(extraKey, anyValue), { maxLength: 2 }),
+      fc.array(anyValue, { minLength: props.length, maxLength: props.length }),
+    )
     .map(([present, hostile, extra, values]) => {
       const body: Record<string, unknown> = {}
       present.forEach((name) => {
         body[name] = hostile.includes(name) ? values[props.indexOf(name)] : validValue(name)
       })
-      for (const [k, v] of extra) Object.defineProperty(body, k, { value: v, enumerable: true, configurable: true, writable: true })
+      for (const [k, v] of extra)
+        Object.defineProperty(body, k, { value: v, enumerable: true, configurable: true, writable: true })
       return body
     })
   // Often a valid body but for one field, so the hostile value itself reaches the handler.
   const oneHostile = props.length
-    ? fc.tuple(fc.constantFrom(...props), anyValue).map(([name, value]) => Object.fromEntries(props.map((p) => [p, p === name ? value : validValue(p)])))
+    ? fc
+        .tuple(fc.constantFrom(...props), anyValue)
+        .map(([name, value]) => Object.fromEntries(props.map((p) => [p, p === name ? value : validValue(p)])))
     : fc.constant({})
   const json: fc.Arbitrary<Body> = fc.oneof(
-    { weight: 6, arbitrary: oneHostile.map((o) => ({ text: JSON.stringify(o), json: o, contentType: 'application/json' })) },
-    { weight: 3, arbitrary: object.map((o) => ({ text: JSON.stringify(o), json: o, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: anyValue.map((v) => ({ text: JSON.stringify(v) ?? 'null', json: v, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 20_000 }).map((n) => ({ text: `${'['.repeat(n)}${']'.repeat(n)}`, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 90_000 }).map((n) => ({ text: JSON.stringify({ x: 'a'.repeat(n) }), contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }).map((t) => ({ text: t, contentType: 'application/json' })) },
+    {
+      weight: 6,
+      arbitrary: oneHostile.map((o) => ({ text: JSON.stringify(o), json: o, contentType: 'application/json' })),
+    },
+    {
+      weight: 3,
+      arbitrary: object.map((o) => ({ text: JSON.stringify(o), json: o, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: anyValue.map((v) => ({ text: JSON.stringify(v) ?? 'null', json: v, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 1, max: 20_000 })
+        .map((n) => ({ text: `${'['.repeat(n)}${']'.repeat(n)}`, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 60_000, max: 90_000 })
+        .map((n) => ({ text: JSON.stringify({ x: 'a'.repeat(n) }), contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .string({ unit: 'binary', maxLength: 100 })
+        .map((t) => ({ text: t, contentType: 'application/json' })),
+    },
   )
   const form: fc.Arbitrary<Body> = fc
-    .array(fc.tuple(fc.oneof(fc.constantFrom(...props, 'attempt', 'apiKey'), fc.string({ maxLength: 10 })), hostileString), { maxLength: 5 })
-    .map((pairs) => ({ text: pairs.map(([k, v]) => `${pct(k)}=${pct(v)}`).join('&'), contentType: 'application/x-www-form-urlencoded' }))
+    .array(
+      fc.tuple(fc.oneof(fc.constantFrom(...props, 'attempt', 'apiKey'), fc.string({ maxLength: 10 })), hostileString),
+      { maxLength: 5 },
+    )
+    .map((pairs) => ({
+      text: pairs.map(([k, v]) => `${pct(k)}=${pct(v)}`).join('&'),
+      contentType: 'application/x-www-form-urlencoded',
+    }))
   const other: fc.Arbitrary<Body> = fc
-    .tuple(fc.constantFrom<string | undefined>(...CONTENT_TYPES, undefined), fc.oneof(fc.string({ maxLength: 50 }), object.map((o) => JSON.stringify(o))))
+    .tuple(
+      fc.constantFrom<string | undefined>(...CONTENT_TYPES, undefined),
+      fc.oneof(
+        fc.string({ maxLength: 50 }),
+        object.map((o) => JSON.stringify(o)),
+      ),
+    )
     .map(([contentType, text]) => ({ text, contentType }))
   const [own, foreign] = route.body?.type === 'application/x-www-form-urlencoded' ? [form, json] : [json, form]
-  if (route.body) return fc.oneof({ weight: 6, arbitrary: own }, { weight: 1, arbitrary: foreign }, { weight: 1, arbitrary: other })
+  if (route.body)
+    return fc.oneof({ weight: 6, arbitrary: own }, { weight: 1, arbitrary: foreign }, { weight: 1, arbitrary: other })
   // Routes without a body: usually none; DELETE sometimes gets one anyway.
-  return route.method === 'DELETE' ? fc.option(fc.oneof(json, other), { freq: 3 }).map((b) => b ?? undefined) : fc.constant(undefined)
+  return route.method === 'DELETE'
+    ? fc.option(fc.oneof(json, other), { freq: 3 }).map((b) => b ?? undefined)
+    : fc.constant(undefined)
 }
 
-const headerValue = fc.oneof(fc.stringMatching(/^[\x20-\x7e]{0,60}$/), fc.constantFrom(...HOSTILE_VALUES.map(([, v]) => v).filter((v) => !/[\0\r\n]/.test(v) && v.length < 500)))
+const headerValue = fc.oneof(
+  fc.stringMatching(/^[\x20-\x7e]{0,60}$/),
+  fc.constantFrom(...HOSTILE_VALUES.map(([, v]) => v).filter((v) => !/[\0\r\n]/.test(v) && v.length < 500)),
+)
 const extraHeaders = fc.array(
-  fc.tuple(fc.constantFrom('cookie', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'accept', 'accept-encoding', 'x-http-method-override', 'origin', 'referer', 'user-agent', 'content-encoding', 'x-request-id', 'if-none-match'), headerValue),
+  fc.tuple(
+    fc.constantFrom(
+      'cookie',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'forwarded',
+      'accept',
+      'accept-encoding',
+      'x-http-method-override',
+      'origin',
+      'referer',
+      'user-agent',
+      'content-encoding',
+      'x-request-id',
+      'if-none-match',
+    ),
+    headerValue,
+  ),
   { maxLength: 3 },
 )
 
 /** Authorization values that must never authenticate. */
 function garbageAuthorization(): fc.Arbitrary<string | undefined> {
-  const b64 = fc.base64String({ minLength: 4, maxLength: 60 }).map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'))
+  const b64 = fc
+    .base64String({ minLength: 4, maxLength: 60 })
+    .map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'))
   // One character in the middle of the genuine signature changed: a different signature.
   const mutated = fc.nat().map((n) => {
     const [h, p, s] = token.split('.') as [string, string, string]
@@ -280,13 +443,21 @@ interface FuzzRequest {
 
 function requestArb(pick: Route[], authorization: fc.Arbitrary<string | undefined>): fc.Arbitrary<FuzzRequest> {
   // Routes that take input get three times the runs of those that take none.
-  const route = fc.oneof(...pick.map((r) => ({ weight: r.body || r.query || Object.keys(r.params).length ? 3 : 1, arbitrary: fc.constant(r) })))
+  const route = fc.oneof(
+    ...pick.map((r) => ({
+      weight: r.body || r.query || Object.keys(r.params).length ? 3 : 1,
+      arbitrary: fc.constant(r),
+    })),
+  )
   return route.chain((route) => {
     const names = Object.keys(route.params)
     return fc
       .record({
         values: fc.tuple(...names.map((n) => pathParam(n))),
-        pairs: route.method === 'POST' && !route.query ? fc.oneof({ weight: 4, arbitrary: fc.constant<Pair[]>([]) }, { weight: 1, arbitrary: queryPairs(route) }) : queryPairs(route),
+        pairs:
+          route.method === 'POST' && !route.query
+            ? fc.oneof({ weight: 4, arbitrary: fc.constant<Pair[]>([]) }, { weight: 1, arbitrary: queryPairs(route) })
+            : queryPairs(route),
         body: bodyArb(route),
         authorization,
         extra: extraHeaders,
@@ -319,7 +490,11 @@ function mustRefuse(req: FuzzRequest): string[] {
   for (const [name, spec] of Object.entries(route.params)) {
     const v = decoded(req.pathValues[name]!)
     if (v === undefined) reasons.push(`path ${name} is not decodable`)
-    else if ((spec.pattern && !spec.pattern.test(v)) || (spec.maxLength !== undefined && [...v].length > spec.maxLength)) reasons.push(`path ${name} outside its schema`)
+    else if (
+      (spec.pattern && !spec.pattern.test(v)) ||
+      (spec.maxLength !== undefined && [...v].length > spec.maxLength)
+    )
+      reasons.push(`path ${name} outside its schema`)
   }
   if (route.query) {
     const clean = req.pairs.filter((p) => !p.raw)
@@ -352,7 +527,10 @@ interface Violations {
 function add(v: Violations, kind: string, req: FuzzRequest, res: RawResponse) {
   if (v.kinds.has(kind)) return
   const headers = req.headers.map(([k, val]) => `${k}: ${val.slice(0, 80)}`).join(' | ')
-  v.kinds.set(kind, `${req.method} ${req.path.slice(0, 200)} [${headers}] body=${JSON.stringify(req.body?.text.slice(0, 200) ?? null)} → ${res.status} ${res.text.slice(0, 160)}`)
+  v.kinds.set(
+    kind,
+    `${req.method} ${req.path.slice(0, 200)} [${headers}] body=${JSON.stringify(req.body?.text.slice(0, 200) ?? null)} → ${res.status} ${res.text.slice(0, 160)}`,
+  )
 }
 
 /** Checks one answer against the route's documentation and the invariants; returns accepted (a 2xx it must not give). */
@@ -361,7 +539,10 @@ function check(v: Violations, req: FuzzRequest, res: RawResponse, options: { una
   const type = res.header('content-type') ?? ''
   const by = answeredBy(res)
   // Refusals by the router are one defect whatever the route; by Node's parser, none of the application's business.
-  const where = by === 'router' ? `router refusal (${/"code":"(FST_ERR_[A-Z_]+)"/.exec(res.text)?.[1]})` : `${req.method} ${req.route.url}`
+  const where =
+    by === 'router'
+      ? `router refusal (${/"code":"(FST_ERR_[A-Z_]+)"/.exec(res.text)?.[1]})`
+      : `${req.method} ${req.route.url}`
   if (res.status >= 500) add(v, `${where}: ${status}`, req, res)
   for (const p of headerProblems(res)) add(v, `${where}: ${p}`, req, res)
   for (const p of reflectionProblems(res)) add(v, `${where}: ${p}`, req, res)
@@ -371,12 +552,14 @@ function check(v: Violations, req: FuzzRequest, res: RawResponse, options: { una
   if (by === 'app') {
     const documented = req.route.responses[status]
     if (!documented) add(v, `${where}: status ${status} not documented`, req, res)
-    else if (documented.length && req.method !== 'HEAD' && !documented.some((t) => type.startsWith(t))) add(v, `${where}: ${status} as "${type}", documented ${documented.join('|')}`, req, res)
+    else if (documented.length && req.method !== 'HEAD' && !documented.some((t) => type.startsWith(t)))
+      add(v, `${where}: ${status} as "${type}", documented ${documented.join('|')}`, req, res)
   }
   let accepted = false
   if (options.unauthenticated && req.route.url.startsWith('/v1/')) {
     if (res.status < 400) accepted = true
-    if (res.status === 401 && !/^Bearer realm=/.test(res.header('www-authenticate') ?? '')) add(v, `${where}: 401 without WWW-Authenticate`, req, res)
+    if (res.status === 401 && !/^Bearer realm=/.test(res.header('www-authenticate') ?? ''))
+      add(v, `${where}: 401 without WWW-Authenticate`, req, res)
   } else if (res.status < 300) {
     const reasons = mustRefuse(req)
     if (reasons.length) {
@@ -389,7 +572,12 @@ function check(v: Violations, req: FuzzRequest, res: RawResponse, options: { una
 }
 
 /** Runs one property: sends each generated request, records figures, collects violations. */
-async function fuzz(category: string, seedOffset: number, arb: fc.Arbitrary<FuzzRequest>, options: { unauthenticated?: boolean; sideEffects?: boolean; runs?: number } = {}) {
+async function fuzz(
+  category: string,
+  seedOffset: number,
+  arb: fc.Arbitrary<FuzzRequest>,
+  options: { unauthenticated?: boolean; sideEffects?: boolean; runs?: number } = {},
+) {
   const seed = SEED + seedOffset
   seeds.push(`${category}: ${seed}`)
   const v: Violations = { kinds: new Map() }
@@ -397,11 +585,18 @@ async function fuzz(category: string, seedOffset: number, arb: fc.Arbitrary<Fuzz
     fc.asyncProperty(arb, async (req) => {
       const tokenRequests = as.tokenRequests.length
       const connections = options.sideEffects ? await broker.db.prisma.connection.count() : 0
-      const res = await raw(broker.url, { method: req.method, path: req.path, headers: req.headers, body: req.body?.text })
+      const res = await raw(broker.url, {
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        body: req.body?.text,
+      })
       let accepted = check(v, req, res, options)
       if (options.sideEffects) {
-        if (as.tokenRequests.length > tokenRequests) add(v, `${req.method} ${req.route.url}: reached the provider's token endpoint`, req, res)
-        if ((await broker.db.prisma.connection.count()) > connections) add(v, `${req.method} ${req.route.url}: stored a connection`, req, res)
+        if (as.tokenRequests.length > tokenRequests)
+          add(v, `${req.method} ${req.route.url}: reached the provider's token endpoint`, req, res)
+        if ((await broker.db.prisma.connection.count()) > connections)
+          add(v, `${req.method} ${req.route.url}: stored a connection`, req, res)
         accepted ||= as.tokenRequests.length > tokenRequests || res.status === 200
       }
       figures.record(category, `${req.method} ${req.path.slice(0, 100)}`, { status: res.status, accepted })
@@ -409,7 +604,12 @@ async function fuzz(category: string, seedOffset: number, arb: fc.Arbitrary<Fuzz
     }),
     { seed, numRuns: options.runs ?? RUNS, endOnFailure: true },
   )
-  expect.soft([...v.kinds].map(([kind, example]) => `${kind}\n      e.g. ${example}`), `${category} (seed ${seed})`).toEqual([])
+  expect
+    .soft(
+      [...v.kinds].map(([kind, example]) => `${kind}\n      e.g. ${example}`),
+      `${category} (seed ${seed})`,
+    )
+    .toEqual([])
 }
 
 describe('fuzzing (fast-check, fixed seed)', () => {
@@ -429,22 +629,65 @@ describe('fuzzing (fast-check, fixed seed)', () => {
   it('browser routes (connect link, connect form, callback): never 5xx, never a provider call or a stored connection', async () => {
     const browser = routes.filter((r) => r.url.startsWith('/connect/') || r.url.startsWith('/oauth/callback/'))
     expect(browser.length).toBeGreaterThanOrEqual(5)
-    await fuzz('fuzz: browser routes', 3, requestArb(browser, fc.option(headerValue, { freq: 4 }).map((x) => x ?? undefined)), { sideEffects: true })
+    await fuzz(
+      'fuzz: browser routes',
+      3,
+      requestArb(
+        browser,
+        fc.option(headerValue, { freq: 4 }).map((x) => x ?? undefined),
+      ),
+      { sideEffects: true },
+    )
   })
 
   it('public routes and /oauth/token: never 5xx, documented answers', async () => {
-    const open = routes.filter((r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/connect/') && !r.url.startsWith('/oauth/callback/'))
+    const open = routes.filter(
+      (r) => !r.url.startsWith('/v1/') && !r.url.startsWith('/connect/') && !r.url.startsWith('/oauth/callback/'),
+    )
     await fuzz('fuzz: public routes and /oauth/token', 4, requestArb(open, garbageAuthorization()))
   })
 
   it('unmatched paths and methods: 404 problem+json, never 5xx', async () => {
-    const notFound: Route = { method: 'GET', url: '(unmatched)', params: {}, query: undefined, queryOpen: true, body: undefined, responses: { 400: ['application/problem+json'], 404: ['application/problem+json'] } }
-    const segment = fc.oneof(fc.constantFrom(...HOSTILE_SEGMENTS.map(([, s]) => s), 'v1', 'oauth', 'connect', 'docs', '.well-known', 'v2'), fc.string({ unit: 'binary', maxLength: 20 }).map(pct))
+    const notFound: Route = {
+      method: 'GET',
+      url: '(unmatched)',
+      params: {},
+      query: undefined,
+      queryOpen: true,
+      body: undefined,
+      responses: { 400: ['application/problem+json'], 404: ['application/problem+json'] },
+    }
+    const segment = fc.oneof(
+      fc.constantFrom(...HOSTILE_SEGMENTS.map(([, s]) => s), 'v1', 'oauth', 'connect', 'docs', '.well-known', 'v2'),
+      fc.string({ unit: 'binary', maxLength: 20 }).map(pct),
+    )
     const arb = fc
-      .record({ method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'), segments: fc.array(segment, { minLength: 1, maxLength: 5 }), pairs: queryPairs(notFound) })
-      .map(({ method, segments, pairs }) => ({ route: { ...notFound, method }, method, path: `/${segments.join('/')}${encodeQuery(pairs)}`, pathValues: {}, pairs, headers: [], body: undefined }) as FuzzRequest)
+      .record({
+        method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+        segments: fc.array(segment, { minLength: 1, maxLength: 5 }),
+        pairs: queryPairs(notFound),
+      })
+      .map(
+        ({ method, segments, pairs }) =>
+          ({
+            route: { ...notFound, method },
+            method,
+            path: `/${segments.join('/')}${encodeQuery(pairs)}`,
+            pathValues: {},
+            pairs,
+            headers: [],
+            body: undefined,
+          }) as FuzzRequest,
+      )
       // Paths that name a real route belong to the properties above.
-      .filter((req) => !routes.some((r) => r.method === req.method && new RegExp(`^${r.url.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/?]+')}(\\?|$)`).test(req.path)) && !req.path.startsWith('/docs'))
+      .filter(
+        (req) =>
+          !routes.some(
+            (r) =>
+              r.method === req.method &&
+              new RegExp(`^${r.url.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/?]+')}(\\?|$)`).test(req.path),
+          ) && !req.path.startsWith('/docs'),
+      )
     await fuzz('fuzz: unmatched paths', 5, arb)
   })
 })

@@ -15,7 +15,15 @@ const figures = new Figures('rate limits')
 beforeAll(async () => {
   broker = await startBroker({
     env: { RATE_LIMIT_TOKEN: String(LIMIT), RATE_LIMIT_BROWSER: String(LIMIT), RATE_LIMIT_ADMIN: String(LIMIT) },
-    providers: { idp: { authorizationUrl: 'http://127.0.0.1:1/auth', tokenUrl: 'http://127.0.0.1:1/token', clientId: 'c', clientSecret: 's', scopes: ['openid'] } },
+    providers: {
+      idp: {
+        authorizationUrl: 'http://127.0.0.1:1/auth',
+        tokenUrl: 'http://127.0.0.1:1/token',
+        clientId: 'c',
+        clientSecret: 's',
+        scopes: ['openid'],
+      },
+    },
   })
   // Taken before the token endpoint's budget is spent by the test below.
   token = await broker.token()
@@ -29,17 +37,82 @@ afterAll(async () => {
 describe('rate limits', () => {
   const basic = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
   const routes: Array<[string, () => RawRequest, 'json' | 'problem' | 'html']> = [
-    ['POST /oauth/token', () => ({ method: 'POST', path: '/oauth/token', headers: [['authorization', basic], ['content-type', 'application/x-www-form-urlencoded']], body: 'grant_type=client_credentials' }), 'problem'],
+    [
+      'POST /oauth/token',
+      () => ({
+        method: 'POST',
+        path: '/oauth/token',
+        headers: [
+          ['authorization', basic],
+          ['content-type', 'application/x-www-form-urlencoded'],
+        ],
+        body: 'grant_type=client_credentials',
+      }),
+      'problem',
+    ],
     ['GET /connect/:token', () => ({ path: `/connect/${'t'.repeat(43)}` }), 'html'],
     ['GET /oauth/callback/:provider', () => ({ path: '/oauth/callback/idp?state=forged&code=forged' }), 'html'],
-    ['GET /v1/service-clients', () => ({ path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
-    ['GET /v1/signing-keys', () => ({ path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
-    ['GET /v1/audit-events', () => ({ path: '/v1/audit-events', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
+    [
+      'GET /v1/service-clients',
+      () => ({ path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`]] }),
+      'problem',
+    ],
+    [
+      'GET /v1/signing-keys',
+      () => ({ path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] }),
+      'problem',
+    ],
+    [
+      'GET /v1/audit-events',
+      () => ({ path: '/v1/audit-events', headers: [['authorization', `Bearer ${token}`]] }),
+      'problem',
+    ],
     // Refused requests count too: a bad body or an unknown id still spends the budget.
-    ['POST /connect/:token', () => ({ method: 'POST', path: `/connect/${'t'.repeat(43)}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: 'attempt=x' }), 'html'],
-    ['POST /v1/service-clients', () => ({ method: 'POST', path: '/v1/service-clients', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{}' }), 'problem'],
-    ['DELETE /v1/service-clients/:clientId', () => ({ method: 'DELETE', path: '/v1/service-clients/svc_none', headers: [['authorization', `Bearer ${token}`]] }), 'problem'],
-    ['POST /v1/signing-keys/rotate', () => ({ method: 'POST', path: '/v1/signing-keys/rotate', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: '{"activateInSeconds":1}' }), 'problem'],
+    [
+      'POST /connect/:token',
+      () => ({
+        method: 'POST',
+        path: `/connect/${'t'.repeat(43)}`,
+        headers: [['content-type', 'application/x-www-form-urlencoded']],
+        body: 'attempt=x',
+      }),
+      'html',
+    ],
+    [
+      'POST /v1/service-clients',
+      () => ({
+        method: 'POST',
+        path: '/v1/service-clients',
+        headers: [
+          ['authorization', `Bearer ${token}`],
+          ['content-type', 'application/json'],
+        ],
+        body: '{}',
+      }),
+      'problem',
+    ],
+    [
+      'DELETE /v1/service-clients/:clientId',
+      () => ({
+        method: 'DELETE',
+        path: '/v1/service-clients/svc_none',
+        headers: [['authorization', `Bearer ${token}`]],
+      }),
+      'problem',
+    ],
+    [
+      'POST /v1/signing-keys/rotate',
+      () => ({
+        method: 'POST',
+        path: '/v1/signing-keys/rotate',
+        headers: [
+          ['authorization', `Bearer ${token}`],
+          ['content-type', 'application/json'],
+        ],
+        body: '{"activateInSeconds":1}',
+      }),
+      'problem',
+    ],
   ]
 
   for (const [name, request, type] of routes) {
@@ -48,7 +121,10 @@ describe('rate limits', () => {
       const allowed = name === 'POST /oauth/token' ? LIMIT - 1 : LIMIT
       const statuses: number[] = []
       for (let i = 0; i < allowed; i++) statuses.push((await raw(broker.url, request())).status)
-      expect(statuses.every((s) => s !== 429), statuses.join(',')).toBe(true)
+      expect(
+        statuses.every((s) => s !== 429),
+        statuses.join(','),
+      ).toBe(true)
       const limited = await raw(broker.url, request())
       figures.record('requests past the limit', name, { status: limited.status, accepted: limited.status !== 429 })
       expect(limited.status).toBe(429)
@@ -69,8 +145,14 @@ describe('routes without a rate limit (token vending and connections: the intern
     ['POST /v1/connections', () => ({ method: 'POST', path: '/v1/connections', headers: json(), body: '{}' })],
     ['GET /v1/connections/:id', () => ({ path: '/v1/connections/conn_none', headers: auth() })],
     ['DELETE /v1/connections/:id', () => ({ method: 'DELETE', path: '/v1/connections/conn_none', headers: auth() })],
-    ['POST /v1/connections/:id/access-token', () => ({ method: 'POST', path: '/v1/connections/conn_none/access-token', headers: json(), body: '{}' })],
-    ['POST /v1/connect-sessions', () => ({ method: 'POST', path: '/v1/connect-sessions', headers: json(), body: '{}' })],
+    [
+      'POST /v1/connections/:id/access-token',
+      () => ({ method: 'POST', path: '/v1/connections/conn_none/access-token', headers: json(), body: '{}' }),
+    ],
+    [
+      'POST /v1/connect-sessions',
+      () => ({ method: 'POST', path: '/v1/connect-sessions', headers: json(), body: '{}' }),
+    ],
   ]
   for (const [name, request] of routes) {
     it(`${name}: never 429 (so openapi.yaml declares none)`, async () => {

@@ -40,12 +40,15 @@ export function raw(baseUrl: string, req: RawRequest): Promise<RawResponse> {
   const headers = Array.isArray(req.headers) ? req.headers : Object.entries(req.headers ?? {})
   const lines = [`${req.method ?? 'GET'} ${req.path} HTTP/1.1`, `host: ${hostname}:${port}`, 'connection: close']
   for (const [k, v] of headers) lines.push(`${k}: ${v}`)
-  if (body && !req.noContentLength && !headers.some(([k]) => k.toLowerCase() === 'content-length')) lines.push(`content-length: ${body.length}`)
+  if (body && !req.noContentLength && !headers.some(([k]) => k.toLowerCase() === 'content-length'))
+    lines.push(`content-length: ${body.length}`)
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8')
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     const socket = connect({ host: hostname, port: Number(port) })
-    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer within 15 s: ${req.method ?? 'GET'} ${req.path.slice(0, 200)}`)))
+    socket.setTimeout(15_000, () =>
+      socket.destroy(new Error(`no answer within 15 s: ${req.method ?? 'GET'} ${req.path.slice(0, 200)}`)),
+    )
     socket.on('data', (c: Buffer) => chunks.push(c))
     let settled = false
     const finish = (err?: Error) => {
@@ -114,7 +117,8 @@ export function headerProblems(res: RawResponse): string[] {
   }
   const location = res.header('location')
   if (location !== undefined) {
-    if (/[\s<>"'\\]/.test(location)) problems.push(`Location carries whitespace, quotes, angle brackets or backslashes: ${location.slice(0, 200)}`)
+    if (/[\s<>"'\\]/.test(location))
+      problems.push(`Location carries whitespace, quotes, angle brackets or backslashes: ${location.slice(0, 200)}`)
     try {
       new URL(location)
     } catch {
@@ -147,7 +151,10 @@ export function reflectionProblems(res: RawResponse): string[] {
   const type = res.header('content-type') ?? ''
   const sniffable = type.includes('html') || res.header('x-content-type-options') !== 'nosniff' || !/json/.test(type)
   const problems: string[] = []
-  if (sniffable && /<script|<b>|<img|<svg|onerror=/i.test(res.text)) problems.push(`markup reflected in a ${type || 'typeless'} body${res.header('x-content-type-options') ? '' : ' without nosniff'}`)
+  if (sniffable && /<script|<b>|<img|<svg|onerror=/i.test(res.text))
+    problems.push(
+      `markup reflected in a ${type || 'typeless'} body${res.header('x-content-type-options') ? '' : ' without nosniff'}`,
+    )
   if (/injected/i.test(res.header('location') ?? '')) problems.push('payload reflected in Location')
   if (type.includes('html') && /injected|javascript:/i.test(res.text)) problems.push('payload reflected in a page')
   return problems
@@ -208,7 +215,9 @@ export function pct(value: string): string {
   let out = ''
   for (const ch of value) {
     const cp = ch.codePointAt(0)!
-    if (cp >= 0xd800 && cp <= 0xdfff) out += `%${(0xe0 | (cp >> 12)).toString(16)}%${(0x80 | ((cp >> 6) & 0x3f)).toString(16)}%${(0x80 | (cp & 0x3f)).toString(16)}`.toUpperCase()
+    if (cp >= 0xd800 && cp <= 0xdfff)
+      out +=
+        `%${(0xe0 | (cp >> 12)).toString(16)}%${(0x80 | ((cp >> 6) & 0x3f)).toString(16)}%${(0x80 | (cp & 0x3f)).toString(16)}`.toUpperCase()
     else out += encodeURIComponent(ch)
   }
   return out
@@ -266,7 +275,12 @@ export class Figures {
 
   /** Every category was exercised, nothing was accepted, nothing answered 5xx. */
   expectZeros(): void {
-    const summary = Object.fromEntries([...this.rows].map(([name, r]) => [name, { accepted: r.accepted, fiveXx: r.fiveXx, failures: r.failures.slice(0, 10) }]))
+    const summary = Object.fromEntries(
+      [...this.rows].map(([name, r]) => [
+        name,
+        { accepted: r.accepted, fiveXx: r.fiveXx, failures: r.failures.slice(0, 10) },
+      ]),
+    )
     const zeros = Object.fromEntries([...this.rows].map(([name]) => [name, { accepted: 0, fiveXx: 0, failures: [] }]))
     expect(summary).toEqual(zeros)
     for (const [name, r] of this.rows) expect(r.tried, name).toBeGreaterThan(0)
@@ -285,7 +299,8 @@ export class Secrets {
     // their own attack strings (markup, CRLF), which other files may store as plain data.
     if (/^[A-Za-z0-9._~+/=-]+$/.test(value)) registerSecret(name, value, { random: options.prefix ?? true })
     this.values.set(`${name}: ${value.slice(0, 4)}…`, value)
-    if ((options.prefix ?? true) && value.length >= 16) this.values.set(`${name} (8-char prefix): ${value.slice(0, 4)}…`, value.slice(0, 8))
+    if ((options.prefix ?? true) && value.length >= 16)
+      this.values.set(`${name} (8-char prefix): ${value.slice(0, 4)}…`, value.slice(0, 8))
   }
 
   /** A JWT: in full, its signature segment, and that segment's 8-character prefix (the header and payload prefixes are not random). */

@@ -8,7 +8,16 @@ import { callerOf, type Caller } from '../../src/http/auth.js'
 const caller: Caller = {
   clientId: 'billing',
   scopes: ['tokens:read'],
-  claims: { iss: 'https://broker.example.com', sub: 'billing', aud: 'https://broker.example.com', exp: 2, iat: 1, jti: 'j', client_id: 'billing', scope: 'tokens:read' },
+  claims: {
+    iss: 'https://broker.example.com',
+    sub: 'billing',
+    aud: 'https://broker.example.com',
+    exp: 2,
+    iat: 1,
+    jti: 'j',
+    client_id: 'billing',
+    scope: 'tokens:read',
+  },
 }
 
 describe('callerOf', () => {
@@ -17,6 +26,8 @@ describe('callerOf', () => {
   })
 
   it('refuses with 401 unauthorized when the hook set none', () => {
-    expect(() => callerOf({ caller: null } as FastifyRequest)).toThrow(expect.objectContaining({ code: 'unauthorized', status: 401 }))
+    expect(() => callerOf({ caller: null } as FastifyRequest)).toThrow(
+      expect.objectContaining({ code: 'unauthorized', status: 401 }),
+    )
   })
 })

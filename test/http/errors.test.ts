@@ -46,11 +46,12 @@ describe('error codes', () => {
       expect([...(byStatus.get(String(PROBLEMS[code].status)) ?? [])], code).toContain(code)
     }
     for (const [status, named] of byStatus) {
-      for (const code of named) expect(PROBLEMS[code as ProblemCode]?.status, `${code} under ${status}`).toBe(Number(status))
+      for (const code of named)
+        expect(PROBLEMS[code as ProblemCode]?.status, `${code} under ${status}`).toBe(Number(status))
     }
   })
 
-  it('the integration guide\'s table lists every code under its status, and nothing else', () => {
+  it("the integration guide's table lists every code under its status, and nothing else", () => {
     const table = section(guide, '## Error codes')
     const listed = new Map<string, number>()
     for (const [, status, cells] of table.matchAll(/^\| (\d{3}) \| (.+) \|$/gm)) {
@@ -60,13 +61,21 @@ describe('error codes', () => {
   })
 
   it('every "<status> <code>" the README and the guides mention has that status', () => {
-    const mentions = USER_DOCS.flatMap((file) => [...read(file).matchAll(/`(\d{3}) ([a-z_]+)`/g)].map((m) => ({ file, m })))
+    const mentions = USER_DOCS.flatMap((file) =>
+      [...read(file).matchAll(/`(\d{3}) ([a-z_]+)`/g)].map((m) => ({ file, m })),
+    )
     expect(mentions.length).toBeGreaterThan(3)
-    for (const { file, m: [text, status, code] } of mentions) expect(PROBLEMS[code as ProblemCode]?.status, `${file}: ${text}`).toBe(Number(status))
+    for (const {
+      file,
+      m: [text, status, code],
+    } of mentions)
+      expect(PROBLEMS[code as ProblemCode]?.status, `${file}: ${text}`).toBe(Number(status))
   })
 
   it('the integration guide lists every connect-attempt error', () => {
-    const listed = new Set([...section(guide, '### Errors a connect attempt can end with').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]))
+    const listed = new Set(
+      [...section(guide, '### Errors a connect attempt can end with').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]),
+    )
     for (const code of Object.keys(CONNECT_ERRORS)) expect([...listed], code).toContain(code)
   })
 })

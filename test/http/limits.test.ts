@@ -22,7 +22,10 @@ afterAll(async () => {
 const tokenRequest = (b: TestBroker, forwardedFor?: string) =>
   fetch(`${b.url}/oauth/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+    },
     body: 'grant_type=client_credentials&client_id=nobody&client_secret=nothing',
   })
 
@@ -48,7 +51,11 @@ describe('rate limits', () => {
     for (let i = 0; i < 4; i++) browser.push((await fetch(`${strict.url}/connect/${'a'.repeat(43)}`)).status)
     expect(browser).toEqual([404, 404, 404, 429])
     const admin = []
-    for (let i = 0; i < 4; i++) admin.push((await fetch(`${strict.url}/v1/service-clients`, { headers: { authorization: `Bearer ${adminToken}` } })).status)
+    for (let i = 0; i < 4; i++)
+      admin.push(
+        (await fetch(`${strict.url}/v1/service-clients`, { headers: { authorization: `Bearer ${adminToken}` } }))
+          .status,
+      )
     expect(admin).toEqual([200, 200, 200, 429])
   })
 })
@@ -62,7 +69,11 @@ describe('token endpoint timing', () => {
         const res = await fetch(`${broker.url}/oauth/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong-secret' }),
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: clientId,
+            client_secret: 'wrong-secret',
+          }),
         })
         expect(res.status).toBe(401)
         return performance.now() - started

@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openApiDocument } from '../../src/openapi-document.js'
 import { createAjv } from '../../src/validation.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
-import { ALLOWED_UNSERVED, documentedResponses, responseKey, staleAllowances, unserved } from '../support/documented-responses.js'
+import {
+  ALLOWED_UNSERVED,
+  documentedResponses,
+  responseKey,
+  staleAllowances,
+  unserved,
+} from '../support/documented-responses.js'
 
 type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> }
 type Doc = { paths: Record<string, Record<string, Operation>> }
@@ -62,15 +68,27 @@ describe('openapi.yaml', () => {
   })
 
   it('describes GET /v1/providers exactly as served', async () => {
-    const op = committed.paths['/v1/providers']!.get as unknown as { responses: Record<string, { content: Record<string, { schema: object }> }> }
+    const op = committed.paths['/v1/providers']!.get as unknown as {
+      responses: Record<string, { content: Record<string, { schema: object }> }>
+    }
     const schema = op.responses['200']!.content['application/json']!.schema
     const validate = createAjv({ strict: false }).compile({ ...schema, additionalProperties: false })
-    const res = await fetch(`${broker.url}/v1/providers`, { headers: { authorization: `Bearer ${await broker.token()}` } })
+    const res = await fetch(`${broker.url}/v1/providers`, {
+      headers: { authorization: `Bearer ${await broker.token()}` },
+    })
     const body = (await res.json()) as { items: Array<Record<string, unknown>> }
     expect(validate(body), JSON.stringify(validate.errors)).toBe(true)
-    expect(body.items.map((p) => p.key).sort()).toEqual(['chatwork', 'interact', 'livechat', 'respondio', 'zendesk-chat'])
+    expect(body.items.map((p) => p.key).sort()).toEqual([
+      'chatwork',
+      'interact',
+      'livechat',
+      'respondio',
+      'zendesk-chat',
+    ])
     // Every member the schema documents is present on every item, and nothing else.
-    const documented = Object.keys((schema as { properties: { items: { items: { properties: object } } } }).properties.items.items.properties).sort()
+    const documented = Object.keys(
+      (schema as { properties: { items: { items: { properties: object } } } }).properties.items.items.properties,
+    ).sort()
     for (const item of body.items) expect(Object.keys(item).sort()).toEqual(documented)
     expect(JSON.stringify(body)).not.toMatch(/"b"|clientSecret/)
   })
@@ -100,7 +118,13 @@ describe('documented responses no test serves', () => {
 
   it('flag allowances that are served after all or match nothing documented', () => {
     const served = new Set(['GET /a 200', 'GET /a 500'])
-    expect(staleAllowances(documented, served, [['GET /a 500', 'served'], ['* * 418', 'nothing'], ['POST /b/{id} 500', 'needed']])).toEqual(['GET /a 500', '* * 418'])
+    expect(
+      staleAllowances(documented, served, [
+        ['GET /a 500', 'served'],
+        ['* * 418', 'nothing'],
+        ['POST /b/{id} 500', 'needed'],
+      ]),
+    ).toEqual(['GET /a 500', '* * 418'])
   })
 
   it('has allowances that each match a documented response, with a reason', () => {

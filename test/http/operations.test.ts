@@ -37,7 +37,10 @@ describe('operations', () => {
     proxy.down()
     const down = await fetch(`${broker.url}/readyz`)
     expect(down.status).toBe(503)
-    expect(await down.json()).toEqual({ status: 'unavailable', checks: { database: 'unreachable', migrations: 'unknown' } })
+    expect(await down.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'unreachable', migrations: 'unknown' },
+    })
     // An API call during the outage is a 503 problem, not a crash or a 500.
     const token = await fetch(`${broker.url}/oauth/token`, {
       method: 'POST',
@@ -60,7 +63,9 @@ describe('operations', () => {
     try {
       expect((await fetch(`${broker.url}/readyz`)).status).toBe(200)
       // As if this broker were one release ahead of the database: its newest migration unrecorded.
-      const { rows } = await c.query('DELETE FROM "_prisma_migrations" WHERE migration_name = (SELECT max(migration_name) FROM "_prisma_migrations") RETURNING *')
+      const { rows } = await c.query(
+        'DELETE FROM "_prisma_migrations" WHERE migration_name = (SELECT max(migration_name) FROM "_prisma_migrations") RETURNING *',
+      )
       expect(rows).toHaveLength(1)
       const pending = await fetch(`${broker.url}/readyz`)
       expect(pending.status).toBe(503)
@@ -69,7 +74,16 @@ describe('operations', () => {
       const row = rows[0]
       await c.query(
         'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [row.id, row.checksum, row.finished_at, row.migration_name, row.logs, row.rolled_back_at, row.started_at, row.applied_steps_count],
+        [
+          row.id,
+          row.checksum,
+          row.finished_at,
+          row.migration_name,
+          row.logs,
+          row.rolled_back_at,
+          row.started_at,
+          row.applied_steps_count,
+        ],
       )
       const ready = await fetch(`${broker.url}/readyz`)
       expect(ready.status).toBe(200)
@@ -105,7 +119,7 @@ describe('graceful shutdown', () => {
     })
   }
 
-  it('refuses every route while draining: 503 shutting_down in the route\'s own format, Connection: close', async () => {
+  it("refuses every route while draining: 503 shutting_down in the route's own format, Connection: close", async () => {
     // A preClose hook that holds the drain open: the server still accepts connections, as it
     // does for requests racing the shutdown on keep-alive connections.
     let draining!: () => void
@@ -166,25 +180,38 @@ describe('error contract', () => {
     await expectProblem(await fetch(`${broker.url}/nope/../../etc/passwd`), 404, 'not_found')
   })
   it('415 for a body that is not JSON', async () => {
-    const res = await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers: { ...(await auth()), 'content-type': 'text/plain' }, body: 'name=x' })
+    const res = await fetch(`${broker.url}/v1/service-clients`, {
+      method: 'POST',
+      headers: { ...(await auth()), 'content-type': 'text/plain' },
+      body: 'name=x',
+    })
     await expectProblem(res, 415, 'unsupported_media_type')
   })
   it('400 for malformed JSON and for a prototype-poisoning body', async () => {
     const headers = { ...(await auth()), 'content-type': 'application/json' }
-    await expectProblem(await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers, body: '{"name": ' }), 400, 'invalid_request')
     await expectProblem(
-      await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers, body: '{"name":"x","scopes":["tokens:read"],"__proto__":{"admin":true}}' }),
+      await fetch(`${broker.url}/v1/service-clients`, { method: 'POST', headers, body: '{"name": ' }),
+      400,
+      'invalid_request',
+    )
+    await expectProblem(
+      await fetch(`${broker.url}/v1/service-clients`, {
+        method: 'POST',
+        headers,
+        body: '{"name":"x","scopes":["tokens:read"],"__proto__":{"admin":true}}',
+      }),
       400,
       'invalid_request',
     )
   })
-  it('500 on every route when something breaks: in the route\'s own format, no internals, logged as an error', async () => {
+  it("500 on every route when something breaks: in the route's own format, no internals, logged as an error", async () => {
     // A fault injected in front of every route (an onRequest hook of the test, thrown like
     // any unexpected exception), so each route's error path is exercised.
     const b = await startBroker({
       prepare: (app) =>
         app.addHook('onRequest', async (request) => {
-          if (request.headers['x-test-fault'] === 'throw') throw new TypeError('injected fault at /srv/broker/dist/x.js:1:1')
+          if (request.headers['x-test-fault'] === 'throw')
+            throw new TypeError('injected fault at /srv/broker/dist/x.js:1:1')
         }),
     })
     try {
@@ -193,7 +220,10 @@ describe('error contract', () => {
       const routes = b.app.routeTable.filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
       expect(routes.length).toBeGreaterThan(20)
       for (const route of routes) {
-        const res = await fetch(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), { method: route.method, headers: { 'x-test-fault': 'throw', authorization } })
+        const res = await fetch(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), {
+          method: route.method,
+          headers: { 'x-test-fault': 'throw', authorization },
+        })
         const what = `${route.method} ${route.url}`
         const text = await res.text()
         expect(res.status, what).toBe(500)
@@ -205,10 +235,17 @@ describe('error contract', () => {
           expect(text, what).toContain('internal_error')
         } else {
           expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/)
-          expect(JSON.parse(text), what).toEqual({ type: 'about:blank', title: 'Internal error', status: 500, code: 'internal_error' })
+          expect(JSON.parse(text), what).toEqual({
+            type: 'about:blank',
+            title: 'Internal error',
+            status: 500,
+            code: 'internal_error',
+          })
         }
       }
-      const errors = b.logs.map((l) => JSON.parse(l) as { level: number; err?: { type: string } }).filter((l) => l.level === 50 && l.err?.type === 'TypeError')
+      const errors = b.logs
+        .map((l) => JSON.parse(l) as { level: number; err?: { type: string } })
+        .filter((l) => l.level === 50 && l.err?.type === 'TypeError')
       expect(errors).toHaveLength(routes.length)
     } finally {
       await b.close()

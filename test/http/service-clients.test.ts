@@ -16,18 +16,30 @@ afterAll(async () => broker?.close())
 async function api(method: string, path: string, body?: unknown, token = admin) {
   const res = await fetch(`${broker.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   const text = await res.text()
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, any>) : undefined }
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+  }
 }
 
 async function clientToken(clientId: string, clientSecret: string, scope?: string) {
   const res = await fetch(`${broker.url}/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      ...(scope ? { scope } : {}),
+    }),
   })
   return { status: res.status, body: (await res.json()) as Record<string, any> }
 }
@@ -43,7 +55,11 @@ describe('service clients', () => {
     const { clientId, clientSecret } = created.body!
     expect(clientId).toMatch(/^svc_/)
     expect(clientSecret.length).toBeGreaterThanOrEqual(43)
-    expect(created.body).toMatchObject({ name: 'billing', scopes: ['tokens:read', 'connections:read'], allowedReturnUrls: ['https://billing.example.com/oauth/done'] })
+    expect(created.body).toMatchObject({
+      name: 'billing',
+      scopes: ['tokens:read', 'connections:read'],
+      allowedReturnUrls: ['https://billing.example.com/oauth/done'],
+    })
 
     const listed = await api('GET', '/v1/service-clients')
     const entry = listed.body!.items.find((c: { clientId: string }) => c.clientId === clientId)
@@ -80,8 +96,13 @@ describe('service clients', () => {
     const { body } = await api('POST', '/v1/service-clients', { name: 'audited', scopes: ['tokens:read'] })
     await api('DELETE', `/v1/service-clients/${body!.clientId}`)
     const events = await api('GET', '/v1/audit-events?limit=200')
-    const mine = events.body!.items.filter((e: { detail: { clientId?: string } }) => e.detail.clientId === body!.clientId)
-    expect(mine.map((e: { type: string }) => e.type).sort()).toEqual(['service_client.created', 'service_client.deleted'])
+    const mine = events.body!.items.filter(
+      (e: { detail: { clientId?: string } }) => e.detail.clientId === body!.clientId,
+    )
+    expect(mine.map((e: { type: string }) => e.type).sort()).toEqual([
+      'service_client.created',
+      'service_client.deleted',
+    ])
     expect(mine.every((e: { actor: string }) => e.actor === 'bootstrap-admin')).toBe(true)
   })
 
@@ -93,7 +114,16 @@ describe('service clients', () => {
       expect(res.body!.code).toBe(code)
     }
     await bad({ name: 'x', scopes: ['root'] }, 'invalid_scope')
-    for (const url of ['javascript:alert(1)', '//evil.example', '/\\evil.example', 'https:evil.example', 'http://evil.example/cb', 'https://user:pw@app.example.com/', 'https://app.example.com/#x', 'https://app.example.com/\r\nX: y']) {
+    for (const url of [
+      'javascript:alert(1)',
+      '//evil.example',
+      '/\\evil.example',
+      'https:evil.example',
+      'http://evil.example/cb',
+      'https://user:pw@app.example.com/',
+      'https://app.example.com/#x',
+      'https://app.example.com/\r\nX: y',
+    ]) {
       await bad({ name: 'x', scopes: ['tokens:read'], allowedReturnUrls: [url] }, 'invalid_return_url')
     }
     await bad({ name: 'x', scopes: ['tokens:read'], admin: true }, 'invalid_request')

@@ -3,7 +3,15 @@
 // stale variant refused by the /v1 auth hook. (issue: foundation; docs/security.md, "SECURITY.md items",
 // rows 18-22)
 import { createHmac, randomUUID } from 'node:crypto'
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose'
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+} from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
 
@@ -40,12 +48,19 @@ async function tokenRequest(init: { authorization?: string; form: Record<string,
 /** Calls a /v1 route that needs clients:admin with the given bearer token. */
 async function callAdmin(token: string) {
   const res = await fetch(`${broker.url}/v1/service-clients`, { headers: { authorization: `Bearer ${token}` } })
-  return { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: (await res.json()) as { code?: string } }
+  return {
+    status: res.status,
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+    body: (await res.json()) as { code?: string },
+  }
 }
 
 describe('POST /oauth/token', () => {
   it('issues an RFC 9068 token that verifies against the served JWKS with pinned algorithms', async () => {
-    const res = await tokenRequest({ authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET), form: { grant_type: 'client_credentials' } })
+    const res = await tokenRequest({
+      authorization: basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET),
+      form: { grant_type: 'client_credentials' },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('cache-control')).toBe('no-store')
     expect(res.body.token_type).toBe('Bearer')
@@ -64,20 +79,37 @@ describe('POST /oauth/token', () => {
     expect(payload.exp! - payload.iat!).toBe(TTL)
     expect(typeof payload.jti).toBe('string')
     expect((payload.scope as string).split(' ').sort()).toEqual(
-      ['clients:admin', 'connect:write', 'connections:read', 'connections:revoke', 'connections:write', 'tokens:read'].sort(),
+      [
+        'clients:admin',
+        'connect:write',
+        'connections:read',
+        'connections:revoke',
+        'connections:write',
+        'tokens:read',
+      ].sort(),
     )
     expect(res.body.scope).toBe(payload.scope)
     expect((await callAdmin(token)).status).toBe(200)
   })
 
   it('accepts client_secret_post and narrows scopes on request', async () => {
-    const res = await tokenRequest({ form: { grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: BOOTSTRAP_SECRET, scope: 'tokens:read' } })
+    const res = await tokenRequest({
+      form: {
+        grant_type: 'client_credentials',
+        client_id: BOOTSTRAP_ID,
+        client_secret: BOOTSTRAP_SECRET,
+        scope: 'tokens:read',
+      },
+    })
     expect(res.status).toBe(200)
     expect(res.body.scope).toBe('tokens:read')
   })
 
   it('refuses a wrong secret and an unknown client alike: 401 invalid_client with WWW-Authenticate', async () => {
-    for (const authorization of [basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}x`), basic('no-such-client', BOOTSTRAP_SECRET)]) {
+    for (const authorization of [
+      basic(BOOTSTRAP_ID, `${BOOTSTRAP_SECRET}x`),
+      basic('no-such-client', BOOTSTRAP_SECRET),
+    ]) {
       const res = await tokenRequest({ authorization, form: { grant_type: 'client_credentials' } })
       expect(res.status).toBe(401)
       expect(res.body.error).toBe('invalid_client')
@@ -90,10 +122,18 @@ describe('POST /oauth/token', () => {
 
   it('answers RFC 6749 errors for bad grant, scope, duplicates, both auth methods and wrong content type', async () => {
     const auth = basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
-    expect((await tokenRequest({ authorization: auth, form: { grant_type: 'password' } })).body.error).toBe('unsupported_grant_type')
-    const scope = await tokenRequest({ authorization: auth, form: { grant_type: 'client_credentials', scope: 'tokens:read root' } })
+    expect((await tokenRequest({ authorization: auth, form: { grant_type: 'password' } })).body.error).toBe(
+      'unsupported_grant_type',
+    )
+    const scope = await tokenRequest({
+      authorization: auth,
+      form: { grant_type: 'client_credentials', scope: 'tokens:read root' },
+    })
     expect([scope.status, scope.body.error]).toEqual([400, 'invalid_scope'])
-    const both = await tokenRequest({ authorization: auth, form: { grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: BOOTSTRAP_SECRET } })
+    const both = await tokenRequest({
+      authorization: auth,
+      form: { grant_type: 'client_credentials', client_id: BOOTSTRAP_ID, client_secret: BOOTSTRAP_SECRET },
+    })
     expect([both.status, both.body.error]).toEqual([400, 'invalid_request'])
     const dup = await fetch(`${broker.url}/oauth/token`, {
       method: 'POST',
@@ -166,16 +206,24 @@ describe('the /v1 auth hook refuses forged and stale tokens', () => {
     await expectRefused(await signWithForeignKey({ alg: 'EdDSA', typ: 'at+jwt', kid: 'unknown-kid' }, claims))
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
     const jwk = await exportJWK(publicKey)
-    await expectRefused(await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', jwk }).sign(privateKey))
-    await expectRefused(await signWithForeignKey({ alg: 'EdDSA', typ: 'at+jwt', kid, jku: 'http://127.0.0.1:1/jwks.json' }, claims))
-    await expectRefused(await signWithForeignKey({ alg: 'EdDSA', typ: 'at+jwt', kid, x5u: 'http://127.0.0.1:1/cert.pem' }, claims))
+    await expectRefused(
+      await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', jwk }).sign(privateKey),
+    )
+    await expectRefused(
+      await signWithForeignKey({ alg: 'EdDSA', typ: 'at+jwt', kid, jku: 'http://127.0.0.1:1/jwks.json' }, claims),
+    )
+    await expectRefused(
+      await signWithForeignKey({ alg: 'EdDSA', typ: 'at+jwt', kid, x5u: 'http://127.0.0.1:1/cert.pem' }, claims),
+    )
   })
 
   describe('claims checked with the broker key itself', () => {
     // Tokens signed by the broker's own key, with one claim or header wrong each time.
     async function signAsBroker(header: Record<string, unknown>, payload: Record<string, unknown>) {
       const key = broker.app.services.keys.current()
-      return new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid: key.kid, ...header } as { alg: string }).sign(key.privateKey!)
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, ...header } as { alg: string })
+        .sign(key.privateKey!)
     }
     const now = () => Math.floor(Date.now() / 1000)
     const base = () => ({ ...claims, iat: now(), exp: now() + 60, jti: randomUUID() })

@@ -27,14 +27,24 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       // ... required by RFC 8414 even without an authorization endpoint: none.
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      scopes_supported: ['connect:write', 'connections:write', 'connections:read', 'connections:revoke', 'tokens:read', 'clients:admin'],
+      scopes_supported: [
+        'connect:write',
+        'connections:write',
+        'connections:read',
+        'connections:revoke',
+        'tokens:read',
+        'clients:admin',
+      ],
       access_token_signing_alg_values_supported: ['EdDSA'],
       service_documentation: `${broker.url}/docs`,
     })
   })
 
   it('names endpoints the broker serves', async () => {
-    const metadata = (await (await fetch(`${broker.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>
+    const metadata = (await (await fetch(`${broker.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      string
+    >
     expect((await fetch(metadata.jwks_uri!)).status).toBe(200)
     const token = await fetch(metadata.token_endpoint!, {
       method: 'POST',

@@ -20,14 +20,19 @@ afterAll(async () => broker?.close())
 
 type KeyInfo = { kid: string; status: string; activatesAt: string; retiresAt: string | null }
 
-const kids = async () => ((await (await fetch(`${broker.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid)
-const adminCall = (token: string) => fetch(`${broker.url}/v1/signing-keys`, { headers: { authorization: `Bearer ${token}` } })
+const kids = async () =>
+  ((await (await fetch(`${broker.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid)
+const adminCall = (token: string) =>
+  fetch(`${broker.url}/v1/signing-keys`, { headers: { authorization: `Bearer ${token}` } })
 const at = (iso: string, seconds: number) => new Date(new Date(iso).getTime() + seconds * 1000)
 
 /** A signer with the stored private key of `kid`, decrypted as the broker decrypts it. */
 async function signerFor(kid: string) {
   const row = await broker.db.prisma.signingKey.findUniqueOrThrow({ where: { kid } })
-  const pem = new Keyring(parseEncryptionKeys(ENCRYPTION_KEY)).openString(row.privateKey, fieldContext('signing_keys', kid, 'private_key'))
+  const pem = new Keyring(parseEncryptionKeys(ENCRYPTION_KEY)).openString(
+    row.privateKey,
+    fieldContext('signing_keys', kid, 'private_key'),
+  )
   const privateKey = await importPKCS8(pem, row.alg)
   /** A token exactly like the broker's, issued now by the broker's clock, valid one full TTL. */
   return () => {

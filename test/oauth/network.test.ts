@@ -7,12 +7,30 @@ import type { LookupAddress } from 'node:dns'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sendProviderRequest } from '../../src/oauth/http.js'
-import { checkUserSuppliedUrl, classifyAddress, createDispatchers, isAllowedAddress, type ResolveHost } from '../../src/oauth/network.js'
+import {
+  checkUserSuppliedUrl,
+  classifyAddress,
+  createDispatchers,
+  isAllowedAddress,
+  type ResolveHost,
+} from '../../src/oauth/network.js'
 import { ProviderError } from '../../src/oauth/provider-error.js'
 
 describe('classifyAddress', () => {
   const cases: Record<'public' | 'private' | 'reserved', string[]> = {
-    public: ['8.8.8.8', '1.1.1.1', '11.0.0.1', '100.128.0.1', '172.15.255.255', '172.32.0.1', '169.253.255.255', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'],
+    public: [
+      '8.8.8.8',
+      '1.1.1.1',
+      '11.0.0.1',
+      '100.128.0.1',
+      '172.15.255.255',
+      '172.32.0.1',
+      '169.253.255.255',
+      '2606:4700::1111',
+      '::ffff:8.8.8.8',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+    ],
     private: [
       '127.0.0.1',
       '127.255.255.254',
@@ -75,28 +93,54 @@ describe('classifyAddress', () => {
   }
   for (const [expected, addresses] of Object.entries(cases)) {
     it(`classifies ${expected} addresses`, () => {
-      expect(Object.fromEntries(addresses.map((a) => [a, classifyAddress(a)]))).toEqual(Object.fromEntries(addresses.map((a) => [a, expected])))
+      expect(Object.fromEntries(addresses.map((a) => [a, classifyAddress(a)]))).toEqual(
+        Object.fromEntries(addresses.map((a) => [a, expected])),
+      )
     })
   }
 
   it('allows private addresses only when told to, reserved ones never', () => {
-    expect([isAllowedAddress('8.8.8.8', false), isAllowedAddress('10.0.0.1', false), isAllowedAddress('10.0.0.1', true)]).toEqual([true, false, true])
-    expect([isAllowedAddress('169.254.169.254', true), isAllowedAddress('::7f00:1', true), isAllowedAddress('0.0.0.0', true)]).toEqual([false, false, false])
+    expect([
+      isAllowedAddress('8.8.8.8', false),
+      isAllowedAddress('10.0.0.1', false),
+      isAllowedAddress('10.0.0.1', true),
+    ]).toEqual([true, false, true])
+    expect([
+      isAllowedAddress('169.254.169.254', true),
+      isAllowedAddress('::7f00:1', true),
+      isAllowedAddress('0.0.0.0', true),
+    ]).toEqual([false, false, false])
   })
 })
 
 describe('checkUserSuppliedUrl', () => {
   const refused = (reason: string, urls: string[], allowPrivate = false) =>
-    expect(Object.fromEntries(urls.map((u) => [u, checkUserSuppliedUrl(u, allowPrivate)]))).toEqual(Object.fromEntries(urls.map((u) => [u, reason])))
+    expect(Object.fromEntries(urls.map((u) => [u, checkUserSuppliedUrl(u, allowPrivate)]))).toEqual(
+      Object.fromEntries(urls.map((u) => [u, reason])),
+    )
 
   it('accepts https URLs of public hosts', () => {
-    for (const url of ['https://acme.interactgo.com', 'https://acme.interactgo.com/', 'https://acme.interactgo.com/intranet', 'https://acme.interactgo.com:8443', 'https://8.8.8.8', 'https://[2606:4700::1111]']) {
+    for (const url of [
+      'https://acme.interactgo.com',
+      'https://acme.interactgo.com/',
+      'https://acme.interactgo.com/intranet',
+      'https://acme.interactgo.com:8443',
+      'https://8.8.8.8',
+      'https://[2606:4700::1111]',
+    ]) {
       expect(checkUserSuppliedUrl(url, false), url).toBeUndefined()
     }
   })
 
   it('refuses anything but https', () => {
-    refused('must use https', ['http://acme.interactgo.com', 'HTTP://acme.interactgo.com', 'ftp://acme.interactgo.com', 'javascript:alert(1)', 'file:///etc/passwd', 'wss://acme.interactgo.com'])
+    refused('must use https', [
+      'http://acme.interactgo.com',
+      'HTTP://acme.interactgo.com',
+      'ftp://acme.interactgo.com',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      'wss://acme.interactgo.com',
+    ])
   })
 
   it('refuses internal IP literals in every spelling the URL parser accepts', () => {
@@ -125,23 +169,61 @@ describe('checkUserSuppliedUrl', () => {
   })
 
   it('refuses names that only mean this machine or the local network, and trailing-dot names', () => {
-    refused('points to an internal host name', ['https://localhost', 'https://LOCALHOST:8443', 'https://api.localhost', 'https://intranet.local', 'https://x.internal', 'https://router.home.arpa'])
-    refused('must not end its host name with a dot', ['https://localhost.', 'https://acme.interactgo.com.', 'https://acme.interactgo.com.:443/x'])
+    refused('points to an internal host name', [
+      'https://localhost',
+      'https://LOCALHOST:8443',
+      'https://api.localhost',
+      'https://intranet.local',
+      'https://x.internal',
+      'https://router.home.arpa',
+    ])
+    refused('must not end its host name with a dot', [
+      'https://localhost.',
+      'https://acme.interactgo.com.',
+      'https://acme.interactgo.com.:443/x',
+    ])
   })
 
   it('refuses credentials, queries, fragments, bad ports, whitespace and backslashes', () => {
-    refused('must not contain credentials', ['https://user:pass@acme.interactgo.com', 'https://user@acme.interactgo.com', 'https://@acme.interactgo.com', 'https://:@acme.interactgo.com', 'https://acme.interactgo.com@evil.com'])
-    refused('must not contain a query or fragment', ['https://acme.interactgo.com/?next=http://evil', 'https://acme.interactgo.com/?', 'https://acme.interactgo.com#', 'https://acme.interactgo.com/#frag'])
+    refused('must not contain credentials', [
+      'https://user:pass@acme.interactgo.com',
+      'https://user@acme.interactgo.com',
+      'https://@acme.interactgo.com',
+      'https://:@acme.interactgo.com',
+      'https://acme.interactgo.com@evil.com',
+    ])
+    refused('must not contain a query or fragment', [
+      'https://acme.interactgo.com/?next=http://evil',
+      'https://acme.interactgo.com/?',
+      'https://acme.interactgo.com#',
+      'https://acme.interactgo.com/#frag',
+    ])
     refused('has an invalid port', ['https://acme.interactgo.com:0'])
     refused('is not an absolute URL', ['https://acme.interactgo.com:99999', 'not-a-url', '', '//acme.interactgo.com'])
-    refused('contains whitespace, control characters or backslashes', ['https://acme.interactgo.com\r\nX-Injected: 1', ' https://acme.interactgo.com', 'https:\\\\evil.com', 'https://acme.interactgo.com/\u0000', 'https://acme.interactgo.com/a b'])
+    refused('contains whitespace, control characters or backslashes', [
+      'https://acme.interactgo.com\r\nX-Injected: 1',
+      ' https://acme.interactgo.com',
+      'https:\\\\evil.com',
+      'https://acme.interactgo.com/\u0000',
+      'https://acme.interactgo.com/a b',
+    ])
   })
 
   it('with private addresses allowed: loopback and private pass, reserved and non-https do not', () => {
-    for (const url of ['https://localhost:4443', 'https://127.0.0.1', 'https://[::1]', 'https://10.0.0.1', 'https://intranet.local']) {
+    for (const url of [
+      'https://localhost:4443',
+      'https://127.0.0.1',
+      'https://[::1]',
+      'https://10.0.0.1',
+      'https://intranet.local',
+    ]) {
       expect(checkUserSuppliedUrl(url, true), url).toBeUndefined()
     }
-    refused('points to an internal address', ['https://169.254.169.254', 'https://[fe80::1]', 'https://0.0.0.0', 'https://[::7f00:1]', 'https://224.0.0.1'], true)
+    refused(
+      'points to an internal address',
+      ['https://169.254.169.254', 'https://[fe80::1]', 'https://0.0.0.0', 'https://[::7f00:1]', 'https://224.0.0.1'],
+      true,
+    )
     refused('must use https', ['http://localhost'], true)
   })
 })
@@ -175,7 +257,10 @@ describe('the guarded dispatcher', () => {
   async function get(hostname: string, options: { allowPrivate: boolean; resolveHost: ResolveHost }) {
     const dispatchers = createDispatchers(options)
     try {
-      return await sendProviderRequest({ method: 'GET', url: `http://${hostname}:${port}/info`, headers: {} }, { timeoutMs: 5_000, dispatcher: dispatchers.guarded }).then(
+      return await sendProviderRequest(
+        { method: 'GET', url: `http://${hostname}:${port}/info`, headers: {} },
+        { timeoutMs: 5_000, dispatcher: dispatchers.guarded },
+      ).then(
         (res) => ({ status: res.status }),
         (err: unknown) => {
           if (!(err instanceof ProviderError)) throw err
@@ -188,10 +273,20 @@ describe('the guarded dispatcher', () => {
   }
 
   it('refuses, at connect time, a name that resolves to an internal address: no connection is made', async () => {
-    for (const answer of [[v4('127.0.0.1')], [v4('10.0.0.1')], [v4('169.254.169.254')], [v6('::1')], [v6('::ffff:127.0.0.1')], [v4('8.8.8.8'), v4('127.0.0.1')]]) {
+    for (const answer of [
+      [v4('127.0.0.1')],
+      [v4('10.0.0.1')],
+      [v4('169.254.169.254')],
+      [v6('::1')],
+      [v6('::ffff:127.0.0.1')],
+      [v4('8.8.8.8'), v4('127.0.0.1')],
+    ]) {
       const dns = fakeDns(answer)
       const before = connections
-      expect(await get('intranet.test', { allowPrivate: false, resolveHost: dns.resolveHost }), JSON.stringify(answer)).toEqual({ failure: 'configuration', code: 'blocked_address' })
+      expect(
+        await get('intranet.test', { allowPrivate: false, resolveHost: dns.resolveHost }),
+        JSON.stringify(answer),
+      ).toEqual({ failure: 'configuration', code: 'blocked_address' })
       expect(dns.asked).toEqual(['intranet.test'])
       expect(connections).toBe(before)
     }
@@ -199,13 +294,20 @@ describe('the guarded dispatcher', () => {
 
   it('connects when private addresses are allowed, but never to a reserved one', async () => {
     const before = connections
-    expect(await get('intranet.test', { allowPrivate: true, resolveHost: fakeDns([v4('127.0.0.1')]).resolveHost })).toEqual({ status: 200 })
+    expect(
+      await get('intranet.test', { allowPrivate: true, resolveHost: fakeDns([v4('127.0.0.1')]).resolveHost }),
+    ).toEqual({ status: 200 })
     expect(connections).toBe(before + 1)
-    expect(await get('metadata.test', { allowPrivate: true, resolveHost: fakeDns([v4('169.254.169.254')]).resolveHost })).toEqual({ failure: 'configuration', code: 'blocked_address' })
+    expect(
+      await get('metadata.test', { allowPrivate: true, resolveHost: fakeDns([v4('169.254.169.254')]).resolveHost }),
+    ).toEqual({ failure: 'configuration', code: 'blocked_address' })
     expect(connections).toBe(before + 1)
   })
 
   it('reports a name without addresses as host_not_found, a transient failure for configured providers', async () => {
-    expect(await get('nowhere.test', { allowPrivate: false, resolveHost: fakeDns([]).resolveHost })).toEqual({ failure: 'transient', code: 'host_not_found' })
+    expect(await get('nowhere.test', { allowPrivate: false, resolveHost: fakeDns([]).resolveHost })).toEqual({
+      failure: 'transient',
+      code: 'host_not_found',
+    })
   })
 })

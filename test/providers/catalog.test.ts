@@ -5,7 +5,13 @@ import { buildAuthorizationUrl } from '../../src/oauth/authorization-request.js'
 import { buildTokenRequest } from '../../src/oauth/token-endpoint.js'
 import { CATALOG } from '../../src/providers/catalog.js'
 import { resolveProviders } from '../../src/providers/providers-file.js'
-import { resolveEntry, validateEntry, type CredentialExchangeProvider, type OAuth2Provider, type ProviderEntry } from '../../src/providers/schema.js'
+import {
+  resolveEntry,
+  validateEntry,
+  type CredentialExchangeProvider,
+  type OAuth2Provider,
+  type ProviderEntry,
+} from '../../src/providers/schema.js'
 import { formatSchemaErrors } from '../../src/validation.js'
 
 /** Problems of a catalog: schema errors and resolution errors, each with its path. */
@@ -54,12 +60,38 @@ describe('provider catalog', () => {
   })
 
   it('keeps the literal URLs and quirks of each provider', () => {
-    expect(CATALOG.chatwork).toMatchObject({ authorizationUrl: 'https://www.chatwork.com/packages/oauth2/login.php', tokenUrl: 'https://oauth.chatwork.com/token', tokenEndpointAuthMethod: 'client_secret_basic', pkce: true, revocation: 'none' })
+    expect(CATALOG.chatwork).toMatchObject({
+      authorizationUrl: 'https://www.chatwork.com/packages/oauth2/login.php',
+      tokenUrl: 'https://oauth.chatwork.com/token',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      pkce: true,
+      revocation: 'none',
+    })
     expect(CATALOG.chatwork?.scopes).toContain('offline_access')
-    expect(CATALOG.livechat).toMatchObject({ authorizationUrl: 'https://accounts.livechat.com/', tokenUrl: 'https://accounts.livechat.com/v2/token', revocation: 'bearer_delete', sendScopes: false, responseScopeSeparator: ',', tokenEndpointAuthMethod: 'client_secret_post' })
-    expect(CATALOG['zendesk-chat']).toMatchObject({ authorizationUrl: 'https://{subdomain}.zendesk.com/oauth2/chat/authorizations/new', tokenUrl: 'https://{subdomain}.zendesk.com/oauth2/chat/token', pkce: false, scopes: ['read', 'write', 'chat'] })
-    expect(CATALOG.respondio).toMatchObject({ mode: 'api_key', validationUrl: 'https://api.respond.io/v2/space/user?limit=1' })
-    expect(CATALOG.interact).toMatchObject({ mode: 'credential_exchange', tokenUrl: 'https://{apiDomain}/token', tokenRequestHeaders: { 'X-Tenant': '{tenantGuid}' }, userSuppliedHosts: true })
+    expect(CATALOG.livechat).toMatchObject({
+      authorizationUrl: 'https://accounts.livechat.com/',
+      tokenUrl: 'https://accounts.livechat.com/v2/token',
+      revocation: 'bearer_delete',
+      sendScopes: false,
+      responseScopeSeparator: ',',
+      tokenEndpointAuthMethod: 'client_secret_post',
+    })
+    expect(CATALOG['zendesk-chat']).toMatchObject({
+      authorizationUrl: 'https://{subdomain}.zendesk.com/oauth2/chat/authorizations/new',
+      tokenUrl: 'https://{subdomain}.zendesk.com/oauth2/chat/token',
+      pkce: false,
+      scopes: ['read', 'write', 'chat'],
+    })
+    expect(CATALOG.respondio).toMatchObject({
+      mode: 'api_key',
+      validationUrl: 'https://api.respond.io/v2/space/user?limit=1',
+    })
+    expect(CATALOG.interact).toMatchObject({
+      mode: 'credential_exchange',
+      tokenUrl: 'https://{apiDomain}/token',
+      tokenRequestHeaders: { 'X-Tenant': '{tenantGuid}' },
+      userSuppliedHosts: true,
+    })
   })
 
   it('lets a providers-file entry with a catalog key give only credentials, and override any field', () => {
@@ -75,38 +107,77 @@ describe('provider catalog', () => {
       },
       {},
     )
-    expect(providers.get('chatwork')).toMatchObject({ mode: 'oauth2', clientId: 'cw-id', scopes: ['rooms.all:read', 'offline_access'], tokenUrl: 'https://oauth.chatwork.com/token' })
-    expect(providers.get('zendesk-chat')).toMatchObject({ params: { subdomain: { pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } } })
+    expect(providers.get('chatwork')).toMatchObject({
+      mode: 'oauth2',
+      clientId: 'cw-id',
+      scopes: ['rooms.all:read', 'offline_access'],
+      tokenUrl: 'https://oauth.chatwork.com/token',
+    })
+    expect(providers.get('zendesk-chat')).toMatchObject({
+      params: { subdomain: { pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
+    })
     expect(providers.get('respondio')?.mode).toBe('api_key')
     expect(() => resolveProviders({ providers: { chatwork: {} } }, {})).toThrow(/providers.chatwork.clientId: required/)
-    expect(() => resolveProviders({ providers: { respondio: { clientSecret: 'x' } } }, {})).toThrow(/take no clientId\/clientSecret/)
+    expect(() => resolveProviders({ providers: { respondio: { clientSecret: 'x' } } }, {})).toThrow(
+      /take no clientId\/clientSecret/,
+    )
   })
 
   describe('the URLs the real catalog entries produce', () => {
     const providers = resolveProviders(
-      { providers: { chatwork: { clientId: 'cw-id', clientSecret: 'cw-secret' }, livechat: { clientId: 'lc-id', clientSecret: 'lc-secret' }, 'zendesk-chat': { clientId: 'z-id', clientSecret: 'z-secret' }, interact: {} } },
+      {
+        providers: {
+          chatwork: { clientId: 'cw-id', clientSecret: 'cw-secret' },
+          livechat: { clientId: 'lc-id', clientSecret: 'lc-secret' },
+          'zendesk-chat': { clientId: 'z-id', clientSecret: 'z-secret' },
+          interact: {},
+        },
+      },
       {},
     )
     const oauth2 = (key: string) => providers.get(key) as OAuth2Provider
     const authorize = (key: string, params: Record<string, string> = {}) =>
-      new URL(buildAuthorizationUrl(oauth2(key), { redirectUri: `https://broker.example.com/oauth/callback/${key}`, state: 'st', codeChallenge: 'cc', scopes: oauth2(key).scopes, params }))
-    const refresh = (key: string, params: Record<string, string> = {}) => buildTokenRequest(oauth2(key), params, { grant_type: 'refresh_token', refresh_token: 'rt' })
+      new URL(
+        buildAuthorizationUrl(oauth2(key), {
+          redirectUri: `https://broker.example.com/oauth/callback/${key}`,
+          state: 'st',
+          codeChallenge: 'cc',
+          scopes: oauth2(key).scopes,
+          params,
+        }),
+      )
+    const refresh = (key: string, params: Record<string, string> = {}) =>
+      buildTokenRequest(oauth2(key), params, { grant_type: 'refresh_token', refresh_token: 'rt' })
 
     it('Zendesk Chat with subdomain acme: Chat OAuth on acme.zendesk.com, secret in the form body, no PKCE', () => {
       const url = authorize('zendesk-chat', { subdomain: 'acme' })
       expect(`${url.origin}${url.pathname}`).toBe('https://acme.zendesk.com/oauth2/chat/authorizations/new')
-      expect(Object.fromEntries(url.searchParams)).toEqual({ response_type: 'code', client_id: 'z-id', redirect_uri: 'https://broker.example.com/oauth/callback/zendesk-chat', scope: 'read write chat', state: 'st' })
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        response_type: 'code',
+        client_id: 'z-id',
+        redirect_uri: 'https://broker.example.com/oauth/callback/zendesk-chat',
+        scope: 'read write chat',
+        state: 'st',
+      })
       const token = refresh('zendesk-chat', { subdomain: 'acme' })
       expect(token.url).toBe('https://acme.zendesk.com/oauth2/chat/token')
       expect(token.headers).toEqual({ 'content-type': 'application/x-www-form-urlencoded' })
-      expect(Object.fromEntries(new URLSearchParams(token.body))).toEqual({ grant_type: 'refresh_token', refresh_token: 'rt', client_id: 'z-id', client_secret: 'z-secret' })
+      expect(Object.fromEntries(new URLSearchParams(token.body))).toEqual({
+        grant_type: 'refresh_token',
+        refresh_token: 'rt',
+        client_id: 'z-id',
+        client_secret: 'z-secret',
+      })
     })
 
     it('Chatwork: login.php with S256, token at oauth.chatwork.com with HTTP Basic', () => {
       const url = authorize('chatwork')
       expect(`${url.origin}${url.pathname}`).toBe('https://www.chatwork.com/packages/oauth2/login.php')
       expect(url.searchParams.get('scope')).toBe('users.profile.me:read rooms.all:read_write offline_access')
-      expect([url.searchParams.get('code_challenge'), url.searchParams.get('code_challenge_method')]).toEqual(['cc', 'S256'])
+      expect([url.searchParams.get('code_challenge'), url.searchParams.get('code_challenge_method')]).toEqual([
+        'cc',
+        'S256',
+      ])
       const token = refresh('chatwork')
       expect(token.url).toBe('https://oauth.chatwork.com/token')
       expect(token.headers.authorization).toBe(`Basic ${Buffer.from('cw-id:cw-secret').toString('base64')}`)
@@ -124,9 +195,16 @@ describe('provider catalog', () => {
 
     it('Interact: https://{ApiDomain}/token with the X-Tenant header', () => {
       const interact = providers.get('interact') as CredentialExchangeProvider
-      const token = buildTokenRequest(interact, { apiDomain: 'us-trials-lb-api-01.interactgo.com', tenantGuid: 'e822a190-a116-4779-ad0a-87631b51898a' }, { grant_type: 'refresh_token', refresh_token: 'rt' })
+      const token = buildTokenRequest(
+        interact,
+        { apiDomain: 'us-trials-lb-api-01.interactgo.com', tenantGuid: 'e822a190-a116-4779-ad0a-87631b51898a' },
+        { grant_type: 'refresh_token', refresh_token: 'rt' },
+      )
       expect(token.url).toBe('https://us-trials-lb-api-01.interactgo.com/token')
-      expect(token.headers).toEqual({ 'X-Tenant': 'e822a190-a116-4779-ad0a-87631b51898a', 'content-type': 'application/x-www-form-urlencoded' })
+      expect(token.headers).toEqual({
+        'X-Tenant': 'e822a190-a116-4779-ad0a-87631b51898a',
+        'content-type': 'application/x-www-form-urlencoded',
+      })
     })
   })
 })

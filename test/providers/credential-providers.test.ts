@@ -34,7 +34,10 @@ const TEST_NAMES: Record<string, LookupAddress[]> = {
   'intranet-v6.test': [{ address: '::1', family: 6 }],
   'intranet-mapped.test': [{ address: '::ffff:127.0.0.1', family: 6 }],
   // Reserved addresses stay refused even where private ones are allowed.
-  'api-metadata.test': [{ address: '127.0.0.1', family: 4 }, { address: '169.254.169.254', family: 4 }],
+  'api-metadata.test': [
+    { address: '127.0.0.1', family: 4 },
+    { address: '169.254.169.254', family: 4 },
+  ],
   // NXDOMAIN: a mistyped intranet.
   'intranet-typo.test': [],
 }
@@ -51,7 +54,11 @@ beforeAll(async () => {
   writeFileSync(caFile, interact.caPem)
   const providers = { respondio: { validationUrl: respondio.urls.validationUrl }, interact: {} }
   // The test intranet runs on 127.0.0.1: this broker is told to allow internal addresses.
-  broker = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile, ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' }, resolveHost })
+  broker = await startBroker({
+    providers,
+    env: { PROVIDER_CA_FILE: caFile, ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' },
+    resolveHost,
+  })
   api = apiClient(broker, await broker.token())
   // The production default: user-supplied hosts must not be internal.
   strict = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile }, resolveHost })
@@ -68,7 +75,11 @@ afterEach(() => {
 
 /** Opens the connect URL: the broker's own form, with its hidden attempt field. */
 async function openForm(provider: string, returnUrl?: string, through: Api = api) {
-  const session = await through('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-user`, ...(returnUrl ? { returnUrl } : {}) })
+  const session = await through('POST', '/v1/connect-sessions', {
+    provider,
+    ownerId: `${provider}-user`,
+    ...(returnUrl ? { returnUrl } : {}),
+  })
   expect(session.status).toBe(201)
   const browser = new Browser()
   const page = await browser.get(session.body.connectUrl)
@@ -102,7 +113,13 @@ describe('respond.io (API key)', () => {
     const id = new URL(good.headers.get('location')!).searchParams.get('connection_id')!
 
     const token = await vend(id)
-    expect(token.body).toMatchObject({ accessToken: respondio.apiKey, tokenType: 'Bearer', expiresAt: null, provider: 'respondio', headers: {} })
+    expect(token.body).toMatchObject({
+      accessToken: respondio.apiKey,
+      tokenType: 'Bearer',
+      expiresAt: null,
+      provider: 'respondio',
+      headers: {},
+    })
     // No expiry, no refresh: forcing one returns the key without calling the provider.
     const calls = respondio.requests.length
     expect((await vend(id, { forceRefresh: true })).body.accessToken).toBe(respondio.apiKey)
@@ -126,7 +143,11 @@ describe('respond.io (API key)', () => {
       expect(session.status).toBe(201)
       const browser = new Browser()
       const html = await (await browser.get(session.body.connectUrl)).text()
-      return { browser, url: session.body.connectUrl as string, attempt: /name="attempt" value="([^"]+)"/.exec(html)![1]! }
+      return {
+        browser,
+        url: session.body.connectUrl as string,
+        attempt: /name="attempt" value="([^"]+)"/.exec(html)![1]!,
+      }
     }
     const form = await open()
     const done = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
@@ -153,17 +174,33 @@ describe('respond.io (API key)', () => {
     expect(await foreign.text()).toContain('browser_mismatch')
     const noAttempt = await form.browser.post(form.url, { apiKey: respondio.apiKey })
     expect(await noAttempt.text()).toContain('invalid_state')
-    expect(await broker.db.prisma.connection.count({ where: { provider: 'respondio', ownerId: 'respondio-user', status: 'active' } })).toBe(0)
+    expect(
+      await broker.db.prisma.connection.count({
+        where: { provider: 'respondio', ownerId: 'respondio-user', status: 'active' },
+      }),
+    ).toBe(0)
   })
 
   it('POST /v1/connections checks the key first', async () => {
-    const created = await api('POST', '/v1/connections', { provider: 'respondio', ownerId: 'api-user', credentials: { apiKey: respondio.mintKey() } })
+    const created = await api('POST', '/v1/connections', {
+      provider: 'respondio',
+      ownerId: 'api-user',
+      credentials: { apiKey: respondio.mintKey() },
+    })
     expect(created.status).toBe(201)
     expect(created.body).toMatchObject({ provider: 'respondio', ownerId: 'api-user', status: 'active' })
-    const refused = await api('POST', '/v1/connections', { provider: 'respondio', ownerId: 'api-user', credentials: { apiKey: 'x'.repeat(40) } })
+    const refused = await api('POST', '/v1/connections', {
+      provider: 'respondio',
+      ownerId: 'api-user',
+      credentials: { apiKey: 'x'.repeat(40) },
+    })
     expect([refused.status, refused.body.code]).toEqual([400, 'invalid_credentials'])
     respondio.rejections.length = 0 // the refused key, refused as respond.io would
-    const unknownField = await api('POST', '/v1/connections', { provider: 'respondio', ownerId: 'api-user', credentials: { apiKey: respondio.apiKey, other: 'x' } })
+    const unknownField = await api('POST', '/v1/connections', {
+      provider: 'respondio',
+      ownerId: 'api-user',
+      credentials: { apiKey: respondio.apiKey, other: 'x' },
+    })
     expect([unknownField.status, unknownField.body.code]).toEqual([400, 'invalid_credentials'])
   })
 })
@@ -179,7 +216,11 @@ describe('Interact (credential exchange)', () => {
     expect(info.method).toBe('GET')
     const exchange = interact.requests.find((r) => r.path === '/token')!
     expect(exchange.headers['x-tenant']).toBe(interact.tenantGuid)
-    expect(exchange.body).toMatchObject({ grant_type: 'authorization_code', code: `${interact.credentials.apiKey}__${interact.credentials.apiSecret}`, context: 'KeySecret' })
+    expect(exchange.body).toMatchObject({
+      grant_type: 'authorization_code',
+      code: `${interact.credentials.apiKey}__${interact.credentials.apiSecret}`,
+      context: 'KeySecret',
+    })
 
     const token = await vend(id)
     expect(token.status).toBe(200)
@@ -213,21 +254,44 @@ describe('Interact (credential exchange)', () => {
   })
 
   it('POST /v1/connections with {intranetUrl, apiKey, apiSecret}; wrong secret refused', async () => {
-    const created = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'tenant-1', credentials: interact.credentials })
+    const created = await api('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 'tenant-1',
+      credentials: interact.credentials,
+    })
     expect(created.status).toBe(201)
-    const wrong = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'tenant-1', credentials: { ...interact.credentials, apiSecret: 'wrong-secret' } })
+    const wrong = await api('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 'tenant-1',
+      credentials: { ...interact.credentials, apiSecret: 'wrong-secret' },
+    })
     expect([wrong.status, wrong.body.code]).toEqual([400, 'invalid_credentials'])
     // The replica refused the wrong secret as Interact does; that refusal is expected here.
     interact.rejections.length = 0
   })
 
   it('a text/plain 400 from the exchange: 400 invalid_credentials, by API and on the form', async () => {
-    const plain400 = { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Tenant could not be resolved' }
-    const stored = () => broker.db.prisma.connection.count({ where: { provider: 'interact', ownerId: { in: ['plain-400', 'interact-user'] }, status: 'active' } })
+    const plain400 = {
+      status: 400,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'Tenant could not be resolved',
+    }
+    const stored = () =>
+      broker.db.prisma.connection.count({
+        where: { provider: 'interact', ownerId: { in: ['plain-400', 'interact-user'] }, status: 'active' },
+      })
     const before = await stored()
     interact.failNext(1, { path: '/token', reply: plain400 })
-    const byApi = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'plain-400', credentials: interact.credentials })
-    expect([byApi.status, byApi.body.code, byApi.body.detail]).toEqual([400, 'invalid_credentials', 'the intranet refused this key and secret'])
+    const byApi = await api('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 'plain-400',
+      credentials: interact.credentials,
+    })
+    expect([byApi.status, byApi.body.code, byApi.body.detail]).toEqual([
+      400,
+      'invalid_credentials',
+      'the intranet refused this key and secret',
+    ])
     const form = await openForm('interact')
     interact.failNext(1, { path: '/token', reply: plain400 })
     const page = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials })
@@ -237,16 +301,32 @@ describe('Interact (credential exchange)', () => {
   })
 
   it('a text/plain 400 on refresh: 502 provider_rejected, stored tokens kept and still usable', async () => {
-    const created = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'plain-400-refresh', credentials: interact.credentials })
+    const created = await api('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 'plain-400-refresh',
+      credentials: interact.credentials,
+    })
     expect(created.status).toBe(201)
     const id = created.body.id as string
     const first = await vend(id)
     const before = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    interact.failNext(1, { path: '/token', reply: { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Tenant could not be resolved' } })
+    interact.failNext(1, {
+      path: '/token',
+      reply: {
+        status: 400,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: 'Tenant could not be resolved',
+      },
+    })
     const refused = await vend(id, { forceRefresh: true })
     expect([refused.status, refused.body.code]).toEqual([502, 'provider_rejected'])
     const after = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    expect({ accessToken: after.accessToken, refreshToken: after.refreshToken, status: after.status, version: after.version }).toEqual({
+    expect({
+      accessToken: after.accessToken,
+      refreshToken: after.refreshToken,
+      status: after.status,
+      version: after.version,
+    }).toEqual({
       accessToken: before.accessToken,
       refreshToken: before.refreshToken,
       status: 'active',
@@ -264,13 +344,31 @@ describe('Interact (credential exchange)', () => {
     const port = new URL(interact.urls.intranetUrl).port
     const connections = interact.connectionCounts()
     asked.length = 0
-    const names = ['intranet-loopback.test', 'intranet-private.test', 'intranet-metadata.test', 'intranet-v6.test', 'intranet-mapped.test']
+    const names = [
+      'intranet-loopback.test',
+      'intranet-private.test',
+      'intranet-metadata.test',
+      'intranet-v6.test',
+      'intranet-mapped.test',
+    ]
     for (const name of names) {
-      const res = await strictApi('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: { ...interact.credentials, intranetUrl: `https://${name}:${port}` } })
-      expect([res.status, res.body.code, res.body.detail], name).toEqual([400, 'invalid_credentials', 'intranetUrl resolves to an internal address'])
+      const res = await strictApi('POST', '/v1/connections', {
+        provider: 'interact',
+        ownerId: 't',
+        credentials: { ...interact.credentials, intranetUrl: `https://${name}:${port}` },
+      })
+      expect([res.status, res.body.code, res.body.detail], name).toEqual([
+        400,
+        'invalid_credentials',
+        'intranetUrl resolves to an internal address',
+      ])
     }
     const form = await openForm('interact', undefined, strictApi)
-    const page = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials, intranetUrl: `https://intranet-loopback.test:${port}` })
+    const page = await form.browser.post(form.url, {
+      attempt: form.attempt,
+      ...interact.credentials,
+      intranetUrl: `https://intranet-loopback.test:${port}`,
+    })
     expect(page.status).toBe(400)
     expect(await page.text()).toContain('intranetUrl resolves to an internal address')
     // The names were resolved (at connect time), and nothing connected to the intranet.
@@ -280,16 +378,35 @@ describe('Interact (credential exchange)', () => {
 
   it('a host name that does not exist: 400 naming intranetUrl (a typo is not an outage)', async () => {
     const port = new URL(interact.urls.intranetUrl).port
-    const res = await strictApi('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: { ...interact.credentials, intranetUrl: `https://intranet-typo.test:${port}` } })
-    expect([res.status, res.body.code, res.body.detail]).toEqual([400, 'invalid_credentials', 'intranetUrl names a host that does not exist'])
+    const res = await strictApi('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 't',
+      credentials: { ...interact.credentials, intranetUrl: `https://intranet-typo.test:${port}` },
+    })
+    expect([res.status, res.body.code, res.body.detail]).toEqual([
+      400,
+      'invalid_credentials',
+      'intranetUrl names a host that does not exist',
+    ])
   })
 
   it('an ApiDomain from /info that resolves to a reserved address: 400 naming the ApiDomain, no connection to it, even with private addresses allowed', async () => {
-    const intranet = await startInteractReplica({ tenantGuid: interact.tenantGuid, info: (real) => ({ ...real, ApiDomain: real.ApiDomain.replace('127.0.0.1', 'api-metadata.test') }) })
+    const intranet = await startInteractReplica({
+      tenantGuid: interact.tenantGuid,
+      info: (real) => ({ ...real, ApiDomain: real.ApiDomain.replace('127.0.0.1', 'api-metadata.test') }),
+    })
     try {
       asked.length = 0
-      const res = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: intranet.credentials })
-      expect([res.status, res.body.code, res.body.detail]).toEqual([400, 'invalid_credentials', "the intranet's ApiDomain resolves to an internal address"])
+      const res = await api('POST', '/v1/connections', {
+        provider: 'interact',
+        ownerId: 't',
+        credentials: intranet.credentials,
+      })
+      expect([res.status, res.body.code, res.body.detail]).toEqual([
+        400,
+        'invalid_credentials',
+        "the intranet's ApiDomain resolves to an internal address",
+      ])
       const form = await openForm('interact')
       const page = await form.browser.post(form.url, { attempt: form.attempt, ...intranet.credentials })
       expect(page.status).toBe(400)
@@ -307,10 +424,31 @@ describe('Interact (credential exchange)', () => {
     const intranet = await startInteractReplica({ info: () => answer })
     const guid = intranet.tenantGuid
     const hostile: Array<[unknown, RegExp]> = [
-      ...['169.254.169.254', '169.254.169.254:443', '0.0.0.0', '[fe80::1]', '[::1]', 'evil.com/x', 'https://x', 'a@b', 'api.example.com/x', 'api.example.com:443/x', 'api.example.com:', 'api.example.com:0', 'api.example.com:99999', 'api..example.com', '.example.com', 'api.example.com.', ' api.example.com', 'api.example.com\r\nX-Injected: 1', '', 'a'.repeat(300)].map(
-        (ApiDomain): [unknown, RegExp] => [{ ApiDomain, TenantGuid: guid }, /ApiDomain/],
+      ...[
+        '169.254.169.254',
+        '169.254.169.254:443',
+        '0.0.0.0',
+        '[fe80::1]',
+        '[::1]',
+        'evil.com/x',
+        'https://x',
+        'a@b',
+        'api.example.com/x',
+        'api.example.com:443/x',
+        'api.example.com:',
+        'api.example.com:0',
+        'api.example.com:99999',
+        'api..example.com',
+        '.example.com',
+        'api.example.com.',
+        ' api.example.com',
+        'api.example.com\r\nX-Injected: 1',
+        '',
+        'a'.repeat(300),
+      ].map((ApiDomain): [unknown, RegExp] => [{ ApiDomain, TenantGuid: guid }, /ApiDomain/]),
+      ...['not-a-guid', `${guid}\r\nX-Injected: 1`, `${guid} `, `{${guid}}`, ''].map(
+        (TenantGuid): [unknown, RegExp] => [{ ApiDomain: 'api.example.com', TenantGuid }, /TenantGuid/],
       ),
-      ...['not-a-guid', `${guid}\r\nX-Injected: 1`, `${guid} `, `{${guid}}`, ''].map((TenantGuid): [unknown, RegExp] => [{ ApiDomain: 'api.example.com', TenantGuid }, /TenantGuid/]),
       // Not strings, not an object, not JSON at all.
       [{ ApiDomain: ['api.example.com'], TenantGuid: guid }, /not an Interact intranet/],
       [{ ApiDomain: 'api.example.com', TenantGuid: 42 }, /not an Interact intranet/],
@@ -323,8 +461,16 @@ describe('Interact (credential exchange)', () => {
     try {
       for (const [body, detail] of hostile) {
         answer = body
-        const res = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: intranet.credentials })
-        expect([res.status, res.body.code, res.body.detail], JSON.stringify(body)).toEqual([400, 'invalid_credentials', expect.stringMatching(detail)])
+        const res = await api('POST', '/v1/connections', {
+          provider: 'interact',
+          ownerId: 't',
+          credentials: intranet.credentials,
+        })
+        expect([res.status, res.body.code, res.body.detail], JSON.stringify(body)).toEqual([
+          400,
+          'invalid_credentials',
+          expect.stringMatching(detail),
+        ])
       }
       expect(intranet.requests.map((r) => r.path)).toEqual(hostile.map(() => '/info'))
       expect(intranet.connectionCounts().api).toBe(0)
@@ -353,7 +499,11 @@ describe('Interact (credential exchange)', () => {
       'not a url',
     ]
     for (const intranetUrl of hostile) {
-      const res = await strictApi('POST', '/v1/connections', { provider: 'interact', ownerId: 't', credentials: { ...interact.credentials, intranetUrl } })
+      const res = await strictApi('POST', '/v1/connections', {
+        provider: 'interact',
+        ownerId: 't',
+        credentials: { ...interact.credentials, intranetUrl },
+      })
       expect([res.status, res.body.code], intranetUrl).toEqual([400, 'invalid_credentials'])
     }
     expect(interact.requests.length).toBe(before)
@@ -365,8 +515,17 @@ describe('GET /v1/providers', () => {
     const res = await api('GET', '/v1/providers')
     expect(res.status).toBe(200)
     const byKey = Object.fromEntries(res.body.items.map((p: { key: string }) => [p.key, p]))
-    expect(byKey.respondio).toMatchObject({ mode: 'api_key', displayName: 'respond.io', redirectUri: null, credentialFields: [{ name: 'apiKey', kind: 'secret' }] })
+    expect(byKey.respondio).toMatchObject({
+      mode: 'api_key',
+      displayName: 'respond.io',
+      redirectUri: null,
+      credentialFields: [{ name: 'apiKey', kind: 'secret' }],
+    })
     expect(byKey.interact).toMatchObject({ mode: 'credential_exchange', apiHeaders: ['X-Tenant'] })
-    expect(byKey.interact.credentialFields.map((f: { name: string }) => f.name)).toEqual(['intranetUrl', 'apiKey', 'apiSecret'])
+    expect(byKey.interact.credentialFields.map((f: { name: string }) => f.name)).toEqual([
+      'intranetUrl',
+      'apiKey',
+      'apiSecret',
+    ])
   })
 })

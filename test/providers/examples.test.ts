@@ -32,15 +32,23 @@ function yamlBlocks(markdown: string): string[] {
 }
 
 /** A guide's snippet is either a whole file (`providers:`) or entries to put under it. */
-const asFile = (snippet: string) => (/^providers:/m.test(snippet) ? snippet : `providers:\n${snippet.replace(/^(?=.)/gm, '  ')}`)
+const asFile = (snippet: string) =>
+  /^providers:/m.test(snippet) ? snippet : `providers:\n${snippet.replace(/^(?=.)/gm, '  ')}`
 
 describe('providers.example.yaml', () => {
   it('loads, and declares the five catalog providers (inheriting the catalog) plus a custom one', () => {
     const { providers } = load(read('providers.example.yaml'))
     expect([...providers.keys()].sort()).toEqual([...Object.keys(CATALOG), 'acme'].sort())
     for (const [key, entry] of Object.entries(CATALOG)) expect(providers.get(key)?.mode, key).toBe(entry.mode)
-    expect(providers.get('chatwork')).toMatchObject({ clientId: 'value-of-CHATWORK_CLIENT_ID', clientSecret: 'value-of-CHATWORK_CLIENT_SECRET', tokenUrl: CATALOG.chatwork!.tokenUrl })
-    expect(providers.get('zendesk-chat')).toMatchObject({ clientId: 'value-of-ZENDESK_CHAT_CLIENT_ID', authorizationUrl: CATALOG['zendesk-chat']!.authorizationUrl })
+    expect(providers.get('chatwork')).toMatchObject({
+      clientId: 'value-of-CHATWORK_CLIENT_ID',
+      clientSecret: 'value-of-CHATWORK_CLIENT_SECRET',
+      tokenUrl: CATALOG.chatwork!.tokenUrl,
+    })
+    expect(providers.get('zendesk-chat')).toMatchObject({
+      clientId: 'value-of-ZENDESK_CHAT_CLIENT_ID',
+      authorizationUrl: CATALOG['zendesk-chat']!.authorizationUrl,
+    })
   })
 
   it('writes every secret as a ${VAR}, never a value', () => {
@@ -75,7 +83,9 @@ describe('docs/providers-setup.md', () => {
   })
 
   it('would catch a drifted snippet', () => {
-    expect(() => load(asFile('chatwork:\n  clientId: ${CHATWORK_CLIENT_ID}\n  clientSecrets: ${CHATWORK_CLIENT_SECRET}\n'))).toThrow(/unknown key "clientSecrets"/)
+    expect(() =>
+      load(asFile('chatwork:\n  clientId: ${CHATWORK_CLIENT_ID}\n  clientSecrets: ${CHATWORK_CLIENT_SECRET}\n')),
+    ).toThrow(/unknown key "clientSecrets"/)
     expect(() => load(asFile('livechat:\n  clientId: x\n'))).toThrow(/providers.livechat.clientSecret: required/)
   })
 })

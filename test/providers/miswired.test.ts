@@ -43,9 +43,22 @@ beforeAll(async () => {
         tokenEndpointAuthMethod: 'client_secret_post',
       },
       // LiveChat tolerates no PKCE from a server-side app; the broker must not rely on it.
-      livechat: { clientId: livechat.clientId, clientSecret: livechat.clientSecret, authorizationUrl: livechat.urls.authorizationUrl, tokenUrl: livechat.urls.tokenUrl, revocationUrl: livechat.urls.revocationUrl, pkce: false },
+      livechat: {
+        clientId: livechat.clientId,
+        clientSecret: livechat.clientSecret,
+        authorizationUrl: livechat.urls.authorizationUrl,
+        tokenUrl: livechat.urls.tokenUrl,
+        revocationUrl: livechat.urls.revocationUrl,
+        pkce: false,
+      },
       // Zendesk Chat reads form bodies only.
-      'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl, tokenRequestEncoding: 'json' },
+      'zendesk-chat': {
+        clientId: zendesk.clientId,
+        clientSecret: zendesk.clientSecret,
+        authorizationUrl: zendesk.urls.authorizationUrl,
+        tokenUrl: zendesk.urls.tokenUrl,
+        tokenRequestEncoding: 'json',
+      },
       // Interact resolves the tenant from X-Tenant on every call.
       interact: { tokenRequestHeaders: {} },
     },
@@ -58,8 +71,17 @@ afterAll(async () => {
 })
 
 /** Runs the browser flow and returns where the broker sent the browser back to, and the provider's authorization URL. */
-async function attempt(provider: string, replica: { authorize(url: string): Promise<URL> }, params?: Record<string, string>) {
-  const session = await api('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-user`, returnUrl: 'https://app.example.com/connected', params })
+async function attempt(
+  provider: string,
+  replica: { authorize(url: string): Promise<URL> },
+  params?: Record<string, string>,
+) {
+  const session = await api('POST', '/v1/connect-sessions', {
+    provider,
+    ownerId: `${provider}-user`,
+    returnUrl: 'https://app.example.com/connected',
+    params,
+  })
   expect(session.status).toBe(201)
   const browser = new Browser()
   const start = await browser.get(session.body.connectUrl)
@@ -83,7 +105,9 @@ describe('a broker that contradicts the catalog is caught by the replicas', () =
   it('Zendesk Chat with a JSON token request: refused, nothing is stored', async () => {
     const { back } = await attempt('zendesk-chat', zendesk, { subdomain: 'acme' })
     expect(back).toEqual({ status: 'error', error: 'provider_rejected' })
-    expect(reasons(zendesk)).toEqual([expect.stringMatching(/must be application\/x-www-form-urlencoded, got application\/json/)])
+    expect(reasons(zendesk)).toEqual([
+      expect.stringMatching(/must be application\/x-www-form-urlencoded, got application\/json/),
+    ])
     expect(await stored('zendesk-chat')).toBe(0)
   })
 
@@ -95,7 +119,11 @@ describe('a broker that contradicts the catalog is caught by the replicas', () =
   })
 
   it('Interact without X-Tenant: the exchange is refused (text/plain 400), the user is told, nothing is stored', async () => {
-    const res = await api('POST', '/v1/connections', { provider: 'interact', ownerId: 'tenant-1', credentials: interact.credentials })
+    const res = await api('POST', '/v1/connections', {
+      provider: 'interact',
+      ownerId: 'tenant-1',
+      credentials: interact.credentials,
+    })
     expect([res.status, res.body.code]).toEqual([400, 'invalid_credentials'])
     expect(reasons(interact)).toEqual(['X-Tenant header missing'])
     expect(await stored('interact')).toBe(0)

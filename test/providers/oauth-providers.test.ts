@@ -24,14 +24,22 @@ beforeAll(async () => {
   const port = await freePort()
   const callback = (key: string) => `http://127.0.0.1:${port}/oauth/callback/${key}`
   chatwork = await startChatworkReplica({ redirectUris: [callback('chatwork')] })
-  rotatingChatwork = await startChatworkReplica({ redirectUris: [callback('chatwork-rotating')], rotateRefreshTokens: true })
+  rotatingChatwork = await startChatworkReplica({
+    redirectUris: [callback('chatwork-rotating')],
+    rotateRefreshTokens: true,
+  })
   livechat = await startLiveChatReplica({ redirectUris: [callback('livechat')] })
   zendesk = await startZendeskChatReplica({ redirectUris: [callback('zendesk-chat')], subdomains: ['acme'] })
   // Catalog keys: only credentials, plus the replicas' URLs in place of the real hosts.
   broker = await startBroker({
     port,
     providers: {
-      chatwork: { clientId: chatwork.clientId, clientSecret: chatwork.clientSecret, authorizationUrl: chatwork.urls.authorizationUrl, tokenUrl: chatwork.urls.tokenUrl },
+      chatwork: {
+        clientId: chatwork.clientId,
+        clientSecret: chatwork.clientSecret,
+        authorizationUrl: chatwork.urls.authorizationUrl,
+        tokenUrl: chatwork.urls.tokenUrl,
+      },
       livechat: {
         clientId: livechat.clientId,
         clientSecret: livechat.clientSecret,
@@ -39,7 +47,12 @@ beforeAll(async () => {
         tokenUrl: livechat.urls.tokenUrl,
         revocationUrl: livechat.urls.revocationUrl,
       },
-      'zendesk-chat': { clientId: zendesk.clientId, clientSecret: zendesk.clientSecret, authorizationUrl: zendesk.urls.authorizationUrl, tokenUrl: zendesk.urls.tokenUrl },
+      'zendesk-chat': {
+        clientId: zendesk.clientId,
+        clientSecret: zendesk.clientSecret,
+        authorizationUrl: zendesk.urls.authorizationUrl,
+        tokenUrl: zendesk.urls.tokenUrl,
+      },
       // Not a catalog key: the catalog's Chatwork entry in full, as ops could declare it.
       'chatwork-rotating': {
         ...CATALOG.chatwork,
@@ -57,11 +70,24 @@ afterAll(async () => {
   await Promise.all([chatwork?.close(), rotatingChatwork?.close(), livechat?.close(), zendesk?.close()])
 })
 afterEach(() => {
-  for (const replica of [chatwork, rotatingChatwork, livechat, zendesk]) expect(replica.rejections.map((r) => r.reason), replica.server.name).toEqual([])
+  for (const replica of [chatwork, rotatingChatwork, livechat, zendesk])
+    expect(
+      replica.rejections.map((r) => r.reason),
+      replica.server.name,
+    ).toEqual([])
 })
 
-async function connect(provider: string, replica: { authorize(url: string): Promise<URL> }, params?: Record<string, string>) {
-  const session = await api('POST', '/v1/connect-sessions', { provider, ownerId: `${provider}-user`, returnUrl: 'https://app.example.com/connected', params })
+async function connect(
+  provider: string,
+  replica: { authorize(url: string): Promise<URL> },
+  params?: Record<string, string>,
+) {
+  const session = await api('POST', '/v1/connect-sessions', {
+    provider,
+    ownerId: `${provider}-user`,
+    returnUrl: 'https://app.example.com/connected',
+    params,
+  })
   expect(session.status).toBe(201)
   const browser = new Browser()
   const start = await browser.get(session.body.connectUrl)
@@ -128,7 +154,9 @@ describe('LiveChat', () => {
     expect(authorization.pathname).toBe('/')
     expect(authorization.searchParams.get('code_challenge_method')).toBe('S256')
     expect(authorization.searchParams.has('scope')).toBe(false)
-    const exchange = livechat.requests.find((r) => r.path === '/v2/token' && r.body?.grant_type === 'authorization_code')!
+    const exchange = livechat.requests.find(
+      (r) => r.path === '/v2/token' && r.body?.grant_type === 'authorization_code',
+    )!
     expect(exchange.body).toMatchObject({ client_id: livechat.clientId, client_secret: livechat.clientSecret })
     expect(exchange.headers.authorization).toBeUndefined()
 
@@ -157,10 +185,16 @@ describe('LiveChat', () => {
 
   it('refuses a connect session that passes scopes (they are configured in the LiveChat console, never sent)', async () => {
     const before = livechat.requests.length
-    const res = await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: ['chats--all:ro'] })
+    const res = await api('POST', '/v1/connect-sessions', {
+      provider: 'livechat',
+      ownerId: 'u',
+      scopes: ['chats--all:ro'],
+    })
     expect([res.status, res.body.code]).toEqual([400, 'invalid_scope'])
     expect(res.body.detail).toMatch(/configuration at the provider/)
-    expect((await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: [] })).status).toBe(201)
+    expect((await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: [] })).status).toBe(
+      201,
+    )
     expect(livechat.requests.length).toBe(before)
   })
 })
@@ -172,11 +206,17 @@ describe('Zendesk Chat', () => {
     expect(authorization.searchParams.get('scope')).toBe('read write chat')
     expect(authorization.searchParams.has('code_challenge')).toBe(false)
     const exchange = zendesk.requests.find((r) => r.path === '/acme/oauth2/chat/token')!
-    expect(exchange.body).toMatchObject({ client_id: zendesk.clientId, client_secret: zendesk.clientSecret, grant_type: 'authorization_code' })
+    expect(exchange.body).toMatchObject({
+      client_id: zendesk.clientId,
+      client_secret: zendesk.clientSecret,
+      grant_type: 'authorization_code',
+    })
 
     const first = await vend(id)
     expect(zendesk.isValid(first.body.accessToken)).toBe(true)
-    const account = await fetch(zendesk.urlsFor('acme').accountUrl, { headers: { authorization: `Bearer ${first.body.accessToken}` } })
+    const account = await fetch(zendesk.urlsFor('acme').accountUrl, {
+      headers: { authorization: `Bearer ${first.body.accessToken}` },
+    })
     expect(account.status).toBe(200)
     for (let i = 0; i < 3; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
     // Single-use refresh tokens: each refresh presented the one the previous refresh returned.
@@ -195,13 +235,35 @@ describe('Zendesk Chat', () => {
 
   it('refuses hostile subdomains at session creation with 400, before any request leaves', async () => {
     const before = zendesk.requests.length
-    for (const subdomain of ['evil.com/x', 'a@b', '..', 'x\r\nHost: evil', 'evil.com', '', 'A'.repeat(64), '-lead', 'a b', '%2e%2e']) {
-      const res = await api('POST', '/v1/connect-sessions', { provider: 'zendesk-chat', ownerId: 'u', params: { subdomain } })
-      expect([res.status, res.body.code], JSON.stringify(subdomain)).toEqual([400, subdomain.length > 256 ? 'invalid_request' : 'invalid_params'])
+    for (const subdomain of [
+      'evil.com/x',
+      'a@b',
+      '..',
+      'x\r\nHost: evil',
+      'evil.com',
+      '',
+      'A'.repeat(64),
+      '-lead',
+      'a b',
+      '%2e%2e',
+    ]) {
+      const res = await api('POST', '/v1/connect-sessions', {
+        provider: 'zendesk-chat',
+        ownerId: 'u',
+        params: { subdomain },
+      })
+      expect([res.status, res.body.code], JSON.stringify(subdomain)).toEqual([
+        400,
+        subdomain.length > 256 ? 'invalid_request' : 'invalid_params',
+      ])
     }
     const missing = await api('POST', '/v1/connect-sessions', { provider: 'zendesk-chat', ownerId: 'u' })
     expect([missing.status, missing.body.code]).toEqual([400, 'invalid_params'])
-    const extra = await api('POST', '/v1/connect-sessions', { provider: 'zendesk-chat', ownerId: 'u', params: { subdomain: 'acme', host: 'evil.com' } })
+    const extra = await api('POST', '/v1/connect-sessions', {
+      provider: 'zendesk-chat',
+      ownerId: 'u',
+      params: { subdomain: 'acme', host: 'evil.com' },
+    })
     expect([extra.status, extra.body.code]).toEqual([400, 'invalid_params'])
     expect(zendesk.requests.length).toBe(before)
   })
@@ -213,10 +275,19 @@ describe('GET /v1/providers', () => {
     expect(res.status).toBe(200)
     const byKey = Object.fromEntries(res.body.items.map((p: { key: string }) => [p.key, p]))
     for (const key of ['chatwork', 'livechat', 'zendesk-chat', 'chatwork-rotating']) {
-      expect(byKey[key], key).toMatchObject({ mode: 'oauth2', redirectUri: `${broker.config.publicUrl}/oauth/callback/${key}` })
+      expect(byKey[key], key).toMatchObject({
+        mode: 'oauth2',
+        redirectUri: `${broker.config.publicUrl}/oauth/callback/${key}`,
+      })
     }
     expect(broker.config.publicUrl).toBe(broker.url)
-    expect(byKey['zendesk-chat'].params).toEqual([{ name: 'subdomain', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'the Zendesk subdomain: acme for acme.zendesk.com' }])
+    expect(byKey['zendesk-chat'].params).toEqual([
+      {
+        name: 'subdomain',
+        pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+        description: 'the Zendesk subdomain: acme for acme.zendesk.com',
+      },
+    ])
     expect(byKey.chatwork.params).toEqual([])
     expect(byKey.livechat).toMatchObject({ scopes: [], pkce: true, revocation: 'bearer_delete' })
     expect(JSON.stringify(res.body)).not.toContain(chatwork.clientSecret)

@@ -101,7 +101,12 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
   const desk = new ConsentDesk<PendingAuth>()
 
   // RFC 6749 §5.2 errors as Chatwork sends them (JSON, error_uri null).
-  const oauthError = (status: number, error: string, description: string, headers: Record<string, string> = {}): Reply => ({
+  const oauthError = (
+    status: number,
+    error: string,
+    description: string,
+    headers: Record<string, string> = {},
+  ): Reply => ({
     status,
     headers: { 'cache-control': 'no-store', ...headers },
     body: { error, error_description: description, error_uri: null },
@@ -114,7 +119,8 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
 
   function authorize(ex: Exchange) {
     const q = ex.req.query
-    if (ex.req.method !== 'GET') return ex.reject('authorization request must be a GET', { status: 405, body: 'Method Not Allowed' })
+    if (ex.req.method !== 'GET')
+      return ex.reject('authorization request must be a GET', { status: 405, body: 'Method Not Allowed' })
     // Every error except the user's refusal stays on Chatwork's page (docs).
     const fail = (reason: string, error = 'invalid_request') => ex.reject(reason, providerErrorPage(error, reason))
     if (ex.req.duplicateParams.length) return fail(`repeated parameters: ${ex.req.duplicateParams.join(', ')}`)
@@ -127,20 +133,25 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
     } else if (!redirectUris.includes(redirectUri)) {
       return fail(`redirect_uri ${redirectUri} is not registered`)
     }
-    if (q.response_type !== 'code') return fail(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, 'unsupported_response_type')
+    if (q.response_type !== 'code')
+      return fail(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, 'unsupported_response_type')
     if (!q.scope) return fail('scope is required', 'invalid_scope')
     const scopes = q.scope.split(' ')
-    if (scopes.some((s) => s === '')) return fail(`scopes must be separated by single spaces: "${q.scope}"`, 'invalid_scope')
+    if (scopes.some((s) => s === ''))
+      return fail(`scopes must be separated by single spaces: "${q.scope}"`, 'invalid_scope')
     const unknown = scopes.filter((s) => !clientScopes.includes(s))
     if (unknown.length) return fail(`scopes not registered for the client: ${unknown.join(', ')}`, 'invalid_scope')
     if (q.code_challenge !== undefined) {
       if (q.code_challenge_method !== 'S256') {
-        return fail(`code_challenge_method must be S256 (the only method), got ${q.code_challenge_method ?? '(missing)'}`)
+        return fail(
+          `code_challenge_method must be S256 (the only method), got ${q.code_challenge_method ?? '(missing)'}`,
+        )
       }
       if (!isPkceString(q.code_challenge)) return fail('code_challenge is not 43-128 unreserved characters')
     } else {
       if (q.code_challenge_method !== undefined) return fail('code_challenge_method without code_challenge')
-      if (requirePkce) ex.note('no PKCE: the broker must send code_challenge + code_challenge_method=S256 (Chatwork supports S256)')
+      if (requirePkce)
+        ex.note('no PKCE: the broker must send code_challenge + code_challenge_method=S256 (Chatwork supports S256)')
     }
     const id = desk.open({
       clientId,
@@ -157,7 +168,10 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
     const p = desk.take(id)
     if (!p) return ex.send({ status: 404, body: 'unknown consent' })
     if (!allow) {
-      return ex.send({ status: 302, headers: { location: appendQuery(p.redirectUri, { error: 'access_denied', state: p.state }) } })
+      return ex.send({
+        status: 302,
+        headers: { location: appendQuery(p.redirectUri, { error: 'access_denied', state: p.state }) },
+      })
     }
     const code = book.issueCode({
       clientId: p.clientId,
@@ -177,36 +191,71 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
       status: 200,
       headers: { 'cache-control': 'no-store', pragma: 'no-cache' },
       // expires_in is a quoted string in Chatwork's documentation.
-      body: { access_token: access.token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken, scope: access.scopes.join(' ') },
+      body: {
+        access_token: access.token,
+        token_type: 'Bearer',
+        expires_in: expiresIn,
+        refresh_token: refreshToken,
+        scope: access.scopes.join(' '),
+      },
     }
   }
 
   function token(ex: Exchange) {
     const req = ex.req
-    if (req.method !== 'POST') return ex.reject('token endpoint takes POST', oauthError(405, 'invalid_request', 'POST only'))
+    if (req.method !== 'POST')
+      return ex.reject('token endpoint takes POST', oauthError(405, 'invalid_request', 'POST only'))
     if (req.encoding !== 'form') {
-      return ex.reject(`token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`, oauthError(400, 'invalid_request', 'Invalid request'))
+      return ex.reject(
+        `token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`,
+        oauthError(400, 'invalid_request', 'Invalid request'),
+      )
     }
-    if (req.duplicateParams.length) return ex.reject(`repeated parameters: ${req.duplicateParams.join(', ')}`, oauthError(400, 'invalid_request', 'Invalid request'))
+    if (req.duplicateParams.length)
+      return ex.reject(
+        `repeated parameters: ${req.duplicateParams.join(', ')}`,
+        oauthError(400, 'invalid_request', 'Invalid request'),
+      )
     // Confidential clients authenticate with HTTP Basic, and only with it.
     const basic = basicAuth(req.headers)
     if (field(req, 'client_secret') !== undefined) {
-      return ex.reject('client_secret sent in the body: Chatwork authenticates confidential clients with HTTP Basic', oauthError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Basic realm="oauth"' }))
+      return ex.reject(
+        'client_secret sent in the body: Chatwork authenticates confidential clients with HTTP Basic',
+        oauthError(401, 'invalid_client', 'Client authentication failed', {
+          'www-authenticate': 'Basic realm="oauth"',
+        }),
+      )
     }
     if (basic === undefined || basic === 'malformed') {
-      return ex.reject('missing or malformed HTTP Basic client authentication', oauthError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Basic realm="oauth"' }))
+      return ex.reject(
+        'missing or malformed HTTP Basic client authentication',
+        oauthError(401, 'invalid_client', 'Client authentication failed', {
+          'www-authenticate': 'Basic realm="oauth"',
+        }),
+      )
     }
     if (basic.id !== clientId || !safeEqual(basic.secret, clientSecret)) {
-      return ex.reject('wrong client credentials', oauthError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Basic realm="oauth"' }))
+      return ex.reject(
+        'wrong client credentials',
+        oauthError(401, 'invalid_client', 'Client authentication failed', {
+          'www-authenticate': 'Basic realm="oauth"',
+        }),
+      )
     }
     const bodyClientId = field(req, 'client_id')
     if (bodyClientId !== undefined && bodyClientId !== clientId) {
-      return ex.reject('client_id in the body differs from the authenticated client', oauthError(400, 'invalid_request', 'Invalid request'))
+      return ex.reject(
+        'client_id in the body differs from the authenticated client',
+        oauthError(400, 'invalid_request', 'Invalid request'),
+      )
     }
     const grantType = field(req, 'grant_type')
     if (grantType === 'authorization_code') return exchangeCode(ex)
     if (grantType === 'refresh_token') return refresh(ex)
-    return ex.reject(`unsupported grant_type ${grantType ?? '(missing)'}`, oauthError(400, 'unsupported_grant_type', 'Unsupported grant type'))
+    return ex.reject(
+      `unsupported grant_type ${grantType ?? '(missing)'}`,
+      oauthError(400, 'unsupported_grant_type', 'Unsupported grant type'),
+    )
   }
 
   function exchangeCode(ex: Exchange) {
@@ -214,20 +263,37 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
     const code = field(req, 'code')
     if (!code) return ex.reject('code is missing', oauthError(400, 'invalid_request', 'Invalid request'))
     const taken = book.takeCode(code)
-    if ('error' in taken) return ex.reject(`authorization code ${taken.error}`, oauthError(400, 'invalid_grant', 'The authorization code is invalid or expired'))
+    if ('error' in taken)
+      return ex.reject(
+        `authorization code ${taken.error}`,
+        oauthError(400, 'invalid_grant', 'The authorization code is invalid or expired'),
+      )
     const rec = taken.record
     const redirectUri = field(req, 'redirect_uri')
     if (rec.redirectUriSent !== undefined && redirectUri !== rec.redirectUriSent) {
-      return ex.reject(`redirect_uri ${redirectUri ?? '(missing)'} differs from the authorization request's`, oauthError(400, 'invalid_grant', 'redirect_uri mismatch'))
+      return ex.reject(
+        `redirect_uri ${redirectUri ?? '(missing)'} differs from the authorization request's`,
+        oauthError(400, 'invalid_grant', 'redirect_uri mismatch'),
+      )
     }
     const verifier = field(req, 'code_verifier')
     if (rec.challenge) {
-      if (!verifier) return ex.reject('code_verifier missing for a PKCE authorization', oauthError(400, 'invalid_grant', 'code_verifier is required'))
+      if (!verifier)
+        return ex.reject(
+          'code_verifier missing for a PKCE authorization',
+          oauthError(400, 'invalid_grant', 'code_verifier is required'),
+        )
       if (!isPkceString(verifier) || s256(verifier) !== rec.challenge) {
-        return ex.reject('code_verifier does not match the S256 code_challenge', oauthError(400, 'invalid_grant', 'code_verifier is invalid'))
+        return ex.reject(
+          'code_verifier does not match the S256 code_challenge',
+          oauthError(400, 'invalid_grant', 'code_verifier is invalid'),
+        )
       }
     } else if (verifier !== undefined) {
-      return ex.reject('code_verifier sent although the authorization had no code_challenge', oauthError(400, 'invalid_grant', 'code_verifier is invalid'))
+      return ex.reject(
+        'code_verifier sent although the authorization had no code_challenge',
+        oauthError(400, 'invalid_grant', 'code_verifier is invalid'),
+      )
     }
     const grant = book.newGrant(clientId, rec.scopes)
     rec.grantId = grant.id
@@ -241,13 +307,18 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
     const presented = field(req, 'refresh_token')
     if (!presented) return ex.reject('refresh_token is missing', oauthError(400, 'invalid_request', 'Invalid request'))
     const checked = book.checkRefresh(presented, clientId)
-    if ('error' in checked) return ex.reject(checked.error, oauthError(400, 'invalid_grant', 'The refresh token is invalid'))
+    if ('error' in checked)
+      return ex.reject(checked.error, oauthError(400, 'invalid_grant', 'The refresh token is invalid'))
     const { record, grant } = checked
     let scopes = grant.scopes
     const scope = field(req, 'scope')
     if (scope !== undefined) {
       const asked = scope.split(' ')
-      if (asked.some((s) => !grant.scopes.includes(s))) return ex.reject(`refresh asks for scopes beyond the grant: ${scope}`, oauthError(400, 'invalid_scope', 'Invalid scope'))
+      if (asked.some((s) => !grant.scopes.includes(s)))
+        return ex.reject(
+          `refresh asks for scopes beyond the grant: ${scope}`,
+          oauthError(400, 'invalid_scope', 'Invalid scope'),
+        )
       scopes = asked
     }
     book.refreshCount++
@@ -265,7 +336,10 @@ export async function startChatworkReplica(options: ChatworkReplicaOptions = {})
     const req = ex.req
     if (req.method !== 'GET') return ex.reject('GET /v2/me only', apiError(405, 'Method Not Allowed'))
     if (req.headers['x-chatworktoken']) {
-      return ex.reject('x-chatworktoken carries personal API tokens, not OAuth access tokens', apiError(401, 'Invalid API token'))
+      return ex.reject(
+        'x-chatworktoken carries personal API tokens, not OAuth access tokens',
+        apiError(401, 'Invalid API token'),
+      )
     }
     const auth = req.headers.authorization
     const m = auth ? /^Bearer (\S+)$/.exec(auth) : null

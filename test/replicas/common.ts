@@ -10,7 +10,12 @@
 // - soft: the real provider tolerates the request (ignores a parameter, falls back to a
 //   default) but the broker must not rely on that. The replica answers as the provider
 //   would and only records the deviation. Both land in `rejections`.
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -535,7 +540,11 @@ export function providerErrorPage(error: string, description: string): Reply {
 
 export function serveInternalErrorPage(ex: Exchange): boolean {
   if (ex.req.path !== `${INTERNAL_PREFIX}error`) return false
-  ex.send({ status: 400, headers: { 'content-type': 'text/html; charset=utf-8' }, body: `<p>${ex.req.query.error ?? 'error'}</p>` })
+  ex.send({
+    status: 400,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<p>${ex.req.query.error ?? 'error'}</p>`,
+  })
   return true
 }
 

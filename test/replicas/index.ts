@@ -9,7 +9,12 @@
 //   cw.failNext(1, { path: '/token' }); cw.setLatency(200); await cw.close()
 export { startChatworkReplica, CHATWORK_SCOPES, type ChatworkReplica, type ChatworkReplicaOptions } from './chatwork.js'
 export { startLiveChatReplica, type LiveChatReplica, type LiveChatReplicaOptions } from './livechat.js'
-export { startZendeskChatReplica, ZENDESK_CHAT_SCOPES, type ZendeskChatReplica, type ZendeskChatReplicaOptions } from './zendesk-chat.js'
+export {
+  startZendeskChatReplica,
+  ZENDESK_CHAT_SCOPES,
+  type ZendeskChatReplica,
+  type ZendeskChatReplicaOptions,
+} from './zendesk-chat.js'
 export { startRespondIoReplica, type RespondIoReplica, type RespondIoReplicaOptions } from './respondio.js'
 export { startInteractReplica, newTenantGuid, type InteractReplica, type InteractReplicaOptions } from './interact.js'
 export { pkcePair, s256, TEST_TLS, type RecordedRequest, type Rejection } from './common.js'

@@ -65,7 +65,11 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
     headers: { 'cache-control': 'no-cache' },
     body: description ? { error, error_description: description } : { error },
   })
-  const plain = (status: number, text: string): Reply => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: text })
+  const plain = (status: number, text: string): Reply => ({
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: text,
+  })
   const denied: Reply = { status: 401, body: { Message: 'Authorization has been denied for this request.' } }
 
   /** X-Tenant must name this intranet's TenantGuid on every ApiDomain call. */
@@ -84,36 +88,54 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
   }
 
   function tokenResponse(accessToken: string, refreshToken: string): Reply {
-    return { status: 200, headers: { 'cache-control': 'no-cache' }, body: { access_token: accessToken, token_type: 'bearer', expires_in: accessTtl, refresh_token: refreshToken } }
+    return {
+      status: 200,
+      headers: { 'cache-control': 'no-cache' },
+      body: { access_token: accessToken, token_type: 'bearer', expires_in: accessTtl, refresh_token: refreshToken },
+    }
   }
 
   function token(ex: Exchange) {
     const req = ex.req
-    if (req.method !== 'POST') return ex.reject(`${req.method} /token`, plain(405, 'The requested resource does not support http method.'))
+    if (req.method !== 'POST')
+      return ex.reject(`${req.method} /token`, plain(405, 'The requested resource does not support http method.'))
     if (!tenantOk(ex)) return
     // The OWIN token endpoint only reads form bodies: anything else has no grant_type.
     if (req.encoding !== 'form') {
-      return ex.reject(`token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`, oauthError('unsupported_grant_type'))
+      return ex.reject(
+        `token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`,
+        oauthError('unsupported_grant_type'),
+      )
     }
     const grantType = field(req, 'grant_type')
     if (grantType === 'authorization_code') return keySecret(ex)
     if (grantType === 'refresh_token') return refresh(ex)
-    if (grantType === 'password') return ex.reject('password grant: not modelled by the replica (the broker uses key/secret)', oauthError('invalid_grant', 'The user name or password is incorrect.'))
+    if (grantType === 'password')
+      return ex.reject(
+        'password grant: not modelled by the replica (the broker uses key/secret)',
+        oauthError('invalid_grant', 'The user name or password is incorrect.'),
+      )
     return ex.reject(`unsupported grant_type ${grantType ?? '(missing)'}`, oauthError('unsupported_grant_type'))
   }
 
   function keySecret(ex: Exchange) {
     const req = ex.req
     if (field(req, 'context') !== 'KeySecret') {
-      return ex.reject(`context must be "KeySecret", got ${field(req, 'context') ?? '(missing)'}`, oauthError('invalid_grant', 'Invalid authorization code.'))
+      return ex.reject(
+        `context must be "KeySecret", got ${field(req, 'context') ?? '(missing)'}`,
+        oauthError('invalid_grant', 'Invalid authorization code.'),
+      )
     }
     const code = field(req, 'code') ?? ''
     const sep = code.indexOf('__')
     const key = sep >= 0 ? code.slice(0, sep) : ''
     const secret = sep >= 0 ? code.slice(sep + 2) : ''
-    if (sep < 0) return ex.reject('code must be "{key}__{secret}"', oauthError('invalid_grant', 'Invalid authorization code.'))
-    if (key !== apiKey || !safeEqual(secret, apiSecret)) return ex.reject('wrong API key or secret', oauthError('invalid_grant', 'Invalid authorization code.'))
-    if (requirePersonId && !req.query.personid) return ex.reject('personid query parameter missing', oauthError('invalid_grant', 'Person not specified.'))
+    if (sep < 0)
+      return ex.reject('code must be "{key}__{secret}"', oauthError('invalid_grant', 'Invalid authorization code.'))
+    if (key !== apiKey || !safeEqual(secret, apiSecret))
+      return ex.reject('wrong API key or secret', oauthError('invalid_grant', 'Invalid authorization code.'))
+    if (requirePersonId && !req.query.personid)
+      return ex.reject('personid query parameter missing', oauthError('invalid_grant', 'Person not specified.'))
     const grant = book.newGrant(apiKey, ['api'], { personId: req.query.personid ?? '' })
     const access = book.issueAccess(grant, accessTtl)
     const refreshRec = book.issueRefresh(grant, undefined)
@@ -124,7 +146,8 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
     const presented = field(ex.req, 'refresh_token')
     if (!presented) return ex.reject('refresh_token missing', oauthError('invalid_grant'))
     const checked = book.checkRefresh(presented, apiKey)
-    if ('error' in checked) return ex.reject(checked.error, oauthError('invalid_grant', 'The refresh token is invalid.'))
+    if ('error' in checked)
+      return ex.reject(checked.error, oauthError('invalid_grant', 'The refresh token is invalid.'))
     const { record, grant } = checked
     book.refreshCount++
     book.usedRefreshTokens.push(presented)
@@ -138,7 +161,11 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
   }
 
   function people(ex: Exchange) {
-    if (ex.req.method !== 'GET') return ex.reject(`${ex.req.method} /api/people`, plain(405, 'The requested resource does not support http method.'))
+    if (ex.req.method !== 'GET')
+      return ex.reject(
+        `${ex.req.method} /api/people`,
+        plain(405, 'The requested resource does not support http method.'),
+      )
     if (!tenantOk(ex)) return
     const a = book.liveAccess(bearerToken(ex.req.headers))
     if (!a) return ex.reject('API call with a missing, expired or revoked access token', denied)
@@ -156,10 +183,23 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
         const real = { ApiDomain: `127.0.0.1:${api.port}`, AuthMode: authMode, TenantGuid: tenantGuid, Name: name }
         if (!options.info) return ex.send({ status: 200, body: real })
         const body = options.info(real)
-        return ex.send(typeof body === 'string' ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body } : { status: 200, body })
+        return ex.send(
+          typeof body === 'string'
+            ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body }
+            : { status: 200, body },
+        )
       }
-      if (ex.req.path === '/token') return ex.reject('/token called on the intranet URL: it lives on the ApiDomain from /info', { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Page not found</h1>' })
-      ex.reject(`unknown intranet path ${ex.req.method} ${ex.req.path}`, { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Page not found</h1>' })
+      if (ex.req.path === '/token')
+        return ex.reject('/token called on the intranet URL: it lives on the ApiDomain from /info', {
+          status: 404,
+          headers: { 'content-type': 'text/html' },
+          body: '<h1>Page not found</h1>',
+        })
+      ex.reject(`unknown intranet path ${ex.req.method} ${ex.req.path}`, {
+        status: 404,
+        headers: { 'content-type': 'text/html' },
+        body: '<h1>Page not found</h1>',
+      })
     },
   })
   const api = await startReplicaServer({
@@ -172,8 +212,12 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
       const p = ex.req.path
       if (p === '/token') return token(ex)
       if (p === '/api/people') return people(ex)
-      if (p === '/info') return ex.reject('/info called on the ApiDomain: it lives on the intranet URL', plain(404, 'Not Found'))
-      ex.reject(`unknown API path ${ex.req.method} ${p}`, { status: 404, body: { Message: `No HTTP resource was found that matches the request URI '${p}'.` } })
+      if (p === '/info')
+        return ex.reject('/info called on the ApiDomain: it lives on the intranet URL', plain(404, 'Not Found'))
+      ex.reject(`unknown API path ${ex.req.method} ${p}`, {
+        status: 404,
+        body: { Message: `No HTTP resource was found that matches the request URI '${p}'.` },
+      })
     },
   })
 
@@ -195,7 +239,12 @@ export async function startInteractReplica(options: InteractReplicaOptions = {})
     tenantGuid,
     /** The test CA to trust for both servers. */
     caPem: TEST_TLS.caPem,
-    quirks: { authMode: 'credential_exchange', tokenRequestEncoding: 'form', extraHeader: 'X-Tenant', errors: 'json or text/plain' } as const,
+    quirks: {
+      authMode: 'credential_exchange',
+      tokenRequestEncoding: 'form',
+      extraHeader: 'X-Tenant',
+      errors: 'json or text/plain',
+    } as const,
     requests,
     rejections,
     usedRefreshTokens: book.usedRefreshTokens,

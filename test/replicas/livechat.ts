@@ -96,37 +96,59 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
     } catch {
       return false
     }
-    if (r.search || r.hash || requested.includes('#') || /(^|\/)\.\.?(\/|$)/.test(requested.replace(/^[a-z]+:\/\/[^/]+/i, ''))) return false
+    if (
+      r.search ||
+      r.hash ||
+      requested.includes('#') ||
+      /(^|\/)\.\.?(\/|$)/.test(requested.replace(/^[a-z]+:\/\/[^/]+/i, ''))
+    )
+      return false
     return redirectUris.some((c) => {
       const cu = new URL(c)
-      return cu.protocol === r.protocol && cu.host === r.host && r.pathname.startsWith(cu.pathname.replace(/\/$/, '') || '/')
+      return (
+        cu.protocol === r.protocol && cu.host === r.host && r.pathname.startsWith(cu.pathname.replace(/\/$/, '') || '/')
+      )
     })
   }
 
   function authorize(ex: Exchange) {
     const q = ex.req.query
     if (ex.req.method !== 'GET') return ex.reject('authorization request must be a GET', ooops('invalid_request'))
-    if (ex.req.duplicateParams.length) return ex.reject(`repeated parameters: ${ex.req.duplicateParams.join(', ')}`, ooops('invalid_request'))
+    if (ex.req.duplicateParams.length)
+      return ex.reject(`repeated parameters: ${ex.req.duplicateParams.join(', ')}`, ooops('invalid_request'))
     if (!q.client_id) return ex.reject('client_id is missing', ooops('unauthorized_client', 'client_id_not_found'))
-    if (q.client_id !== clientId) return ex.reject(`unknown client_id ${q.client_id}`, ooops('unauthorized_client', 'client_id_not_found'))
+    if (q.client_id !== clientId)
+      return ex.reject(`unknown client_id ${q.client_id}`, ooops('unauthorized_client', 'client_id_not_found'))
     if (!q.redirect_uri || !redirectAllowed(q.redirect_uri)) {
-      return ex.reject(`redirect_uri ${q.redirect_uri ?? '(missing)'} is not allowed for the client`, ooops('unauthorized_client', 'invalid_redirect_uri'))
+      return ex.reject(
+        `redirect_uri ${q.redirect_uri ?? '(missing)'} is not allowed for the client`,
+        ooops('unauthorized_client', 'invalid_redirect_uri'),
+      )
     }
     if (q.response_type !== 'code') {
       // "token" (implicit) exists at LiveChat but is not for a server-side broker.
-      return ex.reject(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, ooops('unsupported_response_type'))
+      return ex.reject(
+        `response_type must be "code", got ${q.response_type ?? '(missing)'}`,
+        ooops('unsupported_response_type'),
+      )
     }
     // Scopes come from the app's configuration in the Developer Console; a `scope`
     // parameter is not part of LiveChat's authorization request, so it is ignored.
-    if (q.scope !== undefined) ex.note(`scope parameter sent ("${q.scope}"): LiveChat takes scopes from the app's configuration in the Developer Console`)
+    if (q.scope !== undefined)
+      ex.note(
+        `scope parameter sent ("${q.scope}"): LiveChat takes scopes from the app's configuration in the Developer Console`,
+      )
     const scopes = appScopes
     let method: 'S256' | 'plain' | undefined
     if (q.code_challenge !== undefined) {
-      if (!isPkceString(q.code_challenge)) return ex.reject('code_challenge must be 43-128 characters', ooops('invalid_request'))
+      if (!isPkceString(q.code_challenge))
+        return ex.reject('code_challenge must be 43-128 characters', ooops('invalid_request'))
       const m = q.code_challenge_method
       if (m === undefined) {
         method = 'plain'
-        ex.note('code_challenge_method missing: LiveChat assumes "plain", so an S256 verifier will not match; send code_challenge_method=S256')
+        ex.note(
+          'code_challenge_method missing: LiveChat assumes "plain", so an S256 verifier will not match; send code_challenge_method=S256',
+        )
       } else if (m.toLowerCase() === 's256') {
         method = 'S256'
       } else if (m === 'plain') {
@@ -165,7 +187,10 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
 
   /** Enforces the per-client, per-user limit: the oldest tokens are revoked. */
   function enforceLimit(grant: GrantRecord) {
-    const live = book.accessTokensOf(grant.id).filter((a) => !a.revoked).sort((a, b) => a.id - b.id)
+    const live = book
+      .accessTokensOf(grant.id)
+      .filter((a) => !a.revoked)
+      .sort((a, b) => a.id - b.id)
     while (live.length > tokenLimit) live.shift()!.revoked = true
   }
 
@@ -188,26 +213,45 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
   function tokenEndpoint(ex: Exchange) {
     const req = ex.req
     if (req.method === 'DELETE') return revoke(ex)
-    if (req.method !== 'POST') return ex.reject(`${req.method} on /v2/token`, oauthError(400, 'invalid_request', 'wrong HTTP method'))
+    if (req.method !== 'POST')
+      return ex.reject(`${req.method} on /v2/token`, oauthError(400, 'invalid_request', 'wrong HTTP method'))
     if (!(req.encoding === 'form' || (acceptJson && req.encoding === 'json')) || !req.body) {
-      return ex.reject(`token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`, oauthError(400, 'invalid_request', 'invalid HTTP body encoding'))
+      return ex.reject(
+        `token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`,
+        oauthError(400, 'invalid_request', 'invalid HTTP body encoding'),
+      )
     }
-    if (req.duplicateParams.length) return ex.reject(`repeated parameters: ${req.duplicateParams.join(', ')}`, oauthError(400, 'invalid_request', 'parameter repeated'))
+    if (req.duplicateParams.length)
+      return ex.reject(
+        `repeated parameters: ${req.duplicateParams.join(', ')}`,
+        oauthError(400, 'invalid_request', 'parameter repeated'),
+      )
     if (basicAuth(req.headers) !== undefined) {
-      return ex.reject('HTTP Basic client authentication: LiveChat takes client_id and client_secret in the body', oauthError(400, 'invalid_request', 'unexpected Authorization header'))
+      return ex.reject(
+        'HTTP Basic client authentication: LiveChat takes client_id and client_secret in the body',
+        oauthError(400, 'invalid_request', 'unexpected Authorization header'),
+      )
     }
     const id = field(req, 'client_id')
-    if (!id) return ex.reject('client_id missing from the body', oauthError(400, 'unauthorized_client', 'missing client ID'))
-    if (id !== clientId) return ex.reject(`unknown client_id ${id}`, oauthError(400, 'unauthorized_client', 'client ID not found'))
+    if (!id)
+      return ex.reject('client_id missing from the body', oauthError(400, 'unauthorized_client', 'missing client ID'))
+    if (id !== clientId)
+      return ex.reject(`unknown client_id ${id}`, oauthError(400, 'unauthorized_client', 'client ID not found'))
     const secret = field(req, 'client_secret')
     if (!secret || !safeEqual(secret, clientSecret)) {
       // Server-side apps must always present the secret.
-      return ex.reject(secret ? 'wrong client_secret' : 'client_secret missing from the body', oauthError(400, 'unauthorized_client', 'invalid client secret'))
+      return ex.reject(
+        secret ? 'wrong client_secret' : 'client_secret missing from the body',
+        oauthError(400, 'unauthorized_client', 'invalid client secret'),
+      )
     }
     const grantType = field(req, 'grant_type')
     if (grantType === 'authorization_code') return exchangeCode(ex)
     if (grantType === 'refresh_token') return refresh(ex)
-    return ex.reject(`unsupported grant_type ${grantType ?? '(missing)'}`, oauthError(400, 'unsupported_grant_type', 'grant type not supported'))
+    return ex.reject(
+      `unsupported grant_type ${grantType ?? '(missing)'}`,
+      oauthError(400, 'unsupported_grant_type', 'grant type not supported'),
+    )
   }
 
   function exchangeCode(ex: Exchange) {
@@ -215,18 +259,32 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
     const code = field(req, 'code')
     if (!code) return ex.reject('code is missing', oauthError(400, 'invalid_request', 'missing code'))
     const taken = book.takeCode(code)
-    if ('error' in taken) return ex.reject(`authorization code ${taken.error}`, oauthError(400, 'invalid_grant', 'code not found or expired'))
+    if ('error' in taken)
+      return ex.reject(
+        `authorization code ${taken.error}`,
+        oauthError(400, 'invalid_grant', 'code not found or expired'),
+      )
     const rec = taken.record
     const redirectUri = field(req, 'redirect_uri')
     if (redirectUri !== rec.redirectUri) {
-      return ex.reject(`redirect_uri ${redirectUri ?? '(missing)'} differs from the authorization request's`, oauthError(400, 'unauthorized_client', 'invalid redirect URI'))
+      return ex.reject(
+        `redirect_uri ${redirectUri ?? '(missing)'} differs from the authorization request's`,
+        oauthError(400, 'unauthorized_client', 'invalid redirect URI'),
+      )
     }
     const verifier = field(req, 'code_verifier')
     if (rec.challenge) {
-      if (!verifier) return ex.reject('code_verifier missing for a PKCE authorization', oauthError(400, 'invalid_grant', 'missing code_verifier'))
+      if (!verifier)
+        return ex.reject(
+          'code_verifier missing for a PKCE authorization',
+          oauthError(400, 'invalid_grant', 'missing code_verifier'),
+        )
       const ok = rec.method === 'S256' ? s256(verifier) === rec.challenge : verifier === rec.challenge
       if (!isPkceString(verifier) || !ok) {
-        return ex.reject(`code_verifier does not match the ${rec.method} code_challenge`, oauthError(400, 'invalid_grant', 'invalid code_verifier'))
+        return ex.reject(
+          `code_verifier does not match the ${rec.method} code_challenge`,
+          oauthError(400, 'invalid_grant', 'invalid code_verifier'),
+        )
       }
     }
     const grant = book.newGrant(clientId, rec.scopes)
@@ -239,11 +297,15 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
 
   function refresh(ex: Exchange) {
     const presented = field(ex.req, 'refresh_token')
-    if (!presented) return ex.reject('refresh_token is missing', oauthError(400, 'invalid_request', 'missing refresh_token'))
+    if (!presented)
+      return ex.reject('refresh_token is missing', oauthError(400, 'invalid_request', 'missing refresh_token'))
     const checked = book.checkRefresh(presented, clientId)
     if ('error' in checked) {
       const code = checked.error.startsWith('unknown') ? 'unauthorized_client' : 'invalid_grant'
-      return ex.reject(checked.error, oauthError(400, code, code === 'unauthorized_client' ? 'refresh token not found' : 'refresh token expired'))
+      return ex.reject(
+        checked.error,
+        oauthError(400, code, code === 'unauthorized_client' ? 'refresh token not found' : 'refresh token expired'),
+      )
     }
     const { record, grant } = checked
     book.refreshCount++
@@ -261,13 +323,24 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
   /** DELETE /v2/token with the token as Bearer (or ?code=): revokes the pair. */
   function revoke(ex: Exchange) {
     const token = bearerToken(ex.req.headers) ?? ex.req.query.code
-    if (!token) return ex.reject('revocation without a token (Authorization: Bearer or ?code=)', oauthError(400, 'invalid_request', 'missing token'))
+    if (!token)
+      return ex.reject(
+        'revocation without a token (Authorization: Bearer or ?code=)',
+        oauthError(400, 'invalid_request', 'missing token'),
+      )
     const access = book.access.get(token)
     const refreshRec = book.refresh.get(token)
     const grantId = access?.grantId ?? refreshRec?.grantId
-    const dead = !grantId || book.grants.get(grantId)?.revoked || access?.revoked || (refreshRec !== undefined && refreshRec.state !== 'active')
+    const dead =
+      !grantId ||
+      book.grants.get(grantId)?.revoked ||
+      access?.revoked ||
+      (refreshRec !== undefined && refreshRec.state !== 'active')
     if (dead || !grantId) {
-      return ex.reject('revocation of an unknown or already revoked token', oauthError(400, 'invalid_request', 'token not found'))
+      return ex.reject(
+        'revocation of an unknown or already revoked token',
+        oauthError(400, 'invalid_request', 'token not found'),
+      )
     }
     book.revokeGrant(grantId)
     ex.send({ status: 200, body: {} })
@@ -279,8 +352,13 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
 
   function info(ex: Exchange) {
     const a = liveFromBearer(ex)
-    if (ex.req.method !== 'GET') return ex.reject('GET /v2/info only', oauthError(400, 'invalid_request', 'wrong HTTP method'))
-    if (!a) return ex.reject('/v2/info with a missing, expired or revoked token', oauthError(401, 'unauthorized', 'invalid access token'))
+    if (ex.req.method !== 'GET')
+      return ex.reject('GET /v2/info only', oauthError(400, 'invalid_request', 'wrong HTTP method'))
+    if (!a)
+      return ex.reject(
+        '/v2/info with a missing, expired or revoked token',
+        oauthError(401, 'unauthorized', 'invalid access token'),
+      )
     ex.send({
       status: 200,
       body: {
@@ -297,17 +375,38 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
 
   function accountsMe(ex: Exchange) {
     const a = liveFromBearer(ex)
-    if (!a) return ex.reject('/v2/accounts/me with a missing, expired or revoked token', oauthError(401, 'unauthorized', 'invalid access token'))
-    ex.send({ status: 200, body: { account_id: accountId, email: 'agent@example.com', name: 'Replica Agent', organization_id: organizationId } })
+    if (!a)
+      return ex.reject(
+        '/v2/accounts/me with a missing, expired or revoked token',
+        oauthError(401, 'unauthorized', 'invalid access token'),
+      )
+    ex.send({
+      status: 200,
+      body: {
+        account_id: accountId,
+        email: 'agent@example.com',
+        name: 'Replica Agent',
+        organization_id: organizationId,
+      },
+    })
   }
 
   /** Agent Chat API v3.6 list_chats: POST with a JSON body; its errors have their own shape. */
   function listChats(ex: Exchange) {
     const a = liveFromBearer(ex)
-    const err = (status: number, type: string, message: string): Reply => ({ status, body: { error: { type, message } } })
-    if (ex.req.method !== 'POST') return ex.reject('Agent Chat API actions are POST', err(405, 'wrong_method', 'Method not allowed'))
-    if (!a) return ex.reject('Agent Chat API call with a missing, expired or revoked token', err(401, 'authentication', 'Invalid access token'))
-    if (!a.scopes.includes('chats--all:ro')) return ex.reject('token lacks chats--all:ro', err(403, 'authorization', 'Missing required scope'))
+    const err = (status: number, type: string, message: string): Reply => ({
+      status,
+      body: { error: { type, message } },
+    })
+    if (ex.req.method !== 'POST')
+      return ex.reject('Agent Chat API actions are POST', err(405, 'wrong_method', 'Method not allowed'))
+    if (!a)
+      return ex.reject(
+        'Agent Chat API call with a missing, expired or revoked token',
+        err(401, 'authentication', 'Invalid access token'),
+      )
+    if (!a.scopes.includes('chats--all:ro'))
+      return ex.reject('token lacks chats--all:ro', err(403, 'authorization', 'Missing required scope'))
     ex.send({ status: 200, body: { chats_summary: [], found_chats: 0, previous_page_id: '' } })
   }
 
@@ -318,12 +417,20 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
       if (d) return decide(ex, d.id, d.allow)
       const p = ex.req.path
       if (p === '/') return authorize(ex)
-      if (p === '/ooops') return ex.send({ status: 200, headers: { 'content-type': 'text/html' }, body: `<p>${ex.req.query.oauth_exception ?? ''}</p>` })
+      if (p === '/ooops')
+        return ex.send({
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+          body: `<p>${ex.req.query.oauth_exception ?? ''}</p>`,
+        })
       if (p === '/v2/token') return tokenEndpoint(ex)
       if (p === '/v2/info') return info(ex)
       if (p === '/v2/accounts/me') return accountsMe(ex)
       if (p === '/v3.6/agent/action/list_chats') return listChats(ex)
-      ex.reject(`unknown path ${ex.req.method} ${p}`, { status: 404, body: { error: { type: 'not_found', message: 'Not found' } } })
+      ex.reject(`unknown path ${ex.req.method} ${p}`, {
+        status: 404,
+        body: { error: { type: 'not_found', message: 'Not found' } },
+      })
     },
   })
   origin = server.origin

@@ -56,12 +56,23 @@ export async function startRespondIoReplica(options: RespondIoReplicaOptions = {
     if (ex.req.method !== 'GET') return ex.reject(`${ex.req.method} /space/user`, error(404, 'Not Found'))
     if (!authed(ex)) return
     const l = ex.req.query.limit === undefined ? 10 : Number(ex.req.query.limit)
-    if (!Number.isInteger(l) || l < 1 || l > 100) return ex.reject(`limit must be 1-100, got ${ex.req.query.limit}`, error(400, 'limit must be between 1 and 100'))
+    if (!Number.isInteger(l) || l < 1 || l > 100)
+      return ex.reject(`limit must be 1-100, got ${ex.req.query.limit}`, error(400, 'limit must be between 1 and 100'))
     ex.send({
       status: 200,
       headers: rateHeaders(),
       body: {
-        items: [{ id: 1, firstName: 'Replica', lastName: 'Owner', email: 'owner@example.com', role: 'owner', team: null, restrictions: [] }].slice(0, l),
+        items: [
+          {
+            id: 1,
+            firstName: 'Replica',
+            lastName: 'Owner',
+            email: 'owner@example.com',
+            role: 'owner',
+            team: null,
+            restrictions: [],
+          },
+        ].slice(0, l),
         pagination: { next: '', previous: '' },
       },
     })
@@ -69,7 +80,14 @@ export async function startRespondIoReplica(options: RespondIoReplicaOptions = {
 
   function listChannels(ex: Exchange) {
     if (!authed(ex)) return
-    ex.send({ status: 200, headers: rateHeaders(), body: { items: [{ id: 431307, name: 'WhatsApp', source: 'whatsapp_cloud', created_at: 1700000000 }], pagination: { next: '', previous: '' } } })
+    ex.send({
+      status: 200,
+      headers: rateHeaders(),
+      body: {
+        items: [{ id: 431307, name: 'WhatsApp', source: 'whatsapp_cloud', created_at: 1700000000 }],
+        pagination: { next: '', previous: '' },
+      },
+    })
   }
 
   const server = await startReplicaServer({
@@ -78,7 +96,8 @@ export async function startRespondIoReplica(options: RespondIoReplicaOptions = {
       const p = ex.req.path
       if (p === '/v2/space/user') return listUsers(ex)
       if (p === '/v2/space/channel') return listChannels(ex)
-      if (p.startsWith('/oauth')) return ex.reject(`${p}: respond.io has no OAuth endpoints (API keys only)`, error(404, 'Not Found'))
+      if (p.startsWith('/oauth'))
+        return ex.reject(`${p}: respond.io has no OAuth endpoints (API keys only)`, error(404, 'Not Found'))
       ex.reject(`unknown path ${ex.req.method} ${p}`, error(404, 'Not Found'))
     },
   })

@@ -70,22 +70,45 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
   const apiUnauthorized: Reply = {
     status: 401,
     headers: { 'www-authenticate': 'Bearer realm="Zendesk Chat", error="invalid_token"' },
-    body: { error: 'invalid_token', error_description: 'The access token provided is expired, revoked, malformed or invalid for other reasons.' },
+    body: {
+      error: 'invalid_token',
+      error_description: 'The access token provided is expired, revoked, malformed or invalid for other reasons.',
+    },
   }
-  const noSuchAccount: Reply = { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Oops! This help center no longer exists</h1>' }
+  const noSuchAccount: Reply = {
+    status: 404,
+    headers: { 'content-type': 'text/html' },
+    body: '<h1>Oops! This help center no longer exists</h1>',
+  }
 
   function authorize(ex: Exchange, subdomain: string) {
     const q = ex.req.query
-    if (ex.req.method !== 'GET') return ex.reject('authorization request must be a GET', { status: 405, body: 'Method Not Allowed' })
+    if (ex.req.method !== 'GET')
+      return ex.reject('authorization request must be a GET', { status: 405, body: 'Method Not Allowed' })
     // Client and redirect problems are shown on Zendesk's page; the rest go back with error= (RFC 6749 §4.1.2.1).
-    if (ex.req.duplicateParams.length) return ex.reject(`repeated parameters: ${ex.req.duplicateParams.join(', ')}`, providerErrorPage('invalid_request', 'repeated parameters'))
-    if (q.client_id !== clientId) return ex.reject(`unknown client_id ${q.client_id ?? '(missing)'}`, providerErrorPage('invalid_client', 'unknown client'))
+    if (ex.req.duplicateParams.length)
+      return ex.reject(
+        `repeated parameters: ${ex.req.duplicateParams.join(', ')}`,
+        providerErrorPage('invalid_request', 'repeated parameters'),
+      )
+    if (q.client_id !== clientId)
+      return ex.reject(
+        `unknown client_id ${q.client_id ?? '(missing)'}`,
+        providerErrorPage('invalid_client', 'unknown client'),
+      )
     if (!q.redirect_uri || !redirectUris.includes(q.redirect_uri)) {
-      return ex.reject(`redirect_uri ${q.redirect_uri ?? '(missing)'} is not registered`, providerErrorPage('invalid_request', 'redirect_uri mismatch'))
+      return ex.reject(
+        `redirect_uri ${q.redirect_uri ?? '(missing)'} is not registered`,
+        providerErrorPage('invalid_request', 'redirect_uri mismatch'),
+      )
     }
     const back = (reason: string, error: string) =>
-      ex.reject(reason, { status: 302, headers: { location: appendQuery(q.redirect_uri!, { error, error_description: reason, state: q.state }) } })
-    if (q.response_type !== 'code') return back(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, 'unsupported_response_type')
+      ex.reject(reason, {
+        status: 302,
+        headers: { location: appendQuery(q.redirect_uri!, { error, error_description: reason, state: q.state }) },
+      })
+    if (q.response_type !== 'code')
+      return back(`response_type must be "code", got ${q.response_type ?? '(missing)'}`, 'unsupported_response_type')
     if (!q.scope) return back('scope is required ("read", "write", "chat", space-separated)', 'invalid_scope')
     const scopes = q.scope.split(' ')
     const unknown = scopes.filter((s) => !(ZENDESK_CHAT_SCOPES as readonly string[]).includes(s))
@@ -103,7 +126,13 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
     if (!allow) {
       return ex.send({
         status: 302,
-        headers: { location: appendQuery(p.redirectUri, { error: 'access_denied', error_description: 'The end-user or authorization server denied the request.', state: p.state }) },
+        headers: {
+          location: appendQuery(p.redirectUri, {
+            error: 'access_denied',
+            error_description: 'The end-user or authorization server denied the request.',
+            state: p.state,
+          }),
+        },
       })
     }
     const code = book.issueCode({
@@ -118,30 +147,52 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
   }
 
   function tokenResponse(access: { token: string; scopes: string[] }, refreshToken: string): Reply {
-    const body: Record<string, unknown> = { access_token: access.token, token_type: 'Bearer', refresh_token: refreshToken, scope: access.scopes.join(' ') }
+    const body: Record<string, unknown> = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      refresh_token: refreshToken,
+      scope: access.scopes.join(' '),
+    }
     if (!omitExpiresIn) body.expires_in = accessTtl
     return { status: 200, headers: { 'cache-control': 'no-store' }, body }
   }
 
   function token(ex: Exchange, subdomain: string) {
     const req = ex.req
-    if (req.method !== 'POST') return ex.reject('token endpoint takes POST', oauthError(405, 'invalid_request', 'POST only'))
+    if (req.method !== 'POST')
+      return ex.reject('token endpoint takes POST', oauthError(405, 'invalid_request', 'POST only'))
     if (req.encoding !== 'form') {
-      return ex.reject(`token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`, oauthError(400, 'invalid_request', 'The request is missing a required parameter.'))
+      return ex.reject(
+        `token request body must be application/x-www-form-urlencoded, got ${req.contentType ?? 'none'}`,
+        oauthError(400, 'invalid_request', 'The request is missing a required parameter.'),
+      )
     }
-    if (req.duplicateParams.length) return ex.reject(`repeated parameters: ${req.duplicateParams.join(', ')}`, oauthError(400, 'invalid_request', 'repeated parameter'))
+    if (req.duplicateParams.length)
+      return ex.reject(
+        `repeated parameters: ${req.duplicateParams.join(', ')}`,
+        oauthError(400, 'invalid_request', 'repeated parameter'),
+      )
     if (basicAuth(req.headers) !== undefined) {
-      return ex.reject('HTTP Basic client authentication: Zendesk Chat takes client_id and client_secret in the body', oauthError(401, 'invalid_client', 'Client authentication failed.'))
+      return ex.reject(
+        'HTTP Basic client authentication: Zendesk Chat takes client_id and client_secret in the body',
+        oauthError(401, 'invalid_client', 'Client authentication failed.'),
+      )
     }
     const id = field(req, 'client_id')
     const secret = field(req, 'client_secret')
     if (id !== clientId || !secret || !safeEqual(secret, clientSecret)) {
-      return ex.reject(`client authentication failed (client_id ${id ?? 'missing'}, client_secret ${secret ? 'wrong' : 'missing'})`, oauthError(401, 'invalid_client', 'Client authentication failed.'))
+      return ex.reject(
+        `client authentication failed (client_id ${id ?? 'missing'}, client_secret ${secret ? 'wrong' : 'missing'})`,
+        oauthError(401, 'invalid_client', 'Client authentication failed.'),
+      )
     }
     const grantType = field(req, 'grant_type')
     if (grantType === 'authorization_code') return exchangeCode(ex, subdomain)
     if (grantType === 'refresh_token') return refresh(ex, subdomain)
-    return ex.reject(`unsupported grant_type ${grantType ?? '(missing)'}`, oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported.'))
+    return ex.reject(
+      `unsupported grant_type ${grantType ?? '(missing)'}`,
+      oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported.'),
+    )
   }
 
   function exchangeCode(ex: Exchange, subdomain: string) {
@@ -149,18 +200,32 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
     const code = field(req, 'code')
     if (!code) return ex.reject('code is missing', oauthError(400, 'invalid_request', 'missing code'))
     const taken = book.takeCode(code)
-    if ('error' in taken) return ex.reject(`authorization code ${taken.error}`, oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'))
+    if ('error' in taken)
+      return ex.reject(
+        `authorization code ${taken.error}`,
+        oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'),
+      )
     const rec = taken.record
     if (rec.extra.subdomain !== subdomain) {
-      return ex.reject(`code issued for ${rec.extra.subdomain}, exchanged at ${subdomain}`, oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'))
+      return ex.reject(
+        `code issued for ${rec.extra.subdomain}, exchanged at ${subdomain}`,
+        oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'),
+      )
     }
     if (field(req, 'redirect_uri') !== rec.redirectUri) {
-      return ex.reject(`redirect_uri ${field(req, 'redirect_uri') ?? '(missing)'} differs from the authorization request's`, oauthError(400, 'invalid_grant', 'redirect_uri mismatch'))
+      return ex.reject(
+        `redirect_uri ${field(req, 'redirect_uri') ?? '(missing)'} differs from the authorization request's`,
+        oauthError(400, 'invalid_grant', 'redirect_uri mismatch'),
+      )
     }
-    if (field(req, 'code_verifier') !== undefined) ex.note('code_verifier sent: Zendesk Chat does not document PKCE and ignores it')
+    if (field(req, 'code_verifier') !== undefined)
+      ex.note('code_verifier sent: Zendesk Chat does not document PKCE and ignores it')
     const scope = field(req, 'scope')
     if (scope !== undefined && scope.split(' ').some((s) => !rec.scopes.includes(s))) {
-      return ex.reject(`scope ${scope} exceeds the authorized scopes`, oauthError(400, 'invalid_scope', 'invalid scope'))
+      return ex.reject(
+        `scope ${scope} exceeds the authorized scopes`,
+        oauthError(400, 'invalid_scope', 'invalid scope'),
+      )
     }
     const grant = book.newGrant(clientId, rec.scopes, { subdomain })
     rec.grantId = grant.id
@@ -171,16 +236,23 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
 
   function refresh(ex: Exchange, subdomain: string) {
     const presented = field(ex.req, 'refresh_token')
-    if (!presented) return ex.reject('refresh_token is missing', oauthError(400, 'invalid_request', 'missing refresh_token'))
+    if (!presented)
+      return ex.reject('refresh_token is missing', oauthError(400, 'invalid_request', 'missing refresh_token'))
     const checked = book.checkRefresh(presented, clientId)
     if ('error' in checked) {
       const rec = book.refresh.get(presented)
       if (rec?.state === 'spent' && revokeOnReuse) book.revokeGrant(rec.grantId)
-      return ex.reject(checked.error, oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'))
+      return ex.reject(
+        checked.error,
+        oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'),
+      )
     }
     const { record, grant } = checked
     if (grant.extra.subdomain !== subdomain) {
-      return ex.reject(`refresh token of ${grant.extra.subdomain} presented at ${subdomain}`, oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'))
+      return ex.reject(
+        `refresh token of ${grant.extra.subdomain} presented at ${subdomain}`,
+        oauthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, or revoked.'),
+      )
     }
     book.refreshCount++
     book.usedRefreshTokens.push(presented)
@@ -200,19 +272,38 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
       return undefined
     }
     if (!a.scopes.includes(scope)) {
-      ex.reject(`token lacks the "${scope}" scope`, { status: 403, body: { error: 'insufficient_scope', error_description: `requires ${scope}` } })
+      ex.reject(`token lacks the "${scope}" scope`, {
+        status: 403,
+        body: { error: 'insufficient_scope', error_description: `requires ${scope}` },
+      })
       return undefined
     }
     return a
   }
 
   function account(ex: Exchange, subdomain: string) {
-    if (ex.req.method !== 'GET') return ex.reject('GET /api/v2/chat/account only', { status: 405, body: { error: 'method_not_allowed' } })
+    if (ex.req.method !== 'GET')
+      return ex.reject('GET /api/v2/chat/account only', { status: 405, body: { error: 'method_not_allowed' } })
     if (!authed(ex, subdomain, 'read')) return
-    ex.send({ status: 200, body: { account_key: `${subdomain}-key`, status: 'active', create_date: '2020-01-01T00:00:00Z', plan: { name: 'enterprise', max_agents: 10 } } })
+    ex.send({
+      status: 200,
+      body: {
+        account_key: `${subdomain}-key`,
+        status: 'active',
+        create_date: '2020-01-01T00:00:00Z',
+        plan: { name: 'enterprise', max_agents: 10 },
+      },
+    })
   }
 
-  function tokenJson(a: { id: number; token: string; grantId: string; scopes: string[]; issuedAt: number; expiresAt: number }) {
+  function tokenJson(a: {
+    id: number
+    token: string
+    grantId: string
+    scopes: string[]
+    issuedAt: number
+    expiresAt: number
+  }) {
     const refresh = [...book.refresh.values()].find((r) => r.grantId === a.grantId && r.state === 'active')
     return {
       access_token: a.token,
@@ -230,15 +321,19 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
   /** The Chat OAuth Tokens API: list the agent's tokens, show one, revoke one by id (Administrator). */
   function oauthTokens(ex: Exchange, subdomain: string, id: string | undefined) {
     if (!authed(ex, subdomain, 'read')) return
-    const tokens = [...book.access.values()].filter((a) => !a.revoked && book.grants.get(a.grantId)?.extra.subdomain === subdomain && a.expiresAt > clock())
+    const tokens = [...book.access.values()].filter(
+      (a) => !a.revoked && book.grants.get(a.grantId)?.extra.subdomain === subdomain && a.expiresAt > clock(),
+    )
     if (id === undefined) {
-      if (ex.req.method !== 'GET') return ex.reject(`${ex.req.method} on the token list`, { status: 405, body: { error: 'method_not_allowed' } })
+      if (ex.req.method !== 'GET')
+        return ex.reject(`${ex.req.method} on the token list`, { status: 405, body: { error: 'method_not_allowed' } })
       return ex.send({ status: 200, body: tokens.map(tokenJson) })
     }
     const target = tokens.find((a) => String(a.id) === id)
     if (!target) return ex.reject(`no token with id ${id}`, { status: 404, body: { error: 'not_found' } })
     if (ex.req.method === 'GET') return ex.send({ status: 200, body: tokenJson(target) })
-    if (ex.req.method !== 'DELETE') return ex.reject(`${ex.req.method} on a token`, { status: 405, body: { error: 'method_not_allowed' } })
+    if (ex.req.method !== 'DELETE')
+      return ex.reject(`${ex.req.method} on a token`, { status: 405, body: { error: 'method_not_allowed' } })
     book.revokeGrant(target.grantId)
     ex.send({ status: 204 })
   }
@@ -261,11 +356,17 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
       if (rest === '/api/v2/chat/account') return account(ex, segment)
       // Zendesk Support's own OAuth: its tokens cannot call the Chat API.
       if (rest === '/oauth/authorizations/new' || rest === '/oauth/tokens') {
-        return ex.reject(`Zendesk Support OAuth path ${rest}: Chat needs /oauth2/chat/...`, { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } })
+        return ex.reject(`Zendesk Support OAuth path ${rest}: Chat needs /oauth2/chat/...`, {
+          status: 404,
+          body: { error: 'RecordNotFound', description: 'Not found' },
+        })
       }
       const t = /^\/api\/v2\/chat\/oauth\/tokens(?:\/(\d+))?$/.exec(rest)
       if (t) return oauthTokens(ex, segment, t[1])
-      ex.reject(`unknown path ${ex.req.method} ${ex.req.path}`, { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } })
+      ex.reject(`unknown path ${ex.req.method} ${ex.req.path}`, {
+        status: 404,
+        body: { error: 'RecordNotFound', description: 'Not found' },
+      })
     },
   })
 

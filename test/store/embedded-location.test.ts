@@ -2,7 +2,18 @@
 // `postgres`) cannot reach npm's copy: a folder on the way it may not enter, and the
 // cached copy made for it. Checked on a small stand-in for the binaries' folder, with a
 // user id that owns nothing here, so it runs the same as root or as a normal user.
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -25,11 +36,18 @@ function folder(mode: number): string {
 function nativeIn(parent: string): Binaries {
   const dir = join(parent, 'native')
   for (const sub of ['bin', 'lib', 'share']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 })
-  for (const name of ['initdb', 'postgres']) writeFileSync(join(dir, 'bin', name), `#!/bin/sh\necho ${name}\n`, { mode: 0o755 })
+  for (const name of ['initdb', 'postgres'])
+    writeFileSync(join(dir, 'bin', name), `#!/bin/sh\necho ${name}\n`, { mode: 0o755 })
   writeFileSync(join(dir, 'lib', 'libpq.so.5.17'), 'library', { mode: 0o644 })
   symlinkSync('libpq.so.5.17', join(dir, 'lib', 'libpq.so.5'))
   writeFileSync(join(dir, 'share', 'postgres.bki'), 'catalog', { mode: 0o644 })
-  return { dir, version: `0.0.${process.pid}-test`, major: 0, initdb: join(dir, 'bin', 'initdb'), postgres: join(dir, 'bin', 'postgres') }
+  return {
+    dir,
+    version: `0.0.${process.pid}-test`,
+    major: 0,
+    initdb: join(dir, 'bin', 'initdb'),
+    postgres: join(dir, 'bin', 'postgres'),
+  }
 }
 
 // Owns nothing on this machine: only the "other" permission bits apply to it.
@@ -43,12 +61,14 @@ describe('blockedFolder', () => {
     expect(blockedFolder(join(open, 'private', 'project'), stranger)).toBe(join(open, 'private'))
     expect(blockedFolder(open, stranger)).toBeUndefined()
     // Its owner may enter it.
-    expect(blockedFolder(join(open, 'private', 'project'), { uid: process.getuid!(), gid: process.getgid!() })).toBeUndefined()
+    expect(
+      blockedFolder(join(open, 'private', 'project'), { uid: process.getuid!(), gid: process.getgid!() }),
+    ).toBeUndefined()
   })
 })
 
 describe('binariesFor', () => {
-  it('uses npm\'s copy where the user reaches every file', () => {
+  it("uses npm's copy where the user reaches every file", () => {
     const installed = nativeIn(folder(0o755))
     expect(binariesFor(installed, stranger, join(folder(0o755), 'cache'))).toBe(installed)
   })
@@ -88,6 +108,8 @@ describe('binariesFor', () => {
     mkdirSync(cache)
     chmodSync(cache, 0o777)
     expect(() => binariesFor(installed, stranger, cache)).toThrow(EnvironmentError)
-    expect(() => binariesFor(installed, stranger, cache)).toThrow(/must be a folder owned by the user running the broker \(root\) and writable by it only/)
+    expect(() => binariesFor(installed, stranger, cache)).toThrow(
+      /must be a folder owned by the user running the broker \(root\) and writable by it only/,
+    )
   })
 })

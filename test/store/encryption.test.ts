@@ -1,7 +1,14 @@
 // Encryption at rest (docs/security.md, "SECURITY.md items", row 9): AES-256-GCM with a random nonce per value,
 // the key id inside each ciphertext, associated data binding it to its row and field.
 import { describe, expect, it } from 'vitest'
-import { DecryptionError, deriveKeyId, fieldContext, generateEncryptionKey, Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
+import {
+  DecryptionError,
+  deriveKeyId,
+  fieldContext,
+  generateEncryptionKey,
+  Keyring,
+  parseEncryptionKeys,
+} from '../../src/store/encryption.js'
 
 const k1 = generateEncryptionKey()
 const k2 = generateEncryptionKey()
@@ -33,7 +40,8 @@ describe('Keyring', () => {
       for (let i = 0; i < bytes.length * 8; i += 7) {
         const copy = Buffer.from(bytes)
         copy[i >> 3] = copy[i >> 3]! ^ (1 << (i & 7))
-        const tampered = part === 'nonce' ? [v, id, copy.toString('base64url'), body] : [v, id, nonce, copy.toString('base64url')]
+        const tampered =
+          part === 'nonce' ? [v, id, copy.toString('base64url'), body] : [v, id, nonce, copy.toString('base64url')]
         expect(() => ring.open(tampered.join('.'), ctx)).toThrow(DecryptionError)
       }
     }

@@ -14,7 +14,11 @@ afterEach(async () => {
 
 async function emptyDatabase() {
   const db = await createDatabase({ migrate: false })
-  const pools = [new pg.Pool({ connectionString: db.url, max: 2 }), new pg.Pool({ connectionString: db.url, max: 2 }), new pg.Pool({ connectionString: db.url, max: 2 })]
+  const pools = [
+    new pg.Pool({ connectionString: db.url, max: 2 }),
+    new pg.Pool({ connectionString: db.url, max: 2 }),
+    new pg.Pool({ connectionString: db.url, max: 2 }),
+  ]
   cleanups.push(async () => {
     await Promise.all(pools.map((p) => p.end()))
     await db.drop()
@@ -28,7 +32,9 @@ describe('migrate', () => {
     const results = await Promise.all(pools.map((p) => migrate(p, log)))
     const all = readMigrations().map((m) => m.name)
     expect(results.flat().sort()).toEqual(all.sort())
-    const { rows } = await pools[0]!.query('SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY migration_name')
+    const { rows } = await pools[0]!.query(
+      'SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY migration_name',
+    )
     expect(rows).toHaveLength(all.length)
     expect(rows.every((r: { n: number }) => r.n === 1)).toBe(true)
     expect(await migrate(pools[0]!, log)).toEqual([])
@@ -53,7 +59,14 @@ describe('migrate', () => {
       `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
     )
     expect(columns.map((c: { column_name: string }) => c.column_name)).toEqual([
-      'id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count',
+      'id',
+      'checksum',
+      'finished_at',
+      'migration_name',
+      'logs',
+      'rolled_back_at',
+      'started_at',
+      'applied_steps_count',
     ])
   })
 
@@ -61,19 +74,31 @@ describe('migrate', () => {
     const [pool] = await emptyDatabase()
     await migrate(pool!, log)
     const first = readMigrations()[0]!
-    await pool!.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [first.name])
+    await pool!.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [
+      first.name,
+    ])
     await expect(migrate(pool!, log)).rejects.toThrow(/modified after it was applied/)
-    await pool!.query(`UPDATE "_prisma_migrations" SET checksum = $2 WHERE migration_name = $1`, [first.name, first.checksum])
-    await pool!.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count) VALUES (gen_random_uuid()::text, repeat('1', 64), '29990101000000_future', now(), 1)`)
+    await pool!.query(`UPDATE "_prisma_migrations" SET checksum = $2 WHERE migration_name = $1`, [
+      first.name,
+      first.checksum,
+    ])
+    await pool!.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count) VALUES (gen_random_uuid()::text, repeat('1', 64), '29990101000000_future', now(), 1)`,
+    )
     await expect(migrate(pool!, log)).rejects.toThrow(MigrationError)
     await expect(migrate(pool!, log)).rejects.toThrow(/newer than this broker/)
   })
 
   it('rolls a failing migration back entirely and reports it', async () => {
     const [pool] = await emptyDatabase()
-    const broken = [...readMigrations(), { name: '29990101000000_broken', sql: 'CREATE TABLE t_ok (id int); SELECT 1/0;', checksum: 'x'.repeat(64) }]
+    const broken = [
+      ...readMigrations(),
+      { name: '29990101000000_broken', sql: 'CREATE TABLE t_ok (id int); SELECT 1/0;', checksum: 'x'.repeat(64) },
+    ]
     await expect(migrate(pool!, log, broken)).rejects.toThrow(/29990101000000_broken failed and was rolled back/)
-    const { rows } = await pool!.query(`SELECT to_regclass('t_ok') AS t, (SELECT count(*)::int FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken') AS n`)
+    const { rows } = await pool!.query(
+      `SELECT to_regclass('t_ok') AS t, (SELECT count(*)::int FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken') AS n`,
+    )
     expect(rows[0]).toEqual({ t: null, n: 0 })
   })
 })

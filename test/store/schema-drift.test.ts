@@ -25,7 +25,12 @@ type DmmfField = {
   relationOnDelete?: string
 }
 type DmmfModel = { name: string; dbName: string | null; fields: DmmfField[] }
-type DmmfIndex = { model: string; type: 'id' | 'unique' | 'normal' | 'fulltext'; fields: Array<{ name: string }>; dbName?: string | null }
+type DmmfIndex = {
+  model: string
+  type: 'id' | 'unique' | 'normal' | 'fulltext'
+  fields: Array<{ name: string }>
+  dbName?: string | null
+}
 
 const schemaText = readFileSync(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8')
 let models: DmmfModel[]
@@ -113,7 +118,9 @@ describe('schema.prisma and prisma/migrations agree', () => {
           WHERE n.nspname = 'public' AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped`,
         [tableOf(model)],
       )
-      const actual = Object.fromEntries(rows.map((r) => [r.column, { type: r.type, notNull: r.not_null, hasDefault: r.has_default }]))
+      const actual = Object.fromEntries(
+        rows.map((r) => [r.column, { type: r.type, notNull: r.not_null, hasDefault: r.has_default }]),
+      )
       const expected = Object.fromEntries(
         model.fields
           .filter((f) => f.kind !== 'object')
@@ -128,7 +135,13 @@ describe('schema.prisma and prisma/migrations agree', () => {
   })
 
   it('has the same primary keys, unique constraints and indexes, with Prisma default names', async () => {
-    const { rows } = await client.query<{ table: string; name: string; unique: boolean; primary: boolean; columns: string[] }>(
+    const { rows } = await client.query<{
+      table: string
+      name: string
+      unique: boolean
+      primary: boolean
+      columns: string[]
+    }>(
       `SELECT t.relname AS table, i.relname AS name, x.indisunique AS unique, x.indisprimary AS primary,
               array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(attnum, ord)
                       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
@@ -136,13 +149,17 @@ describe('schema.prisma and prisma/migrations agree', () => {
          JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'`,
     )
-    const actual = rows.map((r) => `${r.table} ${r.name} ${r.primary ? 'id' : r.unique ? 'unique' : 'normal'} (${r.columns.join(',')})`).sort()
+    const actual = rows
+      .map((r) => `${r.table} ${r.name} ${r.primary ? 'id' : r.unique ? 'unique' : 'normal'} (${r.columns.join(',')})`)
+      .sort()
     const expected: string[] = []
     for (const index of indexes) {
       const model = models.find((m) => m.name === index.model)!
       const table = tableOf(model)
       const columns = index.fields.map((f) => columnOf(model.fields.find((x) => x.name === f.name)!))
-      expected.push(`${table} ${index.dbName ?? defaultIndexName(table, columns, index.type)} ${index.type} (${columns.join(',')})`)
+      expected.push(
+        `${table} ${index.dbName ?? defaultIndexName(table, columns, index.type)} ${index.type} (${columns.join(',')})`,
+      )
     }
     // Single-field @unique appears on the field, not always in `indexes`.
     for (const model of models) {
@@ -165,8 +182,15 @@ describe('schema.prisma and prisma/migrations agree', () => {
         const target = models.find((m) => m.name === f.type)!
         const from = f.relationFromFields!.map((n) => columnOf(model.fields.find((x) => x.name === n)!))
         const to = f.relationToFields!.map((n) => columnOf(target.fields.find((x) => x.name === n)!))
-        const onDelete = { Cascade: ' ON DELETE CASCADE', SetNull: ' ON DELETE SET NULL', Restrict: ' ON DELETE RESTRICT', NoAction: '' }[f.relationOnDelete ?? 'Restrict']
-        expected.push(`${tableOf(model)}: FOREIGN KEY (${from.join(', ')}) REFERENCES ${tableOf(target)}(${to.join(', ')}) ON UPDATE CASCADE${onDelete}`)
+        const onDelete = {
+          Cascade: ' ON DELETE CASCADE',
+          SetNull: ' ON DELETE SET NULL',
+          Restrict: ' ON DELETE RESTRICT',
+          NoAction: '',
+        }[f.relationOnDelete ?? 'Restrict']
+        expected.push(
+          `${tableOf(model)}: FOREIGN KEY (${from.join(', ')}) REFERENCES ${tableOf(target)}(${to.join(', ')}) ON UPDATE CASCADE${onDelete}`,
+        )
       }
     }
     expect(actual).toEqual(expected.sort())

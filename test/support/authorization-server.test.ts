@@ -36,7 +36,11 @@ function basic(as: AuthorizationServer) {
   return `Basic ${Buffer.from(`${as.clientId}:${as.clientSecret}`).toString('base64')}`
 }
 
-async function tokenRequest(as: AuthorizationServer, params: Record<string, string>, init: { signal?: AbortSignal } = {}) {
+async function tokenRequest(
+  as: AuthorizationServer,
+  params: Record<string, string>,
+  init: { signal?: AbortSignal } = {},
+) {
   return fetch(as.tokenUrl, {
     method: 'POST',
     headers: { authorization: basic(as), 'content-type': 'application/x-www-form-urlencoded' },
@@ -105,7 +109,9 @@ describe('test authorization server', () => {
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
     })
-    expect(metadata.scopes_supported).toEqual(expect.arrayContaining(['openid', 'offline_access', 'profile', 'email', 'api:read']))
+    expect(metadata.scopes_supported).toEqual(
+      expect.arrayContaining(['openid', 'offline_access', 'profile', 'email', 'api:read']),
+    )
   })
 
   it('serves a login page and a consent page with the ids a browser test clicks', async () => {
@@ -114,7 +120,10 @@ describe('test authorization server', () => {
     expect(res.status).toBe(303)
     const interaction = new URL(res.headers.get('location')!, as.issuer)
     expect(interaction.pathname).toMatch(/^\/interaction\/[^/]+$/)
-    const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ')
     const login = await fetch(interaction, { headers: { cookie } })
     expect(login.status).toBe(200)
     const html = await login.text()
@@ -160,7 +169,11 @@ describe('test authorization server', () => {
       body: expect.objectContaining({ sub: 'alice', email: 'alice@example.test' }),
     })
     expect((await as.userinfo('not-a-token')).status).toBe(401)
-    expect(await as.introspect(tokens.access_token)).toMatchObject({ active: true, sub: 'alice', client_id: as.clientId })
+    expect(await as.introspect(tokens.access_token)).toMatchObject({
+      active: true,
+      sub: 'alice',
+      client_id: as.clientId,
+    })
 
     // The code is single-use.
     const again = await tokenRequest(as, {
@@ -176,7 +189,12 @@ describe('test authorization server', () => {
   it('grants offline_access when asked with prompt=consent', async () => {
     const { url, verifier } = authorizationUrl(as, { scope: 'openid offline_access', prompt: 'consent' })
     const code = (await as.authorize(url)).searchParams.get('code')!
-    const res = await tokenRequest(as, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier })
+    const res = await tokenRequest(as, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    })
     expect(res.status).toBe(200)
     const tokens = (await res.json()) as TokenResponse
     expect(tokens.scope?.split(' ').sort()).toEqual(['offline_access', 'openid'])
@@ -290,7 +308,11 @@ describe('test authorization server', () => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: tokens.access_token, client_id: as.clientId, client_secret: as.clientSecret }),
+        body: new URLSearchParams({
+          token: tokens.access_token,
+          client_id: as.clientId,
+          client_secret: as.clientSecret,
+        }),
       })
       expect(res.status).toBe(401)
       expect(await res.json()).toMatchObject({ error: 'invalid_client' })
@@ -404,7 +426,10 @@ describe('test authorization server', () => {
         signal: AbortSignal.timeout(5000),
       })
       expect(followedByFetch.status).toBe(200)
-      expect(await followedByFetch.json()).toMatchObject({ access_token: 'redirected-at', refresh_token: 'redirected-rt' })
+      expect(await followedByFetch.json()).toMatchObject({
+        access_token: 'redirected-at',
+        refresh_token: 'redirected-rt',
+      })
       expect(as.redirectTarget.requests.length - before).toBe(1)
     })
 
@@ -425,7 +450,9 @@ describe('test authorization server', () => {
       expect(res.status).toBe(503)
       expect(await res.json()).toEqual({ error: 'temporarily_unavailable' })
       as.revocationFault('hang')
-      await expect(revoke(as, 'not-a-token', 'refresh_token', AbortSignal.timeout(300))).rejects.toThrow(/abort|timeout/i)
+      await expect(revoke(as, 'not-a-token', 'refresh_token', AbortSignal.timeout(300))).rejects.toThrow(
+        /abort|timeout/i,
+      )
       expect(revocations() - before).toBe(2)
       // Token-endpoint faults do not touch revocation, and vice versa.
       expect((await revoke(as, 'not-a-token')).status).toBe(200)
@@ -519,7 +546,11 @@ describe('test authorization server options', () => {
   it('close() ends hanging requests and stops at once', async () => {
     const as = await startAuthorizationServer({ redirectUris: [REDIRECT_URI] })
     as.fault('hang')
-    const pending = tokenRequest(as, { grant_type: 'refresh_token', refresh_token: 'x' }, { signal: AbortSignal.timeout(5000) })
+    const pending = tokenRequest(
+      as,
+      { grant_type: 'refresh_token', refresh_token: 'x' },
+      { signal: AbortSignal.timeout(5000) },
+    )
     while (as.tokenRequests.length === 0) await new Promise((r) => setTimeout(r, 5))
     const started = Date.now()
     await as.close()

@@ -152,9 +152,7 @@ const INTERNAL_HEADER = 'x-test-harness'
 const MAX_BODY = 1024 * 1024
 const HUGE_BODY_BYTES = 10 * 1024 * 1024
 
-export async function startAuthorizationServer(
-  options: AuthorizationServerOptions,
-): Promise<AuthorizationServer> {
+export async function startAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
   // The issuer needs the port, so listen first and attach the handler afterwards.
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
@@ -271,7 +269,10 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
       ctx.body = page(
         'Error',
         Object.entries(out)
-          .map(([k, v]) => `<p><b>${escapeHtml(k)}</b>: <span class="${escapeHtml(k)}">${escapeHtml(String(v))}</span></p>`)
+          .map(
+            ([k, v]) =>
+              `<p><b>${escapeHtml(k)}</b>: <span class="${escapeHtml(k)}">${escapeHtml(String(v))}</span></p>`,
+          )
           .join(''),
       )
     },
@@ -312,7 +313,8 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     }
     if (path === ROUTES.revocation && record) {
       const fault = revocationFaults.shift()
-      if (fault === 'status503') return answer(res, 503, 'application/json', JSON.stringify({ error: 'temporarily_unavailable' }))
+      if (fault === 'status503')
+        return answer(res, 503, 'application/json', JSON.stringify({ error: 'temporarily_unavailable' }))
       if (fault === 'hang') return // never answered; close() drops the connection
     }
     // oidc-provider v9 accepts client_secret_basic and client_secret_post interchangeably
@@ -322,10 +324,15 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
     const usedPost = 'client_secret' in params
     if (authMethod === 'client_secret_basic' ? usedPost : usedBasic) {
       res.setHeader('www-authenticate', `Basic realm="${issuer}"`)
-      return answer(res, 401, 'application/json', JSON.stringify({
-        error: 'invalid_client',
-        error_description: `client authentication must use ${authMethod}`,
-      }))
+      return answer(
+        res,
+        401,
+        'application/json',
+        JSON.stringify({
+          error: 'invalid_client',
+          error_description: `client authentication must use ${authMethod}`,
+        }),
+      )
     }
     // The stream is consumed; oidc-provider then reads the body from req.body (its documented
     // fallback for upstream body parsers, which logs one warning per process).
@@ -336,7 +343,12 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
   async function applyFault(fault: TokenFault, req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     switch (fault) {
       case 'status503':
-        return answer(res, 503, 'application/json', JSON.stringify({ error: 'temporarily_unavailable', error_description: 'injected fault' }))
+        return answer(
+          res,
+          503,
+          'application/json',
+          JSON.stringify({ error: 'temporarily_unavailable', error_description: 'injected fault' }),
+        )
       case 'status500':
         return answer(res, 500, 'text/plain', 'Internal Server Error')
       case 'html':
@@ -348,9 +360,19 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
       case 'invalid_client':
         return answer(res, 401, 'application/json', JSON.stringify({ error: 'invalid_client' }))
       case 'no_access_token':
-        return answer(res, 200, 'application/json', JSON.stringify({ token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-without-at' }))
+        return answer(
+          res,
+          200,
+          'application/json',
+          JSON.stringify({ token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-without-at' }),
+        )
       case 'wrong_types':
-        return answer(res, 200, 'application/json', JSON.stringify({ access_token: 12345, token_type: 'Bearer', expires_in: { seconds: 3600 } }))
+        return answer(
+          res,
+          200,
+          'application/json',
+          JSON.stringify({ access_token: 12345, token_type: 'Bearer', expires_in: { seconds: 3600 } }),
+        )
       case 'huge': {
         // A well-formed token response but for its size, so only a size limit can refuse it.
         const head = '{"access_token":"huge-at","token_type":"Bearer","expires_in":3600,"padding":"'
@@ -395,13 +417,19 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
       // Missing or expired interaction cookie (SessionNotFound and friends).
       return answer(res, 400, 'text/html', page('Error', `<p class="error">${escapeHtml(String(error))}</p>`))
     }
-    if (details.uid !== uid) return answer(res, 400, 'text/html', page('Error', '<p class="error">interaction mismatch</p>'))
+    if (details.uid !== uid)
+      return answer(res, 400, 'text/html', page('Error', '<p class="error">interaction mismatch</p>'))
     const prompt = details.prompt.name
 
     if (req.method === 'GET' && !action) {
       if (prompt === 'login') return answer(res, 200, 'text/html', loginPage(uid!))
       if (prompt === 'consent') return answer(res, 200, 'text/html', consentPage(uid!, details))
-      return answer(res, 400, 'text/html', page('Error', `<p class="error">unsupported prompt ${escapeHtml(prompt)}</p>`))
+      return answer(
+        res,
+        400,
+        'text/html',
+        page('Error', `<p class="error">unsupported prompt ${escapeHtml(prompt)}</p>`),
+      )
     }
     if (req.method !== 'POST') return answer(res, 405, 'text/html', page('Error', '<p>method not allowed</p>'))
 
@@ -435,7 +463,12 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
       const grantId = await grant.save()
       return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
     }
-    return answer(res, 400, 'text/html', page('Error', `<p class="error">unexpected ${escapeHtml(action ?? '')} for prompt ${escapeHtml(prompt)}</p>`))
+    return answer(
+      res,
+      400,
+      'text/html',
+      page('Error', `<p class="error">unexpected ${escapeHtml(action ?? '')} for prompt ${escapeHtml(prompt)}</p>`),
+    )
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -562,7 +595,17 @@ async function startRedirectTarget(): Promise<{ url: string; requests: RequestRe
       at: Date.now(),
     })
     req.resume()
-    answer(res, 200, 'application/json', JSON.stringify({ access_token: 'redirected-at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'redirected-rt' }))
+    answer(
+      res,
+      200,
+      'application/json',
+      JSON.stringify({
+        access_token: 'redirected-at',
+        token_type: 'Bearer',
+        expires_in: 3600,
+        refresh_token: 'redirected-rt',
+      }),
+    )
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -584,11 +627,18 @@ async function startRedirectTarget(): Promise<{ url: string; requests: RequestRe
 
 // Follows the provider's redirects and submits its forms like a browser would, with a
 // cookie jar of its own (a fresh user agent per call: no SSO between calls).
-async function playUser(issuer: string, redirectUris: string[], start: string, user: string, deny: boolean): Promise<URL> {
+async function playUser(
+  issuer: string,
+  redirectUris: string[],
+  start: string,
+  user: string,
+  deny: boolean,
+): Promise<URL> {
   const jar = new CookieJar()
   const origin = new URL(issuer).origin
   const isClient = (url: URL) =>
-    url.origin !== origin || redirectUris.some((r) => new URL(r).origin === url.origin && new URL(r).pathname === url.pathname)
+    url.origin !== origin ||
+    redirectUris.some((r) => new URL(r).origin === url.origin && new URL(r).pathname === url.pathname)
 
   let url = new URL(start)
   let init: { method: string; body?: URLSearchParams } = { method: 'GET' }
@@ -811,7 +861,11 @@ function decodeHtml(s: string) {
 }
 
 function textOf(html: string) {
-  return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300)
 }
 
 /**
@@ -819,7 +873,10 @@ function textOf(html: string) {
  * RFC 9207 issuer, RFC 7009 revocation, and `prompt=consent` (without it oidc-provider
  * drops offline_access).
  */
-export function providerEntryFor(as: AuthorizationServer, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function providerEntryFor(
+  as: AuthorizationServer,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     displayName: 'Test IdP',
     issuer: as.issuer,

@@ -14,7 +14,13 @@ import { ChangeFeed } from '../../src/store/changes.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
 import { createDatabase } from './db.js'
-import { appendLogLines, registerEncryptionKeys, registerEnvSecrets, registerIssuedSecrets, registerProviderSecrets } from './secrets.js'
+import {
+  appendLogLines,
+  registerEncryptionKeys,
+  registerEnvSecrets,
+  registerIssuedSecrets,
+  registerProviderSecrets,
+} from './secrets.js'
 import { recorder } from './documented-responses.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -74,7 +80,8 @@ function watchResponses(app: FastifyInstance): Set<string> {
     // HEAD routes are Fastify's automatic copies of GET routes, not documented on their own.
     if (request.method !== 'HEAD') record(request.method, request.routeOptions.url, reply.statusCode)
     const documented = Object.keys(schema?.response ?? {})
-    if (!documented.includes(String(reply.statusCode))) seen.add(`${request.method} ${request.routeOptions.url} → ${reply.statusCode}`)
+    if (!documented.includes(String(reply.statusCode)))
+      seen.add(`${request.method} ${request.routeOptions.url} → ${reply.statusCode}`)
   })
   return seen
 }
@@ -140,7 +147,15 @@ export async function startBroker(
   const changes = new ChangeFeed(databaseUrl, log)
   await changes.start()
   const clock = new TestClock()
-  const app = await buildApp(config, { db, keyring, log, changes, clock, resolveHost: options.resolveHost, timings: options.timings })
+  const app = await buildApp(config, {
+    db,
+    keyring,
+    log,
+    changes,
+    clock,
+    resolveHost: options.resolveHost,
+    timings: options.timings,
+  })
   const undocumented = watchResponses(app)
   app.addHook('onSend', async (_request, _reply, payload) => {
     registerIssuedSecrets(payload)
@@ -173,7 +188,8 @@ export async function startBroker(
     async close() {
       await app.close()
       flushLogs(logs)
-      if (undocumented.size) throw new Error(`responses not documented in the route schemas (openapi.yaml): ${[...undocumented].join(', ')}`)
+      if (undocumented.size)
+        throw new Error(`responses not documented in the route schemas (openapi.yaml): ${[...undocumented].join(', ')}`)
       await changes.close()
       await db.close()
       await database?.drop()

@@ -4,7 +4,10 @@
 export { launchBrowser } from './chromium.js'
 
 export class Browser {
-  cookies = new Map<string, { value: string; path: string; httpOnly: boolean; sameSite: string | undefined; expired: boolean }>()
+  cookies = new Map<
+    string,
+    { value: string; path: string; httpOnly: boolean; sameSite: string | undefined; expired: boolean }
+  >()
 
   async get(url: string | URL): Promise<Response> {
     return this.send(url)
@@ -23,7 +26,12 @@ export class Browser {
       .join('; ')
     const headers: Record<string, string> = cookie ? { cookie } : {}
     if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
-    const res = await fetch(target, { method: form === undefined ? 'GET' : 'POST', redirect: 'manual', headers, body: form })
+    const res = await fetch(target, {
+      method: form === undefined ? 'GET' : 'POST',
+      redirect: 'manual',
+      headers,
+      body: form,
+    })
     for (const header of res.headers.getSetCookie()) this.store(header)
     return res
   }

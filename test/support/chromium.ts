@@ -13,7 +13,9 @@ import chromium, { inflate } from '@sparticuz/chromium'
 import { chromium as playwright, type Browser } from 'playwright-core'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const VERSION = (JSON.parse(readFileSync(join(ROOT, 'node_modules/@sparticuz/chromium/package.json'), 'utf8')) as { version: string }).version
+const VERSION = (
+  JSON.parse(readFileSync(join(ROOT, 'node_modules/@sparticuz/chromium/package.json'), 'utf8')) as { version: string }
+).version
 const PACKAGE_BIN = join(ROOT, 'node_modules/@sparticuz/chromium/bin')
 const CACHE = join(ROOT, 'node_modules', '.cache', `sparticuz-chromium-${VERSION}-nss`)
 
@@ -22,7 +24,10 @@ chromium.setGraphicsMode = false
 
 export async function launchBrowser(): Promise<Browser> {
   const binary = await executablePath()
-  const env = { ...process.env, LD_LIBRARY_PATH: [join(CACHE, 'al2023', 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }
+  const env = {
+    ...process.env,
+    LD_LIBRARY_PATH: [join(CACHE, 'al2023', 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+  }
   return playwright.launch({ executablePath: binary, args: chromium.args, headless: true, env })
 }
 

@@ -3,13 +3,20 @@ import { expect } from 'vitest'
 import type { TestBroker } from './broker.js'
 import { Browser } from './browser.js'
 
-export type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; headers: Headers }>
+export type Api = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: any; headers: Headers }>
 
 export function apiClient(broker: TestBroker, token: string): Api {
   return async (method, path, body) => {
     const res = await fetch(`${broker.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     const text = await res.text()
@@ -22,7 +29,10 @@ export async function connectUser(
   provider: { authorize(url: string): Promise<URL> },
   session: { provider: string; ownerId: string; params?: Record<string, string> },
 ): Promise<string> {
-  const created = await api('POST', '/v1/connect-sessions', { ...session, returnUrl: 'https://app.example.com/connected' })
+  const created = await api('POST', '/v1/connect-sessions', {
+    ...session,
+    returnUrl: 'https://app.example.com/connected',
+  })
   expect(created.status).toBe(201)
   const browser = new Browser()
   const start = await browser.get(created.body.connectUrl)

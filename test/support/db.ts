@@ -12,12 +12,18 @@ export function serverUrl(database = 'postgres'): string {
   return url.href
 }
 
-export async function createDatabase(options: { migrate?: boolean } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createDatabase(
+  options: { migrate?: boolean } = {},
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `t_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl() })
   await admin.connect()
   try {
-    await admin.query(options.migrate === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`)
+    await admin.query(
+      options.migrate === false
+        ? `CREATE DATABASE ${name}`
+        : `CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`,
+    )
   } finally {
     await admin.end()
   }
@@ -27,7 +33,10 @@ export async function createDatabase(options: { migrate?: boolean } = {}): Promi
     name,
     async drop() {
       // Dumped first; dropped even when the dump fails (the failure is reported after).
-      const dumpError = await dumpBeforeDrop(url, name).then(() => undefined, (err: unknown) => err)
+      const dumpError = await dumpBeforeDrop(url, name).then(
+        () => undefined,
+        (err: unknown) => err,
+      )
       const c = new pg.Client({ connectionString: serverUrl() })
       await c.connect()
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)

@@ -8,7 +8,12 @@ import { ENCRYPTION_KEY } from './broker.js'
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 10): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
@@ -30,7 +35,11 @@ export interface Outcome {
   body?: any
 }
 
-export async function timedFetch(kind: string, url: string, init: RequestInit & { id?: string } = {}): Promise<Outcome> {
+export async function timedFetch(
+  kind: string,
+  url: string,
+  init: RequestInit & { id?: string } = {},
+): Promise<Outcome> {
   const start = Date.now()
   try {
     // Bounded: a call that hangs must show up as a failure, not stall the test.
@@ -49,7 +58,13 @@ export async function timedFetch(kind: string, url: string, init: RequestInit & 
 }
 
 /** POST /v1/connections/:id/access-token with a broker token. */
-export function vend(brokerUrl: string, token: string, id: string, body: Record<string, unknown> = {}, kind = 'vend'): Promise<Outcome> {
+export function vend(
+  brokerUrl: string,
+  token: string,
+  id: string,
+  body: Record<string, unknown> = {},
+  kind = 'vend',
+): Promise<Outcome> {
   return timedFetch(kind, `${brokerUrl}/v1/connections/${id}/access-token`, {
     id,
     method: 'POST',
@@ -59,7 +74,11 @@ export function vend(brokerUrl: string, token: string, id: string, body: Record<
 }
 
 /** One statement on its own connection (not the broker's pool). */
-export async function sql<T extends pg.QueryResultRow = any>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+export async function sql<T extends pg.QueryResultRow = any>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
@@ -72,7 +91,12 @@ export async function sql<T extends pg.QueryResultRow = any>(url: string, text: 
 export const testKeyring = (keys = ENCRYPTION_KEY) => new Keyring(parseEncryptionKeys(keys))
 
 /** The plaintext of a sealed connection column, opened with the test's own keyring. */
-export function openColumn(keyring: Keyring, id: string, column: 'access_token' | 'refresh_token', sealed: string | null): string | undefined {
+export function openColumn(
+  keyring: Keyring,
+  id: string,
+  column: 'access_token' | 'refresh_token',
+  sealed: string | null,
+): string | undefined {
   return sealed == null ? undefined : keyring.openString(sealed, fieldContext('connections', id, column))
 }
 
@@ -90,7 +114,11 @@ export async function metric(brokerUrl: string, name: string, labels: Record<str
 /** Prints the figures of a test file, one per line, so a run's log shows them together. */
 export function printFigures(title: string, figures: Record<string, number | string>): void {
   const width = Math.max(...Object.keys(figures).map((k) => k.length))
-  console.log(`\n[fault figures] ${title}\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`)
+  console.log(
+    `\n[fault figures] ${title}\n${Object.entries(figures)
+      .map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)
+      .join('\n')}\n`,
+  )
 }
 
 /** Statuses by count, e.g. "200×512 503×40". */
@@ -100,5 +128,10 @@ export function histogram(outcomes: Outcome[]): string {
     const key = o.code && o.status >= 400 ? `${o.status}(${o.code})` : String(o.status)
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
-  return [...counts].sort().map(([k, n]) => `${k}×${n}`).join(' ') || '-'
+  return (
+    [...counts]
+      .sort()
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ') || '-'
+  )
 }

@@ -15,7 +15,15 @@ import pg from 'pg'
 import pino from 'pino'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/store/embedded.js'
 import { migrate } from '../../src/store/migrate.js'
-import { ALLOWED_UNSERVED, documentedResponses, readServed, recordedSuite, recordSuite, staleAllowances, unserved } from './documented-responses.js'
+import {
+  ALLOWED_UNSERVED,
+  documentedResponses,
+  readServed,
+  recordedSuite,
+  recordSuite,
+  staleAllowances,
+  unserved,
+} from './documented-responses.js'
 import { ensureFolders, formatReport, scanSecretsFolder } from './secret-scan.js'
 
 let db: EmbeddedDatabase | undefined
@@ -74,7 +82,8 @@ async function createTemplate(serverUrl: string): Promise<string> {
 
 export async function teardown() {
   try {
-    if (project && servedDir && (await completeAndPassed(project))) checkEveryDocumentedResponseServed(project.name, servedDir)
+    if (project && servedDir && (await completeAndPassed(project)))
+      checkEveryDocumentedResponseServed(project.name, servedDir)
   } finally {
     await db?.stop()
     if (dir) rmSync(dir, { recursive: true, force: true })
@@ -88,7 +97,9 @@ function checkSecrets(): void {
   const report = scanSecretsFolder(secretsDir)
   console.log(formatReport(report))
   if (report.found.length || report.unmetRequirements.length) {
-    console.error(`[secrets] FAILED: secret values found in logs or database dumps; the folder is kept for inspection: ${secretsDir}`)
+    console.error(
+      `[secrets] FAILED: secret values found in logs or database dumps; the folder is kept for inspection: ${secretsDir}`,
+    )
     process.exitCode = 1
     return
   }
@@ -109,7 +120,9 @@ function checkEveryDocumentedResponseServed(suite: string, served: string): void
   const otherSuite = suite === 'slow' ? 'fast' : 'slow'
   const theirs = recordedSuite(otherSuite)
   if (!theirs) {
-    console.log(`[openapi] documented responses are checked once both suites ran complete and green (npm test, npm run test:slow); no current run of the ${otherSuite} suite`)
+    console.log(
+      `[openapi] documented responses are checked once both suites ran complete and green (npm test, npm run test:slow); no current run of the ${otherSuite} suite`,
+    )
     return
   }
   const documented = documentedResponses(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8'))
@@ -117,14 +130,18 @@ function checkEveryDocumentedResponseServed(suite: string, served: string): void
   const missing = unserved(documented, seen)
   const stale = staleAllowances(documented, seen)
   if (!missing.length && !stale.length) {
-    console.log(`[openapi] every documented response was served by a test of either suite: ${documented.size} responses (${ALLOWED_UNSERVED.length} allowance(s))`)
+    console.log(
+      `[openapi] every documented response was served by a test of either suite: ${documented.size} responses (${ALLOWED_UNSERVED.length} allowance(s))`,
+    )
     return
   }
   process.exitCode = 1
   throw new Error(
     [
-      missing.length && `openapi.yaml documents responses no test served (add a test, or an entry with its reason to ALLOWED_UNSERVED in test/support/documented-responses.ts):\n  ${missing.join('\n  ')}`,
-      stale.length && `ALLOWED_UNSERVED entries that match nothing unserved any more (remove them):\n  ${stale.join('\n  ')}`,
+      missing.length &&
+        `openapi.yaml documents responses no test served (add a test, or an entry with its reason to ALLOWED_UNSERVED in test/support/documented-responses.ts):\n  ${missing.join('\n  ')}`,
+      stale.length &&
+        `ALLOWED_UNSERVED entries that match nothing unserved any more (remove them):\n  ${stale.join('\n  ')}`,
       `(${documented.size} documented responses, ${ALLOWED_UNSERVED.length} allowance(s))`,
     ]
       .filter(Boolean)

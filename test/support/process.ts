@@ -18,7 +18,12 @@ export interface BrokerProcess {
   exited: Promise<number | null>
 }
 
-export function spawnBroker(options: { env: Record<string, string>; cwd?: string; port: number; /** A file descriptor for the output instead of capturing it. */ stdio?: number }): BrokerProcess {
+export function spawnBroker(options: {
+  env: Record<string, string>
+  cwd?: string
+  port: number /** A file descriptor for the output instead of capturing it. */
+  stdio?: number
+}): BrokerProcess {
   const started = Date.now()
   registerEnvSecrets(options.env)
   const proc = spawn(process.execPath, [`${ROOT}/${START_COMMAND[0]}`], {

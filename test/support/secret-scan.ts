@@ -87,7 +87,9 @@ export function findSecrets(text: string, secrets: Map<string, string[]>): strin
 
 /** Rows of connect_sessions in a dump (sql-dump.ts) whose code_verifier (a sealed PKCE verifier) is set. */
 export function pendingVerifiersInDump(dump: string): number {
-  return rowsOf(dump, 'public.connect_sessions').filter((r) => typeof r.code_verifier === 'string' && r.code_verifier.startsWith('v1.')).length
+  return rowsOf(dump, 'public.connect_sessions').filter(
+    (r) => typeof r.code_verifier === 'string' && r.code_verifier.startsWith('v1.'),
+  ).length
 }
 
 function readSecrets(dir: string): Map<string, string[]> {
@@ -110,7 +112,16 @@ function readSecrets(dir: string): Map<string, string[]> {
 export function scanSecretsFolder(dir: string): ScanReport {
   const started = Date.now()
   const secrets = readSecrets(dir)
-  const report: ScanReport = { logFiles: 0, logLines: 0, dumps: 0, dumpsWithPendingVerifier: 0, secrets: secrets.size, found: [], unmetRequirements: [], ms: 0 }
+  const report: ScanReport = {
+    logFiles: 0,
+    logLines: 0,
+    dumps: 0,
+    dumpsWithPendingVerifier: 0,
+    secrets: secrets.size,
+    found: [],
+    unmetRequirements: [],
+    ms: 0,
+  }
   for (const folder of [FOLDERS.logs, FOLDERS.dumps]) {
     const path = join(dir, folder)
     for (const file of existsSync(path) ? readdirSync(path).sort() : []) {
@@ -130,7 +141,9 @@ export function scanSecretsFolder(dir: string): ScanReport {
   const required = join(dir, FOLDERS.required)
   for (const name of existsSync(required) ? readdirSync(required) : []) {
     if (name === REQUIREMENTS.pendingVerifierDump && report.dumpsWithPendingVerifier === 0) {
-      report.unmetRequirements.push(`${readFileSync(join(required, name), 'utf8').trim()} asked for a dumped database with a pending connect attempt (sealed PKCE verifier); no dump had one`)
+      report.unmetRequirements.push(
+        `${readFileSync(join(required, name), 'utf8').trim()} asked for a dumped database with a pending connect attempt (sealed PKCE verifier); no dump had one`,
+      )
     }
   }
   report.ms = Date.now() - started

@@ -53,7 +53,10 @@ function write(kind: string, value: string): void {
   filesWithSecrets.add(testFileTag())
   if (registered.has(`${kind}\0${value}`)) return
   registered.add(`${kind}\0${value}`)
-  appendFileSync(join(d, FOLDERS.secrets, `${testFileTag()}.${process.pid}.jsonl`), `${JSON.stringify({ kind, value })}\n`)
+  appendFileSync(
+    join(d, FOLDERS.secrets, `${testFileTag()}.${process.pid}.jsonl`),
+    `${JSON.stringify({ kind, value })}\n`,
+  )
 }
 
 /**
@@ -61,13 +64,18 @@ function write(kind: string, value: string): void {
  * its 8-character prefix too; for a value with a fixed, non-random start, pass the length
  * of that start (the prefix is then taken after it) or false.
  */
-export function registerSecret(kind: string, value: string | null | undefined, options: { random?: boolean | number } = {}): void {
+export function registerSecret(
+  kind: string,
+  value: string | null | undefined,
+  options: { random?: boolean | number } = {},
+): void {
   if (typeof value !== 'string') return
   write(kind, value)
   const random = options.random ?? true
   const start = typeof random === 'number' ? random : 0
   const prefix = value.slice(start, start + MIN_SECRET_LENGTH)
-  if (random !== false && value.length - start >= 2 * MIN_SECRET_LENGTH && mixesCharacterClasses(prefix)) write(`${kind} (8-char prefix)`, value.slice(0, start + MIN_SECRET_LENGTH))
+  if (random !== false && value.length - start >= 2 * MIN_SECRET_LENGTH && mixesCharacterClasses(prefix))
+    write(`${kind} (8-char prefix)`, value.slice(0, start + MIN_SECRET_LENGTH))
 }
 
 /**
@@ -120,7 +128,10 @@ export function registerEnvSecrets(env: Record<string, string | undefined>): voi
 export function registerProviderSecrets(providers: Record<string, unknown> | undefined): void {
   for (const entry of Object.values(providers ?? {})) {
     const secret = (entry as { clientSecret?: unknown } | null)?.clientSecret
-    if (typeof secret === 'string') registerSecret('provider client secret', secret, { random: /[A-Z]/.test(secret) && /[a-z]/.test(secret) && /\d/.test(secret) })
+    if (typeof secret === 'string')
+      registerSecret('provider client secret', secret, {
+        random: /[A-Z]/.test(secret) && /[a-z]/.test(secret) && /\d/.test(secret),
+      })
   }
 }
 
@@ -164,16 +175,30 @@ async function registerSealedSecrets(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    const tables = new Set((await client.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'`)).rows.map((r) => r.t))
+    const tables = new Set(
+      (await client.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'`)).rows.map(
+        (r) => r.t,
+      ),
+    )
     if (tables.has('signing_keys')) {
-      for (const k of (await client.query<{ kid: string; private_key: string }>('SELECT kid, private_key FROM signing_keys')).rows) {
+      for (const k of (
+        await client.query<{ kid: string; private_key: string }>('SELECT kid, private_key FROM signing_keys')
+      ).rows) {
         const pem = open(k.private_key, fieldContext('signing_keys', k.kid, 'private_key'))
         if (pem) registerSigningKey(pem)
       }
     }
     if (tables.has('connect_sessions')) {
-      const rows = (await client.query<{ id: string; code_verifier: string }>('SELECT id, code_verifier FROM connect_sessions WHERE code_verifier IS NOT NULL')).rows
-      for (const s of rows) registerSecret('PKCE verifier (pending attempt)', open(s.code_verifier, fieldContext('connect_sessions', s.id, 'code_verifier')))
+      const rows = (
+        await client.query<{ id: string; code_verifier: string }>(
+          'SELECT id, code_verifier FROM connect_sessions WHERE code_verifier IS NOT NULL',
+        )
+      ).rows
+      for (const s of rows)
+        registerSecret(
+          'PKCE verifier (pending attempt)',
+          open(s.code_verifier, fieldContext('connect_sessions', s.id, 'code_verifier')),
+        )
     }
   } finally {
     await client.end()

@@ -55,10 +55,16 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       try {
         const started = await connect.start(token)
         if (started.kind === 'redirect') {
-          reply.setCookie(started.binding.name, started.binding.value, { ...callbackCookie, maxAge: started.binding.maxAgeSeconds })
+          reply.setCookie(started.binding.name, started.binding.value, {
+            ...callbackCookie,
+            maxAge: started.binding.maxAgeSeconds,
+          })
           return browserHeaders(reply).redirect(started.redirectUrl, 302)
         }
-        reply.setCookie(started.binding.name, started.binding.value, { ...formCookie, maxAge: started.binding.maxAgeSeconds })
+        reply.setCookie(started.binding.name, started.binding.value, {
+          ...formCookie,
+          maxAge: started.binding.maxAgeSeconds,
+        })
         return formPage(reply, { action: `/connect/${token}`, attempt: started.attempt, provider: started.provider })
       } catch (err) {
         if (err instanceof ConnectError) return errorPage(reply, err.status, err.code)
@@ -80,7 +86,9 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         body: FormBody,
         response: {
           200: html('Connected (no returnUrl)'),
-          302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
+          302: redirect(
+            'Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>',
+          ),
           400: html('Refused credentials (the form again, with the reason), or an invalid attempt'),
           404: html('Unknown link'),
           409: html('The connection to re-authorize no longer exists'),
@@ -100,11 +108,18 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       try {
         const { connection, returnUrl } = await connect.submit(token, fields, request.cookies)
         if (typeof fields.attempt === 'string') reply.clearCookie(bindingCookieName(fields.attempt), formCookie)
-        if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
+        if (!returnUrl)
+          return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
         return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
       } catch (err) {
         if (err instanceof FormRefused) {
-          return formPage(reply, { action: `/connect/${token}`, attempt: err.attempt, provider: err.provider, error: err.reason, status: err.status })
+          return formPage(reply, {
+            action: `/connect/${token}`,
+            attempt: err.attempt,
+            provider: err.provider,
+            error: err.reason,
+            status: err.status,
+          })
         }
         if (!(err instanceof ConnectError)) throw err
         if (err.returnUrl) return back(reply, err.returnUrl, { status: 'error', error: err.code })
@@ -126,14 +141,20 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         querystring: CallbackQuery,
         response: {
           200: html('Connected (no returnUrl)'),
-          302: redirect('Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>'),
+          302: redirect(
+            'Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>',
+          ),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
-          400: html('Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error'),
+          400: html(
+            'Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error',
+          ),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
           502: html("The provider refused the broker's client at the code exchange"),
-          503: html('The provider (unusable answer at the code exchange) or the database is unavailable, or the broker is shutting down'),
+          503: html(
+            'The provider (unusable answer at the code exchange) or the database is unavailable, or the broker is shutting down',
+          ),
         },
       },
       config: { browser: true, rateLimit },
@@ -145,7 +166,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       if (query.state) reply.clearCookie(bindingCookieName(query.state), callbackCookie)
       try {
         const { connection, returnUrl } = await connect.callback(provider, query, request.cookies)
-        if (!returnUrl) return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
+        if (!returnUrl)
+          return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
         return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
       } catch (err) {
         if (!(err instanceof ConnectError)) throw err

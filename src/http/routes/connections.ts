@@ -22,7 +22,10 @@ import {
   ProviderView,
 } from '../schemas/connections.js'
 
-export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { connect, connections, freshTokens, revocations, clients, config }) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
+  app,
+  { connect, connections, freshTokens, revocations, clients, config },
+) => {
   const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
 
   app.get(
@@ -33,7 +36,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         description: 'What the broker can connect to, and what each needs. Never a secret.',
         tags: ['connections'],
         ...requiresScope('connections:read'),
-        response: { 200: json('Configured providers', Type.Object({ items: Type.Array(ProviderView) })), ...problems(...AUTHENTICATED) },
+        response: {
+          200: json('Configured providers', Type.Object({ items: Type.Array(ProviderView) })),
+          ...problems(...AUTHENTICATED),
+        },
       },
     },
     async () => ({ items: providers }),
@@ -49,7 +55,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         tags: ['connections'],
         ...requiresScope('connections:write'),
         body: NewConnection,
-        response: { 201: json('The connection (metadata only)', Connection), ...problems(...WITH_BODY, ...AUTHENTICATED, 503) },
+        response: {
+          201: json('The connection (metadata only)', Connection),
+          ...problems(...WITH_BODY, ...AUTHENTICATED, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -110,7 +119,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
         tags: ['connections'],
         ...requiresScope('connections:read'),
         params: IdParams,
-        response: { 200: json('The connection (metadata only)', Connection), ...problems(400, ...AUTHENTICATED, 404, 503) },
+        response: {
+          200: json('The connection (metadata only)', Connection),
+          ...problems(400, ...AUTHENTICATED, 404, 503),
+        },
       },
     },
     async (request) => {
@@ -162,7 +174,11 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     },
     async (request, reply) => {
       const { minValiditySeconds, forceRefresh } = request.body
-      const token = await freshTokens.accessToken(request.params.id, { minValiditySeconds, forceRefresh }, callerOf(request).clientId)
+      const token = await freshTokens.accessToken(
+        request.params.id,
+        { minValiditySeconds, forceRefresh },
+        callerOf(request).clientId,
+      )
       return reply.header('cache-control', 'no-store').send(token)
     },
   )
@@ -180,8 +196,15 @@ function providerView(p: Provider, publicUrl: string): Static<typeof ProviderVie
     pkce: oauth2?.pkce ?? false,
     issuer: oauth2?.issuer ?? null,
     revocation: oauth2?.revocation ?? 'none',
-    params: oauth2 ? Object.entries(p.params).map(([name, spec]) => ({ name, pattern: spec.pattern, description: spec.description ?? null })) : [],
-    credentialFields: p.mode === 'oauth2' ? [] : p.credentialFields.map((f) => ({ name: f.name, label: f.label, kind: f.kind })),
+    params: oauth2
+      ? Object.entries(p.params).map(([name, spec]) => ({
+          name,
+          pattern: spec.pattern,
+          description: spec.description ?? null,
+        }))
+      : [],
+    credentialFields:
+      p.mode === 'oauth2' ? [] : p.credentialFields.map((f) => ({ name: f.name, label: f.label, kind: f.kind })),
     apiHeaders: Object.keys(p.apiHeaders),
   }
 }

@@ -10,7 +10,11 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
   app.get(
     '/healthz',
     {
-      schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: json('Up', Health), ...problems(500), ...shuttingDown() } },
+      schema: {
+        summary: 'Liveness: the process is up',
+        tags: ['operations'],
+        response: { 200: json('Up', Health), ...problems(500), ...shuttingDown() },
+      },
       config: { quietLog: true },
     },
     async () => ({ status: 'ok' as const }),
@@ -28,7 +32,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
           // Not ready (database or migrations), or shutting down (problem+json, code shutting_down).
           503: {
             description: 'Not ready (body: the failing check), or shutting down (problem+json, code: shutting_down)',
-            content: { 'application/json': { schema: Readiness }, 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+            content: {
+              'application/json': { schema: Readiness },
+              'application/problem+json': { schema: { $ref: 'Problem#' } },
+            },
           },
         },
       },
@@ -44,7 +51,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
         database = 'unreachable'
       }
       const ready = database === 'ok' && migrationState === 'ok'
-      return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : 'unavailable', checks: { database, migrations: migrationState } })
+      return reply
+        .code(ready ? 200 : 503)
+        .header('cache-control', 'no-store')
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { database, migrations: migrationState } })
     },
   )
 
@@ -54,7 +64,14 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
       schema: {
         summary: 'Prometheus metrics',
         tags: ['operations'],
-        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } }, ...problems(500), ...shuttingDown() },
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...problems(500),
+          ...shuttingDown(),
+        },
       },
       config: { quietLog: true },
     },

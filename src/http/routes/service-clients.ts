@@ -19,7 +19,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         ...requiresScope('clients:admin'),
         body: NewServiceClient,
         response: {
-          201: json('The new client with its secret', Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.String() })])),
+          201: json(
+            'The new client with its secret',
+            Type.Intersect([ServiceClient, Type.Object({ clientSecret: Type.String() })]),
+          ),
           ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
@@ -27,7 +30,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     },
     async (request, reply) => {
       const { client, clientSecret } = await clients.create(request.body, callerOf(request).clientId)
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, clientSecret })
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ ...client, clientSecret })
     },
   )
 
@@ -38,7 +44,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
         summary: 'List service clients',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
-        response: { 200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })), ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503) },
+        response: {
+          200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })),
+          ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503),
+        },
       },
       config: { rateLimit },
     },

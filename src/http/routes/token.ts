@@ -12,7 +12,12 @@ import { json, problems } from '../schemas/common.js'
 import { oauthError, TokenRequest, TokenResponse } from '../schemas/token.js'
 import { SECURITY_EVENTS } from '../../security-events.js'
 
-function sendOAuthError(reply: FastifyReply, status: number, error: OAuthErrorCode, description?: string): FastifyReply {
+function sendOAuthError(
+  reply: FastifyReply,
+  status: number,
+  error: OAuthErrorCode,
+  description?: string,
+): FastifyReply {
   if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
   return reply
     .code(status)
@@ -37,7 +42,10 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
   }
 }
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { clients, tokens, audit, metrics, config }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
+  app,
+  { clients, tokens, audit, metrics, config },
+) => {
   // RFC 6749 §4.4.2: form-encoded only, in this route's plugin scope.
   app.removeContentTypeParser('application/json')
   await app.register(formbody, { bodyLimit: 8 * 1024 })
@@ -71,7 +79,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
         if (!error) return reply.send(err)
         if (error === 'server_error') request.log.error({ err, code }, 'token request failed')
         if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error)
-        const description = code === 'unsupported_media_type' ? 'use application/x-www-form-urlencoded' : 'malformed or repeated parameter'
+        const description =
+          code === 'unsupported_media_type'
+            ? 'use application/x-www-form-urlencoded'
+            : 'malformed or repeated parameter'
         return sendOAuthError(reply, 400, 'invalid_request', description)
       },
     },
@@ -84,7 +95,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
       if (body.grant_type !== 'client_credentials') {
         return sendOAuthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
       }
-      const credentials = basic ? parseBasic(basic) : body.client_id && body.client_secret ? { clientId: body.client_id, secret: body.client_secret } : undefined
+      const credentials = basic
+        ? parseBasic(basic)
+        : body.client_id && body.client_secret
+          ? { clientId: body.client_id, secret: body.client_secret }
+          : undefined
       if (!credentials) {
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication required')
@@ -94,7 +109,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
         metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
         // An unknown id is not logged: it may be a secret pasted into the wrong field.
         const known = clients.cached(credentials.clientId) !== undefined
-        request.log.warn({ event: SECURITY_EVENTS.clientAuthenticationFailed, ...(known ? { clientId: credentials.clientId } : { clientIdKnown: false }) }, 'client authentication failed')
+        request.log.warn(
+          {
+            event: SECURITY_EVENTS.clientAuthenticationFailed,
+            ...(known ? { clientId: credentials.clientId } : { clientIdKnown: false }),
+          },
+          'client authentication failed',
+        )
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
       let scopes: string[] = client.scopes
@@ -102,13 +123,22 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { cl
         const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
         const refused = requested.filter((s) => !(client.scopes as string[]).includes(s))
         if (requested.length === 0 || refused.length) {
-          return sendOAuthError(reply, 400, 'invalid_scope', `not granted to this client: ${refused.join(' ') || '(empty)'}`)
+          return sendOAuthError(
+            reply,
+            400,
+            'invalid_scope',
+            `not granted to this client: ${refused.join(' ') || '(empty)'}`,
+          )
         }
         scopes = requested
       }
       const { token, claims } = await tokens.issue(client.clientId, scopes)
       metrics.brokerTokens.inc()
-      audit.record({ type: 'broker_token.issued', actor: client.clientId, detail: { jti: claims.jti, scope: claims.scope, exp: claims.exp } })
+      audit.record({
+        type: 'broker_token.issued',
+        actor: client.clientId,
+        detail: { jti: claims.jti, scope: claims.scope, exp: claims.exp },
+      })
       request.log.info({ clientId: client.clientId, jti: claims.jti, scope: claims.scope }, 'broker token issued')
       return reply
         .header('cache-control', 'no-store')

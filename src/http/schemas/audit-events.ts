@@ -13,14 +13,19 @@ const AuditEvent = Type.Object({
   detail: Type.Object({}, { additionalProperties: true }),
 })
 
-export const AuditEventPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+export const AuditEventPage = Type.Object({
+  items: Type.Array(AuditEvent),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+})
 
 export const AuditQuery = Type.Object(
   {
     connectionId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
     type: Type.Optional(StringEnum(AUDIT_EVENT_TYPES)),
     // At most 18 digits: always inside PostgreSQL's bigint.
-    cursor: Type.Optional(Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 18, pattern: '^[0-9]+$', description: 'nextCursor of the previous page' }),
+    ),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },

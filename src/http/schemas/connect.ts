@@ -4,7 +4,11 @@ import { Type } from 'typebox'
 import { PARAM_NAME_PATTERN } from '../../providers/schema.js'
 
 export const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } })
-export const redirect = (description: string) => ({ description, headers: { location: { type: 'string' } }, type: 'null' })
+export const redirect = (description: string) => ({
+  description,
+  headers: { location: { type: 'string' } },
+  type: 'null',
+})
 
 export const ConnectParams = Type.Object({ token: Type.String({ maxLength: 100 }) }, { additionalProperties: false })
 // Any provider path is taken and refused by the attempt's checks (400), never a 404.
@@ -24,4 +28,7 @@ export const CallbackQuery = Type.Object(
   { additionalProperties: true },
 )
 // Field names come from the provider's credential fields; a repeated field is an array: refused.
-export const FormBody = Type.Record(Type.String({ pattern: PARAM_NAME_PATTERN }), Type.String({ maxLength: 4096 }), { additionalProperties: false, maxProperties: 12 })
+export const FormBody = Type.Record(Type.String({ pattern: PARAM_NAME_PATTERN }), Type.String({ maxLength: 4096 }), {
+  additionalProperties: false,
+  maxProperties: 12,
+})

@@ -18,9 +18,17 @@ import { Limit, Timestamp } from './common.js'
 const VISIBLE_STATUSES = ['active', 'reauthorization_required'] as const satisfies readonly ConnectionStatus[]
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
-const OwnerId = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: "The caller's identifier for whose connection it is" })
+const OwnerId = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+  description: "The caller's identifier for whose connection it is",
+})
 const ProviderKey = Type.String({ minLength: 1, maxLength: 63, pattern: PROVIDER_KEY_PATTERN })
-const ConnectParams = Type.Record(Type.String({ pattern: PARAM_NAME_PATTERN }), Type.String({ maxLength: 256 }), { additionalProperties: false, maxProperties: 20 })
+const ConnectParams = Type.Record(Type.String({ pattern: PARAM_NAME_PATTERN }), Type.String({ maxLength: 256 }), {
+  additionalProperties: false,
+  maxProperties: 20,
+})
 
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 
@@ -28,7 +36,13 @@ export const NewConnectSession = Type.Object(
   {
     provider: ProviderKey,
     ownerId: OwnerId,
-    returnUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Must be under one of the allowed return URLs of the calling service client' })),
+    returnUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'Must be under one of the allowed return URLs of the calling service client',
+      }),
+    ),
     params: Type.Optional(ConnectParams),
     scopes: Type.Optional(Type.Array(ProviderScope, { maxItems: 100 })),
     connectionId: Type.Optional(Id),
@@ -48,16 +62,24 @@ export const Connection = Type.Object({
   ownerId: Type.String(),
   status: StringEnum(VISIBLE_STATUSES),
   scopes: Type.Array(Type.String()),
-  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'Expiry of the current access token; null when the provider gave none' }),
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'Expiry of the current access token; null when the provider gave none',
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   lastRefreshedAt: Type.Union([Timestamp, Type.Null()]),
   lastErrorCode: Type.Union([Type.String(), Type.Null()]),
-  metadata: Type.Object({}, { additionalProperties: true, description: 'Non-secret fields of the provider token response (account ids, ...)' }),
+  metadata: Type.Object(
+    {},
+    { additionalProperties: true, description: 'Non-secret fields of the provider token response (account ids, ...)' },
+  ),
   params: Type.Object({}, { additionalProperties: true, description: 'Connect parameters (e.g. subdomain)' }),
 })
 
-export const ConnectionPage = Type.Object({ items: Type.Array(Connection), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+export const ConnectionPage = Type.Object({
+  items: Type.Array(Connection),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+})
 
 export const ListQuery = Type.Object(
   {
@@ -72,8 +94,16 @@ export const ListQuery = Type.Object(
 
 export const AccessTokenRequest = Type.Object(
   {
-    minValiditySeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'The token must stay valid at least this long; the broker refreshes first if not' }),
-    forceRefresh: Type.Boolean({ default: false, description: 'Refresh even if the token is fresh (concurrent calls still share one refresh)' }),
+    minValiditySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description: 'The token must stay valid at least this long; the broker refreshes first if not',
+    }),
+    forceRefresh: Type.Boolean({
+      default: false,
+      description: 'Refresh even if the token is fresh (concurrent calls still share one refresh)',
+    }),
   },
   { additionalProperties: false },
 )
@@ -82,12 +112,16 @@ export const NewConnection = Type.Object(
   {
     provider: ProviderKey,
     ownerId: OwnerId,
-    credentials: Type.Record(Type.String({ pattern: PARAM_NAME_PATTERN }), Type.Union([Type.String({ maxLength: 16_384 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })]), {
-      additionalProperties: false,
-      maxProperties: 12,
-      description:
-        "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
-    }),
+    credentials: Type.Record(
+      Type.String({ pattern: PARAM_NAME_PATTERN }),
+      Type.Union([Type.String({ maxLength: 16_384 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })]),
+      {
+        additionalProperties: false,
+        maxProperties: 12,
+        description:
+          "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
+      },
+    ),
     params: Type.Optional(ConnectParams),
   },
   { additionalProperties: false },
@@ -98,28 +132,39 @@ export const ProviderView = Type.Object({
   displayName: Type.String(),
   mode: StringEnum(AUTH_MODES),
   docsUrl: Type.Union([Type.String(), Type.Null()]),
-  redirectUri: Type.Union([Type.String(), Type.Null()], { description: 'The redirect URI to register at the provider (OAuth 2.0 providers)' }),
+  redirectUri: Type.Union([Type.String(), Type.Null()], {
+    description: 'The redirect URI to register at the provider (OAuth 2.0 providers)',
+  }),
   scopes: Type.Array(Type.String(), { description: 'Scopes requested by default (OAuth 2.0 providers)' }),
   pkce: Type.Boolean(),
   issuer: Type.Union([Type.String(), Type.Null()]),
   revocation: StringEnum(REVOCATION_METHODS),
-  params: Type.Array(Type.Object({ name: Type.String(), pattern: Type.String(), description: Type.Union([Type.String(), Type.Null()]) }), {
-    description: 'Connect-session params the provider needs (URL placeholders)',
-  }),
-  credentialFields: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), kind: StringEnum(CREDENTIAL_FIELD_KINDS) }), {
-    description: 'What a user supplies (API-key and credential-exchange providers)',
-  }),
+  params: Type.Array(
+    Type.Object({ name: Type.String(), pattern: Type.String(), description: Type.Union([Type.String(), Type.Null()]) }),
+    {
+      description: 'Connect-session params the provider needs (URL placeholders)',
+    },
+  ),
+  credentialFields: Type.Array(
+    Type.Object({ name: Type.String(), label: Type.String(), kind: StringEnum(CREDENTIAL_FIELD_KINDS) }),
+    {
+      description: 'What a user supplies (API-key and credential-exchange providers)',
+    },
+  ),
   apiHeaders: Type.Array(Type.String(), { description: 'Headers handed out with tokens besides Authorization' }),
 })
 
 export const AccessToken = Type.Object({
   accessToken: Type.String(),
   tokenType: Type.String(),
-  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'True expiry; may be sooner than asked when the provider issues short lifetimes' }),
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'True expiry; may be sooner than asked when the provider issues short lifetimes',
+  }),
   scopes: Type.Array(Type.String()),
   provider: Type.String(),
   connectionId: Type.String(),
   headers: Type.Record(Type.String(), Type.String(), {
-    description: "Headers the provider's API needs besides `Authorization: <tokenType> <accessToken>` (Interact: X-Tenant); empty for most providers",
+    description:
+      "Headers the provider's API needs besides `Authorization: <tokenType> <accessToken>` (Interact: X-Tenant); empty for most providers",
   }),
 })

@@ -22,4 +22,7 @@ export const NewServiceClient = Type.Object(
   { additionalProperties: false },
 )
 
-export const ClientIdParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) }, { additionalProperties: false })
+export const ClientIdParams = Type.Object(
+  { clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) },
+  { additionalProperties: false },
+)

@@ -1,6 +1,11 @@
 // Schemas of the signing-key admin routes (routes/signing-keys.ts).
 import { Type } from 'typebox'
-import { DEFAULT_ACTIVATION_DELAY_SECONDS, MAX_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS, SIGNING_KEY_STATUSES } from '../../issuer/signing-keys.js'
+import {
+  DEFAULT_ACTIVATION_DELAY_SECONDS,
+  MAX_ACTIVATION_DELAY_SECONDS,
+  MIN_ACTIVATION_DELAY_SECONDS,
+  SIGNING_KEY_STATUSES,
+} from '../../issuer/signing-keys.js'
 import { StringEnum } from '../../validation.js'
 import { Timestamp } from './common.js'
 

@@ -30,4 +30,7 @@ const OAuthError = Type.Object({
   error_description: Type.Optional(Type.String()),
 })
 
-export const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthError } } })
+export const oauthError = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: OAuthError } },
+})
