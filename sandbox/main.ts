@@ -79,6 +79,7 @@ function writeProvidersFile(
   as: AuthorizationServer,
   entryFor: (as: AuthorizationServer) => Record<string, unknown>,
 ): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a providers-file reference, filled in by the broker
   const entry = { ...entryFor(as), displayName: 'Demo provider', clientSecret: '${SANDBOX_DEMO_CLIENT_SECRET}' }
   const file = join(dir, 'providers.yaml')
   writeFileSync(

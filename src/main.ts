@@ -20,7 +20,7 @@ async function appModules() {
 }
 
 async function main(): Promise<void> {
-  let config
+  let config: Config
   try {
     config = loadConfig(process.env, undefined, { server: true })
   } catch (err) {

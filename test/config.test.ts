@@ -258,6 +258,7 @@ providers:
     authorizationParams: { prompt: consent }
 `
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the providers-file syntax under test
   it('loads YAML with ${NAME} interpolation after parsing (secrets cannot change the structure)', () => {
     const c = loadConfig(env, files({ '/etc/broker/providers.yaml': yaml }))
     const acme = c.providers.get('acme')!
@@ -282,6 +283,7 @@ providers:
         acme: {
           authorizationUrl: 'https://a.example/auth',
           tokenUrl: 'https://a.example/token',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a providers-file reference
           clientId: '${ACME_ID}',
           clientSecret: 'x',
         },

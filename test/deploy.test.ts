@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest'
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../src/config.js'
 import { generateEncryptionKey } from '../src/store/encryption.js'
 import { START_COMMAND } from './support/process.js'
+import type { Json } from './support/json.js'
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')
-type Service = Record<string, any>
+type Service = Record<string, Json>
 const compose = parse(read('docker-compose.yml')) as {
   services: Record<string, Service>
   volumes: Record<string, unknown>
@@ -35,7 +36,7 @@ function envFile(text: string): Record<string, string> {
 function interpolate(value: string, env: Record<string, string>): string {
   return value.replace(
     /\$\{([A-Z_][A-Z0-9_]*)(?::\?([^}]*)|:-([^}]*))?\}/g,
-    (m, name: string, required?: string, fallback?: string) => {
+    (_match, name: string, required?: string, fallback?: string) => {
       if (env[name] === undefined && required !== undefined) throw new Error(`compose would refuse: ${name} unset`)
       return env[name] || (fallback ?? '')
     },

@@ -11,6 +11,7 @@ import { BOOTSTRAP_ID, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } 
 import { Browser } from './support/browser.js'
 import { apiClient, connectUser, type Api } from './support/connect.js'
 import { registerEncryptionKeys } from './support/secrets.js'
+import type { Json } from './support/json.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
@@ -19,7 +20,7 @@ let token: string
 /** Values that must not appear in any security-event line (the run-wide check covers every line). */
 const sensitive = new Set<string>()
 
-type Line = Record<string, any>
+type Line = Record<string, Json>
 
 beforeAll(async () => {
   const port = await freePort()

@@ -13,6 +13,7 @@ import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort } from './supp
 import { createDatabase } from './support/db.js'
 import { ROOT, spawnBroker, type BrokerProcess } from './support/process.js'
 import { registerEncryptionKeys, registerIssuedSecrets, registerJwt } from './support/secrets.js'
+import type { Json } from './support/json.js'
 
 const exec = promisify(execFile)
 const running: BrokerProcess[] = []
@@ -41,7 +42,7 @@ async function cli(cwd: string, args: string[], env: Record<string, string> = {}
     env: { PATH: process.env.PATH!, ...env },
   })
   registerIssuedSecrets(stdout)
-  return JSON.parse(stdout) as Record<string, any>
+  return JSON.parse(stdout) as Record<string, Json>
 }
 
 describe('npm start with no configuration (embedded PostgreSQL)', () => {

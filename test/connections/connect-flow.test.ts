@@ -11,10 +11,11 @@ import {
 } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
+import type { Json } from '../support/json.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
-let api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; headers: Headers }>
+let api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Json; headers: Headers }>
 
 const RETURN = 'https://app.example.com/connected'
 

@@ -19,6 +19,7 @@ import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
 import { registerSecret } from '../support/secrets.js'
+import type { Json } from '../support/json.js'
 
 const N = 200
 const WINDOW = 300
@@ -441,8 +442,8 @@ describe('the claim query reads its indexes', () => {
       }
       const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${CLAIM_SQL}`, claimParameters(options))
       const plan = JSON.stringify(rows[0]['QUERY PLAN'])
-      const nodes: Array<Record<string, any>> = []
-      const walk = (n: Record<string, any>) => {
+      const nodes: Array<Record<string, Json>> = []
+      const walk = (n: Record<string, Json>) => {
         nodes.push(n)
         for (const c of n.Plans ?? []) walk(c)
       }

@@ -18,6 +18,7 @@ import { apiClient, connectUser } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
 import { histogram, openColumn, printFigures, sleep, sql, testKeyring, vend, type Outcome } from '../support/faults.js'
 import { ROOT } from '../support/process.js'
+import type { Json } from '../support/json.js'
 
 const exec = promisify(execFile)
 const KEY1 = ENCRYPTION_KEY
@@ -168,7 +169,7 @@ describe('encryption-key rotation', () => {
     ]
     await sleep(300)
     const started = Date.now()
-    let cli: { code: number; out: any; stderr: string }
+    let cli: { code: number; out: Json; stderr: string }
     try {
       const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), 'encryption', 'reencrypt'], {
         env: { PATH: process.env.PATH!, DATABASE_URL: database.url, ENCRYPTION_KEY: `${KEY2},${KEY1}` },

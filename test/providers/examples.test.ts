@@ -51,6 +51,7 @@ describe('providers.example.yaml', () => {
     })
   })
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the providers-file syntax under test
   it('writes every secret as a ${VAR}, never a value', () => {
     const text = read('providers.example.yaml')
     const secrets = [...text.matchAll(/^\s*(clientId|clientSecret):\s*(.*)$/gm)].map((m) => m[2])
@@ -84,6 +85,7 @@ describe('docs/providers-setup.md', () => {
 
   it('would catch a drifted snippet', () => {
     expect(() =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a providers file
       load(asFile('chatwork:\n  clientId: ${CHATWORK_CLIENT_ID}\n  clientSecrets: ${CHATWORK_CLIENT_SECRET}\n')),
     ).toThrow(/unknown key "clientSecrets"/)
     expect(() => load(asFile('livechat:\n  clientId: x\n'))).toThrow(/providers.livechat.clientSecret: required/)

@@ -9,6 +9,7 @@ import { newTenantGuid, startInteractReplica, type InteractReplica } from './int
 import { startLiveChatReplica, type LiveChatReplica } from './livechat.js'
 import { startRespondIoReplica, type RespondIoReplica } from './respondio.js'
 import { startZendeskChatReplica, type ZendeskChatReplica } from './zendesk-chat.js'
+import type { Json } from '../support/json.js'
 
 const CALLBACK = 'http://127.0.0.1:3999/oauth/callback'
 
@@ -31,7 +32,7 @@ const reasons = (list: Rejection[]) => list.map((r) => r.reason)
 async function call(url: string, init?: RequestInit) {
   const res = await fetch(url, init)
   const text = await res.text()
-  let body: any
+  let body: Json
   try {
     body = JSON.parse(text)
   } catch {
@@ -728,7 +729,7 @@ describe('Interact replica', () => {
   ) => {
     const res = await undiciFetch(url, { ...init, dispatcher: agent })
     const text = await res.text()
-    let body: any
+    let body: Json
     try {
       body = JSON.parse(text)
     } catch {

@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { generateKeyPair, randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 // oidc-provider publishes no type declarations (DefinitelyTyped lags behind v9); the few
-// members used here are typed locally below. @ts-ignore rather than @ts-expect-error so
-// that installing types later does not break the build.
-// @ts-ignore TS7016
+// members used here are typed locally below. Should types get installed, the build says
+// so and the local types can go.
+// @ts-expect-error TS7016: oidc-provider has no type declarations
 import OidcProviderModule from 'oidc-provider'
 import { registerSecret } from './secrets.js'
 
