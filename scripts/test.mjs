@@ -41,7 +41,8 @@ for (const [name, [command, ...args]] of steps) {
   if (status !== 0) break
 }
 console.log(
-  `\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} (${times.join(', ')})${status ? ', FAILED' : ''}`,
+  `\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} ` +
+    `(${times.join(', ')})${status ? ', FAILED' : ''}`,
 )
 process.exitCode = status
 

@@ -17,6 +17,7 @@ import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
 import { countStale, reencryptAll } from './store/reencrypt.js'
 
+const [DEFAULT_DELAY, MIN_DELAY] = [DEFAULT_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS]
 const USAGE = `usage: npm run cli -- <command>
 
   migrate                                   apply pending database migrations
@@ -26,7 +27,7 @@ const USAGE = `usage: npm run cli -- <command>
   clients delete <clientId>                 delete a service client
   keys list                                 list signing keys
   keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
-                                            (default ${DEFAULT_ACTIVATION_DELAY_SECONDS} s, at least ${MIN_ACTIVATION_DELAY_SECONDS} s)
+                                            (default ${DEFAULT_DELAY} s, at least ${MIN_DELAY} s)
   encryption reencrypt                      re-encrypt every stored secret under the first
                                             key of ENCRYPTION_KEY
 
@@ -112,7 +113,8 @@ async function run(
         values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
       if (command === 'keys rotate' && !isActivationDelay(delay)) {
         throw new UsageError(
-          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
+          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} ` +
+            'seconds (at least the JWKS cache lifetime)',
         )
       }
       await keys.ensureKey()

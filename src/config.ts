@@ -158,7 +158,8 @@ export function loadConfig(
 function requirePublicUrl(p: EnvReader, databaseUrl: string | undefined, problems: string[]): void {
   if (databaseUrl === undefined || p.string('PUBLIC_URL') !== undefined) return
   problems.push(
-    "PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker's external URL, e.g. https://broker.example.com",
+    'PUBLIC_URL: required with an external database (DATABASE_URL is ' +
+      "set): the broker's external URL, e.g. https://broker.example.com",
   )
 }
 
@@ -177,7 +178,8 @@ function readEncryptionKeys(
     }
   } else if (databaseUrl !== undefined) {
     problems.push(
-      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
+      'ENCRYPTION_KEY: required with an external database (DATABASE_URL ' +
+        'is set); generate one with `openssl rand -base64 32`',
     )
   }
   return undefined

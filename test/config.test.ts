@@ -207,7 +207,8 @@ describe('environment', () => {
       '<generate with openssl rand -hex 32 here>',
     ])('refuses the placeholder %s', (secret) => {
       expect(withSecret(secret)).toEqual([
-        'BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not a random secret; generate one with `openssl rand -hex 32`',
+        'BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not ' +
+          'a random secret; generate one with `openssl rand -hex 32`',
       ])
     })
   })
@@ -340,7 +341,8 @@ providers:
       expect.arrayContaining([
         'PROVIDERS_FILE /p.yaml: providers.acme.tokenUrl: required',
         'PROVIDERS_FILE /p.yaml: providers.acme.clientSecret: required',
-        'PROVIDERS_FILE /p.yaml: providers.acme.authorizationUrl: must use https (plain http is accepted for loopback hosts only)',
+        'PROVIDERS_FILE /p.yaml: providers.acme.authorizationUrl: must ' +
+          'use https (plain http is accepted for loopback hosts only)',
       ]),
     )
   })

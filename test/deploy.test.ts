@@ -56,25 +56,29 @@ describe('docker-compose.yml', () => {
     expect(broker.build).toBe('.')
   })
 
-  it('hardens the broker container: env file for secrets, read-only, no new privileges, no capabilities, restart, healthcheck', () => {
-    expect(broker.env_file).toBe('.env')
-    expect(broker.read_only).toBe(true)
-    expect(broker.security_opt).toContain('no-new-privileges:true')
-    expect(broker.cap_drop).toEqual(['ALL'])
-    expect(broker.restart).toBe('unless-stopped')
-    expect(postgres.restart).toBe('unless-stopped')
-    // CMD-SHELL: podman-compose 1.0.3 breaks the quoting of a CMD list (the compose test saw it).
-    expect(broker.healthcheck.test[0]).toBe('CMD-SHELL')
-    expect(broker.healthcheck.test[1]).toContain('http://127.0.0.1:3000/readyz')
-    // Published on the host's loopback only (unauthenticated /metrics); PostgreSQL not at all.
-    expect(broker.ports.map((p: string) => interpolate(p, {}))).toEqual(['127.0.0.1:3000:3000'])
-    expect(broker.ports.map((p: string) => interpolate(p, { BROKER_PORT: '4000' }))).toEqual(['127.0.0.1:4000:3000'])
-    expect(postgres.ports).toBeUndefined()
-    // No secret value written in the compose file itself.
-    for (const value of Object.values(broker.environment as Record<string, string>)) {
-      expect(value).not.toMatch(/secret|password=/i)
-    }
-  })
+  it(
+    'hardens the broker container: env file for secrets, read-only, ' +
+      'no new privileges, no capabilities, restart, healthcheck',
+    () => {
+      expect(broker.env_file).toBe('.env')
+      expect(broker.read_only).toBe(true)
+      expect(broker.security_opt).toContain('no-new-privileges:true')
+      expect(broker.cap_drop).toEqual(['ALL'])
+      expect(broker.restart).toBe('unless-stopped')
+      expect(postgres.restart).toBe('unless-stopped')
+      // CMD-SHELL: podman-compose 1.0.3 breaks the quoting of a CMD list (the compose test saw it).
+      expect(broker.healthcheck.test[0]).toBe('CMD-SHELL')
+      expect(broker.healthcheck.test[1]).toContain('http://127.0.0.1:3000/readyz')
+      // Published on the host's loopback only (unauthenticated /metrics); PostgreSQL not at all.
+      expect(broker.ports.map((p: string) => interpolate(p, {}))).toEqual(['127.0.0.1:3000:3000'])
+      expect(broker.ports.map((p: string) => interpolate(p, { BROKER_PORT: '4000' }))).toEqual(['127.0.0.1:4000:3000'])
+      expect(postgres.ports).toBeUndefined()
+      // No secret value written in the compose file itself.
+      for (const value of Object.values(broker.environment as Record<string, string>)) {
+        expect(value).not.toMatch(/secret|password=/i)
+      }
+    },
+  )
 
   it('gives the broker every variable its configuration requires (the config loads as the container sees it)', () => {
     const dotenv = envFile(read('.env.example'))

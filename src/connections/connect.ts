@@ -46,7 +46,10 @@ export type ConnectStart =
   | { kind: 'redirect'; redirectUrl: string; binding: BrowserBinding }
   | { kind: 'form'; provider: ApiKeyProvider | CredentialExchangeProvider; attempt: string; binding: BrowserBinding }
 
-/** The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session stays. */
+/**
+ * The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session
+ * stays.
+ */
 export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_unavailable'> {
   readonly status: number
 

@@ -24,7 +24,8 @@ export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}</style>
 </head><body>${body}</body></html>`
 }
 
@@ -40,7 +41,8 @@ export function errorPage(reply: FastifyReply, status: number, code: string): Fa
     .send(
       page(
         'Connection failed',
-        `<h1>Connection failed</h1><p>${escapeHtml(message)}</p><p>Error code: <code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`,
+        `<h1>Connection failed</h1><p>${escapeHtml(message)}</p><p>Error code: ` +
+          `<code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`,
       ),
     )
 }
@@ -67,7 +69,11 @@ export function formPage(
     .map((f) => {
       const type = f.kind === 'secret' ? 'password' : f.kind === 'url' ? 'url' : 'text'
       const help = f.help ? `<br><small>${escapeHtml(f.help)}</small>` : ''
-      return `<p><label for="${escapeHtml(f.name)}">${escapeHtml(f.label)}</label><br><input id="${escapeHtml(f.name)}" name="${escapeHtml(f.name)}" type="${type}" required autocomplete="off" spellcheck="false" style="width:100%">${help}</p>`
+      return (
+        `<p><label for="${escapeHtml(f.name)}">${escapeHtml(f.label)}</label><br><input ` +
+        `id="${escapeHtml(f.name)}" name="${escapeHtml(f.name)}" type="${type}" ` +
+        `required autocomplete="off" spellcheck="false" style="width:100%">${help}</p>`
+      )
     })
     .join('')
   const error = form.error ? `<p role="alert" style="color:#a00">${escapeHtml(form.error)}</p>` : ''
@@ -77,8 +83,10 @@ export function formPage(
     .send(
       page(
         `Connect ${form.provider.displayName}`,
-        `<h1>Connect ${escapeHtml(form.provider.displayName)}</h1>${error}<form method="post" action="${escapeHtml(form.action)}">` +
-          `<input type="hidden" name="attempt" value="${escapeHtml(form.attempt)}">${inputs}<p><button id="connect" type="submit">Connect</button></p></form>`,
+        `<h1>Connect ${escapeHtml(form.provider.displayName)}</h1>${error}<form ` +
+          `method="post" action="${escapeHtml(form.action)}">` +
+          `<input type="hidden" name="attempt" value="${escapeHtml(form.attempt)}">${inputs}<p><button ` +
+          'id="connect" type="submit">Connect</button></p></form>',
       ),
     )
 }

@@ -130,7 +130,8 @@ export class SigningKeys {
           pem = this.keyring.openString(row.privateKey, fieldContext('signing_keys', row.kid, 'private_key'))
         } catch (err) {
           throw new Error(
-            `cannot decrypt signing key ${row.kid}: ${(err as Error).message}. Is ENCRYPTION_KEY the key this database was written with (old keys must stay listed until re-encryption)?`,
+            `cannot decrypt signing key ${row.kid}: ${(err as Error).message}. Is ENCRYPTION_KEY ` +
+              'the key this database was written with (old keys must stay listed until re-encryption)?',
           )
         }
         privateKey = await importPKCS8(pem, row.alg)

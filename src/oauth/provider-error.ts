@@ -27,7 +27,10 @@ const CONFIGURATION_ERRORS = new Set([
   'unauthorized_client',
   'unsupported_grant_type',
 ])
-/** The provider asking for patience: RFC 6749 §4.1.2.1 (temporarily_unavailable, server_error), RFC 8628 §3.5 (slow_down). */
+/**
+ * The provider asking for patience: RFC 6749 §4.1.2.1 (temporarily_unavailable, server_error), RFC 8628 §3.5
+ * (slow_down).
+ */
 const TRANSIENT_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'slow_down'])
 
 /**

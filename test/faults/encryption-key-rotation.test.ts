@@ -207,7 +207,8 @@ describe('encryption-key rotation', () => {
     expect(figures.sealedValuesUnderKey1After).toBe(0)
   }, 45_000)
 
-  it('a broker with key2 only serves every connection, refreshes each, and the chain at the provider is intact', async () => {
+  it('a broker with key2 only serves every connection, ' +
+    'refreshes each, and the chain at the provider is intact', async () => {
     const { b, token } = await restart(KEY2)
     for (const id of ids) {
       const stored = await storedTokens(id)
@@ -241,7 +242,8 @@ describe('encryption-key rotation', () => {
     expect(calls.filter((o) => o.status >= 500 || o.status === 0)).toEqual([])
   }, 30_000)
 
-  it('the next rotation, rolled replica by replica: a replica that knows the new key reads what the rotated one wrote', async () => {
+  it('the next rotation, rolled replica by replica: a replica ' +
+    'that knows the new key reads what the rotated one wrote', async () => {
     const KEY3 = generateEncryptionKey()
     const old = broker! // still on key2 alone: the replica not restarted yet
     const oldToken = await old.token()

@@ -191,7 +191,8 @@ describe('provider rotated the refresh token, then the database failed before th
     for (const secret of [before.rt!, after.rt!, after.at!, final.rt!]) expect(logs).not.toContain(secret)
   }, 30_000)
 
-  it('database down past the retry window: 503 once the window is over, then the documented loss fails safe to 409', async () => {
+  it('database down past the retry window: 503 once the window ' +
+    'is over, then the documented loss fails safe to 409', async () => {
     const id = await connect('rotated-beyond-window')
     const before = await stored(id)
     const lostBefore = await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })

@@ -488,7 +488,8 @@ describe('callback: parameters', () => {
       'code with markup and CRLF',
       () =>
         get(
-          `/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}&iss=${enc(as.issuer)}`,
+          `/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}` +
+            `&iss=${enc(as.issuer)}`,
           cookieHeader(third.browser),
         ),
       {

@@ -278,7 +278,10 @@ describe('queries', () => {
     }
     // The form body of /oauth/token: a repeated parameter is invalid_request (RFC 6749 §3.2).
     for (const key of ['grant_type', 'scope', 'client_id', 'client_secret']) {
-      const form = `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}&scope=tokens%3Aread&${key}=${key === 'grant_type' ? 'client_credentials' : 'x'}`
+      const form =
+        `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}` +
+        `&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}&scope=tokens%3Aread` +
+        `&${key}=${key === 'grant_type' ? 'client_credentials' : 'x'}`
       await attempt(
         QUERIES,
         `/oauth/token ${key} twice`,

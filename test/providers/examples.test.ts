@@ -71,17 +71,20 @@ describe('docs/providers-setup.md', () => {
     }
   })
 
-  it('has a section per catalog provider with its providers-file entry, and the redirect URI for OAuth 2.0 ones', () => {
-    for (const [key, entry] of Object.entries(CATALOG)) {
-      const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(guide)
-      expect(heading, key).not.toBeNull()
-      const section = guide.slice(heading!.index).split(/^##+ /m)[1]!
-      const entries = yamlBlocks(section).map((snippet) => [...load(asFile(snippet)).providers.keys()])
-      expect(entries, key).toContainEqual([key])
-      if (entry.mode === 'oauth2') expect(section, key).toContain(`\${PUBLIC_URL}/oauth/callback/${key}`)
-      else expect(section, key).toMatch(/no\s+redirect\s+URI/)
-    }
-  })
+  it(
+    'has a section per catalog provider with its providers-file entry, ' + 'and the redirect URI for OAuth 2.0 ones',
+    () => {
+      for (const [key, entry] of Object.entries(CATALOG)) {
+        const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(guide)
+        expect(heading, key).not.toBeNull()
+        const section = guide.slice(heading!.index).split(/^##+ /m)[1]!
+        const entries = yamlBlocks(section).map((snippet) => [...load(asFile(snippet)).providers.keys()])
+        expect(entries, key).toContainEqual([key])
+        if (entry.mode === 'oauth2') expect(section, key).toContain(`\${PUBLIC_URL}/oauth/callback/${key}`)
+        else expect(section, key).toMatch(/no\s+redirect\s+URI/)
+      }
+    },
+  )
 
   it('would catch a drifted snippet', () => {
     expect(() =>

@@ -26,7 +26,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
   const start = {
     summary: 'Start a connect attempt (the URL a service sends its user to)',
     description:
-      'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256. ' +
+      'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly ' +
+      'SameSite=Lax cookie and redirects to the provider with state and PKCE S256. ' +
       'API-key and credential-exchange providers: shows a form for the credentials.',
     tags: ['connect'],
     params: ConnectParams,
@@ -79,7 +80,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       schema: {
         summary: 'Submit the connect form (API-key and credential-exchange providers)',
         description:
-          'Checks the credentials with the provider, stores them encrypted, and ends like a callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
+          'Checks the credentials with the provider, stores them encrypted, and ends like a ' +
+          'callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
         tags: ['connect'],
         params: ConnectParams,
         consumes: ['application/x-www-form-urlencoded'],
@@ -134,8 +136,10 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       schema: {
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
-          'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
-          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page.',
+          'Consumes the attempt once, checks the browser binding, the provider ' +
+          'and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
+          'Ends with a redirect to the session returnUrl (`connection_id`, ' +
+          '`status=connected`, or `status=error&error=<code>`) or a small HTML page.',
         tags: ['connect'],
         params: CallbackParams,
         querystring: CallbackQuery,
@@ -146,14 +150,16 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
           ),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
           400: html(
-            'Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error',
+            'Refused: invalid, replayed or expired state, another browser, ' +
+              'wrong or unknown provider, wrong issuer, provider error',
           ),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
           502: html("The provider refused the broker's client at the code exchange"),
           503: html(
-            'The provider (unusable answer at the code exchange) or the database is unavailable, or the broker is shutting down',
+            'The provider (unusable answer at the code exchange) or ' +
+              'the database is unavailable, or the broker is shutting down',
           ),
         },
       },

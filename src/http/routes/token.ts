@@ -56,7 +56,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: 'Get a broker token (client_credentials)',
         description:
-          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1) or client_id/client_secret in the form and receive a ' +
+          'Authenticate a service client with HTTP Basic (RFC 6749 ' +
+          '§2.3.1) or client_id/client_secret in the form and receive a ' +
           'short-lived JWT access token (RFC 9068) for the /v1 API.',
         tags: ['broker tokens'],
         consumes: ['application/x-www-form-urlencoded'],
