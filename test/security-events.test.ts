@@ -1,4 +1,4 @@
-// Security events (docs/security.md, "SECURITY.md items", row 27; docs/decisions.md "Security events"): each attack
+// Security events (docs/security.md, checklist item 27; docs/decisions.md "Security events"): each attack
 // or sensitive operation leaves one log line with a stable `event` field and the facts an
 // operator needs (reason, kid, connection, table), and never a secret value: no state,
 // code, token, cookie or key. The lines are parsed from the broker's captured JSON log.

@@ -2,7 +2,7 @@
 // each opening of its connect URL starts a new attempt (state, browser binding, PKCE
 // verifier; the newest wins); an attempt is consumed exactly once, atomically, by the
 // callback or the form. Only hashes of the URL token, the state and the binding are
-// stored; the verifier is sealed. (docs/security.md, "SECURITY.md items", rows 1 and 2)
+// stored; the verifier is sealed. (docs/security.md, checklist items 1 and 2)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { ConnectSession } from '../generated/prisma/client.js'

@@ -233,7 +233,7 @@ export class FreshTokens {
 
   private async recordFailure(tx: Tx, row: ConnectionRow, err: ProviderError, actor: string): Promise<ProblemError> {
     // Under the row lock the stored refresh token is the one just refused: a refused grant is not
-    // a lost race, so the connection needs its user again. (docs/security.md, "SECURITY.md items", row 14)
+    // a lost race, so the connection needs its user again. (docs/security.md, checklist item 14)
     if (err.failure === 'grant') return this.markReauthorization(tx, row, err.code, actor)
     await this.deps.store.recordFailure(tx, row, { failure: err.failure, code: err.code }, actor)
     if (err.failure === 'configuration')

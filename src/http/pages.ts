@@ -1,6 +1,6 @@
 // Small fixed HTML pages for browser routes (connect, callback). Nothing from the request
 // is reflected; every dynamic value is escaped. No third-party content, no caching, no
-// referrer. (docs/security.md, "SECURITY.md items", rows 5 and 7)
+// referrer. (docs/security.md, checklist items 5 and 7)
 import type { FastifyReply } from 'fastify'
 import { CONNECT_ERRORS, PROBLEMS, type ProblemCode } from '../errors.js'
 

@@ -1,4 +1,4 @@
-// How a failed call to a provider is classified (docs/security.md, "SECURITY.md items", row 15). Only `grant`
+// How a failed call to a provider is classified (docs/security.md, checklist item 15). Only `grant`
 // failures say something about the connection itself (its user must authorize again);
 // `configuration` failures are the broker's client registration being refused (the same
 // for every connection of the provider: never a reason to drop a user's grant);

@@ -2,7 +2,7 @@
 // A service client registers allowed return URLs; a connect session's returnUrl must
 // have the exact origin of one of them and a path under its path. Parsing is strict so
 // that `//evil`, `/\evil`, `https:evil`, `javascript:` or CR/LF cannot slip through
-// (docs/security.md, "SECURITY.md items", row 6).
+// (docs/security.md, checklist item 6).
 
 export type UrlCheck = string | { error: string }
 

@@ -118,7 +118,7 @@ describe('connect flow', () => {
     expect(vended.headers.get('cache-control')).toBe('no-store')
     expect(vended.body).toMatchObject({ tokenType: 'Bearer', provider: 'idp', connectionId })
     expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
-    // The access token only: never the refresh token (docs/security.md, "SECURITY.md items", row 10).
+    // The access token only: never the refresh token (docs/security.md, checklist item 10).
     expect(Object.keys(vended.body).sort()).toEqual([
       'accessToken',
       'connectionId',

@@ -250,7 +250,7 @@ describe('provider faults during refresh', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json')
       expect(as.tokenRequests.length).toBe(before + 1)
       // Not the user's fault: it stays active (docs/security.md, "Decisions that differ from the letter of
-      // SECURITY.md").
+      // the checklist").
       const after = await row(id)
       expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual([
         'active',

@@ -1,7 +1,7 @@
 // Fault: the provider misbehaves: on refresh, on the callback's code exchange, and at its
 // revocation endpoint (oidc-provider on 127.0.0.1 with injected faults, two brokers on one
 // database). Expected (docs/decisions.md "Exactly-once refresh", "Failure classes",
-// "Revocation"; docs/security.md, "SECURITY.md items", rows 13, 15, 16, 17):
+// "Revocation"; docs/security.md, checklist items 13, 15, 16, 17):
 //
 // - a refresh answer without refresh_token keeps the stored one, and the next refresh uses it;
 // - ten 503s in a row: ten 503 provider_unavailable, tokens untouched, the failures counted,

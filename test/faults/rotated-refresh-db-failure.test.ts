@@ -202,7 +202,7 @@ describe('provider rotated the refresh token, then the database failed before th
     figures.beyondWindow_callerStatus = outcome.status
     figures.beyondWindow_callerMs = outcome.end - outcome.start
     // An infrastructure failure, reported as such: never a credential error.
-    // (docs/security.md, "SECURITY.md items", row 15)
+    // (docs/security.md, checklist item 15)
     expect([outcome.status, outcome.code]).toEqual([503, 'database_unavailable'])
     expect(outcome.end - outcome.start).toBeGreaterThan(PERSIST_RETRY_MS * 0.8)
     figures.beyondWindow_writeRetriesLost =

@@ -4,7 +4,7 @@
 // sent to the provider (oidc-provider AS, which records every request), no token or
 // ciphertext in the logs; deleting the connection still works, sends nothing for the
 // unreadable token, still revokes the intact one, and audits the unreadable one as failed.
-// (docs/decisions.md "Tampered secrets"; docs/security.md, "SECURITY.md items", row 9)
+// (docs/decisions.md "Tampered secrets"; docs/security.md, checklist item 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   providerEntryFor,

@@ -1,4 +1,4 @@
-// Hostile broker tokens (docs/security.md, "SECURITY.md items", rows 18-22, and "Adversarial cases",
+// Hostile broker tokens (docs/security.md, checklist items 18-22, and "Adversarial cases",
 // group broker tokens): every
 // forged, stale or malformed token and every garbage Authorization header is sent to every
 // /v1 route the broker serves (the auth hook runs before anything else, so each route is a

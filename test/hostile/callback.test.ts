@@ -1,4 +1,4 @@
-// Hostile callbacks and connect links (docs/security.md, "SECURITY.md items", rows 1-8, and "Adversarial
+// Hostile callbacks and connect links (docs/security.md, checklist items 1-8, and "Adversarial
 // cases", group callback),
 // against a broker whose provider is a real authorization server (oidc-provider, RFC 9207
 // iss, PKCE). Every refused callback must: answer 4xx, or 302 to the session's return URL

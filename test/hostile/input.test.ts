@@ -1,5 +1,5 @@
-// Input abuse on every /v1 route and on POST /oauth/token (docs/security.md, "SECURITY.md items",
-// rows 6, 8, 23, 24, and "Adversarial cases", group input), with a valid all-scope broker
+// Input abuse on every /v1 route and on POST /oauth/token (docs/security.md, checklist
+// items 6, 8, 23, 24, and "Adversarial cases", group input), with a valid all-scope broker
 // token so that each request gets past authentication and only the hostile part can be
 // refused: oversize bodies (413),
 // malformed JSON (400), wrong content types (415; 400 invalid_request at /oauth/token),

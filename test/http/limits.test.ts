@@ -1,7 +1,7 @@
 // Rate limits on the token, browser and admin routes, keyed by client address; forwarded
 // headers count only when TRUST_PROXY says so; and the token endpoint's answer takes as
 // long for an unknown client id as for a wrong secret.
-// (docs/security.md, "SECURITY.md items", rows 22, 25, 30)
+// (docs/security.md, checklist items 22, 25, 30)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, startBroker, type TestBroker } from '../support/broker.js'
 
