@@ -101,8 +101,10 @@ async function brokerToken(options: DemoServiceOptions, scope: string): Promise<
  */
 export function curlLines(brokerUrl: string, clientId: string, clientSecret: string, connectionId: string): string[] {
   return [
-    `TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d scope=tokens:read ${brokerUrl}/oauth/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
-    `curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{}' ${brokerUrl}/v1/connections/${connectionId}/access-token`,
+    `TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d ` +
+      `scope=tokens:read ${brokerUrl}/oauth/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    `curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' ` +
+      `-d '{}' ${brokerUrl}/v1/connections/${connectionId}/access-token`,
   ]
 }
 
@@ -122,7 +124,8 @@ function returnPage(query: URLSearchParams, options: DemoServiceOptions): string
   if (status !== 'connected' || !/^conn_[A-Za-z0-9_-]+$/.test(connectionId)) {
     return page(
       'Not connected',
-      `<p>Status: <code id="status">${escapeHtml(status)}</code>, error: <code id="error">${escapeHtml(query.get('error') ?? '')}</code></p><p><a href="/">Try again</a></p>`,
+      `<p>Status: <code id="status">${escapeHtml(status)}</code>, error: <code ` +
+        `id="error">${escapeHtml(query.get('error') ?? '')}</code></p><p><a href="/">Try again</a></p>`,
     )
   }
   const lines = curlLines(options.brokerUrl, options.clientId, options.clientSecret, connectionId)
@@ -138,7 +141,8 @@ function returnPage(query: URLSearchParams, options: DemoServiceOptions): string
 
 function page(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:1rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}
+pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:1rem}</style>
 </head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
 }
 

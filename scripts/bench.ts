@@ -108,7 +108,7 @@ async function main() {
       const res = await fetch(`${url}/oauth/token`, {
         method: 'POST',
         headers: {
-          authorization: `Basic ${Buffer.from(`${env.BOOTSTRAP_CLIENT_ID}:${env.BOOTSTRAP_CLIENT_SECRET}`).toString('base64')}`,
+          authorization: `Basic ${basic(env.BOOTSTRAP_CLIENT_ID, env.BOOTSTRAP_CLIENT_SECRET)}`,
         },
         body: new URLSearchParams({ grant_type: 'client_credentials' }),
       })
@@ -119,7 +119,8 @@ async function main() {
     const connectionId = await connectUser(api, as, { provider: 'bench', ownerId: 'bench-user' })
 
     console.log(
-      `\nOAuth broker benchmark — ${cpus().length} cores, Node ${process.version}, ${DURATION_S} s per run, production logging (info, to a file)\n`,
+      `\nOAuth broker benchmark — ${cpus().length} cores, Node ${process.version}, ` +
+        `${DURATION_S} s per run, production logging (info, to a file)\n`,
     )
     const vend = {
       method: 'POST',
@@ -135,7 +136,10 @@ async function main() {
     console.log('route                                   conns      req/s   p50 ms   p99 ms   errors')
     for (const [route, c, r] of rows) {
       console.log(
-        `${route.padEnd(40)}${String(c).padStart(5)}${r.rps.toFixed(0).padStart(11)}${String(r.p50).padStart(9)}${String(r.p99).padStart(9)}${String(r.errors + r.non2xx).padStart(9)}`,
+        route.padEnd(40) +
+          String(c).padStart(5) +
+          r.rps.toFixed(0).padStart(11) +
+          [r.p50, r.p99, r.errors + r.non2xx].map((n) => String(n).padStart(9)).join(''),
       )
     }
     const at = (route: string, c: number) => rows.find(([n, cc]) => n.startsWith(route) && cc === c)![2]
@@ -163,7 +167,8 @@ async function main() {
     // Every token is an hour old and expires in 10 s: every caller (default
     // minValiditySeconds 60) needs a refresh. Replicas learn of the change by notification.
     await db.query(
-      `UPDATE connections SET token_obtained_at = now() - interval '3590 seconds', expires_at = now() + interval '10 seconds' WHERE id = ANY($1)`,
+      `UPDATE connections SET token_obtained_at = now() - interval '3590 ` +
+        `seconds', expires_at = now() + interval '10 seconds' WHERE id = ANY($1)`,
       [ids],
     )
     for (const id of ids)
@@ -187,23 +192,27 @@ async function main() {
     const ms = Date.now() - started
     const refreshes = as.tokenRequests.slice(before).filter((r) => r.grantType === 'refresh_token').length
     const { rows: events } = await db.query<{ connection_id: string; n: string }>(
-      `SELECT connection_id, count(*) AS n FROM audit_events WHERE type = 'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY 1`,
+      'SELECT connection_id, count(*) AS n FROM audit_events WHERE type = ' +
+        `'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY 1`,
       [ids],
     )
     await db.end()
     const perConnection = ids.map((id) => Number(events.find((e) => e.connection_id === id)?.n ?? 0))
     const distinctTokens = ids.map((id) => new Set(results.filter((r) => r.id === id).map((r) => r.token)).size)
     console.log(
-      `\nrefresh storm: ${STORM_CONNECTIONS} connections expiring at once × ${STORM_CALLERS} concurrent callers each, 2 replicas, ${ms} ms`,
+      `\nrefresh storm: ${STORM_CONNECTIONS} connections expiring at once ` +
+        `× ${STORM_CALLERS} concurrent callers each, 2 replicas, ${ms} ms`,
     )
     console.log(
-      `  provider refresh calls: ${refreshes} for ${STORM_CONNECTIONS} connections = ${(refreshes / STORM_CONNECTIONS).toFixed(2)} per connection (target exactly 1)`,
+      `  provider refresh calls: ${refreshes} for ${STORM_CONNECTIONS} connections = ` +
+        `${(refreshes / STORM_CONNECTIONS).toFixed(2)} per connection (target exactly 1)`,
     )
     console.log(
       `  refreshes per connection (audit): min ${Math.min(...perConnection)}, max ${Math.max(...perConnection)}`,
     )
     console.log(
-      `  distinct tokens handed out per connection: max ${Math.max(...distinctTokens)}; non-200 answers: ${results.filter((r) => r.status !== 200).length}`,
+      `  distinct tokens handed out per connection: max ${Math.max(...distinctTokens)}; ` +
+        `non-200 answers: ${results.filter((r) => r.status !== 200).length}`,
     )
   } finally {
     await Promise.all(brokers.map((b) => b.stop()))
@@ -219,3 +228,8 @@ main().then(
     process.exit(1)
   },
 )
+
+/** HTTP Basic credentials (RFC 6749 §2.3.1). */
+function basic(id: string | undefined, secret: string | undefined): string {
+  return Buffer.from(`${id}:${secret}`).toString('base64')
+}

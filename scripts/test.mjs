@@ -1,6 +1,6 @@
 // `npm test` and `npm run test:slow`: each step in order, stopping at the first failure,
 // then the wall time of each step and of the whole command.
-//   npm test            type-check, build, vitest (vitest.config.ts)
+//   npm test            lint (Biome: format and lint), type-check, build, vitest (vitest.config.ts)
 //   npm run test:slow   build, vitest (vitest.slow.config.ts: load and fault tests)
 // Arguments after `--` go to vitest (e.g. `npm test -- test/http`).
 import { spawnSync } from 'node:child_process'
@@ -20,7 +20,12 @@ const vitest = [
 ]
 
 const steps = [
-  ...(slow ? [] : [['typecheck', [...npm, 'run', 'typecheck']]]),
+  ...(slow
+    ? []
+    : [
+        ['lint', [...npm, 'run', 'lint']],
+        ['typecheck', [...npm, 'run', 'typecheck']],
+      ]),
   ['build', [...npm, 'run', 'build']],
   ['vitest', vitest],
 ]
@@ -36,7 +41,8 @@ for (const [name, [command, ...args]] of steps) {
   if (status !== 0) break
 }
 console.log(
-  `\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} (${times.join(', ')})${status ? ', FAILED' : ''}`,
+  `\n${slow ? 'npm run test:slow' : 'npm test'}: ${seconds(Date.now() - started)} ` +
+    `(${times.join(', ')})${status ? ', FAILED' : ''}`,
 )
 process.exitCode = status
 

@@ -11,7 +11,10 @@ export function bootstrapSecretProblem(secret: string): string | undefined {
   // RFC 6749 §2.3.1: Basic credentials are form-encoded, so the token endpoint decodes
   // them; a client sending this secret as is (`curl -u id:secret`) would be refused.
   if (/[+%]/.test(secret)) {
-    return 'contains "+" or "%", which the form-decoding of HTTP Basic credentials (RFC 6749 §2.3.1) changes, so a client sending it as is would get invalid_client'
+    return (
+      'contains "+" or "%", which the form-decoding of HTTP Basic credentials (RFC ' +
+      '6749 §2.3.1) changes, so a client sending it as is would get invalid_client'
+    )
   }
   if (PLACEHOLDER.test(secret) || new Set(secret).size < 8) return 'looks like a placeholder, not a random secret'
   return undefined

@@ -19,6 +19,8 @@ import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
 import { countStale, reencryptAll } from './store/reencrypt.js'
 
+const [DEFAULT_DELAY, MIN_DELAY] = [DEFAULT_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS]
+const [DEFAULT_OVERLAP, MAX_OVERLAP] = [DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS]
 const USAGE = `usage: npm run cli -- <command>
 
   migrate                                   apply pending database migrations
@@ -33,10 +35,10 @@ const USAGE = `usage: npm run cli -- <command>
                                             loses its secret)
   clients rotate-secret <clientId> [--overlap <seconds>]
                                             a new secret, printed once; the previous one works
-                                            for the overlap (default ${DEFAULT_SECRET_OVERLAP_SECONDS} s, at most ${MAX_SECRET_OVERLAP_SECONDS} s)
+                                            for the overlap (default ${DEFAULT_OVERLAP} s, at most ${MAX_OVERLAP} s)
   keys list                                 list signing keys
   keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
-                                            (default ${DEFAULT_ACTIVATION_DELAY_SECONDS} s, at least ${MIN_ACTIVATION_DELAY_SECONDS} s)
+                                            (default ${DEFAULT_DELAY} s, at least ${MIN_DELAY} s)
   encryption reencrypt                      re-encrypt every stored secret under the first
                                             key of ENCRYPTION_KEY
 
@@ -146,7 +148,8 @@ async function run(
         values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
       if (command === 'keys rotate' && !isActivationDelay(delay)) {
         throw new UsageError(
-          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
+          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} ` +
+            'seconds (at least the JWKS cache lifetime)',
         )
       }
       await keys.ensureKey()

@@ -9,6 +9,7 @@ import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
 import { BrokerError } from './errors.js'
 import { bootstrapSecretProblem } from './bootstrap-secret.js'
+import { type Env, EnvReader, type ReadFile } from './env-reader.js'
 
 export interface Config {
   port: number
@@ -46,9 +47,6 @@ export class ConfigError extends BrokerError<'invalid_configuration'> {
     super('invalid_configuration', `invalid configuration:\n  - ${problems.join('\n  - ')}`)
   }
 }
-
-type Env = Record<string, string | undefined>
-type ReadFile = (path: string) => string
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -158,7 +156,8 @@ export function loadConfig(
 function requirePublicUrl(p: EnvReader, databaseUrl: string | undefined, problems: string[]): void {
   if (databaseUrl === undefined || p.string('PUBLIC_URL') !== undefined) return
   problems.push(
-    "PUBLIC_URL: required with an external database (DATABASE_URL is set): the broker's external URL, e.g. https://broker.example.com",
+    'PUBLIC_URL: required with an external database (DATABASE_URL is ' +
+      "set): the broker's external URL, e.g. https://broker.example.com",
   )
 }
 
@@ -177,7 +176,8 @@ function readEncryptionKeys(
     }
   } else if (databaseUrl !== undefined) {
     problems.push(
-      'ENCRYPTION_KEY: required with an external database (DATABASE_URL is set); generate one with `openssl rand -base64 32`',
+      'ENCRYPTION_KEY: required with an external database (DATABASE_URL ' +
+        'is set); generate one with `openssl rand -base64 32`',
     )
   }
   return undefined
@@ -216,57 +216,6 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
   return undefined
 }
 
-class EnvReader {
-  constructor(
-    private env: Env,
-    private readFile: ReadFile,
-    private problems: string[],
-  ) {}
-
-  string(name: string): string | undefined {
-    const v = this.env[name]
-    return v === undefined || v.trim() === '' ? undefined : v.trim()
-  }
-
-  /** A secret may come from NAME or from the file named by NAME_FILE (mounted secrets). */
-  secret(name: string): string | undefined {
-    const direct = this.string(name)
-    const file = this.string(`${name}_FILE`)
-    if (direct !== undefined && file !== undefined) {
-      this.problems.push(`${name}: set both ${name} and ${name}_FILE; keep one`)
-      return undefined
-    }
-    if (file === undefined) return direct
-    try {
-      const v = this.readFile(file).trim()
-      if (v === '') this.problems.push(`${name}_FILE: ${file} is empty`)
-      return v || undefined
-    } catch (err) {
-      this.problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-      return undefined
-    }
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    if (raw === 'true' || raw === '1') return true
-    if (raw === 'false' || raw === '0') return false
-    this.problems.push(`${name}: must be true or false`)
-    return fallback
-  }
-
-  integer(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      this.problems.push(`${name}: must be an integer from ${min} to ${max}`)
-      return fallback
-    }
-    return Number(raw)
-  }
-}
-
 function readPem(path: string | undefined, readFile: ReadFile, problems: string[]): string | undefined {
   if (path === undefined) return undefined
   try {
@@ -292,7 +241,8 @@ function parsePublicUrl(raw: string, problems: string[]): string {
   // Over plain http cookies cannot be Secure and tokens cross the network in clear.
   else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     problems.push(
-      `PUBLIC_URL: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1]); use https for ${url.hostname}`,
+      'PUBLIC_URL: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1]); ' +
+        `use https for ${url.hostname}`,
     )
   }
   if (url.search || url.hash || url.username || url.password) {

@@ -4,7 +4,7 @@
 // - PROBLEMS: the API's codes, rendered as application/problem+json.
 // - CONNECT_ERRORS: the codes a connect attempt ends with. The code travels to the service's
 //   return URL (`status=error&error=<code>`) or onto a fixed HTML page; nothing a provider or
-//   a request sent is ever reflected (docs/security.md, "SECURITY.md items", row 5).
+//   a request sent is ever reflected (docs/security.md, checklist item 5).
 // Throw sites name only the code: `problem(code, detail?)`, `new ConnectError(code)`.
 // test/http/errors.test.ts keeps this registry, openapi.yaml and the README's tables in step.
 import { SECURITY_EVENTS, type SecurityEvent } from './security-events.js'

@@ -1,7 +1,7 @@
 // Structured logs (pino). Redaction is a safety net: code never logs a secret on purpose,
 // and request logs carry the route pattern, never the raw URL (a callback's query holds
 // `code` and `state`; a connect URL holds its session handle).
-// (docs/security.md, "SECURITY.md items", row 26)
+// (docs/security.md, checklist item 26)
 //
 // Every logged object passes through `redactSecrets` (pino's `formatters.log`): a value
 // whose key names a secret is censored at any depth, and errors keep only an allow-list

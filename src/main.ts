@@ -20,7 +20,7 @@ async function appModules() {
 }
 
 async function main(): Promise<void> {
-  let config
+  let config: Config
   try {
     config = loadConfig(process.env, undefined, { server: true })
   } catch (err) {
@@ -138,7 +138,8 @@ function listenError(err: NodeJS.ErrnoException, config: Config): Error {
   switch (err.code) {
     case 'EADDRINUSE':
       return new EnvironmentError(
-        `Cannot listen on ${where}: another process uses it (another broker?). Stop that process, or set PORT to a free port.`,
+        `Cannot listen on ${where}: another process uses it (another ` +
+          'broker?). Stop that process, or set PORT to a free port.',
       )
     case 'EACCES':
       return new EnvironmentError(
@@ -146,7 +147,8 @@ function listenError(err: NodeJS.ErrnoException, config: Config): Error {
       )
     case 'EADDRNOTAVAIL':
       return new EnvironmentError(
-        `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST to one of its addresses, or 0.0.0.0.`,
+        `Cannot listen on ${where}: HOST is not an address of this ` +
+          'machine. Set HOST to one of its addresses, or 0.0.0.0.',
       )
     default:
       return err

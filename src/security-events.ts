@@ -1,4 +1,4 @@
-// Security events (docs/security.md, "SECURITY.md items", row 27): each is one log line with a stable `event` field
+// Security events (docs/security.md, checklist item 27): each is one log line with a stable `event` field
 // that alerting can match on, and never a secret value (no token, state, code, verifier or
 // key; a broker token's `kid` is public). docs/decisions.md "Security events" lists them.
 export const SECURITY_EVENTS = {

@@ -22,7 +22,10 @@ beforeAll(async () => {
 })
 afterAll(async () => db?.drop())
 
-/** Runs the CLI; its stdout is its answer (a new client secret is printed there once), its stderr goes to the secrets check. */
+/**
+ * Runs the CLI; its stdout is its answer (a new client secret is printed there once), its stderr goes to the secrets
+ * check.
+ */
 async function cli(args: string[], env: Record<string, string> = {}) {
   const fullEnv = { PATH: process.env.PATH!, DATABASE_URL: db.url, ENCRYPTION_KEY, ...env }
   registerEnvSecrets(fullEnv)

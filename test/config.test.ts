@@ -232,7 +232,8 @@ describe('environment', () => {
       '<generate with openssl rand -hex 32 here>',
     ])('refuses the placeholder %s', (secret) => {
       expect(withSecret(secret)).toEqual([
-        'BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not a random secret; generate one with `openssl rand -hex 32`',
+        'BOOTSTRAP_CLIENT_SECRET: looks like a placeholder, not ' +
+          'a random secret; generate one with `openssl rand -hex 32`',
       ])
     })
   })
@@ -283,6 +284,7 @@ providers:
     authorizationParams: { prompt: consent }
 `
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the providers-file syntax under test
   it('loads YAML with ${NAME} interpolation after parsing (secrets cannot change the structure)', () => {
     const c = loadConfig(env, files({ '/etc/broker/providers.yaml': yaml }))
     const acme = c.providers.get('acme')!
@@ -307,6 +309,7 @@ providers:
         acme: {
           authorizationUrl: 'https://a.example/auth',
           tokenUrl: 'https://a.example/token',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a providers-file reference
           clientId: '${ACME_ID}',
           clientSecret: 'x',
         },
@@ -363,7 +366,8 @@ providers:
       expect.arrayContaining([
         'PROVIDERS_FILE /p.yaml: providers.acme.tokenUrl: required',
         'PROVIDERS_FILE /p.yaml: providers.acme.clientSecret: required',
-        'PROVIDERS_FILE /p.yaml: providers.acme.authorizationUrl: must use https (plain http is accepted for loopback hosts only)',
+        'PROVIDERS_FILE /p.yaml: providers.acme.authorizationUrl: must ' +
+          'use https (plain http is accepted for loopback hosts only)',
       ]),
     )
   })

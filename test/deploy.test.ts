@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest'
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../src/config.js'
 import { generateEncryptionKey } from '../src/store/encryption.js'
 import { START_COMMAND } from './support/process.js'
+import type { Json } from './support/json.js'
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')
-type Service = Record<string, any>
+type Service = Record<string, Json>
 const compose = parse(read('docker-compose.yml')) as {
   services: Record<string, Service>
   volumes: Record<string, unknown>
@@ -35,7 +36,7 @@ function envFile(text: string): Record<string, string> {
 function interpolate(value: string, env: Record<string, string>): string {
   return value.replace(
     /\$\{([A-Z_][A-Z0-9_]*)(?::\?([^}]*)|:-([^}]*))?\}/g,
-    (m, name: string, required?: string, fallback?: string) => {
+    (_match, name: string, required?: string, fallback?: string) => {
       if (env[name] === undefined && required !== undefined) throw new Error(`compose would refuse: ${name} unset`)
       return env[name] || (fallback ?? '')
     },
@@ -55,25 +56,29 @@ describe('docker-compose.yml', () => {
     expect(broker.build).toBe('.')
   })
 
-  it('hardens the broker container: env file for secrets, read-only, no new privileges, no capabilities, restart, healthcheck', () => {
-    expect(broker.env_file).toBe('.env')
-    expect(broker.read_only).toBe(true)
-    expect(broker.security_opt).toContain('no-new-privileges:true')
-    expect(broker.cap_drop).toEqual(['ALL'])
-    expect(broker.restart).toBe('unless-stopped')
-    expect(postgres.restart).toBe('unless-stopped')
-    // CMD-SHELL: podman-compose 1.0.3 breaks the quoting of a CMD list (the compose test saw it).
-    expect(broker.healthcheck.test[0]).toBe('CMD-SHELL')
-    expect(broker.healthcheck.test[1]).toContain('http://127.0.0.1:3000/readyz')
-    // Published on the host's loopback only (unauthenticated /metrics); PostgreSQL not at all.
-    expect(broker.ports.map((p: string) => interpolate(p, {}))).toEqual(['127.0.0.1:3000:3000'])
-    expect(broker.ports.map((p: string) => interpolate(p, { BROKER_PORT: '4000' }))).toEqual(['127.0.0.1:4000:3000'])
-    expect(postgres.ports).toBeUndefined()
-    // No secret value written in the compose file itself.
-    for (const value of Object.values(broker.environment as Record<string, string>)) {
-      expect(value).not.toMatch(/secret|password=/i)
-    }
-  })
+  it(
+    'hardens the broker container: env file for secrets, read-only, ' +
+      'no new privileges, no capabilities, restart, healthcheck',
+    () => {
+      expect(broker.env_file).toBe('.env')
+      expect(broker.read_only).toBe(true)
+      expect(broker.security_opt).toContain('no-new-privileges:true')
+      expect(broker.cap_drop).toEqual(['ALL'])
+      expect(broker.restart).toBe('unless-stopped')
+      expect(postgres.restart).toBe('unless-stopped')
+      // CMD-SHELL: podman-compose 1.0.3 breaks the quoting of a CMD list (the compose test saw it).
+      expect(broker.healthcheck.test[0]).toBe('CMD-SHELL')
+      expect(broker.healthcheck.test[1]).toContain('http://127.0.0.1:3000/readyz')
+      // Published on the host's loopback only (unauthenticated /metrics); PostgreSQL not at all.
+      expect(broker.ports.map((p: string) => interpolate(p, {}))).toEqual(['127.0.0.1:3000:3000'])
+      expect(broker.ports.map((p: string) => interpolate(p, { BROKER_PORT: '4000' }))).toEqual(['127.0.0.1:4000:3000'])
+      expect(postgres.ports).toBeUndefined()
+      // No secret value written in the compose file itself.
+      for (const value of Object.values(broker.environment as Record<string, string>)) {
+        expect(value).not.toMatch(/secret|password=/i)
+      }
+    },
+  )
 
   it('gives the broker every variable its configuration requires (the config loads as the container sees it)', () => {
     const dotenv = envFile(read('.env.example'))

@@ -5,11 +5,12 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { CENSOR, CODE_PARENTS, ERROR_MEMBERS, loggerOptions, SECRET_KEYS, SECRET_SUFFIXES } from '../src/log.js'
+import type { Json } from './support/json.js'
 
 function capture(level = 'trace') {
   const lines: string[] = []
   const log = pino(loggerOptions(level), { write: (line: string) => void lines.push(line) })
-  return { log, lines, last: () => JSON.parse(lines.at(-1)!) as Record<string, any> }
+  return { log, lines, last: () => JSON.parse(lines.at(-1)!) as Record<string, Json> }
 }
 
 /** The field names the code base and providers use for secrets. */
@@ -55,7 +56,7 @@ function nested(depth: number, key: string, value: unknown): Record<string, unkn
   return object
 }
 
-function at(object: Record<string, any>, depth: number, key: string): unknown {
+function at(object: Record<string, Json>, depth: number, key: string): unknown {
   let node = object
   for (let i = 1; i < depth; i++) node = node[`level${i}`]
   return node[key]

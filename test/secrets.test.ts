@@ -222,44 +222,52 @@ describe('the run-wide secrets check (global-setup teardown)', () => {
   }
   const secretLine = (kind: string, value: string) => `${JSON.stringify({ kind, value })}\n`
   const dumpWithSession = (codeVerifier: string | null) =>
-    `-- table public.connect_attempts\n${JSON.stringify({ state_hash: 'abc', session_id: 'cs_1', code_verifier: codeVerifier, created_at: '2026-01-01' })}\n-- table public.connections\n`
+    `-- table public.connect_attempts\n${JSON.stringify({
+      state_hash: 'abc',
+      session_id: 'cs_1',
+      code_verifier: codeVerifier,
+      created_at: '2026-01-01',
+    })}\n-- table public.connections\n`
 
-  it('finds a secret and an 8-character prefix in logs and dumps, naming the kind and the file, never the value', () => {
-    const dir = scratch()
-    try {
-      const value = 'Zq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE'
-      writeFileSync(
-        join(dir, FOLDERS.secrets, 'a.jsonl'),
-        secretLine('provider refresh token', value) +
-          secretLine('provider refresh token (8-char prefix)', value.slice(0, 8)) +
-          secretLine('unused', 'never-written-anywhere-0123'),
-      )
-      writeFileSync(join(dir, FOLDERS.logs, 'clean.log'), '{"msg":"refreshed"}\n{"msg":"request completed"}\n')
-      writeFileSync(
-        join(dir, FOLDERS.logs, 'leaky.log'),
-        `{"msg":"x"}\n{"msg":"oops","token":"${value.slice(0, 8)}…"}\n`,
-      )
-      writeFileSync(
-        join(dir, FOLDERS.dumps, 'file.db.txt'),
-        `-- table public.connections\n${JSON.stringify({ id: 'conn_1', refresh_token: value })}\n`,
-      )
-      const report = scanSecretsFolder(dir)
-      expect(report).toMatchObject({ logFiles: 2, logLines: 4, dumps: 1, secrets: 3 })
-      expect(report.found).toEqual(
-        expect.arrayContaining([
-          { kind: 'provider refresh token (8-char prefix)', file: 'logs/leaky.log' },
-          { kind: 'provider refresh token', file: 'dumps/file.db.txt' },
-          { kind: 'provider refresh token (8-char prefix)', file: 'dumps/file.db.txt' },
-        ]),
-      )
-      expect(report.found).toHaveLength(3)
-      const printed = formatReport(report)
-      expect(printed).toContain('found 3')
-      expect(printed).not.toContain(value.slice(0, 8))
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+  it(
+    'finds a secret and an 8-character prefix in logs and dumps, ' + 'naming the kind and the file, never the value',
+    () => {
+      const dir = scratch()
+      try {
+        const value = 'Zq3u0m6yq0x8m8y0b2rY1gkq4c8a0Jg2W3sX4yE'
+        writeFileSync(
+          join(dir, FOLDERS.secrets, 'a.jsonl'),
+          secretLine('provider refresh token', value) +
+            secretLine('provider refresh token (8-char prefix)', value.slice(0, 8)) +
+            secretLine('unused', 'never-written-anywhere-0123'),
+        )
+        writeFileSync(join(dir, FOLDERS.logs, 'clean.log'), '{"msg":"refreshed"}\n{"msg":"request completed"}\n')
+        writeFileSync(
+          join(dir, FOLDERS.logs, 'leaky.log'),
+          `{"msg":"x"}\n{"msg":"oops","token":"${value.slice(0, 8)}…"}\n`,
+        )
+        writeFileSync(
+          join(dir, FOLDERS.dumps, 'file.db.txt'),
+          `-- table public.connections\n${JSON.stringify({ id: 'conn_1', refresh_token: value })}\n`,
+        )
+        const report = scanSecretsFolder(dir)
+        expect(report).toMatchObject({ logFiles: 2, logLines: 4, dumps: 1, secrets: 3 })
+        expect(report.found).toEqual(
+          expect.arrayContaining([
+            { kind: 'provider refresh token (8-char prefix)', file: 'logs/leaky.log' },
+            { kind: 'provider refresh token', file: 'dumps/file.db.txt' },
+            { kind: 'provider refresh token (8-char prefix)', file: 'dumps/file.db.txt' },
+          ]),
+        )
+        expect(report.found).toHaveLength(3)
+        const printed = formatReport(report)
+        expect(printed).toContain('found 3')
+        expect(printed).not.toContain(value.slice(0, 8))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
 
   it('one pass over the text finds every secret wherever it starts (window hash against a plain search)', () => {
     const values = Array.from({ length: 50 }, (_, i) => `secret-${i}-${'abcdefghij'.slice(i % 10)}${i * 7919}`)

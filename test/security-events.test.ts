@@ -1,4 +1,4 @@
-// Security events (docs/security.md, "SECURITY.md items", row 27; docs/decisions.md "Security events"): each attack
+// Security events (docs/security.md, checklist item 27; docs/decisions.md "Security events"): each attack
 // or sensitive operation leaves one log line with a stable `event` field and the facts an
 // operator needs (reason, kid, connection, table), and never a secret value: no state,
 // code, token, cookie or key. The lines are parsed from the broker's captured JSON log.
@@ -11,6 +11,7 @@ import { BOOTSTRAP_ID, ENCRYPTION_KEY, freePort, startBroker, type TestBroker } 
 import { Browser } from './support/browser.js'
 import { apiClient, connectUser, type Api } from './support/connect.js'
 import { registerEncryptionKeys } from './support/secrets.js'
+import type { Json } from './support/json.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
@@ -19,7 +20,7 @@ let token: string
 /** Values that must not appear in any security-event line (the run-wide check covers every line). */
 const sensitive = new Set<string>()
 
-type Line = Record<string, any>
+type Line = Record<string, Json>
 
 beforeAll(async () => {
   const port = await freePort()
@@ -76,55 +77,60 @@ const callbackUrl = (query: Record<string, string>) => `${broker.url}/oauth/call
 const errorOf = (res: Response) => new URL(res.headers.get('location') ?? 'http://x/').searchParams.get('error')
 
 describe('security events', () => {
-  it('callback state refused: missing, forged, replayed, expired, another browser (reason, never the state)', async () => {
-    const missing = await eventsDuring(() => new Browser().get(callbackUrl({ code: 'c' })))
-    expect(missing).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'missing', level: 40 })])
-
-    const forged = await eventsDuring(() => new Browser().get(callbackUrl({ state: 'A'.repeat(43), code: 'c' })))
-    expect(forged).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'unknown' })])
-
-    const done = await attempt()
-    const back = await authorized(done)
-    expect(new URL((await done.browser.get(back)).headers.get('location')!).searchParams.get('status')).toBe(
-      'connected',
-    )
-    const replayed = await eventsDuring(() => done.browser.get(back))
-    expect(replayed).toEqual([
-      expect.objectContaining({
-        event: 'connect.state_refused',
-        reason: 'replayed',
-        sessionId: expect.stringMatching(/^cs_/),
-      }),
-    ])
-
-    const late = await attempt()
-    const lateBack = await authorized(late)
-    broker.clock.advance(16 * 60)
-    try {
-      const expired = await eventsDuring(async () =>
-        expect(errorOf(await late.browser.get(lateBack))).toBe('session_expired'),
-      )
-      expect(expired).toEqual([
-        expect.objectContaining({ event: 'connect.state_refused', reason: 'expired', code: 'session_expired' }),
+  it(
+    'callback state refused: missing, forged, replayed, ' + 'expired, another browser (reason, never the state)',
+    async () => {
+      const missing = await eventsDuring(() => new Browser().get(callbackUrl({ code: 'c' })))
+      expect(missing).toEqual([
+        expect.objectContaining({ event: 'connect.state_refused', reason: 'missing', level: 40 }),
       ])
-    } finally {
-      broker.clock.offsetMs = 0
-    }
 
-    const victim = await attempt()
-    const victimBack = await authorized(victim)
-    const other = await eventsDuring(async () =>
-      expect(errorOf(await new Browser().get(victimBack))).toBe('browser_mismatch'),
-    )
-    expect(other).toEqual([
-      expect.objectContaining({
-        event: 'connect.state_refused',
-        reason: 'other_browser',
-        code: 'browser_mismatch',
-        provider: 'idp',
-      }),
-    ])
-  })
+      const forged = await eventsDuring(() => new Browser().get(callbackUrl({ state: 'A'.repeat(43), code: 'c' })))
+      expect(forged).toEqual([expect.objectContaining({ event: 'connect.state_refused', reason: 'unknown' })])
+
+      const done = await attempt()
+      const back = await authorized(done)
+      expect(new URL((await done.browser.get(back)).headers.get('location')!).searchParams.get('status')).toBe(
+        'connected',
+      )
+      const replayed = await eventsDuring(() => done.browser.get(back))
+      expect(replayed).toEqual([
+        expect.objectContaining({
+          event: 'connect.state_refused',
+          reason: 'replayed',
+          sessionId: expect.stringMatching(/^cs_/),
+        }),
+      ])
+
+      const late = await attempt()
+      const lateBack = await authorized(late)
+      broker.clock.advance(16 * 60)
+      try {
+        const expired = await eventsDuring(async () =>
+          expect(errorOf(await late.browser.get(lateBack))).toBe('session_expired'),
+        )
+        expect(expired).toEqual([
+          expect.objectContaining({ event: 'connect.state_refused', reason: 'expired', code: 'session_expired' }),
+        ])
+      } finally {
+        broker.clock.offsetMs = 0
+      }
+
+      const victim = await attempt()
+      const victimBack = await authorized(victim)
+      const other = await eventsDuring(async () =>
+        expect(errorOf(await new Browser().get(victimBack))).toBe('browser_mismatch'),
+      )
+      expect(other).toEqual([
+        expect.objectContaining({
+          event: 'connect.state_refused',
+          reason: 'other_browser',
+          code: 'browser_mismatch',
+          provider: 'idp',
+        }),
+      ])
+    },
+  )
 
   it('iss mismatch: a different or a missing iss (whether it was there, not its value)', async () => {
     for (const [iss, present] of [
@@ -167,7 +173,8 @@ describe('security events', () => {
     const call = (authorization?: string) =>
       fetch(`${broker.url}/v1/service-clients`, { headers: authorization ? { authorization } : {} })
     const [header, payload, signature] = token.split('.') as [string, string, string]
-    const flipped = `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`
+    const flippedChar = signature[10] === 'A' ? 'B' : 'A'
+    const flipped = `${header}.${payload}.${signature.slice(0, 10)}${flippedChar}${signature.slice(11)}`
     const kid = JSON.parse(Buffer.from(header, 'base64url').toString()).kid as string
     const cases: Array<[string | undefined, Record<string, unknown>]> = [
       [undefined, { reason: 'no Authorization header' }],

@@ -62,35 +62,41 @@ describe('a broken environment ends with one paragraph and exit code 2', () => {
     expect(readFileSync(join(cwd, 'a-file'), 'utf8')).toBe('not a folder\n')
   })
 
-  it('a second start on the same DATA_DIR, and a port taken; the running broker and its data are untouched', async () => {
-    const cwd = tempDir()
-    const first = await start(cwd)
-    await first.waitReady()
-    registerEncryptionKeys(keyOf(cwd).trim())
-    const keys = await jwks(first)
-    const key = keyOf(cwd)
+  it(
+    'a second start on the same DATA_DIR, and a port ' + 'taken; the running broker and its data are untouched',
+    async () => {
+      const cwd = tempDir()
+      const first = await start(cwd)
+      await first.waitReady()
+      registerEncryptionKeys(keyOf(cwd).trim())
+      const keys = await jwks(first)
+      const key = keyOf(cwd)
 
-    const second = await refusal(await start(cwd))
-    expect(second).toMatch(
-      /embedded PostgreSQL in .*\.data\/postgres is already running \(pid \d+\): another broker uses this DATA_DIR.*set DATA_DIR to another folder/,
-    )
-    expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
+      const second = await refusal(await start(cwd))
+      expect(second).toMatch(
+        new RegExp(
+          String.raw`embedded PostgreSQL in .*\.data/postgres is already running \(pid \d+\): ` +
+            'another broker uses this DATA_DIR.*set DATA_DIR to another folder',
+        ),
+      )
+      expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
 
-    // Another folder, the first broker's port: said before a database is created there.
-    const other = tempDir()
-    const taken = await refusal(await start(other, {}, Number(new URL(first.url).port)))
-    expect(taken).toMatch(
-      /^oauth-broker: Cannot listen on port \d+ on 127\.0\.0\.1: another process uses it.*set PORT to a free port/,
-    )
-    expect(existsSync(join(other, '.data'))).toBe(false)
+      // Another folder, the first broker's port: said before a database is created there.
+      const other = tempDir()
+      const taken = await refusal(await start(other, {}, Number(new URL(first.url).port)))
+      expect(taken).toMatch(
+        /^oauth-broker: Cannot listen on port \d+ on 127\.0\.0\.1: another process uses it.*set PORT to a free port/,
+      )
+      expect(existsSync(join(other, '.data'))).toBe(false)
 
-    expect(await first.stop()).toBe(0)
-    const again = await start(cwd)
-    await again.waitReady()
-    expect(await jwks(again)).toEqual(keys)
-    expect(keyOf(cwd)).toBe(key)
-    expect(await again.stop()).toBe(0)
-  })
+      expect(await first.stop()).toBe(0)
+      const again = await start(cwd)
+      await again.waitReady()
+      expect(await jwks(again)).toEqual(keys)
+      expect(keyOf(cwd)).toBe(key)
+      expect(await again.stop()).toBe(0)
+    },
+  )
 
   it('a port another program holds: said at once, nothing created', async () => {
     const holder: Server = createServer()

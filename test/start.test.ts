@@ -13,6 +13,7 @@ import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, ENCRYPTION_KEY, freePort } from './supp
 import { createDatabase } from './support/db.js'
 import { ROOT, spawnBroker, type BrokerProcess } from './support/process.js'
 import { registerEncryptionKeys, registerIssuedSecrets, registerJwt } from './support/secrets.js'
+import type { Json } from './support/json.js'
 
 const exec = promisify(execFile)
 const running: BrokerProcess[] = []
@@ -41,71 +42,75 @@ async function cli(cwd: string, args: string[], env: Record<string, string> = {}
     env: { PATH: process.env.PATH!, ...env },
   })
   registerIssuedSecrets(stdout)
-  return JSON.parse(stdout) as Record<string, any>
+  return JSON.parse(stdout) as Record<string, Json>
 }
 
 describe('npm start with no configuration (embedded PostgreSQL)', () => {
-  it('is ready within 10 s, stops cleanly on SIGTERM, and a second start keeps signing keys and service clients', async () => {
-    const cwd = tempDir()
-    const first = await start({}, cwd)
-    const readyMs = await first.waitReady(10_000)
-    expect(readyMs).toBeLessThan(10_000)
-    const jwks1 = await (await fetch(`${first.url}/.well-known/jwks.json`)).json()
-    // The ops tool uses the running broker's embedded database.
-    const created = await cli(cwd, ['clients', 'create', '--name', 'kept', '--scopes', 'clients:admin'])
-    expect(created.clientSecret).toBeTruthy()
-    expect(first.output.join('\n')).toContain('generated a development key')
-    registerEncryptionKeys(readFileSync(join(cwd, '.data/encryption.key'), 'utf8').trim())
+  it(
+    'is ready within 10 s, stops cleanly on SIGTERM, and ' + 'a second start keeps signing keys and service clients',
+    async () => {
+      const cwd = tempDir()
+      const first = await start({}, cwd)
+      const readyMs = await first.waitReady(10_000)
+      expect(readyMs).toBeLessThan(10_000)
+      const jwks1 = await (await fetch(`${first.url}/.well-known/jwks.json`)).json()
+      // The ops tool uses the running broker's embedded database.
+      const created = await cli(cwd, ['clients', 'create', '--name', 'kept', '--scopes', 'clients:admin'])
+      expect(created.clientSecret).toBeTruthy()
+      expect(first.output.join('\n')).toContain('generated a development key')
+      registerEncryptionKeys(readFileSync(join(cwd, '.data/encryption.key'), 'utf8').trim())
 
-    // Requests in flight when SIGTERM arrives finish: each has sent its headers and half
-    // its body before the signal, the rest after it.
-    const body = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: created.clientId,
-      client_secret: created.clientSecret,
-    }).toString()
-    const half = Math.floor(body.length / 2)
-    const port = Number(new URL(first.url).port)
-    const sockets = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const socket = connect(port, '127.0.0.1')
-        await once(socket, 'connect')
-        let response = ''
-        socket.on('data', (d: Buffer) => (response += d.toString()))
-        const ended = once(socket, 'close').then(() => response)
-        socket.write(
-          `POST /oauth/token HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
-        )
-        return { socket, ended }
-      }),
-    )
-    await new Promise((r) => setTimeout(r, 300))
-    first.proc.kill('SIGTERM')
-    await new Promise((r) => setTimeout(r, 300))
-    for (const { socket } of sockets) socket.write(body.slice(half))
-    const responses = await Promise.all(sockets.map((s) => s.ended))
-    expect(responses.map((r) => r.split('\r\n')[0])).toEqual(Array(4).fill('HTTP/1.1 200 OK'))
-    expect(responses.every((r) => /\r\nconnection: close\r\n/i.test(r))).toBe(true)
-    expect(await first.exited).toBe(0)
-    expect(first.output.join('\n')).toContain('embedded PostgreSQL stopped')
-    expect(existsSync(join(cwd, '.data/postgres/postmaster.pid'))).toBe(false)
-
-    const second = await start({}, cwd)
-    await second.waitReady(10_000)
-    expect(await (await fetch(`${second.url}/.well-known/jwks.json`)).json()).toEqual(jwks1)
-    const token = await fetch(`${second.url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
+      // Requests in flight when SIGTERM arrives finish: each has sent its headers and half
+      // its body before the signal, the rest after it.
+      const body = new URLSearchParams({
         grant_type: 'client_credentials',
         client_id: created.clientId,
         client_secret: created.clientSecret,
-      }),
-    })
-    expect(token.status).toBe(200)
-    registerJwt('broker token', ((await token.json()) as { access_token: string }).access_token)
-    expect(await second.stop()).toBe(0)
-  })
+      }).toString()
+      const half = Math.floor(body.length / 2)
+      const port = Number(new URL(first.url).port)
+      const sockets = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const socket = connect(port, '127.0.0.1')
+          await once(socket, 'connect')
+          let response = ''
+          socket.on('data', (d: Buffer) => (response += d.toString()))
+          const ended = once(socket, 'close').then(() => response)
+          socket.write(
+            'POST /oauth/token HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: ' +
+              `application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+          )
+          return { socket, ended }
+        }),
+      )
+      await new Promise((r) => setTimeout(r, 300))
+      first.proc.kill('SIGTERM')
+      await new Promise((r) => setTimeout(r, 300))
+      for (const { socket } of sockets) socket.write(body.slice(half))
+      const responses = await Promise.all(sockets.map((s) => s.ended))
+      expect(responses.map((r) => r.split('\r\n')[0])).toEqual(Array(4).fill('HTTP/1.1 200 OK'))
+      expect(responses.every((r) => /\r\nconnection: close\r\n/i.test(r))).toBe(true)
+      expect(await first.exited).toBe(0)
+      expect(first.output.join('\n')).toContain('embedded PostgreSQL stopped')
+      expect(existsSync(join(cwd, '.data/postgres/postmaster.pid'))).toBe(false)
+
+      const second = await start({}, cwd)
+      await second.waitReady(10_000)
+      expect(await (await fetch(`${second.url}/.well-known/jwks.json`)).json()).toEqual(jwks1)
+      const token = await fetch(`${second.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: created.clientId,
+          client_secret: created.clientSecret,
+        }),
+      })
+      expect(token.status).toBe(200)
+      registerJwt('broker token', ((await token.json()) as { access_token: string }).access_token)
+      expect(await second.stop()).toBe(0)
+    },
+  )
 })
 
 describe('SIGTERM during start-up', () => {
@@ -153,28 +158,31 @@ describe('external database', () => {
     LOG_LEVEL: 'info',
   })
 
-  it('two processes started at once on one empty database both come up; migrations and the first key happen once', async () => {
-    const db = await createDatabase({ migrate: false })
-    const [a, b] = await Promise.all([start(env(db.url)), start(env(db.url))])
-    await Promise.all([a!.waitReady(), b!.waitReady()])
-    const c = new pg.Client({ connectionString: db.url })
-    await c.connect()
-    const migrations = await c.query('SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1')
-    const keys = await c.query('SELECT count(*)::int AS n FROM signing_keys')
-    const clients = await c.query('SELECT count(*)::int AS n FROM service_clients')
-    await c.end()
-    expect(migrations.rows.every((r) => r.n === 1)).toBe(true)
-    expect(keys.rows[0].n).toBe(1)
-    expect(clients.rows[0].n).toBe(1)
-    const applied = [...a!.output, ...b!.output].filter((l) => l.includes('migration applied'))
-    expect(applied).toHaveLength(migrations.rows.length)
-    // Both replicas serve the same keys, and a token from one is accepted by the other.
-    expect(await (await fetch(`${a!.url}/.well-known/jwks.json`)).json()).toEqual(
-      await (await fetch(`${b!.url}/.well-known/jwks.json`)).json(),
-    )
-    await Promise.all([a!.stop(), b!.stop()])
-    await db.drop()
-  })
+  it(
+    'two processes started at once on one empty database ' + 'both come up; migrations and the first key happen once',
+    async () => {
+      const db = await createDatabase({ migrate: false })
+      const [a, b] = await Promise.all([start(env(db.url)), start(env(db.url))])
+      await Promise.all([a!.waitReady(), b!.waitReady()])
+      const c = new pg.Client({ connectionString: db.url })
+      await c.connect()
+      const migrations = await c.query('SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1')
+      const keys = await c.query('SELECT count(*)::int AS n FROM signing_keys')
+      const clients = await c.query('SELECT count(*)::int AS n FROM service_clients')
+      await c.end()
+      expect(migrations.rows.every((r) => r.n === 1)).toBe(true)
+      expect(keys.rows[0].n).toBe(1)
+      expect(clients.rows[0].n).toBe(1)
+      const applied = [...a!.output, ...b!.output].filter((l) => l.includes('migration applied'))
+      expect(applied).toHaveLength(migrations.rows.length)
+      // Both replicas serve the same keys, and a token from one is accepted by the other.
+      expect(await (await fetch(`${a!.url}/.well-known/jwks.json`)).json()).toEqual(
+        await (await fetch(`${b!.url}/.well-known/jwks.json`)).json(),
+      )
+      await Promise.all([a!.stop(), b!.stop()])
+      await db.drop()
+    },
+  )
 
   it('a restart with a new bootstrap secret and return URLs updates the bootstrap client', async () => {
     const db = await createDatabase({ migrate: false })
@@ -217,20 +225,24 @@ describe('external database', () => {
     await db.drop()
   })
 
-  it('refuses to start without ENCRYPTION_KEY or PUBLIC_URL, or with a key that does not open the stored keys, saying why', async () => {
-    const db = await createDatabase({ migrate: false })
-    const { ENCRYPTION_KEY: _drop, PUBLIC_URL: _url, ...noKey } = env(db.url)
-    const missing = await start(noKey)
-    expect(await missing.exited).toBe(2)
-    expect(missing.output.join('\n')).toContain('ENCRYPTION_KEY: required with an external database')
-    expect(missing.output.join('\n')).toContain('PUBLIC_URL: required with an external database')
+  it(
+    'refuses to start without ENCRYPTION_KEY or PUBLIC_URL, or ' +
+      'with a key that does not open the stored keys, saying why',
+    async () => {
+      const db = await createDatabase({ migrate: false })
+      const { ENCRYPTION_KEY: _drop, PUBLIC_URL: _url, ...noKey } = env(db.url)
+      const missing = await start(noKey)
+      expect(await missing.exited).toBe(2)
+      expect(missing.output.join('\n')).toContain('ENCRYPTION_KEY: required with an external database')
+      expect(missing.output.join('\n')).toContain('PUBLIC_URL: required with an external database')
 
-    const good = await start(env(db.url))
-    await good.waitReady()
-    await good.stop()
-    const wrong = await start({ ...env(db.url), ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' })
-    expect(await wrong.exited).toBe(1)
-    expect(wrong.output.join('\n')).toMatch(/cannot decrypt signing key .*unknown key id/)
-    await db.drop()
-  })
+      const good = await start(env(db.url))
+      await good.waitReady()
+      await good.stop()
+      const wrong = await start({ ...env(db.url), ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' })
+      expect(await wrong.exited).toBe(1)
+      expect(wrong.output.join('\n')).toMatch(/cannot decrypt signing key .*unknown key id/)
+      await db.drop()
+    },
+  )
 })

@@ -134,7 +134,7 @@ export async function exchangeCode(
     const request = buildTokenRequest(provider, session.params as Record<string, string>, {
       grant_type: 'authorization_code',
       code: grant.code,
-      // Byte-identical to the one sent to the authorization endpoint (docs/security.md, "SECURITY.md items", row 4).
+      // Byte-identical to the one sent to the authorization endpoint (docs/security.md, checklist item 4).
       redirect_uri: redirectUriFor(grant.publicUrl, provider.key),
       ...(grant.verifier ? { code_verifier: grant.verifier } : {}),
     })

@@ -4,7 +4,7 @@
 // the link in another browser (or by a mail scanner) spoils nothing. An attempt is
 // consumed exactly once, atomically; the first attempt to complete claims the session and
 // ends the others. Only hashes of the URL token, the state and the binding are stored;
-// the verifier is sealed. (docs/security.md, "SECURITY.md items", rows 1 and 2)
+// the verifier is sealed. (docs/security.md, checklist items 1 and 2)
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { ConnectAttempt, ConnectSession } from '../generated/prisma/client.js'

@@ -45,7 +45,10 @@ export type ConnectStart =
       returnUrl: string | null
     }
 
-/** The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session stays. */
+/**
+ * The form's input was refused (bad credentials, provider unreachable): shown again with the reason; the session
+ * stays.
+ */
 export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_unavailable'> {
   readonly status: number
 

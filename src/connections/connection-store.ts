@@ -276,7 +276,10 @@ export class ConnectionStore {
     return this.deps.keyring.seal(value, fieldContext('connections', id, column))
   }
 
-  /** The audit event (naming the connection and its namespace) and the change notification of a write, in the write's transaction. */
+  /**
+   * The audit event (naming the connection and its namespace) and the change notification of a write,
+   * in the write's transaction.
+   */
   private async recorded(
     tx: Tx,
     row: Pick<Row, 'id' | 'namespace'>,

@@ -13,64 +13,25 @@
 // - A replica that waited for the lock while another's refresh failed at the provider
 //   answers that failure instead of asking again (a hanging provider would cost each
 //   waiting replica a timeout of its own).
-import type { Logger } from 'pino'
-import type { AuditLog } from '../audit/audit-log.js'
-import type { Clock } from '../clock.js'
 import { problem, ProblemError } from '../errors.js'
-import type { Metrics } from '../metrics.js'
 import { sendProviderRequest } from '../oauth/http.js'
 import { fillHeaders } from '../providers/templates.js'
-import type { ProviderNetwork } from '../oauth/network.js'
 import { failureOf, ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
-import type { Provider, RefreshableProvider } from '../providers/schema.js'
-import { translateDatabaseError, type Database, type Tx } from '../store/db.js'
-import type { ConnectionCache } from './connection-cache.js'
-import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
+import type { RefreshableProvider } from '../providers/schema.js'
+import { translateDatabaseError, type Tx } from '../store/db.js'
+import { visibleRow, type ConnectionRow } from './connection-store.js'
+import {
+  failureProblem,
+  reauthorizationRequired,
+  type FreshTokensOptions,
+  type FreshTokenTimings,
+  FRESH_TOKEN_TIMINGS,
+  type RefreshRequest,
+  type VendedToken,
+} from './fresh-tokens-parts.js'
 
-export interface VendedToken {
-  accessToken: string
-  tokenType: string
-  expiresAt: string | null
-  scopes: string[]
-  provider: string
-  connectionId: string
-  /** Headers the provider's API needs besides Authorization (e.g. Interact's X-Tenant). */
-  headers: Record<string, string>
-}
-
-export interface RefreshRequest {
-  /** Refresh even if the token is fresh (still shared with concurrent callers). */
-  force: boolean
-  /** Seconds the token must stay valid; a row at least this fresh needs no refresh. */
-  minValiditySeconds: number
-  /** Who asked (audit); `system` for the background refresher. */
-  actor: string
-}
-
-export interface FreshTokensOptions {
-  db: Database
-  store: ConnectionStore
-  cache: ConnectionCache
-  providers: Map<string, Provider>
-  audit: AuditLog
-  clock: Clock
-  metrics: Metrics
-  log: Logger
-  network: ProviderNetwork
-  /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
-  timings?: FreshTokenTimings
-}
-
-export interface FreshTokenTimings {
-  /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
-  lockMarginMs: number
-  /** How long the write of rotated tokens is retried while the database is unavailable. */
-  persistRetryMs: number
-}
-
-/** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
-export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
+export { FRESH_TOKEN_TIMINGS, type FreshTokenTimings, type RefreshRequest, type VendedToken }
 
 type Outcome = { row: ConnectionRow } | { error: ProblemError }
 /** Tokens the provider issued in this refresh: kept so a failed write can be retried (`persist`). */
@@ -282,7 +243,7 @@ export class FreshTokens {
 
   private async recordFailure(tx: Tx, row: ConnectionRow, err: ProviderError, actor: string): Promise<ProblemError> {
     // Under the row lock the stored refresh token is the one just refused: a refused grant is not
-    // a lost race, so the connection needs its user again. (docs/security.md, "SECURITY.md items", row 14)
+    // a lost race, so the connection needs its user again. (docs/security.md, checklist item 14)
     if (err.failure === 'grant') return this.markReauthorization(tx, row, err.code, actor)
     await this.deps.store.recordFailure(tx, row, { failure: err.failure, code: err.code }, actor)
     if (err.failure === 'configuration')
@@ -335,28 +296,4 @@ export class FreshTokens {
       }
     }
   }
-}
-
-/** The answer for a refresh that failed at the provider without refusing the grant. */
-function failureProblem(failure: 'configuration' | 'transient', code: string): ProblemError {
-  if (failure === 'configuration')
-    return problem(
-      'provider_rejected',
-      `the provider refused the broker's request (${code}); the provider configuration needs attention`,
-    )
-  return problem(
-    'provider_unavailable',
-    `the provider could not refresh the token (${code}); stored tokens are unchanged`,
-  )
-}
-
-function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErrorCode'>): ProblemError {
-  return problem(
-    'reauthorization_required',
-    "the provider no longer accepts this connection's grant; send its user through a connect session with connectionId",
-    {
-      connectionId: row.id,
-      reason: row.lastErrorCode ?? undefined,
-    },
-  )
 }

@@ -32,13 +32,16 @@ export const CLAIM_SQL = `
   WITH due AS (
     SELECT id,
            NOT (expires_at IS NOT NULL AND expires_at < now() + make_interval(secs => $1)
-                AND expires_at - now() < (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2) AS force
+                AND expires_at - now() < (expires_at - COALESCE(token_obtained_at,
+                                                                expires_at - make_interval(secs => 2 * $1))) / 2)
+           AS force
       FROM connections
      WHERE status = 'active'
        AND refresh_token IS NOT NULL
        AND (refresh_not_before IS NULL OR refresh_not_before <= now())
        AND ((expires_at < now() + make_interval(secs => $1)
-             AND expires_at - now() < (expires_at - COALESCE(token_obtained_at, expires_at - make_interval(secs => 2 * $1))) / 2)
+             AND expires_at - now() < (expires_at - COALESCE(token_obtained_at,
+                                                             expires_at - make_interval(secs => 2 * $1))) / 2)
             OR (refresh_token_expires_at < now() + make_interval(secs => $2)
                 AND COALESCE(token_obtained_at, '-infinity') < refresh_token_expires_at - make_interval(secs => $2)))
      ORDER BY expires_at NULLS LAST

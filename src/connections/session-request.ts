@@ -69,7 +69,8 @@ function checkParamsAndScopes(provider: Provider, params: Record<string, string>
   if (!provider.sendScopes && scopes?.length) {
     throw problem(
       'invalid_scope',
-      `${provider.key} takes its scopes from the app's configuration at the provider, not from the request; omit scopes`,
+      `${provider.key} takes its scopes from the app's configuration ` +
+        'at the provider, not from the request; omit scopes',
     )
   }
   if (scopes?.some((s) => s.includes(provider.scopeSeparator))) {

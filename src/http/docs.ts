@@ -10,8 +10,10 @@ export const OPENAPI_INFO = {
   title: 'OAuth broker',
   version: '0.1.0',
   description:
-    'Owns third-party OAuth client secrets, runs the authorization-code dance for end users, stores and refreshes their ' +
-    'provider tokens, and hands fresh tokens to internal services. Errors are application/problem+json (RFC 9457) with a stable `code`.',
+    'Owns third-party OAuth client secrets, runs the ' +
+    'authorization-code dance for end users, stores and refreshes their ' +
+    'provider tokens, and hands fresh tokens to internal services. ' +
+    'Errors are application/problem+json (RFC 9457) with a stable `code`.',
   license: { name: 'Apache-2.0' },
 }
 

@@ -1,6 +1,6 @@
 // Small fixed HTML pages for browser routes (connect, callback). Nothing from the request
 // is reflected; every dynamic value is escaped. No third-party content, no caching, no
-// referrer. (docs/security.md, "SECURITY.md items", rows 5 and 7)
+// referrer. (docs/security.md, checklist items 5 and 7)
 import type { FastifyReply } from 'fastify'
 import { CONNECT_ERRORS, PROBLEMS, type ProblemCode } from '../errors.js'
 
@@ -22,11 +22,15 @@ export function browserHeaders(reply: FastifyReply, formTarget?: string | null):
     .header('x-frame-options', 'DENY')
     .header(
       'content-security-policy',
-      `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(formTarget)}; frame-ancestors 'none'; base-uri 'none'`,
+      `default-src 'none'; style-src 'unsafe-inline'; form-action ${formActionSources(formTarget)}; ` +
+        "frame-ancestors 'none'; base-uri 'none'",
     )
 }
 
-/** `'self'`, and the origin of `formTarget` when a CSP host-source can name it (no IPv6 literal, nothing that ends the directive). */
+/**
+ * `'self'`, and the origin of `formTarget` when a CSP host-source can name it
+ * (no IPv6 literal, nothing that ends the directive).
+ */
 export function formActionSources(formTarget: string | null | undefined): string {
   const origin = formTarget && URL.canParse(formTarget) ? new URL(formTarget).origin : ''
   return /^https?:\/\/[a-z0-9.-]+(:\d+)?$/.test(origin) ? `'self' ${origin}` : "'self'"
@@ -36,7 +40,8 @@ export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}</style>
 </head><body>${body}</body></html>`
 }
 
@@ -52,7 +57,8 @@ export function errorPage(reply: FastifyReply, status: number, code: string): Fa
     .send(
       page(
         'Connection failed',
-        `<h1>Connection failed</h1><p>${escapeHtml(message)}</p><p>Error code: <code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`,
+        `<h1>Connection failed</h1><p>${escapeHtml(message)}</p><p>Error code: ` +
+          `<code>${escapeHtml(code)}</code></p><p>You can close this window and try again from the application.</p>`,
       ),
     )
 }
@@ -81,7 +87,11 @@ export function formPage(
     .map((f) => {
       const type = f.kind === 'secret' ? 'password' : f.kind === 'url' ? 'url' : 'text'
       const help = f.help ? `<br><small>${escapeHtml(f.help)}</small>` : ''
-      return `<p><label for="${escapeHtml(f.name)}">${escapeHtml(f.label)}</label><br><input id="${escapeHtml(f.name)}" name="${escapeHtml(f.name)}" type="${type}" required autocomplete="off" spellcheck="false" style="width:100%">${help}</p>`
+      return (
+        `<p><label for="${escapeHtml(f.name)}">${escapeHtml(f.label)}</label><br><input ` +
+        `id="${escapeHtml(f.name)}" name="${escapeHtml(f.name)}" type="${type}" ` +
+        `required autocomplete="off" spellcheck="false" style="width:100%">${help}</p>`
+      )
     })
     .join('')
   const error = form.error ? `<p role="alert" style="color:#a00">${escapeHtml(form.error)}</p>` : ''
@@ -91,8 +101,10 @@ export function formPage(
     .send(
       page(
         `Connect ${form.provider.displayName}`,
-        `<h1>Connect ${escapeHtml(form.provider.displayName)}</h1>${error}<form method="post" action="${escapeHtml(form.action)}">` +
-          `<input type="hidden" name="attempt" value="${escapeHtml(form.attempt)}">${inputs}<p><button id="connect" type="submit">Connect</button></p></form>`,
+        `<h1>Connect ${escapeHtml(form.provider.displayName)}</h1>${error}<form ` +
+          `method="post" action="${escapeHtml(form.action)}">` +
+          `<input type="hidden" name="attempt" value="${escapeHtml(form.attempt)}">${inputs}<p><button ` +
+          'id="connect" type="submit">Connect</button></p></form>',
       ),
     )
 }

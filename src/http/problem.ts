@@ -1,6 +1,6 @@
 // Every error leaves as application/problem+json with a stable `code` (RFC 9457), or,
 // on browser routes, as a small fixed HTML page. Internals (stack, SQL, provider bodies)
-// only reach the log, never the response. (SECURITY.md item 23)
+// only reach the log, never the response. (docs/security.md, checklist item 23)
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PROBLEMS, ProblemError, securityEventOf, type ProblemCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../store/db.js'

@@ -1,7 +1,7 @@
 // Broker tokens: JWT access tokens in the RFC 9068 profile that the broker signs for its
 // service clients and verifies on every /v1 call. The verifier pins the algorithm,
 // requires `typ: at+jwt`, exact `iss` and `aud`, `exp`, and never follows key-carrying
-// headers (`jku`, `x5u`, `jwk`, `x5c`). (docs/security.md, "SECURITY.md items", rows 18, 19 and 21)
+// headers (`jku`, `x5u`, `jwk`, `x5c`). (docs/security.md, checklist items 18, 19 and 21)
 import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { Clock } from '../clock.js'

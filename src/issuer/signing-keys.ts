@@ -2,7 +2,7 @@
 // the JWKS from the moment it is created, starts signing at `activatesAt` (so verifiers
 // that cache the JWKS see it before the first token it signs), and stays published
 // until `retiresAt`, at least one token lifetime after a newer key took over.
-// (docs/security.md, "SECURITY.md items", rows 18 and 20)
+// (docs/security.md, checklist items 18 and 20)
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
@@ -130,7 +130,8 @@ export class SigningKeys {
           pem = this.keyring.openString(row.privateKey, fieldContext('signing_keys', row.kid, 'private_key'))
         } catch (err) {
           throw new Error(
-            `cannot decrypt signing key ${row.kid}: ${(err as Error).message}. Is ENCRYPTION_KEY the key this database was written with (old keys must stay listed until re-encryption)?`,
+            `cannot decrypt signing key ${row.kid}: ${(err as Error).message}. Is ENCRYPTION_KEY ` +
+              'the key this database was written with (old keys must stay listed until re-encryption)?',
           )
         }
         privateKey = await importPKCS8(pem, row.alg)

@@ -1,6 +1,6 @@
 // The authorization request the broker sends the user's browser to (RFC 6749 §4.1.1,
 // PKCE per RFC 7636). Built from configuration only: the redirect URI comes from
-// PUBLIC_URL, never from the Host header (docs/security.md, "SECURITY.md items", row 4).
+// PUBLIC_URL, never from the Host header (docs/security.md, checklist item 4).
 import type { OAuth2Provider } from '../providers/schema.js'
 import { fillPlaceholders } from '../providers/templates.js'
 

@@ -1,5 +1,5 @@
 // The one way the broker calls a provider: a timeout on the whole exchange, a cap on the
-// response size, no redirect following (docs/security.md, "SECURITY.md items", row 16). Failures to get a complete
+// response size, no redirect following (docs/security.md, checklist item 16). Failures to get a complete
 // response are transient ProviderErrors; what the response says is for the caller to judge.
 import { request, type Dispatcher } from 'undici'
 import { ProviderError } from './provider-error.js'

@@ -113,6 +113,7 @@ const INTERNAL_NAME = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/
 
 /** Checks a user-supplied base URL before anything is sent; returns why it is refused. */
 export function checkUserSuppliedUrl(raw: string, allowPrivate: boolean): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u0020\u007f\\]/.test(raw)) return 'contains whitespace, control characters or backslashes'
   let url: URL
   try {

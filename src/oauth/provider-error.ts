@@ -1,4 +1,4 @@
-// How a failed call to a provider is classified (docs/security.md, "SECURITY.md items", row 15). Only `grant`
+// How a failed call to a provider is classified (docs/security.md, checklist item 15). Only `grant`
 // failures say something about the connection itself (its user must authorize again);
 // `configuration` failures are the broker's client registration being refused (the same
 // for every connection of the provider: never a reason to drop a user's grant);
@@ -27,7 +27,10 @@ const CONFIGURATION_ERRORS = new Set([
   'unauthorized_client',
   'unsupported_grant_type',
 ])
-/** The provider asking for patience: RFC 6749 §4.1.2.1 (temporarily_unavailable, server_error), RFC 8628 §3.5 (slow_down). */
+/**
+ * The provider asking for patience: RFC 6749 §4.1.2.1 (temporarily_unavailable, server_error), RFC 8628 §3.5
+ * (slow_down).
+ */
 const TRANSIENT_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'slow_down'])
 
 /**

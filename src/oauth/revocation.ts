@@ -2,7 +2,7 @@
 // client's authentication) or a provider's own style (LiveChat: DELETE with the token as
 // Bearer, which revokes the access/refresh pair). The refresh token goes first: it ends
 // the whole grant at most providers. Outcomes are reported, never thrown: local deletion
-// proceeds whatever the provider says (docs/security.md, "SECURITY.md items", row 17).
+// proceeds whatever the provider says (docs/security.md, checklist item 17).
 import type { OAuth2Provider } from '../providers/schema.js'
 import { sendProviderRequest, type ProviderHttpOptions, type ProviderRequest } from './http.js'
 import { fillPlaceholders } from '../providers/templates.js'

@@ -10,7 +10,10 @@ const SUBDOMAIN = '^[a-z0-9][a-z0-9-]{0,62}$'
 
 /** A DNS host name (letters, digits, inner hyphens per label; at most 253 characters), optionally with a port. */
 const HOST_AND_PORT =
-  '^(?=[^:]{1,253}(:|$))([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?$'
+  '^(?=[^:]{1,253}(:|$))' + // at most 253 characters before the port
+  '([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*' + // labels and their dots
+  '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?' + // the last label
+  '(:[0-9]{1,5})?$'
 
 export const CATALOG: Record<string, ProviderEntry> = {
   chatwork: {

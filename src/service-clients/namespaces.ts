@@ -34,7 +34,10 @@ export function resolveNamespace(held: readonly string[], requested: string | un
   return requested
 }
 
-/** The namespaces a list may show: the filter when held (403 otherwise), else all the caller holds (undefined: every one). */
+/**
+ * The namespaces a list may show: the filter when held (403 otherwise),
+ * else all the caller holds (undefined: every one).
+ */
 export function listableNamespaces(held: readonly string[], filter: string | undefined): string[] | undefined {
   if (filter !== undefined) {
     if (!holds(held, filter))

@@ -2,7 +2,7 @@
 // A service client registers allowed return URLs; a connect session's returnUrl must
 // have the exact origin of one of them and a path under its path. Parsing is strict so
 // that `//evil`, `/\evil`, `https:evil`, `javascript:` or CR/LF cannot slip through
-// (docs/security.md, "SECURITY.md items", row 6).
+// (docs/security.md, checklist item 6).
 
 export type UrlCheck = string | { error: string }
 
@@ -12,6 +12,7 @@ function parseStrict(raw: string): URL | { error: string } {
   if (raw.length > 2048) return { error: 'is longer than 2048 characters' }
   // Control characters, spaces and backslashes have no place in a return URL; browsers
   // and URL parsers disagree on them.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u0020\u007f\\]/.test(raw)) return { error: 'contains whitespace, control characters or backslashes' }
   if (!ABSOLUTE_HTTP.test(raw)) return { error: 'must be an absolute http(s) URL' }
   let url: URL

@@ -1,5 +1,5 @@
 // Service-client secrets: generated from 32 random bytes, stored only as a scrypt hash,
-// compared in constant time. (docs/security.md, "SECURITY.md items", row 11) Hashing costs ~40 ms on purpose: it
+// compared in constant time. (docs/security.md, checklist item 11) Hashing costs ~40 ms on purpose: it
 // happens once per broker-token request, never per API call.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
@@ -50,7 +50,7 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 
 /**
  * A hash of a random secret nobody knows. Verifying against it when a client id is
- * unknown makes that answer take as long as a wrong secret. (docs/security.md, "SECURITY.md items", row 22)
+ * unknown makes that answer take as long as a wrong secret. (docs/security.md, checklist item 22)
  */
 let dummyHash: Promise<string> | undefined
 export function unknownClientHash(): Promise<string> {

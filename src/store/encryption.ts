@@ -1,6 +1,6 @@
 // Encryption at rest: AES-256-GCM, a random 96-bit nonce per value, the key id inside
 // every ciphertext, and associated data that binds a ciphertext to its row and field, so
-// a value copied into another row or column fails to decrypt. (docs/security.md, "SECURITY.md items", row 9)
+// a value copied into another row or column fails to decrypt. (docs/security.md, checklist item 9)
 //
 // Sealed format (ASCII, one column): v1.<keyId>.<nonce>.<ciphertext+tag>, base64url parts.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'

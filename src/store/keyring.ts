@@ -14,7 +14,8 @@ export interface KeyringSettings {
 
 export function resolveKeyring(config: KeyringSettings, log: Logger): Keyring {
   if (config.encryptionKeys) return new Keyring(config.encryptionKeys)
-  if (config.databaseUrl) throw new Error('ENCRYPTION_KEY is required with an external database') // config already refuses this
+  // Config already refuses this.
+  if (config.databaseUrl) throw new Error('ENCRYPTION_KEY is required with an external database')
   const file = join(config.dataDir, 'encryption.key')
   if (!existsSync(file)) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o755 })
@@ -22,7 +23,8 @@ export function resolveKeyring(config: KeyringSettings, log: Logger): Keyring {
     chmodSync(file, 0o600)
     log.warn(
       { file },
-      'ENCRYPTION_KEY is not set: generated a development key. Set ENCRYPTION_KEY (and back it up) for any real deployment',
+      'ENCRYPTION_KEY is not set: generated a development key. ' +
+        'Set ENCRYPTION_KEY (and back it up) for any real deployment',
     )
   } else {
     log.warn({ file }, 'ENCRYPTION_KEY is not set: using the development key from DATA_DIR')

@@ -75,7 +75,8 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = readMigra
         try {
           const id = randomUUID()
           await client.query(
-            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, ' +
+              'started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
             [id, m.checksum, m.name],
           )
           await client.query(m.sql)
@@ -107,13 +108,15 @@ function checkHistory(rows: AppliedRow[], migrations: Migration[]): Set<string> 
     if (row.rolled_back_at) continue
     if (!row.finished_at) {
       throw new MigrationError(
-        `migration ${row.migration_name} started but never finished; resolve it by hand (see prisma migrate resolve) before starting`,
+        `migration ${row.migration_name} started but never finished; ` +
+          'resolve it by hand (see prisma migrate resolve) before starting',
       )
     }
     const local = known.get(row.migration_name)
     if (!local) {
       throw new MigrationError(
-        `the database has migration ${row.migration_name}, which this version does not know; it is newer than this broker`,
+        `the database has migration ${row.migration_name}, which ` +
+          'this version does not know; it is newer than this broker',
       )
     }
     if (local.checksum !== row.checksum) {

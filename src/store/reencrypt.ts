@@ -4,7 +4,7 @@
 // from ENCRYPTION_KEY.
 import type { Logger } from 'pino'
 import type { Database } from './db.js'
-import { fieldContext, Keyring } from './encryption.js'
+import { fieldContext, type Keyring } from './encryption.js'
 import { notifyChange, type Topic } from './changes.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 

@@ -75,7 +75,7 @@ describe('connect flow in headless Chromium', () => {
     await page.goto(session.body.connectUrl)
     // The provider's login page.
     expect(page.url().startsWith(as.issuer)).toBe(true)
-    const bindingCookies = (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) =>
+    const bindingCookies = (await context.cookies(`${broker.url}/oauth/callback/idp`)).filter((c) =>
       c.name.startsWith('broker_attempt_'),
     )
     expect(bindingCookies).toHaveLength(1)
@@ -91,7 +91,7 @@ describe('connect flow in headless Chromium', () => {
     expect(connectionId).toMatch(/^conn_/)
     // The binding cookie is gone once used.
     expect(
-      (await context.cookies(broker.url + '/oauth/callback/idp')).filter((c) => c.name.startsWith('broker_attempt_')),
+      (await context.cookies(`${broker.url}/oauth/callback/idp`)).filter((c) => c.name.startsWith('broker_attempt_')),
     ).toHaveLength(0)
     await context.close()
 

@@ -161,18 +161,21 @@ describe('exchangeCode', () => {
     expect(received?.get('redirect_uri')).toBe('https://broker.example/oauth/callback/acme')
   })
 
-  it('a refused code is the attempt failing, a refused client the provider rejecting, a broken answer an outage', async () => {
-    const cases = [
-      [{ status: 400, body: { error: 'invalid_grant' } }, 'authorization_failed', 400],
-      [{ status: 401, body: { error: 'invalid_client' } }, 'provider_rejected', 502],
-      [{ status: 503, body: { error: 'temporarily_unavailable' } }, 'provider_unavailable', 503],
-    ] as const
-    for (const [reply, code, status] of cases) {
-      answer = reply
-      const err = await exchangeCode(session, { ...provider, tokenUrl }, grant()).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(AttemptRefused)
-      expect({ code: (err as AttemptRefused).code, status: (err as AttemptRefused).status }).toEqual({ code, status })
-      expect((err as AttemptRefused).event).toBe(SECURITY_EVENTS.codeExchangeFailed)
-    }
-  })
+  it(
+    'a refused code is the attempt failing, a refused ' + 'client the provider rejecting, a broken answer an outage',
+    async () => {
+      const cases = [
+        [{ status: 400, body: { error: 'invalid_grant' } }, 'authorization_failed', 400],
+        [{ status: 401, body: { error: 'invalid_client' } }, 'provider_rejected', 502],
+        [{ status: 503, body: { error: 'temporarily_unavailable' } }, 'provider_unavailable', 503],
+      ] as const
+      for (const [reply, code, status] of cases) {
+        answer = reply
+        const err = await exchangeCode(session, { ...provider, tokenUrl }, grant()).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(AttemptRefused)
+        expect({ code: (err as AttemptRefused).code, status: (err as AttemptRefused).status }).toEqual({ code, status })
+        expect((err as AttemptRefused).event).toBe(SECURITY_EVENTS.codeExchangeFailed)
+      }
+    },
+  )
 })

@@ -74,46 +74,53 @@ async function expectSessionUsedPage(res: Response) {
 }
 
 describe('a connect URL opened in several browsers', () => {
-  it('a later opening (another browser, a scanner) spoils nothing: the first to complete wins, the later one gets the error page without a code exchange', async () => {
-    const { id, connectUrl } = await session()
-    const user = new Browser()
-    const callback = await throughProvider(user, connectUrl)
-    // A mail scanner fetches the link; then the user opens it on a second device too.
-    expect((await fetch(connectUrl, { redirect: 'manual' })).status).toBe(302)
-    const laptop = new Browser()
-    const laterCallback = await throughProvider(laptop, connectUrl)
-    expect(await attempts(id)).toBe(3)
+  it(
+    'a later opening (another browser, a scanner) spoils nothing: the first to ' +
+      'complete wins, the later one gets the error page without a code exchange',
+    async () => {
+      const { id, connectUrl } = await session()
+      const user = new Browser()
+      const callback = await throughProvider(user, connectUrl)
+      // A mail scanner fetches the link; then the user opens it on a second device too.
+      expect((await fetch(connectUrl, { redirect: 'manual' })).status).toBe(302)
+      const laptop = new Browser()
+      const laterCallback = await throughProvider(laptop, connectUrl)
+      expect(await attempts(id)).toBe(3)
 
-    const done = await user.get(callback)
-    expect(done.status).toBe(302)
-    expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
+      const done = await user.get(callback)
+      expect(done.status).toBe(302)
+      expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
 
-    const exchanges = as.tokenRequests.length
-    const count = await connections()
-    await expectSessionUsedPage(await laptop.get(laterCallback))
-    expect(as.tokenRequests.length).toBe(exchanges)
-    expect(await connections()).toBe(count)
-    // Opening the link after the completion: the same page, no new attempt.
-    await expectSessionUsedPage(await new Browser().get(connectUrl))
-    expect(await attempts(id)).toBe(3)
-  })
+      const exchanges = as.tokenRequests.length
+      const count = await connections()
+      await expectSessionUsedPage(await laptop.get(laterCallback))
+      expect(as.tokenRequests.length).toBe(exchanges)
+      expect(await connections()).toBe(count)
+      // Opening the link after the completion: the same page, no new attempt.
+      await expectSessionUsedPage(await new Browser().get(connectUrl))
+      expect(await attempts(id)).toBe(3)
+    },
+  )
 
-  it("an attempt's failure (denied at the provider, another browser's callback) leaves the other attempts usable", async () => {
-    const { connectUrl } = await session()
-    const first = new Browser()
-    const firstCallback = await throughProvider(first, connectUrl)
-    const second = new Browser()
-    const denied = await second.get(await throughProvider(second, connectUrl, { deny: true }))
-    expect(new URL(denied.headers.get('location')!).searchParams.get('error')).toBe('access_denied')
-    // The first attempt's callback in a third browser: refused, and it consumed that attempt ...
-    const third = new Browser()
-    const thirdCallback = await throughProvider(third, connectUrl)
-    const stolen = await new Browser().get(thirdCallback)
-    expect(new URL(stolen.headers.get('location')!).searchParams.get('error')).toBe('browser_mismatch')
-    // ... but not the session: the first browser still completes.
-    const done = await first.get(firstCallback)
-    expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
-  })
+  it(
+    "an attempt's failure (denied at the provider, another " + "browser's callback) leaves the other attempts usable",
+    async () => {
+      const { connectUrl } = await session()
+      const first = new Browser()
+      const firstCallback = await throughProvider(first, connectUrl)
+      const second = new Browser()
+      const denied = await second.get(await throughProvider(second, connectUrl, { deny: true }))
+      expect(new URL(denied.headers.get('location')!).searchParams.get('error')).toBe('access_denied')
+      // The first attempt's callback in a third browser: refused, and it consumed that attempt ...
+      const third = new Browser()
+      const thirdCallback = await throughProvider(third, connectUrl)
+      const stolen = await new Browser().get(thirdCallback)
+      expect(new URL(stolen.headers.get('location')!).searchParams.get('error')).toBe('browser_mismatch')
+      // ... but not the session: the first browser still completes.
+      const done = await first.get(firstCallback)
+      expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
+    },
+  )
 
   it('two browsers completing at once: one connection, one code exchange, the other on the error page', async () => {
     const { connectUrl } = await session()
@@ -131,23 +138,27 @@ describe('a connect URL opened in several browsers', () => {
     expect(await connections()).toBe(count + 1)
   })
 
-  it(`at most ${MAX_ATTEMPTS_PER_SESSION} attempts per link, even opened all at once; the earlier ones still complete`, async () => {
-    const { id, connectUrl } = await session()
-    const browsers = Array.from({ length: MAX_ATTEMPTS_PER_SESSION + 3 }, () => new Browser())
-    const opened = await Promise.all(browsers.map((b) => b.get(connectUrl)))
-    expect(opened.filter((res) => res.status === 302)).toHaveLength(MAX_ATTEMPTS_PER_SESSION)
-    const refused = opened.filter((res) => res.status !== 302)
-    expect(refused.map((res) => res.status)).toEqual([400, 400, 400])
-    for (const res of refused) {
-      expect(res.headers.get('set-cookie')).toBeNull()
-      expect(await res.text()).toContain('<code>too_many_attempts</code>')
-    }
-    expect(await attempts(id)).toBe(MAX_ATTEMPTS_PER_SESSION)
-    const winner = browsers[opened.findIndex((res) => res.status === 302)]!
-    const start = opened.find((res) => res.status === 302)!
-    const done = await winner.get(await as.authorize(start.headers.get('location')!))
-    expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
-  })
+  it(
+    `at most ${MAX_ATTEMPTS_PER_SESSION} attempts per link, ` +
+      'even opened all at once; the earlier ones still complete',
+    async () => {
+      const { id, connectUrl } = await session()
+      const browsers = Array.from({ length: MAX_ATTEMPTS_PER_SESSION + 3 }, () => new Browser())
+      const opened = await Promise.all(browsers.map((b) => b.get(connectUrl)))
+      expect(opened.filter((res) => res.status === 302)).toHaveLength(MAX_ATTEMPTS_PER_SESSION)
+      const refused = opened.filter((res) => res.status !== 302)
+      expect(refused.map((res) => res.status)).toEqual([400, 400, 400])
+      for (const res of refused) {
+        expect(res.headers.get('set-cookie')).toBeNull()
+        expect(await res.text()).toContain('<code>too_many_attempts</code>')
+      }
+      expect(await attempts(id)).toBe(MAX_ATTEMPTS_PER_SESSION)
+      const winner = browsers[opened.findIndex((res) => res.status === 302)]!
+      const start = opened.find((res) => res.status === 302)!
+      const done = await winner.get(await as.authorize(start.headers.get('location')!))
+      expect(new URL(done.headers.get('location')!).searchParams.get('status')).toBe('connected')
+    },
+  )
 
   it('HEAD starts no attempt: no row, no cookie; it answers the status of the link', async () => {
     const { id, connectUrl } = await session()
@@ -220,7 +231,7 @@ describe('binding cookies when the broker is served over https', () => {
       .split(';')
       .map((a) => a.trim().toLowerCase())
     expect(cleared).toEqual(expect.arrayContaining(['path=/', 'secure']))
-    expect(cleared[0]).toBe(cookie!.split('=')[0]!.toLowerCase() + '=')
+    expect(cleared[0]).toBe(`${cookie!.split('=')[0]!.toLowerCase()}=`)
   })
 
   it('the form attempt too; an unprefixed cookie of the same value is not accepted', async () => {

@@ -11,10 +11,11 @@ import {
 } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { Browser } from '../support/browser.js'
+import type { Json } from '../support/json.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
-let api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; headers: Headers }>
+let api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Json; headers: Headers }>
 
 const RETURN = 'https://app.example.com/connected'
 
@@ -117,7 +118,7 @@ describe('connect flow', () => {
     expect(vended.headers.get('cache-control')).toBe('no-store')
     expect(vended.body).toMatchObject({ tokenType: 'Bearer', provider: 'idp', connectionId })
     expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
-    // The access token only: never the refresh token (docs/security.md, "SECURITY.md items", row 10).
+    // The access token only: never the refresh token (docs/security.md, checklist item 10).
     expect(Object.keys(vended.body).sort()).toEqual([
       'accessToken',
       'connectionId',
@@ -156,41 +157,45 @@ describe('connect flow', () => {
     expect(await done.text()).toContain('Test IdP account is connected')
   })
 
-  it('browser pages load nothing from elsewhere and cannot be framed; the success redirect carries only the connection id and status', async () => {
-    const pages: Array<[string, Response]> = []
-    const browser = new Browser()
-    pages.push([
-      'success page',
-      await browser.get(
-        await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-pages' })).connectUrl),
-      ),
-    ])
-    pages.push(['error page', await new Browser().get(`${broker.url}/connect/${'t'.repeat(43)}`)])
-    pages.push([
-      'callback error page',
-      await new Browser().get(`${broker.url}/oauth/callback/idp?state=unknown&code=x`),
-    ])
-    for (const [label, res] of pages) {
-      expect(res.headers.get('content-type'), label).toContain('text/html')
-      const csp = Object.fromEntries(
-        (res.headers.get('content-security-policy') ?? '')
-          .split(';')
-          .map((d) => d.trim().split(/\s+/))
-          .map(([k, ...v]) => [k, v.join(' ')]),
-      )
-      expect(csp, label).toMatchObject({ 'default-src': "'none'", 'frame-ancestors': "'none'", 'base-uri': "'none'" })
-      expect(res.headers.get('x-frame-options'), label).toBe('DENY')
-      expect(res.headers.get('referrer-policy'), label).toBe('no-referrer')
-      expect(res.headers.get('cache-control'), label).toBe('no-store')
-      // No third-party content: no element that loads from a URL.
-      expect(await res.text(), label).not.toMatch(/<(script|img|link|iframe)\b|src=|href=/i)
-    }
-    const back = new Browser()
-    const done = await back.get(await throughProvider(back, (await session({ ownerId: 'user-redirect' })).connectUrl))
-    const location = new URL(done.headers.get('location')!)
-    expect(`${location.origin}${location.pathname}`).toBe(RETURN)
-    expect([...location.searchParams.keys()].sort()).toEqual(['connection_id', 'status'])
-  })
+  it(
+    'browser pages load nothing from elsewhere and cannot be framed; ' +
+      'the success redirect carries only the connection id and status',
+    async () => {
+      const pages: Array<[string, Response]> = []
+      const browser = new Browser()
+      pages.push([
+        'success page',
+        await browser.get(
+          await throughProvider(browser, (await session({ returnUrl: undefined, ownerId: 'user-pages' })).connectUrl),
+        ),
+      ])
+      pages.push(['error page', await new Browser().get(`${broker.url}/connect/${'t'.repeat(43)}`)])
+      pages.push([
+        'callback error page',
+        await new Browser().get(`${broker.url}/oauth/callback/idp?state=unknown&code=x`),
+      ])
+      for (const [label, res] of pages) {
+        expect(res.headers.get('content-type'), label).toContain('text/html')
+        const csp = Object.fromEntries(
+          (res.headers.get('content-security-policy') ?? '')
+            .split(';')
+            .map((d) => d.trim().split(/\s+/))
+            .map(([k, ...v]) => [k, v.join(' ')]),
+        )
+        expect(csp, label).toMatchObject({ 'default-src': "'none'", 'frame-ancestors': "'none'", 'base-uri': "'none'" })
+        expect(res.headers.get('x-frame-options'), label).toBe('DENY')
+        expect(res.headers.get('referrer-policy'), label).toBe('no-referrer')
+        expect(res.headers.get('cache-control'), label).toBe('no-store')
+        // No third-party content: no element that loads from a URL.
+        expect(await res.text(), label).not.toMatch(/<(script|img|link|iframe)\b|src=|href=/i)
+      }
+      const back = new Browser()
+      const done = await back.get(await throughProvider(back, (await session({ ownerId: 'user-redirect' })).connectUrl))
+      const location = new URL(done.headers.get('location')!)
+      expect(`${location.origin}${location.pathname}`).toBe(RETURN)
+      expect([...location.searchParams.keys()].sort()).toEqual(['connection_id', 'status'])
+    },
+  )
 
   it('two callbacks with the same state at once: one connects, the other is refused, one code exchange', async () => {
     const browser = new Browser()
@@ -209,44 +214,48 @@ describe('connect flow', () => {
     expect(await connectionCount()).toBe(connections + 1)
   })
 
-  it('without a returnUrl, failures end on a page with their status: 503 or 502 for a failed code exchange, 409 for a connection deleted meanwhile', async () => {
-    // The provider fails the code exchange: nothing stored, the page names the cause with
-    // the status of its problem code (an outage 503, a refused broker client 502).
-    for (const [fault, status, code] of [
-      ['status503', 503, 'provider_unavailable'],
-      ['invalid_client', 502, 'provider_rejected'],
-    ] as const) {
-      const failing = new Browser()
-      const callback = await throughProvider(
-        failing,
-        (await session({ returnUrl: undefined, ownerId: `user-exchange-${fault}` })).connectUrl,
-      )
-      const connections = await connectionCount()
-      as.fault(fault)
-      const failed = await failing.get(callback)
-      as.clearFaults()
-      expect(failed.status, fault).toBe(status)
-      expect(failed.headers.get('content-type')).toContain('text/html')
-      expect(await failed.text()).toContain(code)
-      expect(await connectionCount()).toBe(connections)
-    }
+  it(
+    'without a returnUrl, failures end on a page with their status: 503 or ' +
+      '502 for a failed code exchange, 409 for a connection deleted meanwhile',
+    async () => {
+      // The provider fails the code exchange: nothing stored, the page names the cause with
+      // the status of its problem code (an outage 503, a refused broker client 502).
+      for (const [fault, status, code] of [
+        ['status503', 503, 'provider_unavailable'],
+        ['invalid_client', 502, 'provider_rejected'],
+      ] as const) {
+        const failing = new Browser()
+        const callback = await throughProvider(
+          failing,
+          (await session({ returnUrl: undefined, ownerId: `user-exchange-${fault}` })).connectUrl,
+        )
+        const connections = await connectionCount()
+        as.fault(fault)
+        const failed = await failing.get(callback)
+        as.clearFaults()
+        expect(failed.status, fault).toBe(status)
+        expect(failed.headers.get('content-type')).toContain('text/html')
+        expect(await failed.text()).toContain(code)
+        expect(await connectionCount()).toBe(connections)
+      }
 
-    // Re-authorizing a connection that is deleted while the user is at the provider.
-    const browser = new Browser()
-    const first = await browser.get(
-      await throughProvider(browser, (await session({ ownerId: 'user-gone' })).connectUrl),
-    )
-    const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
-    const reauthorize = await throughProvider(
-      browser,
-      (await session({ returnUrl: undefined, ownerId: 'user-gone', connectionId: id })).connectUrl,
-    )
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    const gone = await browser.get(reauthorize)
-    expect(gone.status).toBe(409)
-    expect(await gone.text()).toContain('connection_unavailable')
-    expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
-  })
+      // Re-authorizing a connection that is deleted while the user is at the provider.
+      const browser = new Browser()
+      const first = await browser.get(
+        await throughProvider(browser, (await session({ ownerId: 'user-gone' })).connectUrl),
+      )
+      const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
+      const reauthorize = await throughProvider(
+        browser,
+        (await session({ returnUrl: undefined, ownerId: 'user-gone', connectionId: id })).connectUrl,
+      )
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      const gone = await browser.get(reauthorize)
+      expect(gone.status).toBe(409)
+      expect(await gone.text()).toContain('connection_unavailable')
+      expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
+    },
+  )
 
   it('re-authorizes an existing connection in place', async () => {
     const browser = new Browser()
@@ -266,49 +275,49 @@ describe('connect flow', () => {
     expect([other.status, other.body.code]).toEqual([400, 'invalid_connection'])
   })
 
-  it('re-authorizes a connection that needs its user; a new grant without a refresh token does not keep the old one', async () => {
-    const browser = new Browser()
-    const first = await browser.get(
-      await throughProvider(browser, (await session({ ownerId: 'user-re-nort' })).connectUrl),
-    )
-    const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
-    const oldRow = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    const oldRefreshToken = broker.app.services.connections.open(oldRow, 'refresh_token')!
-    // The provider refuses the grant: the connection needs its user.
-    as.fault('invalid_grant')
-    const refused = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
-    expect([refused.status, refused.body.code]).toEqual([409, 'reauthorization_required'])
-    expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
+  it(
+    're-authorizes a connection that needs its user; a new ' +
+      'grant without a refresh token does not keep the old one',
+    async () => {
+      const browser = new Browser()
+      const first = await browser.get(
+        await throughProvider(browser, (await session({ ownerId: 'user-re-nort' })).connectUrl),
+      )
+      const id = new URL(first.headers.get('location')!).searchParams.get('connection_id')!
+      const oldRow = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+      const oldRefreshToken = broker.app.services.connections.open(oldRow, 'refresh_token')!
+      // The provider refuses the grant: the connection needs its user.
+      as.fault('invalid_grant')
+      const refused = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+      expect([refused.status, refused.body.code]).toEqual([409, 'reauthorization_required'])
+      expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
 
-    // The user re-authorizes; this time the code exchange answers no refresh token.
-    const callback = await throughProvider(
-      browser,
-      (await session({ ownerId: 'user-re-nort', connectionId: id })).connectUrl,
-    )
-    const since = as.tokenRequests.length
-    as.fault('no_refresh_token')
-    const again = await browser.get(callback)
-    const back = new URL(again.headers.get('location')!)
-    expect([back.searchParams.get('status'), back.searchParams.get('connection_id')]).toEqual(['connected', id])
-    expect(as.tokenRequests.slice(since).map((r) => r.grantType)).toEqual(['authorization_code'])
+      // The user re-authorizes; this time the code exchange answers no refresh token.
+      const callback = await throughProvider(
+        browser,
+        (await session({ ownerId: 'user-re-nort', connectionId: id })).connectUrl,
+      )
+      const since = as.tokenRequests.length
+      as.fault('no_refresh_token')
+      const again = await browser.get(callback)
+      const back = new URL(again.headers.get('location')!)
+      expect([back.searchParams.get('status'), back.searchParams.get('connection_id')]).toEqual(['connected', id])
+      expect(as.tokenRequests.slice(since).map((r) => r.grantType)).toEqual(['authorization_code'])
 
-    const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    expect([row.status, row.refreshToken, row.refreshTokenExpiresAt, row.lastErrorCode, row.refreshFailures]).toEqual([
-      'active',
-      null,
-      null,
-      null,
-      0,
-    ])
-    expect(row.accessToken).not.toBe(oldRow.accessToken)
-    const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
-    expect(vended.status).toBe(200)
-    expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
-    // Even a forced refresh never sends the old grant's refresh token: there is none to send.
-    const forced = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
-    expect([forced.status, forced.body.accessToken]).toEqual([200, vended.body.accessToken])
-    expect(as.tokenRequests.slice(since).filter((r) => r.params.refresh_token === oldRefreshToken)).toEqual([])
-  })
+      const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+      expect([row.status, row.refreshToken, row.refreshTokenExpiresAt, row.lastErrorCode, row.refreshFailures]).toEqual(
+        ['active', null, null, null, 0],
+      )
+      expect(row.accessToken).not.toBe(oldRow.accessToken)
+      const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
+      expect(vended.status).toBe(200)
+      expect((await as.userinfo(vended.body.accessToken)).status).toBe(200)
+      // Even a forced refresh never sends the old grant's refresh token: there is none to send.
+      const forced = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+      expect([forced.status, forced.body.accessToken]).toEqual([200, vended.body.accessToken])
+      expect(as.tokenRequests.slice(since).filter((r) => r.params.refresh_token === oldRefreshToken)).toEqual([])
+    },
+  )
 })
 
 describe('refused callbacks have no side effects', () => {

@@ -128,24 +128,30 @@ describe('connect forms in headless Chromium end on a cross-origin returnUrl', (
     expect(vended.body.headers).toEqual({ 'X-Tenant': interact.tenantGuid })
   })
 
-  it('a refused key shows the form again with the same CSP, and the corrected one still lands on returnUrl', async () => {
-    const session = await api('POST', '/v1/connect-sessions', {
-      provider: 'respondio',
-      ownerId: 'retry-user',
-      returnUrl: `${appUrl}/integrations/done`,
-    })
-    const page = await newPage()
-    await page.goto(session.body.connectUrl)
-    await page.fill('#apiKey', 'not-a-valid-respondio-token')
-    const [refused] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.click('#connect'),
-    ])
-    expect(refused.status()).toBe(400)
-    expect(refused.headers()['content-security-policy']).toContain(`form-action 'self' ${appUrl};`)
-    respondio.rejections.length = 0 // refused as respond.io would: expected here
-    await page.fill('#apiKey', respondio.apiKey)
-    await Promise.all([page.waitForURL(`${appUrl}/integrations/done?**`, { timeout: 10_000 }), page.click('#connect')])
-    expect(new URL(page.url()).searchParams.get('status')).toBe('connected')
-  })
+  it(
+    'a refused key shows the form again with the same ' + 'CSP, and the corrected one still lands on returnUrl',
+    async () => {
+      const session = await api('POST', '/v1/connect-sessions', {
+        provider: 'respondio',
+        ownerId: 'retry-user',
+        returnUrl: `${appUrl}/integrations/done`,
+      })
+      const page = await newPage()
+      await page.goto(session.body.connectUrl)
+      await page.fill('#apiKey', 'not-a-valid-respondio-token')
+      const [refused] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        page.click('#connect'),
+      ])
+      expect(refused.status()).toBe(400)
+      expect(refused.headers()['content-security-policy']).toContain(`form-action 'self' ${appUrl};`)
+      respondio.rejections.length = 0 // refused as respond.io would: expected here
+      await page.fill('#apiKey', respondio.apiKey)
+      await Promise.all([
+        page.waitForURL(`${appUrl}/integrations/done?**`, { timeout: 10_000 }),
+        page.click('#connect'),
+      ])
+      expect(new URL(page.url()).searchParams.get('status')).toBe('connected')
+    },
+  )
 })

@@ -13,6 +13,7 @@ import {
 } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
+import type { Json } from '../support/json.js'
 
 const providers: Record<string, unknown> = {
   // Never called: imported connections and connect sessions need no provider call.
@@ -119,7 +120,7 @@ describe('another namespace answers exactly as a missing connection', () => {
     const foreign = conns.beta!
     const missing = `conn_${randomBytes(12).toString('base64url')}`
     const before = await footprint(foreign)
-    const routes: Array<[string, (id: string) => Promise<{ status: number; body: any }>]> = [
+    const routes: Array<[string, (id: string) => Promise<{ status: number; body: Json }>]> = [
       ['access-token', (id) => alpha('POST', `/v1/connections/${id}/access-token`, {})],
       ['forced access-token', (id) => alpha('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })],
       ['get', (id) => alpha('GET', `/v1/connections/${id}`)],
@@ -189,25 +190,28 @@ describe('naming the namespace', () => {
     expect((await sql("SELECT count(*)::int AS n FROM connections WHERE owner_id = 'o'"))[0]).toEqual({ n: 1 })
   })
 
-  it('a ["*"] client that names none gets default; a session for re-authorization keeps its connection\'s', async () => {
-    const created = await admin('POST', '/v1/connections', importBody('star-owner'))
-    expect([created.status, created.body.namespace]).toEqual([201, 'default'])
-    const reauth = await clients.both!.api('POST', '/v1/connect-sessions', {
-      provider: 'idp',
-      ownerId: 'beta-owner',
-      connectionId: conns.beta,
-    })
-    expect(reauth.status).toBe(201)
-    const [session] = await sql('SELECT namespace FROM connect_sessions WHERE id = $1', [reauth.body.id])
-    expect(session).toEqual({ namespace: 'beta' })
-    const elsewhere = await clients.both!.api('POST', '/v1/connect-sessions', {
-      provider: 'idp',
-      ownerId: 'beta-owner',
-      connectionId: conns.beta,
-      namespace: 'alpha',
-    })
-    expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'invalid_connection'])
-  })
+  it(
+    'a ["*"] client that names none gets default; a ' + "session for re-authorization keeps its connection's",
+    async () => {
+      const created = await admin('POST', '/v1/connections', importBody('star-owner'))
+      expect([created.status, created.body.namespace]).toEqual([201, 'default'])
+      const reauth = await clients.both!.api('POST', '/v1/connect-sessions', {
+        provider: 'idp',
+        ownerId: 'beta-owner',
+        connectionId: conns.beta,
+      })
+      expect(reauth.status).toBe(201)
+      const [session] = await sql('SELECT namespace FROM connect_sessions WHERE id = $1', [reauth.body.id])
+      expect(session).toEqual({ namespace: 'beta' })
+      const elsewhere = await clients.both!.api('POST', '/v1/connect-sessions', {
+        provider: 'idp',
+        ownerId: 'beta-owner',
+        connectionId: conns.beta,
+        namespace: 'alpha',
+      })
+      expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'invalid_connection'])
+    },
+  )
 })
 
 describe('the browser flow', () => {

@@ -32,7 +32,8 @@ beforeAll(async () => {
     idp: providerEntryFor(as),
     'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }),
   }
-  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0' } // no background pass spending the tests' faults
+  // no background pass spending the tests' faults
+  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0' }
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })
   api = apiClient(broker, await broker.token())
@@ -194,62 +195,71 @@ describe('provider faults during refresh', () => {
     'huge',
     'redirect',
   ] as const) {
-    it(`${fault}: 503 provider_unavailable within the timeout + 1 s, tokens untouched, and the next refresh works`, async () => {
-      const id = await connect(`fault-${fault}`)
-      const stored = await row(id)
-      const redirected = as.redirectTarget.requests.length
-      as.fault(fault)
-      const started = Date.now()
-      const res = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
-      const elapsed = Date.now() - started
-      expect([res.status, res.body.code]).toEqual([503, 'provider_unavailable'])
-      expect(res.headers.get('content-type')).toContain('application/problem+json')
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + 1000)
-      const after = await row(id)
-      expect([after.accessToken, after.refreshToken, after.version, after.status]).toEqual([
-        stored.accessToken,
-        stored.refreshToken,
-        stored.version,
-        'active',
-      ])
-      expect(after.lastErrorCode).toBeTruthy()
-      // Redirects are not followed: the live server on another host (answering a token) saw nothing.
-      expect(as.redirectTarget.requests.length).toBe(redirected)
-      as.clearFaults()
-      const recovered = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
-      expect(recovered.status).toBe(200)
-      expect((await as.userinfo(recovered.body.accessToken)).status).toBe(200)
-    })
+    it(
+      // biome-ignore lint/style/useTemplate: the test name stays identical for docs/security.md
+      `${fault}: 503 provider_unavailable within the timeout ` + '+ 1 s, tokens untouched, and the next refresh works',
+      async () => {
+        const id = await connect(`fault-${fault}`)
+        const stored = await row(id)
+        const redirected = as.redirectTarget.requests.length
+        as.fault(fault)
+        const started = Date.now()
+        const res = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+        const elapsed = Date.now() - started
+        expect([res.status, res.body.code]).toEqual([503, 'provider_unavailable'])
+        expect(res.headers.get('content-type')).toContain('application/problem+json')
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + 1000)
+        const after = await row(id)
+        expect([after.accessToken, after.refreshToken, after.version, after.status]).toEqual([
+          stored.accessToken,
+          stored.refreshToken,
+          stored.version,
+          'active',
+        ])
+        expect(after.lastErrorCode).toBeTruthy()
+        // Redirects are not followed: the live server on another host (answering a token) saw nothing.
+        expect(as.redirectTarget.requests.length).toBe(redirected)
+        as.clearFaults()
+        const recovered = await api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+        expect(recovered.status).toBe(200)
+        expect((await as.userinfo(recovered.body.accessToken)).status).toBe(200)
+      },
+    )
   }
 
-  it("the provider refuses the broker's own client credentials: 502 provider_rejected, the grant kept for after the fix", async () => {
-    // An imported connection (no connect flow needed): its refresh meets invalid_client.
-    const imported = await api('POST', '/v1/connections', {
-      provider: 'idp-misconfigured',
-      ownerId: 'misconfigured',
-      credentials: {
-        accessToken: 'imported-access-token',
-        refreshToken: 'imported-refresh-token',
-        expiresAt: new Date(Date.now() - 1000).toISOString(),
-      },
-    })
-    expect(imported.status).toBe(201)
-    const id = imported.body.id as string
-    const stored = await row(id)
-    const before = as.tokenRequests.length
-    const res = await api('POST', `/v1/connections/${id}/access-token`, {})
-    expect([res.status, res.body.code]).toEqual([502, 'provider_rejected'])
-    expect(res.headers.get('content-type')).toContain('application/problem+json')
-    expect(as.tokenRequests.length).toBe(before + 1)
-    // Not the user's fault: it stays active (docs/security.md, "Decisions that differ from the letter of SECURITY.md").
-    const after = await row(id)
-    expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual([
-      'active',
-      stored.refreshToken,
-      stored.version,
-      'invalid_client',
-    ])
-  })
+  it(
+    "the provider refuses the broker's own client credentials: " +
+      '502 provider_rejected, the grant kept for after the fix',
+    async () => {
+      // An imported connection (no connect flow needed): its refresh meets invalid_client.
+      const imported = await api('POST', '/v1/connections', {
+        provider: 'idp-misconfigured',
+        ownerId: 'misconfigured',
+        credentials: {
+          accessToken: 'imported-access-token',
+          refreshToken: 'imported-refresh-token',
+          expiresAt: new Date(Date.now() - 1000).toISOString(),
+        },
+      })
+      expect(imported.status).toBe(201)
+      const id = imported.body.id as string
+      const stored = await row(id)
+      const before = as.tokenRequests.length
+      const res = await api('POST', `/v1/connections/${id}/access-token`, {})
+      expect([res.status, res.body.code]).toEqual([502, 'provider_rejected'])
+      expect(res.headers.get('content-type')).toContain('application/problem+json')
+      expect(as.tokenRequests.length).toBe(before + 1)
+      // Not the user's fault: it stays active
+      // (docs/security.md, "Decisions that differ from the letter of the checklist").
+      const after = await row(id)
+      expect([after.status, after.refreshToken, after.version, after.lastErrorCode]).toEqual([
+        'active',
+        stored.refreshToken,
+        stored.version,
+        'invalid_client',
+      ])
+    },
+  )
 
   it('invalid_grant: 409 reauthorization_required, the status says so, and no further provider calls', async () => {
     const id = await connect('revoked-grant')
@@ -299,60 +309,67 @@ describe('the audit trail, through the API', () => {
     }>
   }
 
-  it('a transient failure, a refresh and a vended token are recorded with the calling service client as actor', async () => {
-    const id = await connect('audited')
-    const caller = await serviceClient('audited-caller')
-    expect(caller.clientId).not.toBe(BOOTSTRAP_ID)
+  it(
+    'a transient failure, a refresh and a vended token ' + 'are recorded with the calling service client as actor',
+    async () => {
+      const id = await connect('audited')
+      const caller = await serviceClient('audited-caller')
+      expect(caller.clientId).not.toBe(BOOTSTRAP_ID)
 
-    as.fault('status503')
-    expect((await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })).status).toBe(503)
-    expect(await events(id, 'connection.refresh_failed')).toEqual([
-      expect.objectContaining({
-        actor: caller.clientId,
-        connectionId: id,
-        detail: { failure: 'transient', code: 'http_503' },
-      }),
-    ])
+      as.fault('status503')
+      expect((await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })).status).toBe(503)
+      expect(await events(id, 'connection.refresh_failed')).toEqual([
+        expect.objectContaining({
+          actor: caller.clientId,
+          connectionId: id,
+          detail: { failure: 'transient', code: 'http_503' },
+        }),
+      ])
 
-    const refreshed = await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
-    expect(refreshed.status).toBe(200)
-    expect(await events(id, 'connection.refresh_succeeded')).toEqual([
-      expect.objectContaining({ actor: caller.clientId, connectionId: id, detail: { rotated: true } }),
-    ])
+      const refreshed = await caller.api('POST', `/v1/connections/${id}/access-token`, { forceRefresh: true })
+      expect(refreshed.status).toBe(200)
+      expect(await events(id, 'connection.refresh_succeeded')).toEqual([
+        expect.objectContaining({ actor: caller.clientId, connectionId: id, detail: { rotated: true } }),
+      ])
 
-    expect((await caller.api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(200)
-    const vended = await events(id, 'connection.token_vended')
-    // Newest first: the plain call, then the refreshing one; the connect flow's own callers are others.
-    expect(vended.filter((e) => e.actor === caller.clientId).map((e) => e.detail)).toEqual([
-      { refreshed: false },
-      { refreshed: true },
-    ])
-    expect(vended.every((e) => e.connectionId === id)).toBe(true)
-  })
+      expect((await caller.api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(200)
+      const vended = await events(id, 'connection.token_vended')
+      // Newest first: the plain call, then the refreshing one; the connect flow's own callers are others.
+      expect(vended.filter((e) => e.actor === caller.clientId).map((e) => e.detail)).toEqual([
+        { refreshed: false },
+        { refreshed: true },
+      ])
+      expect(vended.every((e) => e.connectionId === id)).toBe(true)
+    },
+  )
 })
 
 describe('revocation', () => {
-  it('delete revokes the grant at the provider (refresh token first), deletes the tokens, and the connection answers 404 after', async () => {
-    const id = await connect('to-delete')
-    const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
-    expect((await as.introspect(vended.body.accessToken)).active).toBe(true)
-    const revocationsBefore = as.requests.filter((r) => r.path === new URL(as.revocationUrl).pathname).length
-    const del = await api('DELETE', `/v1/connections/${id}`)
-    expect(del.status).toBe(204)
-    const revocations = as.requests
-      .filter((r) => r.path === new URL(as.revocationUrl).pathname)
-      .slice(revocationsBefore)
-    expect(revocations.map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
-    expect(revocations.every((r) => r.authorization?.startsWith('Basic '))).toBe(true)
-    expect((await as.introspect(vended.body.accessToken)).active).toBe(false)
-    expect((await as.userinfo(vended.body.accessToken)).status).toBe(401)
-    const stored = await row(id)
-    expect([stored.status, stored.accessToken, stored.refreshToken]).toEqual(['revoked', null, null])
-    expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
-    expect((await api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(404)
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(404)
-    expect((await api('GET', '/v1/connections?ownerId=to-delete')).body.items).toEqual([])
-    const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
-    expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'revoked', accessToken: 'revoked', errors: [] })
-  })
+  it(
+    'delete revokes the grant at the provider (refresh token first), ' +
+      'deletes the tokens, and the connection answers 404 after',
+    async () => {
+      const id = await connect('to-delete')
+      const vended = await api('POST', `/v1/connections/${id}/access-token`, {})
+      expect((await as.introspect(vended.body.accessToken)).active).toBe(true)
+      const revocationsBefore = as.requests.filter((r) => r.path === new URL(as.revocationUrl).pathname).length
+      const del = await api('DELETE', `/v1/connections/${id}`)
+      expect(del.status).toBe(204)
+      const revocations = as.requests
+        .filter((r) => r.path === new URL(as.revocationUrl).pathname)
+        .slice(revocationsBefore)
+      expect(revocations.map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
+      expect(revocations.every((r) => r.authorization?.startsWith('Basic '))).toBe(true)
+      expect((await as.introspect(vended.body.accessToken)).active).toBe(false)
+      expect((await as.userinfo(vended.body.accessToken)).status).toBe(401)
+      const stored = await row(id)
+      expect([stored.status, stored.accessToken, stored.refreshToken]).toEqual(['revoked', null, null])
+      expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
+      expect((await api('POST', `/v1/connections/${id}/access-token`, {})).status).toBe(404)
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(404)
+      expect((await api('GET', '/v1/connections?ownerId=to-delete')).body.items).toEqual([])
+      const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
+      expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'revoked', accessToken: 'revoked', errors: [] })
+    },
+  )
 })

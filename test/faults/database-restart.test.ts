@@ -259,7 +259,8 @@ describe('database stopped under load and restarted on another port', () => {
     expect(figures.load_partialRows).toBe(0)
     const audit = await sql(
       databaseUrl(),
-      "SELECT connection_id, count(*)::int AS n FROM audit_events WHERE type = 'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY connection_id",
+      'SELECT connection_id, count(*)::int AS n FROM audit_events WHERE type = ' +
+        "'connection.refresh_succeeded' AND connection_id = ANY($1) GROUP BY connection_id",
       [ids],
     )
     const audited = new Map(audit.map((a) => [a.connection_id as string, a.n as number]))
@@ -290,7 +291,8 @@ describe('a query in flight when the database connection goes away', () => {
     'network with a reset': async () => proxy.reset(),
     server: async (locker: pg.Client) => {
       await locker.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'",
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ' +
+          "application_name = 'oauth-broker' AND wait_event_type = 'Lock'",
       )
     },
   }
@@ -322,7 +324,8 @@ describe('a query in flight when the database connection goes away', () => {
               20,
             ).catch(async (err: Error) => {
               const { rows } = await locker.query(
-                "SELECT state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity WHERE application_name = 'oauth-broker'",
+                'SELECT state, wait_event_type, wait_event, left(query, 80) AS ' +
+                  "query FROM pg_stat_activity WHERE application_name = 'oauth-broker'",
               )
               throw new Error(`${err.message}; the broker's sessions: ${JSON.stringify(rows)}`)
             })
@@ -413,7 +416,8 @@ describe('database down during a callback', () => {
     return back?.searchParams.get('status') === 'connected' ? back.searchParams.get('connection_id') : null
   }
 
-  it('database unreachable when the browser comes back: an error page, no row, the attempt not consumed; the flow works after recovery', async () => {
+  it('database unreachable when the browser comes back: an error page, ' +
+    'no row, the attempt not consumed; the flow works after recovery', async () => {
     const ownerId = 'callback-dead-db'
     const { connectUrl, browser, callback } = await startFlow(ownerId)
     proxy.down()
@@ -454,7 +458,8 @@ describe('database down during a callback', () => {
     expect((await vend(broker.url, token, id!)).status).toBe(200)
   }, 30_000)
 
-  it('database lost while the provider exchanges the code: an error page, no partial row; a new flow works', async () => {
+  it('database lost while the provider exchanges the ' +
+    'code: an error page, no partial row; a new flow works', async () => {
     const ownerId = 'callback-db-lost-mid-exchange'
     const { connectUrl, browser, callback } = await startFlow(ownerId)
     const code = callback.searchParams.get('code')

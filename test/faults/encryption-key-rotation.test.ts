@@ -18,6 +18,7 @@ import { apiClient, connectUser } from '../support/connect.js'
 import { createDatabase } from '../support/db.js'
 import { histogram, openColumn, printFigures, sleep, sql, testKeyring, vend, type Outcome } from '../support/faults.js'
 import { ROOT } from '../support/process.js'
+import type { Json } from '../support/json.js'
 
 const exec = promisify(execFile)
 const KEY1 = ENCRYPTION_KEY
@@ -168,7 +169,7 @@ describe('encryption-key rotation', () => {
     ]
     await sleep(300)
     const started = Date.now()
-    let cli: { code: number; out: any; stderr: string }
+    let cli: { code: number; out: Json; stderr: string }
     try {
       const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'dist/cli.js'), 'encryption', 'reencrypt'], {
         env: { PATH: process.env.PATH!, DATABASE_URL: database.url, ENCRYPTION_KEY: `${KEY2},${KEY1}` },
@@ -206,7 +207,8 @@ describe('encryption-key rotation', () => {
     expect(figures.sealedValuesUnderKey1After).toBe(0)
   }, 45_000)
 
-  it('a broker with key2 only serves every connection, refreshes each, and the chain at the provider is intact', async () => {
+  it('a broker with key2 only serves every connection, ' +
+    'refreshes each, and the chain at the provider is intact', async () => {
     const { b, token } = await restart(KEY2)
     for (const id of ids) {
       const stored = await storedTokens(id)
@@ -240,7 +242,8 @@ describe('encryption-key rotation', () => {
     expect(calls.filter((o) => o.status >= 500 || o.status === 0)).toEqual([])
   }, 30_000)
 
-  it('the next rotation, rolled replica by replica: a replica that knows the new key reads what the rotated one wrote', async () => {
+  it('the next rotation, rolled replica by replica: a replica ' +
+    'that knows the new key reads what the rotated one wrote', async () => {
     const KEY3 = generateEncryptionKey()
     const old = broker! // still on key2 alone: the replica not restarted yet
     const oldToken = await old.token()

@@ -1,7 +1,7 @@
 // Fault: the provider misbehaves: on refresh, on the callback's code exchange, and at its
 // revocation endpoint (oidc-provider on 127.0.0.1 with injected faults, two brokers on one
 // database). Expected (docs/decisions.md "Exactly-once refresh", "Failure classes",
-// "Revocation"; docs/security.md, "SECURITY.md items", rows 13, 15, 16, 17):
+// "Revocation"; docs/security.md, checklist items 13, 15, 16, 17):
 //
 // - a refresh answer without refresh_token keeps the stored one, and the next refresh uses it;
 // - ten 503s in a row: ten 503 provider_unavailable, tokens untouched, the failures counted,
@@ -143,66 +143,77 @@ describe('refresh', () => {
     expect((await steady.userinfo(next.body.accessToken)).status).toBe(200)
   })
 
-  it('503 ten times: ten 503 provider_unavailable, tokens untouched, failures recorded; then the stored refresh token works', async () => {
-    const id = await connect(rotating, 'ten-503')
-    const before = await stored(id)
-    const refreshes = rotating.refreshCount()
-    rotating.fault('status503', 10)
-    for (let i = 0; i < 10; i++) {
-      const res = await forced(i % 2 ? two : one, i % 2 ? token2 : token, id)
-      expect([res.status, res.code], `call ${i}`).toEqual([503, 'provider_unavailable'])
-      figures.tenTimes503_answered503++
-      const now = await stored(id)
-      if (now.sealedAccess !== before.sealedAccess || now.sealedRefresh !== before.sealedRefresh)
-        figures.tenTimes503_ciphertextsChanged++
-    }
-    expect(rotating.refreshCount() - refreshes).toBe(10)
-    const after = await stored(id)
-    expect([after.status, after.version, after.sealedAccess, after.sealedRefresh]).toEqual([
-      'active',
-      before.version,
-      before.sealedAccess,
-      before.sealedRefresh,
-    ])
-    expect([after.refreshFailures, after.lastErrorCode]).toEqual([10, 'http_503'])
-    figures.tenTimes503_refreshFailuresRecorded = after.refreshFailures
-    expect(figures.tenTimes503_ciphertextsChanged).toBe(0)
-    expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({
-      status: 'active',
-      lastErrorCode: 'http_503',
-    })
+  it(
+    '503 ten times: ten 503 provider_unavailable, tokens untouched, ' +
+      'failures recorded; then the stored refresh token works',
+    async () => {
+      const id = await connect(rotating, 'ten-503')
+      const before = await stored(id)
+      const refreshes = rotating.refreshCount()
+      rotating.fault('status503', 10)
+      for (let i = 0; i < 10; i++) {
+        const res = await forced(i % 2 ? two : one, i % 2 ? token2 : token, id)
+        expect([res.status, res.code], `call ${i}`).toEqual([503, 'provider_unavailable'])
+        figures.tenTimes503_answered503++
+        const now = await stored(id)
+        if (now.sealedAccess !== before.sealedAccess || now.sealedRefresh !== before.sealedRefresh)
+          figures.tenTimes503_ciphertextsChanged++
+      }
+      expect(rotating.refreshCount() - refreshes).toBe(10)
+      const after = await stored(id)
+      expect([after.status, after.version, after.sealedAccess, after.sealedRefresh]).toEqual([
+        'active',
+        before.version,
+        before.sealedAccess,
+        before.sealedRefresh,
+      ])
+      expect([after.refreshFailures, after.lastErrorCode]).toEqual([10, 'http_503'])
+      figures.tenTimes503_refreshFailuresRecorded = after.refreshFailures
+      expect(figures.tenTimes503_ciphertextsChanged).toBe(0)
+      expect((await api('GET', `/v1/connections/${id}`)).body).toMatchObject({
+        status: 'active',
+        lastErrorCode: 'http_503',
+      })
 
-    const recovered = await outsideWindow(forced(one, token, id))
-    expect(recovered.status).toBe(200)
-    expect(rotating.tokenRequests.at(-1)!.params.refresh_token).toBe(before.refreshToken)
-    expect((await rotating.userinfo(recovered.body.accessToken)).status).toBe(200)
-    expect(await stored(id)).toMatchObject({ refreshFailures: 0, lastErrorCode: null, version: before.version + 1 })
-  })
+      const recovered = await outsideWindow(forced(one, token, id))
+      expect(recovered.status).toBe(200)
+      expect(rotating.tokenRequests.at(-1)!.params.refresh_token).toBe(before.refreshToken)
+      expect((await rotating.userinfo(recovered.body.accessToken)).status).toBe(200)
+      expect(await stored(id)).toMatchObject({ refreshFailures: 0, lastErrorCode: null, version: before.version + 1 })
+    },
+  )
 
-  it('a hanging provider and two replicas: one provider call, both 503 within the timeout, not one timeout each', async () => {
-    const id = await connect(rotating, 'hang-two-replicas')
-    const before = await stored(id)
-    const refreshes = rotating.refreshCount()
-    rotating.fault('hang')
-    const results = await Promise.all([forced(one, token, id), forced(two, token2, id)])
-    expect(results.map((r) => [r.status, r.code])).toEqual([
-      [503, 'provider_unavailable'],
-      [503, 'provider_unavailable'],
-    ])
-    figures.crossReplicaHang_providerRefreshes = rotating.refreshCount() - refreshes
-    figures.crossReplicaHang_slowestMs = Math.max(...results.map((r) => r.end - r.start))
-    expect(figures.crossReplicaHang_providerRefreshes).toBe(1)
-    // A behaviour bound, not a benchmark: the waiting replica did not start a timeout of its own.
-    expect(figures.crossReplicaHang_slowestMs).toBeLessThan(2 * TIMEOUT_MS)
-    const after = await stored(id)
-    expect([after.status, after.sealedAccess, after.sealedRefresh, after.refreshFailures, after.lastErrorCode]).toEqual(
-      ['active', before.sealedAccess, before.sealedRefresh, 1, 'timeout'],
-    )
+  it(
+    'a hanging provider and two replicas: one provider ' + 'call, both 503 within the timeout, not one timeout each',
+    async () => {
+      const id = await connect(rotating, 'hang-two-replicas')
+      const before = await stored(id)
+      const refreshes = rotating.refreshCount()
+      rotating.fault('hang')
+      const results = await Promise.all([forced(one, token, id), forced(two, token2, id)])
+      expect(results.map((r) => [r.status, r.code])).toEqual([
+        [503, 'provider_unavailable'],
+        [503, 'provider_unavailable'],
+      ])
+      figures.crossReplicaHang_providerRefreshes = rotating.refreshCount() - refreshes
+      figures.crossReplicaHang_slowestMs = Math.max(...results.map((r) => r.end - r.start))
+      expect(figures.crossReplicaHang_providerRefreshes).toBe(1)
+      // A behaviour bound, not a benchmark: the waiting replica did not start a timeout of its own.
+      expect(figures.crossReplicaHang_slowestMs).toBeLessThan(2 * TIMEOUT_MS)
+      const after = await stored(id)
+      expect([
+        after.status,
+        after.sealedAccess,
+        after.sealedRefresh,
+        after.refreshFailures,
+        after.lastErrorCode,
+      ]).toEqual(['active', before.sealedAccess, before.sealedRefresh, 1, 'timeout'])
 
-    const recovered = await outsideWindow(forced(two, token2, id))
-    expect(recovered.status).toBe(200)
-    expect(rotating.tokenRequests.at(-1)!.params.refresh_token).toBe(before.refreshToken)
-  })
+      const recovered = await outsideWindow(forced(two, token2, id))
+      expect(recovered.status).toBe(200)
+      expect(rotating.tokenRequests.at(-1)!.params.refresh_token).toBe(before.refreshToken)
+    },
+  )
 })
 
 describe('revocation', () => {
@@ -241,23 +252,27 @@ describe('revocation', () => {
     expect((await rotating.introspect(refreshToken!)).active).toBe(true)
   })
 
-  it('the revocation endpoint hanging: DELETE 204, the refresh token audited as timed out, the access token still revoked', async () => {
-    const id = await connectUser(api, rotating, { provider: 'idp', ownerId: 'revoke-hang' })
-    const { accessToken } = await stored(id)
-    const since = rotating.requests.length
-    rotating.revocationFault('hang')
-    const del = await api('DELETE', `/v1/connections/${id}`)
-    expect(del.status).toBe(204)
-    figures.revocationFaults_deletes204++
-    expect(revocations(since).map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
-    await expectDestroyed(id)
-    expect(await auditedRevocation(id)).toMatchObject({
-      refreshToken: 'failed',
-      accessToken: 'revoked',
-      errors: ['refresh_token: timeout'],
-    })
-    expect((await rotating.introspect(accessToken!)).active).toBe(false)
-  })
+  it(
+    'the revocation endpoint hanging: DELETE 204, the refresh ' +
+      'token audited as timed out, the access token still revoked',
+    async () => {
+      const id = await connectUser(api, rotating, { provider: 'idp', ownerId: 'revoke-hang' })
+      const { accessToken } = await stored(id)
+      const since = rotating.requests.length
+      rotating.revocationFault('hang')
+      const del = await api('DELETE', `/v1/connections/${id}`)
+      expect(del.status).toBe(204)
+      figures.revocationFaults_deletes204++
+      expect(revocations(since).map((r) => r.params.token_type_hint)).toEqual(['refresh_token', 'access_token'])
+      await expectDestroyed(id)
+      expect(await auditedRevocation(id)).toMatchObject({
+        refreshToken: 'failed',
+        accessToken: 'revoked',
+        errors: ['refresh_token: timeout'],
+      })
+      expect((await rotating.introspect(accessToken!)).active).toBe(false)
+    },
+  )
 })
 
 describe("the callback's code exchange", () => {
@@ -279,7 +294,10 @@ describe("the callback's code exchange", () => {
     return { sessionId: created.body.id as string, browser, callback, cookies }
   }
 
-  /** The attempt was consumed: its session is used, and the same callback again is invalid_state without a token request. */
+  /**
+   * The attempt was consumed: its session is used, and the same callback again is invalid_state without a token
+   * request.
+   */
   async function expectConsumed(at: Awaited<ReturnType<typeof atCallback>>) {
     const session = await one.db.prisma.connectSession.findUniqueOrThrow({ where: { id: at.sessionId } })
     expect(session.usedAt).not.toBeNull()
@@ -293,41 +311,48 @@ describe("the callback's code exchange", () => {
   }
 
   for (const fault of faults) {
-    it(`${fault}: back to the service with error=provider_unavailable, no connection row, the attempt consumed`, async () => {
-      const ownerId = `exchange-${fault}`
-      const at = await atCallback(ownerId, RETURN_URL)
-      const tokenRequests = rotating.tokenRequests.length
-      rotating.fault(fault)
-      const res = await at.browser.get(at.callback)
-      figures.codeExchangeFaults_cases++
-      expect(res.status).toBe(302)
-      expect(res.headers.get('cache-control')).toBe('no-store')
-      const back = new URL(res.headers.get('location')!)
-      expect(`${back.origin}${back.pathname}`).toBe(RETURN_URL)
-      expect(Object.fromEntries(back.searchParams)).toEqual({ status: 'error', error: 'provider_unavailable' })
-      figures.codeExchangeFaults_backWithCode++
-      expect(rotating.tokenRequests.slice(tokenRequests).map((r) => r.grantType)).toEqual(['authorization_code'])
-      const rows = await one.db.prisma.connection.count({ where: { ownerId } })
-      figures.codeExchangeFaults_connectionRows += rows
-      expect(rows).toBe(0)
-      await expectConsumed(at)
-    })
+    it(
+      // biome-ignore lint/style/useTemplate: a test name split to keep the line short
+      `${fault}: back to the service with error=provider_unavailable, ` + 'no connection row, the attempt consumed',
+      async () => {
+        const ownerId = `exchange-${fault}`
+        const at = await atCallback(ownerId, RETURN_URL)
+        const tokenRequests = rotating.tokenRequests.length
+        rotating.fault(fault)
+        const res = await at.browser.get(at.callback)
+        figures.codeExchangeFaults_cases++
+        expect(res.status).toBe(302)
+        expect(res.headers.get('cache-control')).toBe('no-store')
+        const back = new URL(res.headers.get('location')!)
+        expect(`${back.origin}${back.pathname}`).toBe(RETURN_URL)
+        expect(Object.fromEntries(back.searchParams)).toEqual({ status: 'error', error: 'provider_unavailable' })
+        figures.codeExchangeFaults_backWithCode++
+        expect(rotating.tokenRequests.slice(tokenRequests).map((r) => r.grantType)).toEqual(['authorization_code'])
+        const rows = await one.db.prisma.connection.count({ where: { ownerId } })
+        figures.codeExchangeFaults_connectionRows += rows
+        expect(rows).toBe(0)
+        await expectConsumed(at)
+      },
+    )
   }
 
-  it('without a returnUrl: the fixed error page (503, no internals), no connection row, the attempt consumed', async () => {
-    const ownerId = 'exchange-page'
-    const at = await atCallback(ownerId, undefined)
-    rotating.fault('status500')
-    const res = await at.browser.get(at.callback)
-    figures.codeExchangeFaults_cases++
-    expect(res.status).toBe(503)
-    expect(res.headers.get('content-type')).toContain('text/html')
-    const page = await res.text()
-    expect(page).toContain('provider_unavailable')
-    expect(page).not.toContain('Internal Server Error')
-    expect(await one.db.prisma.connection.count({ where: { ownerId } })).toBe(0)
-    await expectConsumed(at)
-  })
+  it(
+    'without a returnUrl: the fixed error page (503, no ' + 'internals), no connection row, the attempt consumed',
+    async () => {
+      const ownerId = 'exchange-page'
+      const at = await atCallback(ownerId, undefined)
+      rotating.fault('status500')
+      const res = await at.browser.get(at.callback)
+      figures.codeExchangeFaults_cases++
+      expect(res.status).toBe(503)
+      expect(res.headers.get('content-type')).toContain('text/html')
+      const page = await res.text()
+      expect(page).toContain('provider_unavailable')
+      expect(page).not.toContain('Internal Server Error')
+      expect(await one.db.prisma.connection.count({ where: { ownerId } })).toBe(0)
+      await expectConsumed(at)
+    },
+  )
 })
 
 describe('figures', () => {

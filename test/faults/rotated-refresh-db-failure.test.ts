@@ -191,7 +191,8 @@ describe('provider rotated the refresh token, then the database failed before th
     for (const secret of [before.rt!, after.rt!, after.at!, final.rt!]) expect(logs).not.toContain(secret)
   }, 30_000)
 
-  it('database down past the retry window: 503 once the window is over, then the documented loss fails safe to 409', async () => {
+  it('database down past the retry window: 503 once the window ' +
+    'is over, then the documented loss fails safe to 409', async () => {
     const id = await connect('rotated-beyond-window')
     const before = await stored(id)
     const lostBefore = await metric(broker.url, 'broker_refresh_write_retries_total', { outcome: 'lost' })
@@ -201,7 +202,7 @@ describe('provider rotated the refresh token, then the database failed before th
     figures.beyondWindow_callerStatus = outcome.status
     figures.beyondWindow_callerMs = outcome.end - outcome.start
     // An infrastructure failure, reported as such: never a credential error.
-    // (docs/security.md, "SECURITY.md items", row 15)
+    // (docs/security.md, checklist item 15)
     expect([outcome.status, outcome.code]).toEqual([503, 'database_unavailable'])
     expect(outcome.end - outcome.start).toBeGreaterThan(PERSIST_RETRY_MS * 0.8)
     figures.beyondWindow_writeRetriesLost =

@@ -4,7 +4,7 @@
 // sent to the provider (oidc-provider AS, which records every request), no token or
 // ciphertext in the logs; deleting the connection still works, sends nothing for the
 // unreadable token, still revokes the intact one, and audits the unreadable one as failed.
-// (docs/decisions.md "Tampered secrets"; docs/security.md, "SECURITY.md items", row 9)
+// (docs/decisions.md "Tampered secrets"; docs/security.md, checklist item 9)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   providerEntryFor,
@@ -132,52 +132,58 @@ const sentToProvider = (value: string, since = 0) =>
   as.requests.slice(since).filter((r) => Object.values(r.params).includes(value) || r.authorization?.includes(value))
 
 describe('a flipped bit in a stored ciphertext', () => {
-  it('access_token: 500 secret_unreadable, nothing sent to the provider, logged as an error without the value', async () => {
-    const c = await connected('flip-access')
-    const logsBefore = broker.logs.length
-    await tamper(c.id, 'access_token', flipBit(c.sealed.access_token!))
-    await expectFailsClosed(c.id, {})
-    await expectFailsClosed(c.id, { minValiditySeconds: 0 })
-    const errors = broker.logs.slice(logsBefore).filter((l) => l.includes('secret_unreadable'))
-    expect(errors.length).toBeGreaterThan(0)
-    expect(errors.every((l) => JSON.parse(l).level >= 50)).toBe(true)
-    // The connection itself is untouched: still active, same version (nothing "healed" it silently).
-    expect(await row(c.id)).toMatchObject({ status: 'active', version: c.sealed.version })
-    // Metadata stays readable; only the secret is refused.
-    expect((await api('GET', `/v1/connections/${c.id}`)).status).toBe(200)
-  })
+  it(
+    'access_token: 500 secret_unreadable, nothing sent ' + 'to the provider, logged as an error without the value',
+    async () => {
+      const c = await connected('flip-access')
+      const logsBefore = broker.logs.length
+      await tamper(c.id, 'access_token', flipBit(c.sealed.access_token!))
+      await expectFailsClosed(c.id, {})
+      await expectFailsClosed(c.id, { minValiditySeconds: 0 })
+      const errors = broker.logs.slice(logsBefore).filter((l) => l.includes('secret_unreadable'))
+      expect(errors.length).toBeGreaterThan(0)
+      expect(errors.every((l) => JSON.parse(l).level >= 50)).toBe(true)
+      // The connection itself is untouched: still active, same version (nothing "healed" it silently).
+      expect(await row(c.id)).toMatchObject({ status: 'active', version: c.sealed.version })
+      // Metadata stays readable; only the secret is refused.
+      expect((await api('GET', `/v1/connections/${c.id}`)).status).toBe(200)
+    },
+  )
 
-  it('refresh_token: a forced refresh (and an expired access token) fail closed without any token request', async () => {
-    const c = await connected('flip-refresh')
-    await tamper(c.id, 'refresh_token', flipBit(c.sealed.refresh_token!, 77))
-    // The access token is intact and fresh: it is still served (the refresh token is not needed).
-    const fresh = await vend(broker.url, token, c.id, {})
-    untampered.push(fresh)
-    expect([fresh.status, fresh.body?.accessToken]).toEqual([200, c.at])
-    const tokenRequests = as.tokenRequests.length
-    await expectFailsClosed(c.id, { forceRefresh: true })
-    // An expired access token needs the refresh token: the same, on the ordinary path.
-    await sql(database.url, "UPDATE connections SET expires_at = now() - interval '1 minute' WHERE id = $1", [c.id])
-    await evict(c.id)
-    await expectFailsClosed(c.id, {})
-    // The background refresher picks the expired row up: it must not send anything either.
-    const logsBeforeTick = broker.logs.length
-    const tick = await broker.app.services.refresher.tick()
-    expect(tick.claimed).toBeGreaterThanOrEqual(1)
-    // The refresher has no caller to answer: it logs the unreadable secret as an error (once), without the value.
-    const refresherErrors = broker.logs
-      .slice(logsBeforeTick)
-      .map((l) => JSON.parse(l))
-      .filter((l) => l.level >= 50)
-    figures.refresherLoggedUnreadableAsError = refresherErrors.length
-    expect(refresherErrors).toEqual([
-      expect.objectContaining({ event: 'secret.unreadable', connectionId: c.id, code: 'secret_unreadable' }),
-    ])
-    expect(as.tokenRequests.length).toBe(tokenRequests)
-    expect(sentToProvider(c.rt)).toEqual([])
-    // Not a credential verdict: the grant was not refused by anyone, so no reauthorization_required.
-    expect((await row(c.id)).status).toBe('active')
-  })
+  it(
+    'refresh_token: a forced refresh (and an expired ' + 'access token) fail closed without any token request',
+    async () => {
+      const c = await connected('flip-refresh')
+      await tamper(c.id, 'refresh_token', flipBit(c.sealed.refresh_token!, 77))
+      // The access token is intact and fresh: it is still served (the refresh token is not needed).
+      const fresh = await vend(broker.url, token, c.id, {})
+      untampered.push(fresh)
+      expect([fresh.status, fresh.body?.accessToken]).toEqual([200, c.at])
+      const tokenRequests = as.tokenRequests.length
+      await expectFailsClosed(c.id, { forceRefresh: true })
+      // An expired access token needs the refresh token: the same, on the ordinary path.
+      await sql(database.url, "UPDATE connections SET expires_at = now() - interval '1 minute' WHERE id = $1", [c.id])
+      await evict(c.id)
+      await expectFailsClosed(c.id, {})
+      // The background refresher picks the expired row up: it must not send anything either.
+      const logsBeforeTick = broker.logs.length
+      const tick = await broker.app.services.refresher.tick()
+      expect(tick.claimed).toBeGreaterThanOrEqual(1)
+      // The refresher has no caller to answer: it logs the unreadable secret as an error (once), without the value.
+      const refresherErrors = broker.logs
+        .slice(logsBeforeTick)
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level >= 50)
+      figures.refresherLoggedUnreadableAsError = refresherErrors.length
+      expect(refresherErrors).toEqual([
+        expect.objectContaining({ event: 'secret.unreadable', connectionId: c.id, code: 'secret_unreadable' }),
+      ])
+      expect(as.tokenRequests.length).toBe(tokenRequests)
+      expect(sentToProvider(c.rt)).toEqual([])
+      // Not a credential verdict: the grant was not refused by anyone, so no reauthorization_required.
+      expect((await row(c.id)).status).toBe('active')
+    },
+  )
 
   it('deleting a connection with an unreadable token: 204, nothing sent for it, the intact one revoked', async () => {
     for (const column of ['access_token', 'refresh_token'] as const) {
@@ -225,20 +231,24 @@ describe('a valid ciphertext moved to another place', () => {
     expect([own.status, own.body?.accessToken]).toEqual([200, a.at])
   })
 
-  it("connection A's refresh_token copied into B: B's forced refresh fails closed, A's refresh token is never sent for B", async () => {
-    const a = await connected('moved-rt-a')
-    const b = await connected('moved-rt-b')
-    await tamper(b.id, 'refresh_token', a.sealed.refresh_token!)
-    await expectFailsClosed(b.id, { forceRefresh: true })
-    expect(sentToProvider(a.rt)).toEqual([])
-    // A's chain is intact: its own refresh works with its own token.
-    const before = as.tokenRequests.length
-    const own = await vend(broker.url, token, a.id, { forceRefresh: true })
-    untampered.push(own)
-    expect(own.status).toBe(200)
-    expect(as.tokenRequests.slice(before).map((r) => r.params.refresh_token)).toEqual([a.rt])
-    secrets.add(openColumn(keyring, a.id, 'refresh_token', (await row(a.id)).refresh_token)!)
-  })
+  it(
+    "connection A's refresh_token copied into B: B's forced " +
+      "refresh fails closed, A's refresh token is never sent for B",
+    async () => {
+      const a = await connected('moved-rt-a')
+      const b = await connected('moved-rt-b')
+      await tamper(b.id, 'refresh_token', a.sealed.refresh_token!)
+      await expectFailsClosed(b.id, { forceRefresh: true })
+      expect(sentToProvider(a.rt)).toEqual([])
+      // A's chain is intact: its own refresh works with its own token.
+      const before = as.tokenRequests.length
+      const own = await vend(broker.url, token, a.id, { forceRefresh: true })
+      untampered.push(own)
+      expect(own.status).toBe(200)
+      expect(as.tokenRequests.slice(before).map((r) => r.params.refresh_token)).toEqual([a.rt])
+      secrets.add(openColumn(keyring, a.id, 'refresh_token', (await row(a.id)).refresh_token)!)
+    },
+  )
 
   it("a row's own refresh_token moved into its access_token column: fails closed", async () => {
     const c = await connected('moved-column')
@@ -247,22 +257,26 @@ describe('a valid ciphertext moved to another place', () => {
     expect(JSON.stringify(res.body)).not.toContain(c.rt)
   })
 
-  it('figures: no secret in the logs, no provider request for a tampered value, no 5xx for untampered rows, no token lost', async () => {
-    const logs = broker.logs.join('\n')
-    figures.secretsInLogs = [...secrets].filter((s) => logs.includes(s)).length
-    figures.fiveXxOutsideFaultWindow = untampered.filter((o) => o.status >= 500 || o.status === 0).length
-    // Connections nobody tampered with (A of each pair) still refresh at the provider.
-    for (const ownerId of ['moved-a', 'moved-rt-a']) {
-      const [r] = await sql(database.url, 'SELECT id, refresh_token FROM connections WHERE owner_id = $1', [ownerId])
-      const rt = openColumn(keyring, r.id, 'refresh_token', r.refresh_token)!
-      if (!(await as.introspect(rt)).active) figures.tokensLost++
-    }
-    expect(figures.secretsInLogs).toBe(0)
-    expect(figures.providerRequestsDuringTamperedCalls).toBe(0)
-    expect(figures.unreadableTokensSentOnDelete).toBe(0)
-    expect(figures.intactTokensNotRevokedOnDelete).toBe(0)
-    expect(figures.intactTokensRevokedOnDelete).toBe(2)
-    expect(figures.fiveXxOutsideFaultWindow).toBe(0)
-    expect(figures.tokensLost).toBe(0)
-  })
+  it(
+    'figures: no secret in the logs, no provider request for a ' +
+      'tampered value, no 5xx for untampered rows, no token lost',
+    async () => {
+      const logs = broker.logs.join('\n')
+      figures.secretsInLogs = [...secrets].filter((s) => logs.includes(s)).length
+      figures.fiveXxOutsideFaultWindow = untampered.filter((o) => o.status >= 500 || o.status === 0).length
+      // Connections nobody tampered with (A of each pair) still refresh at the provider.
+      for (const ownerId of ['moved-a', 'moved-rt-a']) {
+        const [r] = await sql(database.url, 'SELECT id, refresh_token FROM connections WHERE owner_id = $1', [ownerId])
+        const rt = openColumn(keyring, r.id, 'refresh_token', r.refresh_token)!
+        if (!(await as.introspect(rt)).active) figures.tokensLost++
+      }
+      expect(figures.secretsInLogs).toBe(0)
+      expect(figures.providerRequestsDuringTamperedCalls).toBe(0)
+      expect(figures.unreadableTokensSentOnDelete).toBe(0)
+      expect(figures.intactTokensNotRevokedOnDelete).toBe(0)
+      expect(figures.intactTokensRevokedOnDelete).toBe(2)
+      expect(figures.fiveXxOutsideFaultWindow).toBe(0)
+      expect(figures.tokensLost).toBe(0)
+    },
+  )
 })

@@ -1,4 +1,4 @@
-// Hostile broker tokens (docs/security.md, "SECURITY.md items", rows 18-22, and "Adversarial cases",
+// Hostile broker tokens (docs/security.md, checklist items 18-22, and "Adversarial cases",
 // group broker tokens): every
 // forged, stale or malformed token and every garbage Authorization header is sent to every
 // /v1 route the broker serves (the auth hook runs before anything else, so each route is a
@@ -127,7 +127,8 @@ async function forgedTokens(): Promise<Array<[string, string]>> {
   }) as string
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const es256Input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid })}.${b64(fresh())}`
-  const es256 = `${es256Input}.${sign('sha256', Buffer.from(es256Input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
+  const es256Signature = sign('sha256', Buffer.from(es256Input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })
+  const es256 = `${es256Input}.${es256Signature.toString('base64url')}`
   const [gh, gp, gs] = good.split('.') as [string, string, string]
   const narrow = await broker.token('tokens:read')
   const [nh, , ns] = narrow.split('.') as [string, string, string]
@@ -295,21 +296,24 @@ describe('forged and stale broker tokens on every /v1 route', () => {
     await everyRoute('token of a deleted client', [['authorization', `Bearer ${token}`]])
   })
 
-  it('a genuine token once the broker clock passed its expiry (the verified-token cache must not outlive it)', async () => {
-    const token = await broker.token()
-    secrets.rememberJwt('soon-expired token', token)
-    // Used once, so it sits in the verified-token cache.
-    expect(
-      (await raw(broker.url, { path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] })).status,
-    ).toBe(200)
-    const skew = broker.config.brokerTokenTtlSeconds + 30
-    broker.clock.advance(skew)
-    try {
-      await everyRoute('genuine token past its exp', [['authorization', `Bearer ${token}`]])
-    } finally {
-      broker.clock.advance(-skew)
-    }
-  })
+  it(
+    'a genuine token once the broker clock passed its ' + 'expiry (the verified-token cache must not outlive it)',
+    async () => {
+      const token = await broker.token()
+      secrets.rememberJwt('soon-expired token', token)
+      // Used once, so it sits in the verified-token cache.
+      expect(
+        (await raw(broker.url, { path: '/v1/signing-keys', headers: [['authorization', `Bearer ${token}`]] })).status,
+      ).toBe(200)
+      const skew = broker.config.brokerTokenTtlSeconds + 30
+      broker.clock.advance(skew)
+      try {
+        await everyRoute('genuine token past its exp', [['authorization', `Bearer ${token}`]])
+      } finally {
+        broker.clock.advance(-skew)
+      }
+    },
+  )
 
   it('a token lacking the route scope: 403 insufficient_scope', async () => {
     for (const scope of SCOPES) {
@@ -403,7 +407,8 @@ describe('client credentials at POST /oauth/token', () => {
     const basic = (id: string, secret: string) =>
       `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
     const post = (id: string, secret: string, extra = '') =>
-      `grant_type=client_credentials&client_id=${encodeURIComponent(id)}&client_secret=${encodeURIComponent(secret)}${extra}`
+      `grant_type=client_credentials&client_id=${encodeURIComponent(id)}` +
+      `&client_secret=${encodeURIComponent(secret)}${extra}`
     const invalidClient = { status: 401, error: 'invalid_client' }
     const invalidRequest = { status: 400, error: 'invalid_request' }
     const grant = 'grant_type=client_credentials'

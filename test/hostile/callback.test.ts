@@ -1,4 +1,4 @@
-// Hostile callbacks and connect links (docs/security.md, "SECURITY.md items", rows 1-8, and "Adversarial
+// Hostile callbacks and connect links (docs/security.md, checklist items 1-8, and "Adversarial
 // cases", group callback),
 // against a broker whose provider is a real authorization server (oidc-provider, RFC 9207
 // iss, PKCE). Every refused callback must: answer 4xx, or 302 to the session's return URL
@@ -488,7 +488,8 @@ describe('callback: parameters', () => {
       'code with markup and CRLF',
       () =>
         get(
-          `/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}&iss=${enc(as.issuer)}`,
+          `/oauth/callback/idp?state=${third.state}&code=${enc('<script>alert(1)</script>')}${CRLF_ENCODED}` +
+            `&iss=${enc(as.issuer)}`,
           cookieHeader(third.browser),
         ),
       {

@@ -87,7 +87,8 @@ function hs256(secret: Buffer | string, payload: Record<string, unknown>): strin
 const unsigned = (payload: Record<string, unknown>, alg = 'none') =>
   `${b64({ alg, kid: 'client-k1' })}.${b64(payload)}.`
 const form = (jwt: string, extra = '') =>
-  `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}&client_assertion=${jwt}${extra}`
+  `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER)}` +
+  `&client_assertion=${jwt}${extra}`
 
 async function attempt(
   label: string,
@@ -224,7 +225,10 @@ describe('client assertions at POST /oauth/token', () => {
       [
         'unsupported client_assertion_type',
         {
-          form: `grant_type=client_credentials&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:saml2-bearer')}&client_assertion=${jwt}`,
+          form:
+            'grant_type=client_credentials' +
+            `&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:saml2-bearer')}` +
+            `&client_assertion=${jwt}`,
         },
         invalidClient,
       ],

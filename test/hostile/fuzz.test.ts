@@ -148,7 +148,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   figures.print([
-    `fast-check: ${RUNS} runs per property (${RUNS * 3} for authenticated /v1), seeds ${seeds.join(', ')} (HOSTILE_SEED=${SEED}, HOSTILE_RUNS to change)`,
+    `fast-check: ${RUNS} runs per property (${RUNS * 3} for authenticated /v1), ` +
+      `seeds ${seeds.join(', ')} (HOSTILE_SEED=${SEED}, HOSTILE_RUNS to change)`,
     `secrets searched in the logs: ${secrets.values.size}`,
     `runtime: ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ])
@@ -264,7 +265,8 @@ function queryPairs(route: Route): fc.Arbitrary<Pair[]> {
       ),
     },
   )
-  // Often one documented parameter with a hostile value and nothing else wrong, so the value itself reaches the handler.
+  // Often one documented parameter with a hostile value and nothing else wrong, so the value itself reaches the
+  // handler.
   const single = route.query
     ? fc.record({ key: fc.constantFrom(...route.query), value: hostileString }).map((p) => [p])
     : fc.constant<Pair[]>([])
@@ -529,11 +531,14 @@ function add(v: Violations, kind: string, req: FuzzRequest, res: RawResponse) {
   const headers = req.headers.map(([k, val]) => `${k}: ${val.slice(0, 80)}`).join(' | ')
   v.kinds.set(
     kind,
-    `${req.method} ${req.path.slice(0, 200)} [${headers}] body=${JSON.stringify(req.body?.text.slice(0, 200) ?? null)} → ${res.status} ${res.text.slice(0, 160)}`,
+    `${req.method} ${req.path.slice(0, 200)} [${headers}] ` +
+      `body=${JSON.stringify(req.body?.text.slice(0, 200) ?? null)} → ${res.status} ${res.text.slice(0, 160)}`,
   )
 }
 
-/** Checks one answer against the route's documentation and the invariants; returns accepted (a 2xx it must not give). */
+/**
+ * Checks one answer against the route's documentation and the invariants; returns accepted (a 2xx it must not give).
+ */
 function check(v: Violations, req: FuzzRequest, res: RawResponse, options: { unauthenticated?: boolean }): boolean {
   const status = String(res.status)
   const type = res.header('content-type') ?? ''
@@ -631,19 +636,23 @@ describe('fuzzing (fast-check, fixed seed)', () => {
     await fuzz('fuzz: authenticated /v1', 2, requestArb(v1, fc.constant(`Bearer ${token}`)), { runs: RUNS * 3 })
   })
 
-  it('browser routes (connect link, connect form, callback): never 5xx, never a provider call or a stored connection', async () => {
-    const browser = routes.filter((r) => r.url.startsWith('/connect/') || r.url.startsWith('/oauth/callback/'))
-    expect(browser.length).toBeGreaterThanOrEqual(5)
-    await fuzz(
-      'fuzz: browser routes',
-      3,
-      requestArb(
-        browser,
-        fc.option(headerValue, { freq: 4 }).map((x) => x ?? undefined),
-      ),
-      { sideEffects: true },
-    )
-  })
+  it(
+    'browser routes (connect link, connect form, callback): ' +
+      'never 5xx, never a provider call or a stored connection',
+    async () => {
+      const browser = routes.filter((r) => r.url.startsWith('/connect/') || r.url.startsWith('/oauth/callback/'))
+      expect(browser.length).toBeGreaterThanOrEqual(5)
+      await fuzz(
+        'fuzz: browser routes',
+        3,
+        requestArb(
+          browser,
+          fc.option(headerValue, { freq: 4 }).map((x) => x ?? undefined),
+        ),
+        { sideEffects: true },
+      )
+    },
+  )
 
   it('public routes and /oauth/token: never 5xx, documented answers', async () => {
     const open = routes.filter(

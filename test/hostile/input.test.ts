@@ -1,5 +1,5 @@
-// Input abuse on every /v1 route and on POST /oauth/token (docs/security.md, "SECURITY.md items",
-// rows 6, 8, 23, 24, and "Adversarial cases", group input), with a valid all-scope broker
+// Input abuse on every /v1 route and on POST /oauth/token (docs/security.md, checklist
+// items 6, 8, 23, 24, and "Adversarial cases", group input), with a valid all-scope broker
 // token so that each request gets past authentication and only the hostile part can be
 // refused: oversize bodies (413),
 // malformed JSON (400), wrong content types (415; 400 invalid_request at /oauth/token),
@@ -281,7 +281,10 @@ describe('queries', () => {
     }
     // The form body of /oauth/token: a repeated parameter is invalid_request (RFC 6749 §3.2).
     for (const key of ['grant_type', 'scope', 'client_id', 'client_secret']) {
-      const form = `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}&scope=tokens%3Aread&${key}=${key === 'grant_type' ? 'client_credentials' : 'x'}`
+      const form =
+        `grant_type=client_credentials&client_id=${BOOTSTRAP_ID}` +
+        `&client_secret=${encodeURIComponent(BOOTSTRAP_SECRET)}&scope=tokens%3Aread` +
+        `&${key}=${key === 'grant_type' ? 'client_credentials' : 'x'}`
       await attempt(
         QUERIES,
         `/oauth/token ${key} twice`,

@@ -1,4 +1,4 @@
-// The per-address rate limits work (docs/security.md, "SECURITY.md items", row 25): with a small limit, the request
+// The per-address rate limits work (docs/security.md, checklist item 25): with a small limit, the request
 // after the limit answers 429 on the token endpoint, every browser route and every admin
 // route, with Retry-After, and the refusal is cheap (no credential check, no provider call).
 // The other hostile-input files turn the limits off so that their hundreds of requests

@@ -153,7 +153,8 @@ export function reflectionProblems(res: RawResponse): string[] {
   const problems: string[] = []
   if (sniffable && /<script|<b>|<img|<svg|onerror=/i.test(res.text))
     problems.push(
-      `markup reflected in a ${type || 'typeless'} body${res.header('x-content-type-options') ? '' : ' without nosniff'}`,
+      `markup reflected in a ${type || 'typeless'} ` +
+        `body${res.header('x-content-type-options') ? '' : ' without nosniff'}`,
     )
   if (/injected/i.test(res.header('location') ?? '')) problems.push('payload reflected in Location')
   if (type.includes('html') && /injected|javascript:/i.test(res.text)) problems.push('payload reflected in a page')
@@ -178,13 +179,17 @@ export const HOSTILE_VALUES: Array<[string, string]> = [
   ['lone low surrogate', '\udfff'],
   ['right-to-left override', 'a\u202eb'],
   ['markup', '<script>alert(1)</script>'],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile input, sent as is
   ['template', '${jndi:ldap://127.0.0.1:1/x}'],
   ['percent sign', '100%'],
   ['empty', ''],
   ['whitespace', ' \t '],
 ]
 
-/** Raw path segments: sent as they are, so the router and the schema see them undecoded or decoded as a client sends them. */
+/**
+ * Raw path segments: sent as they are, so the router and the schema see them undecoded or decoded as a client sends
+ * them.
+ */
 export const HOSTILE_SEGMENTS: Array<[string, string]> = [
   ['..', '..'],
   ['../ (encoded)', '..%2F..%2Fetc%2Fpasswd'],
@@ -204,20 +209,24 @@ export const HOSTILE_SEGMENTS: Array<[string, string]> = [
   ['bad percent-encoding', 'conn_%zz'],
   ['lone percent', '%'],
   ['asterisk', '*'],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile input, sent as is
   ['template', encodeURIComponent('${jndi:ldap://127.0.0.1:1/x}')],
   ['markup', encodeURIComponent('<script>alert(1)</script>')],
   ['space', 'conn%20x'],
   ['dot', '.'],
 ]
 
-/** encodeURIComponent that also encodes lone surrogates (as their WTF-8 bytes, which is what a hostile client sends). */
+/**
+ * encodeURIComponent that also encodes lone surrogates (as their WTF-8 bytes, which is what a hostile client sends).
+ */
 export function pct(value: string): string {
   let out = ''
   for (const ch of value) {
     const cp = ch.codePointAt(0)!
     if (cp >= 0xd800 && cp <= 0xdfff)
-      out +=
-        `%${(0xe0 | (cp >> 12)).toString(16)}%${(0x80 | ((cp >> 6) & 0x3f)).toString(16)}%${(0x80 | (cp & 0x3f)).toString(16)}`.toUpperCase()
+      out += [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]
+        .map((byte) => `%${byte.toString(16).toUpperCase()}`)
+        .join('')
     else out += encodeURIComponent(ch)
   }
   return out
@@ -289,7 +298,9 @@ export class Figures {
 
 // --- secrets ---------------------------------------------------------------------------
 
-/** Secrets the suite used; 8-character prefixes too where the value is random. Also registered for the run-wide check. */
+/**
+ * Secrets the suite used; 8-character prefixes too where the value is random. Also registered for the run-wide check.
+ */
 export class Secrets {
   readonly values = new Map<string, string>()
 
@@ -303,7 +314,10 @@ export class Secrets {
       this.values.set(`${name} (8-char prefix): ${value.slice(0, 4)}…`, value.slice(0, 8))
   }
 
-  /** A JWT: in full, its signature segment, and that segment's 8-character prefix (the header and payload prefixes are not random). */
+  /**
+   * A JWT: in full, its signature segment, and that segment's 8-character prefix (the header and payload prefixes are
+   * not random).
+   */
   rememberJwt(name: string, jwt: string): void {
     this.remember(name, jwt, { prefix: false })
     this.remember(`${name} signature`, jwt.split('.')[2])

@@ -1,7 +1,7 @@
 // Rate limits on the token, browser and admin routes, keyed by client address; forwarded
 // headers count only when TRUST_PROXY says so; and the token endpoint's answer takes as
 // long for an unknown client id as for a wrong secret.
-// (docs/security.md, "SECURITY.md items", rows 22, 25, 30)
+// (docs/security.md, checklist items 22, 25, 30)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, startBroker, type TestBroker } from '../support/broker.js'
 
@@ -30,15 +30,18 @@ const tokenRequest = (b: TestBroker, forwardedFor?: string) =>
   })
 
 describe('rate limits', () => {
-  it('limit the token endpoint per address; a forged X-Forwarded-For does not reset the count without TRUST_PROXY', async () => {
-    const statuses = []
-    for (let i = 0; i < 5; i++) statuses.push((await tokenRequest(strict, `10.0.0.${i}`)).status)
-    // The bootstrap token fetched in beforeAll spent one of the three.
-    expect(statuses).toEqual([401, 401, 429, 429, 429])
-    const limited = await tokenRequest(strict)
-    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/)
-    expect(((await limited.json()) as { code: string }).code).toBe('rate_limited')
-  })
+  it(
+    'limit the token endpoint per address; a forged ' + 'X-Forwarded-For does not reset the count without TRUST_PROXY',
+    async () => {
+      const statuses = []
+      for (let i = 0; i < 5; i++) statuses.push((await tokenRequest(strict, `10.0.0.${i}`)).status)
+      // The bootstrap token fetched in beforeAll spent one of the three.
+      expect(statuses).toEqual([401, 401, 429, 429, 429])
+      const limited = await tokenRequest(strict)
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/)
+      expect(((await limited.json()) as { code: string }).code).toBe('rate_limited')
+    },
+  )
 
   it('trust X-Forwarded-For from the configured proxy address only', async () => {
     const statuses = []

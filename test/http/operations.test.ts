@@ -57,41 +57,49 @@ describe('operations', () => {
     expect(status).toBe(200)
   })
 
-  it('/readyz is 503 while a migration is pending (a newer schema than the database has), 200 once applied', async () => {
-    const c = new pg.Client({ connectionString: databaseUrl })
-    await c.connect()
-    try {
-      expect((await fetch(`${broker.url}/readyz`)).status).toBe(200)
-      // As if this broker were one release ahead of the database: its newest migration unrecorded.
-      const { rows } = await c.query(
-        'DELETE FROM "_prisma_migrations" WHERE migration_name = (SELECT max(migration_name) FROM "_prisma_migrations") RETURNING *',
-      )
-      expect(rows).toHaveLength(1)
-      const pending = await fetch(`${broker.url}/readyz`)
-      expect(pending.status).toBe(503)
-      expect(await pending.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', migrations: 'pending' } })
+  it(
+    '/readyz is 503 while a migration is pending (a ' + 'newer schema than the database has), 200 once applied',
+    async () => {
+      const c = new pg.Client({ connectionString: databaseUrl })
+      await c.connect()
+      try {
+        expect((await fetch(`${broker.url}/readyz`)).status).toBe(200)
+        // As if this broker were one release ahead of the database: its newest migration unrecorded.
+        const { rows } = await c.query(
+          'DELETE FROM "_prisma_migrations" WHERE migration_name = (SELECT ' +
+            'max(migration_name) FROM "_prisma_migrations") RETURNING *',
+        )
+        expect(rows).toHaveLength(1)
+        const pending = await fetch(`${broker.url}/readyz`)
+        expect(pending.status).toBe(503)
+        expect(await pending.json()).toEqual({
+          status: 'unavailable',
+          checks: { database: 'ok', migrations: 'pending' },
+        })
 
-      const row = rows[0]
-      await c.query(
-        'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [
-          row.id,
-          row.checksum,
-          row.finished_at,
-          row.migration_name,
-          row.logs,
-          row.rolled_back_at,
-          row.started_at,
-          row.applied_steps_count,
-        ],
-      )
-      const ready = await fetch(`${broker.url}/readyz`)
-      expect(ready.status).toBe(200)
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } })
-    } finally {
-      await c.end()
-    }
-  })
+        const row = rows[0]
+        await c.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, ' +
+            'rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [
+            row.id,
+            row.checksum,
+            row.finished_at,
+            row.migration_name,
+            row.logs,
+            row.rolled_back_at,
+            row.started_at,
+            row.applied_steps_count,
+          ],
+        )
+        const ready = await fetch(`${broker.url}/readyz`)
+        expect(ready.status).toBe(200)
+        expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } })
+      } finally {
+        await c.end()
+      }
+    },
+  )
 
   it('/metrics exposes Prometheus counters of what happened', async () => {
     await broker.token()
@@ -204,53 +212,56 @@ describe('error contract', () => {
       'invalid_request',
     )
   })
-  it("500 on every route when something breaks: in the route's own format, no internals, logged as an error", async () => {
-    // A fault injected in front of every route (an onRequest hook of the test, thrown like
-    // any unexpected exception), so each route's error path is exercised.
-    const b = await startBroker({
-      prepare: (app) =>
-        app.addHook('onRequest', async (request) => {
-          if (request.headers['x-test-fault'] === 'throw')
-            throw new TypeError('injected fault at /srv/broker/dist/x.js:1:1')
-        }),
-    })
-    try {
-      // Past authentication, so that the fault is what answers.
-      const authorization = `Bearer ${await b.token()}`
-      const routes = b.app.routeTable.filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
-      expect(routes.length).toBeGreaterThan(20)
-      for (const route of routes) {
-        const res = await fetch(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), {
-          method: route.method,
-          headers: { 'x-test-fault': 'throw', authorization },
-        })
-        const what = `${route.method} ${route.url}`
-        const text = await res.text()
-        expect(res.status, what).toBe(500)
-        expect(text, what).not.toMatch(/injected|TypeError|\/srv\/broker/)
-        if (route.url === '/oauth/token') {
-          expect(JSON.parse(text), what).toEqual({ error: 'server_error' })
-        } else if (route.url.startsWith('/connect/') || route.url.startsWith('/oauth/callback/')) {
-          expect(res.headers.get('content-type'), what).toMatch(/^text\/html/)
-          expect(text, what).toContain('internal_error')
-        } else {
-          expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/)
-          expect(JSON.parse(text), what).toEqual({
-            type: 'about:blank',
-            title: 'Internal error',
-            status: 500,
-            code: 'internal_error',
+  it(
+    '500 on every route when something breaks: in the ' + "route's own format, no internals, logged as an error",
+    async () => {
+      // A fault injected in front of every route (an onRequest hook of the test, thrown like
+      // any unexpected exception), so each route's error path is exercised.
+      const b = await startBroker({
+        prepare: (app) =>
+          app.addHook('onRequest', async (request) => {
+            if (request.headers['x-test-fault'] === 'throw')
+              throw new TypeError('injected fault at /srv/broker/dist/x.js:1:1')
+          }),
+      })
+      try {
+        // Past authentication, so that the fault is what answers.
+        const authorization = `Bearer ${await b.token()}`
+        const routes = b.app.routeTable.filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/docs'))
+        expect(routes.length).toBeGreaterThan(20)
+        for (const route of routes) {
+          const res = await fetch(b.url + route.url.replace(/:[A-Za-z]+/g, 'x'), {
+            method: route.method,
+            headers: { 'x-test-fault': 'throw', authorization },
           })
+          const what = `${route.method} ${route.url}`
+          const text = await res.text()
+          expect(res.status, what).toBe(500)
+          expect(text, what).not.toMatch(/injected|TypeError|\/srv\/broker/)
+          if (route.url === '/oauth/token') {
+            expect(JSON.parse(text), what).toEqual({ error: 'server_error' })
+          } else if (route.url.startsWith('/connect/') || route.url.startsWith('/oauth/callback/')) {
+            expect(res.headers.get('content-type'), what).toMatch(/^text\/html/)
+            expect(text, what).toContain('internal_error')
+          } else {
+            expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/)
+            expect(JSON.parse(text), what).toEqual({
+              type: 'about:blank',
+              title: 'Internal error',
+              status: 500,
+              code: 'internal_error',
+            })
+          }
         }
+        const errors = b.logs
+          .map((l) => JSON.parse(l) as { level: number; err?: { type: string } })
+          .filter((l) => l.level === 50 && l.err?.type === 'TypeError')
+        expect(errors).toHaveLength(routes.length)
+      } finally {
+        await b.close()
       }
-      const errors = b.logs
-        .map((l) => JSON.parse(l) as { level: number; err?: { type: string } })
-        .filter((l) => l.level === 50 && l.err?.type === 'TypeError')
-      expect(errors).toHaveLength(routes.length)
-    } finally {
-      await b.close()
-    }
-  })
+    },
+  )
 
   it('413 for an oversize body', async () => {
     const res = await fetch(`${broker.url}/v1/service-clients`, {

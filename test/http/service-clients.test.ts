@@ -3,6 +3,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type TestBroker } from '../support/broker.js'
+import type { Json } from '../support/json.js'
 
 let broker: TestBroker
 let admin: string
@@ -26,7 +27,7 @@ async function api(method: string, path: string, body?: unknown, token = admin) 
   return {
     status: res.status,
     type: res.headers.get('content-type'),
-    body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+    body: text ? (JSON.parse(text) as Record<string, Json>) : undefined,
   }
 }
 
@@ -41,7 +42,7 @@ async function clientToken(clientId: string, clientSecret: string, scope?: strin
       ...(scope ? { scope } : {}),
     }),
   })
-  return { status: res.status, body: (await res.json()) as Record<string, any> }
+  return { status: res.status, body: (await res.json()) as Record<string, Json> }
 }
 
 describe('service clients', () => {

@@ -1,7 +1,7 @@
 // Broker tokens end to end: obtained at /oauth/token with the bootstrap credentials,
 // verified by an outside verifier (jose) against the served JWKS, and every forged or
-// stale variant refused by the /v1 auth hook. (issue: foundation; docs/security.md, "SECURITY.md items",
-// rows 18-22)
+// stale variant refused by the /v1 auth hook. (issue: foundation; docs/security.md, checklist
+// items 18-22)
 import { createHmac, randomUUID } from 'node:crypto'
 import {
   createLocalJWKSet,

@@ -49,82 +49,89 @@ async function signerFor(kid: string) {
 }
 
 describe('signing key rotation', () => {
-  it('publishes first, signs after the activation delay, keeps the old key one token lifetime, then refuses it', async () => {
-    const oldToken = await broker.token()
-    const oldKid = decodeProtectedHeader(oldToken).kid!
-    expect(await kids()).toEqual([oldKid])
-    const signWithOldKey = await signerFor(oldKid)
-    expect((await adminCall(await signWithOldKey())).status).toBe(200)
+  it(
+    'publishes first, signs after the activation delay, ' + 'keeps the old key one token lifetime, then refuses it',
+    async () => {
+      const oldToken = await broker.token()
+      const oldKid = decodeProtectedHeader(oldToken).kid!
+      expect(await kids()).toEqual([oldKid])
+      const signWithOldKey = await signerFor(oldKid)
+      expect((await adminCall(await signWithOldKey())).status).toBe(200)
 
-    const rotated = await fetch(`${broker.url}/v1/signing-keys/rotate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${oldToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ activateInSeconds: 120 }),
-    })
-    expect(rotated.status).toBe(201)
-    const newKey = (await rotated.json()) as KeyInfo
-    expect(newKey.status).toBe('pending')
-
-    // Published at once, not yet signing.
-    expect((await kids()).sort()).toEqual([oldKid, newKey.kid].sort())
-    expect(decodeProtectedHeader(await broker.token()).kid).toBe(oldKid)
-
-    // After activation: new tokens use the new key; the old token still works (overlap).
-    broker.clock.set(at(newKey.activatesAt, 1))
-    const newToken = await broker.token()
-    expect(decodeProtectedHeader(newToken).kid).toBe(newKey.kid)
-    expect((await kids()).sort()).toEqual([oldKid, newKey.kid].sort())
-    const listed = (await (await adminCall(newToken)).json()) as { items: KeyInfo[] }
-    const oldKey = listed.items.find((k) => k.kid === oldKid)!
-    expect(oldKey.status).toBe('retiring')
-    expect(listed.items.find((k) => k.kid === newKey.kid)!.status).toBe('active')
-    // Retirement leaves one full token lifetime (plus skew) after the switch.
-    expect(new Date(oldKey.retiresAt!).getTime()).toBeGreaterThanOrEqual(at(newKey.activatesAt, TTL).getTime())
-    // During the overlap the old key still verifies whatever it signs.
-    expect((await adminCall(await signWithOldKey())).status).toBe(200)
-
-    // A token signed by the old key just before the switch, near the end of its life.
-    broker.clock.set(at(newKey.activatesAt, -2))
-    const lastOldToken = await broker.token()
-    expect(decodeProtectedHeader(lastOldToken).kid).toBe(oldKid)
-    broker.clock.set(new Date((decodeJwt(lastOldToken).exp! - 10) * 1000))
-    expect((await adminCall(lastOldToken)).status).toBe(200)
-
-    // Past the old key's retiresAt: it is gone from the JWKS and verifies nothing.
-    broker.clock.set(at(oldKey.retiresAt!, 1))
-    await broker.app.services.keys.reload()
-    expect(await kids()).toEqual([newKey.kid])
-    const refusedExpired = await adminCall(lastOldToken)
-    expect(refusedExpired.status).toBe(401)
-    // Refused because the key is retired, not because the token expired: this one is
-    // signed by the old key now and valid for a full TTL.
-    const refusedForged = await adminCall(await signWithOldKey())
-    expect(refusedForged.status).toBe(401)
-    expect(((await refusedForged.json()) as { code: string }).code).toBe('unauthorized')
-    expect(refusedForged.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/)
-    expect((await adminCall(await broker.token())).status).toBe(200)
-  })
-
-  it('refuses an activation delay shorter than the JWKS cache lifetime (60 s): verifiers would not know the key yet', async () => {
-    const rotate = async (activateInSeconds: number) =>
-      fetch(`${broker.url}/v1/signing-keys/rotate`, {
+      const rotated = await fetch(`${broker.url}/v1/signing-keys/rotate`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ activateInSeconds }),
+        headers: { authorization: `Bearer ${oldToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ activateInSeconds: 120 }),
       })
-    const before = await kids()
-    for (const activateInSeconds of [0, 1, 59]) {
-      const res = await rotate(activateInSeconds)
-      expect(res.status).toBe(400)
-      const body = (await res.json()) as { code: string; detail: string }
-      expect(body.code).toBe('invalid_request')
-      expect(body.detail).toContain('activateInSeconds')
-    }
-    expect(await kids()).toEqual(before)
-    const accepted = await rotate(60)
-    expect(accepted.status).toBe(201)
-    const key = (await accepted.json()) as KeyInfo
-    expect(key.status).toBe('pending')
-    expect(await kids()).toContain(key.kid)
-  })
+      expect(rotated.status).toBe(201)
+      const newKey = (await rotated.json()) as KeyInfo
+      expect(newKey.status).toBe('pending')
+
+      // Published at once, not yet signing.
+      expect((await kids()).sort()).toEqual([oldKid, newKey.kid].sort())
+      expect(decodeProtectedHeader(await broker.token()).kid).toBe(oldKid)
+
+      // After activation: new tokens use the new key; the old token still works (overlap).
+      broker.clock.set(at(newKey.activatesAt, 1))
+      const newToken = await broker.token()
+      expect(decodeProtectedHeader(newToken).kid).toBe(newKey.kid)
+      expect((await kids()).sort()).toEqual([oldKid, newKey.kid].sort())
+      const listed = (await (await adminCall(newToken)).json()) as { items: KeyInfo[] }
+      const oldKey = listed.items.find((k) => k.kid === oldKid)!
+      expect(oldKey.status).toBe('retiring')
+      expect(listed.items.find((k) => k.kid === newKey.kid)!.status).toBe('active')
+      // Retirement leaves one full token lifetime (plus skew) after the switch.
+      expect(new Date(oldKey.retiresAt!).getTime()).toBeGreaterThanOrEqual(at(newKey.activatesAt, TTL).getTime())
+      // During the overlap the old key still verifies whatever it signs.
+      expect((await adminCall(await signWithOldKey())).status).toBe(200)
+
+      // A token signed by the old key just before the switch, near the end of its life.
+      broker.clock.set(at(newKey.activatesAt, -2))
+      const lastOldToken = await broker.token()
+      expect(decodeProtectedHeader(lastOldToken).kid).toBe(oldKid)
+      broker.clock.set(new Date((decodeJwt(lastOldToken).exp! - 10) * 1000))
+      expect((await adminCall(lastOldToken)).status).toBe(200)
+
+      // Past the old key's retiresAt: it is gone from the JWKS and verifies nothing.
+      broker.clock.set(at(oldKey.retiresAt!, 1))
+      await broker.app.services.keys.reload()
+      expect(await kids()).toEqual([newKey.kid])
+      const refusedExpired = await adminCall(lastOldToken)
+      expect(refusedExpired.status).toBe(401)
+      // Refused because the key is retired, not because the token expired: this one is
+      // signed by the old key now and valid for a full TTL.
+      const refusedForged = await adminCall(await signWithOldKey())
+      expect(refusedForged.status).toBe(401)
+      expect(((await refusedForged.json()) as { code: string }).code).toBe('unauthorized')
+      expect(refusedForged.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/)
+      expect((await adminCall(await broker.token())).status).toBe(200)
+    },
+  )
+
+  it(
+    'refuses an activation delay shorter than the JWKS cache ' +
+      'lifetime (60 s): verifiers would not know the key yet',
+    async () => {
+      const rotate = async (activateInSeconds: number) =>
+        fetch(`${broker.url}/v1/signing-keys/rotate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ activateInSeconds }),
+        })
+      const before = await kids()
+      for (const activateInSeconds of [0, 1, 59]) {
+        const res = await rotate(activateInSeconds)
+        expect(res.status).toBe(400)
+        const body = (await res.json()) as { code: string; detail: string }
+        expect(body.code).toBe('invalid_request')
+        expect(body.detail).toContain('activateInSeconds')
+      }
+      expect(await kids()).toEqual(before)
+      const accepted = await rotate(60)
+      expect(accepted.status).toBe(201)
+      const key = (await accepted.json()) as KeyInfo
+      expect(key.status).toBe('pending')
+      expect(await kids()).toContain(key.kid)
+    },
+  )
 })

@@ -61,29 +61,33 @@ describe('PKCE', () => {
 })
 
 describe('authorization request', () => {
-  it('carries every parameter, PKCE explicitly S256, scopes with the separator, fixed params, and keeps the URL query', () => {
-    const url = new URL(
-      buildAuthorizationUrl(provider, {
-        redirectUri: 'https://broker.example/oauth/callback/acme',
+  it(
+    'carries every parameter, PKCE explicitly S256, scopes ' +
+      'with the separator, fixed params, and keeps the URL query',
+    () => {
+      const url = new URL(
+        buildAuthorizationUrl(provider, {
+          redirectUri: 'https://broker.example/oauth/callback/acme',
+          state: 's',
+          codeChallenge: 'c',
+          scopes: ['read', 'write'],
+          params: { subdomain: 'team' },
+        }),
+      )
+      expect(url.origin).toBe('https://team.acme.example')
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        foo: 'bar',
+        prompt: 'consent',
+        response_type: 'code',
+        client_id: 'client id/é',
+        redirect_uri: 'https://broker.example/oauth/callback/acme',
+        scope: 'read write',
         state: 's',
-        codeChallenge: 'c',
-        scopes: ['read', 'write'],
-        params: { subdomain: 'team' },
-      }),
-    )
-    expect(url.origin).toBe('https://team.acme.example')
-    expect(Object.fromEntries(url.searchParams)).toEqual({
-      foo: 'bar',
-      prompt: 'consent',
-      response_type: 'code',
-      client_id: 'client id/é',
-      redirect_uri: 'https://broker.example/oauth/callback/acme',
-      scope: 'read write',
-      state: 's',
-      code_challenge: 'c',
-      code_challenge_method: 'S256',
-    })
-  })
+        code_challenge: 'c',
+        code_challenge_method: 'S256',
+      })
+    },
+  )
 })
 
 describe('placeholders', () => {
@@ -226,45 +230,50 @@ describe('token response', () => {
     })
   })
 
-  it('keeps only the RFC 6749 §5.2 codes (and the ones asking for patience) from a provider error; anything else is http_<status>', () => {
-    const known = [
-      'invalid_request',
-      'invalid_client',
-      'invalid_grant',
-      'unauthorized_client',
-      'unsupported_grant_type',
-      'invalid_scope',
-      'temporarily_unavailable',
-      'server_error',
-      'slow_down',
-    ]
-    for (const error of known) expect(failure(() => parseTokenResponse(provider, ok({ error }, 400))).code).toBe(error)
-    // What a provider may echo: tokens, markup, near-misses, long printable text.
-    for (const error of [
-      'Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig',
-      'refresh_token=rt-123',
-      '<b>down</b>',
-      'invalid_grant ',
-      'INVALID_GRANT',
-      'invalid_grant: token rt-123 expired',
-      'x'.repeat(64),
-      42,
-      null,
-      ['invalid_grant'],
-    ]) {
-      expect(
-        failure(() => parseTokenResponse(provider, ok({ error }, 400))),
-        JSON.stringify(error),
-      ).toEqual({ failure: 'configuration', code: 'http_400' })
-      expect(failure(() => parseTokenResponse(provider, ok({ error }, 401))).code).toBe('http_401')
-    }
-    fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), fc.constantFrom(400, 401, 403, 429), (error, status) => {
-        const { code } = failure(() => parseTokenResponse(provider, ok({ error }, status)))
-        expect(code).toBe(known.includes(error) ? error : `http_${status}`)
-      }),
-    )
-  })
+  it(
+    'keeps only the RFC 6749 §5.2 codes (and the ones asking for ' +
+      'patience) from a provider error; anything else is http_<status>',
+    () => {
+      const known = [
+        'invalid_request',
+        'invalid_client',
+        'invalid_grant',
+        'unauthorized_client',
+        'unsupported_grant_type',
+        'invalid_scope',
+        'temporarily_unavailable',
+        'server_error',
+        'slow_down',
+      ]
+      for (const error of known)
+        expect(failure(() => parseTokenResponse(provider, ok({ error }, 400))).code).toBe(error)
+      // What a provider may echo: tokens, markup, near-misses, long printable text.
+      for (const error of [
+        'Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig',
+        'refresh_token=rt-123',
+        '<b>down</b>',
+        'invalid_grant ',
+        'INVALID_GRANT',
+        'invalid_grant: token rt-123 expired',
+        'x'.repeat(64),
+        42,
+        null,
+        ['invalid_grant'],
+      ]) {
+        expect(
+          failure(() => parseTokenResponse(provider, ok({ error }, 400))),
+          JSON.stringify(error),
+        ).toEqual({ failure: 'configuration', code: 'http_400' })
+        expect(failure(() => parseTokenResponse(provider, ok({ error }, 401))).code).toBe('http_401')
+      }
+      fc.assert(
+        fc.property(fc.string({ maxLength: 80 }), fc.constantFrom(400, 401, 403, 429), (error, status) => {
+          const { code } = failure(() => parseTokenResponse(provider, ok({ error }, status)))
+          expect(code).toBe(known.includes(error) ? error : `http_${status}`)
+        }),
+      )
+    },
+  )
 
   it('the class of a failure follows from its code, so a code read back from a row classifies the same', () => {
     const responses = [

@@ -94,79 +94,85 @@ async function openForm(provider: string, returnUrl?: string, through: Api = api
 const vend = (id: string, body: Record<string, unknown> = {}) => api('POST', `/v1/connections/${id}/access-token`, body)
 
 describe('respond.io (API key)', () => {
-  it('connect form: a refused key shows the form again; a good key is checked, stored encrypted, and handed out', async () => {
-    const form = await openForm('respondio', 'https://app.example.com/connected')
-    expect(form.html).toContain('type="password"')
-    expect(form.html).toContain('Workspace API access token')
+  it(
+    'connect form: a refused key shows the form again; a ' + 'good key is checked, stored encrypted, and handed out',
+    async () => {
+      const form = await openForm('respondio', 'https://app.example.com/connected')
+      expect(form.html).toContain('type="password"')
+      expect(form.html).toContain('Workspace API access token')
 
-    const bad = await form.browser.post(form.url, { attempt: form.attempt, apiKey: 'not-a-valid-respondio-token' })
-    expect(bad.status).toBe(400)
-    expect(await bad.text()).toContain('the provider refused this key')
-    expect(respondio.rejections.map((r) => r.reason)).toEqual(['unknown or deleted access token'])
-    respondio.rejections.length = 0 // refused as respond.io would: expected here
+      const bad = await form.browser.post(form.url, { attempt: form.attempt, apiKey: 'not-a-valid-respondio-token' })
+      expect(bad.status).toBe(400)
+      expect(await bad.text()).toContain('the provider refused this key')
+      expect(respondio.rejections.map((r) => r.reason)).toEqual(['unknown or deleted access token'])
+      respondio.rejections.length = 0 // refused as respond.io would: expected here
 
-    const validations = respondio.requests.length
-    const good = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
-    expect(good.status).toBe(302)
-    expect(respondio.requests.length).toBe(validations + 1)
-    expect(respondio.requests.at(-1)!.headers.authorization).toBe(`Bearer ${respondio.apiKey}`)
-    const id = new URL(good.headers.get('location')!).searchParams.get('connection_id')!
+      const validations = respondio.requests.length
+      const good = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
+      expect(good.status).toBe(302)
+      expect(respondio.requests.length).toBe(validations + 1)
+      expect(respondio.requests.at(-1)!.headers.authorization).toBe(`Bearer ${respondio.apiKey}`)
+      const id = new URL(good.headers.get('location')!).searchParams.get('connection_id')!
 
-    const token = await vend(id)
-    expect(token.body).toMatchObject({
-      accessToken: respondio.apiKey,
-      tokenType: 'Bearer',
-      expiresAt: null,
-      provider: 'respondio',
-      headers: {},
-    })
-    // No expiry, no refresh: forcing one returns the key without calling the provider.
-    const calls = respondio.requests.length
-    expect((await vend(id, { forceRefresh: true })).body.accessToken).toBe(respondio.apiKey)
-    expect(respondio.requests.length).toBe(calls)
-    const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
-    expect(row.accessToken).not.toContain(respondio.apiKey)
+      const token = await vend(id)
+      expect(token.body).toMatchObject({
+        accessToken: respondio.apiKey,
+        tokenType: 'Bearer',
+        expiresAt: null,
+        provider: 'respondio',
+        headers: {},
+      })
+      // No expiry, no refresh: forcing one returns the key without calling the provider.
+      const calls = respondio.requests.length
+      expect((await vend(id, { forceRefresh: true })).body.accessToken).toBe(respondio.apiKey)
+      expect(respondio.requests.length).toBe(calls)
+      const row = await broker.db.prisma.connection.findUniqueOrThrow({ where: { id } })
+      expect(row.accessToken).not.toContain(respondio.apiKey)
 
-    // The session is used up; the form cannot be submitted twice (the broker's page, not the service's).
-    const again = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
-    expect(again.status).toBe(400)
-    expect(again.headers.get('location')).toBeNull()
-    expect(await again.text()).toContain('session_used')
+      // The session is used up; the form cannot be submitted twice (the broker's page, not the service's).
+      const again = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
+      expect(again.status).toBe(400)
+      expect(again.headers.get('location')).toBeNull()
+      expect(await again.text()).toContain('session_used')
 
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    expect(respondio.requests.length).toBe(calls) // delete is local
-    expect((await vend(id)).status).toBe(404)
-  })
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      expect(respondio.requests.length).toBe(calls) // delete is local
+      expect((await vend(id)).status).toBe(404)
+    },
+  )
 
-  it('connect form without a returnUrl: a success page; re-authorizing a connection deleted meanwhile: a 409 page', async () => {
-    const ownerId = 'respondio-no-return'
-    const open = async (extra: Record<string, unknown> = {}) => {
-      const session = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId, ...extra })
-      expect(session.status).toBe(201)
-      const browser = new Browser()
-      const html = await (await browser.get(session.body.connectUrl)).text()
-      return {
-        browser,
-        url: session.body.connectUrl as string,
-        attempt: /name="attempt" value="([^"]+)"/.exec(html)![1]!,
+  it(
+    'connect form without a returnUrl: a success page; ' + 're-authorizing a connection deleted meanwhile: a 409 page',
+    async () => {
+      const ownerId = 'respondio-no-return'
+      const open = async (extra: Record<string, unknown> = {}) => {
+        const session = await api('POST', '/v1/connect-sessions', { provider: 'respondio', ownerId, ...extra })
+        expect(session.status).toBe(201)
+        const browser = new Browser()
+        const html = await (await browser.get(session.body.connectUrl)).text()
+        return {
+          browser,
+          url: session.body.connectUrl as string,
+          attempt: /name="attempt" value="([^"]+)"/.exec(html)![1]!,
+        }
       }
-    }
-    const form = await open()
-    const done = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
-    expect(done.status).toBe(200)
-    expect(done.headers.get('content-type')).toContain('text/html')
-    expect(await done.text()).toContain('connected')
-    const listed = await api('GET', `/v1/connections?ownerId=${ownerId}&provider=respondio`)
-    expect(listed.body.items).toHaveLength(1)
-    const id = listed.body.items[0].id as string
+      const form = await open()
+      const done = await form.browser.post(form.url, { attempt: form.attempt, apiKey: respondio.apiKey })
+      expect(done.status).toBe(200)
+      expect(done.headers.get('content-type')).toContain('text/html')
+      expect(await done.text()).toContain('connected')
+      const listed = await api('GET', `/v1/connections?ownerId=${ownerId}&provider=respondio`)
+      expect(listed.body.items).toHaveLength(1)
+      const id = listed.body.items[0].id as string
 
-    const again = await open({ connectionId: id })
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    const gone = await again.browser.post(again.url, { attempt: again.attempt, apiKey: respondio.apiKey })
-    expect(gone.status).toBe(409)
-    expect(await gone.text()).toContain('connection_unavailable')
-    expect((await api('GET', `/v1/connections?ownerId=${ownerId}`)).body.items).toEqual([])
-  })
+      const again = await open({ connectionId: id })
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      const gone = await again.browser.post(again.url, { attempt: again.attempt, apiKey: respondio.apiKey })
+      expect(gone.status).toBe(409)
+      expect(await gone.text()).toContain('connection_unavailable')
+      expect((await api('GET', `/v1/connections?ownerId=${ownerId}`)).body.items).toEqual([])
+    },
+  )
 
   it('connect form: refused from another browser (no binding cookie) or without the attempt', async () => {
     const form = await openForm('respondio')
@@ -208,52 +214,56 @@ describe('respond.io (API key)', () => {
 })
 
 describe('Interact (credential exchange)', () => {
-  it('connect form: discovery, exchange with X-Tenant, tokens handed out with the X-Tenant header, rotating refresh, local delete', async () => {
-    const form = await openForm('interact', 'https://app.example.com/connected')
-    expect(form.html).toContain('Intranet address')
-    const done = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials })
-    expect(done.status).toBe(302)
-    const id = new URL(done.headers.get('location')!).searchParams.get('connection_id')!
-    const info = interact.requests.find((r) => r.path === '/info')!
-    expect(info.method).toBe('GET')
-    const exchange = interact.requests.find((r) => r.path === '/token')!
-    expect(exchange.headers['x-tenant']).toBe(interact.tenantGuid)
-    expect(exchange.body).toMatchObject({
-      grant_type: 'authorization_code',
-      code: `${interact.credentials.apiKey}__${interact.credentials.apiSecret}`,
-      context: 'KeySecret',
-    })
+  it(
+    'connect form: discovery, exchange with X-Tenant, tokens handed ' +
+      'out with the X-Tenant header, rotating refresh, local delete',
+    async () => {
+      const form = await openForm('interact', 'https://app.example.com/connected')
+      expect(form.html).toContain('Intranet address')
+      const done = await form.browser.post(form.url, { attempt: form.attempt, ...interact.credentials })
+      expect(done.status).toBe(302)
+      const id = new URL(done.headers.get('location')!).searchParams.get('connection_id')!
+      const info = interact.requests.find((r) => r.path === '/info')!
+      expect(info.method).toBe('GET')
+      const exchange = interact.requests.find((r) => r.path === '/token')!
+      expect(exchange.headers['x-tenant']).toBe(interact.tenantGuid)
+      expect(exchange.body).toMatchObject({
+        grant_type: 'authorization_code',
+        code: `${interact.credentials.apiKey}__${interact.credentials.apiSecret}`,
+        context: 'KeySecret',
+      })
 
-    const token = await vend(id)
-    expect(token.status).toBe(200)
-    expect(token.body.headers).toEqual({ 'X-Tenant': interact.tenantGuid })
-    expect(interact.isValid(token.body.accessToken)).toBe(true)
-    // The API accepts it with the handed-out header (the replica's CA is trusted by this test process via undici).
-    const { Agent, fetch: undiciFetch } = await import('undici')
-    const people = await undiciFetch(interact.urls.peopleUrl, {
-      headers: { authorization: `${token.body.tokenType} ${token.body.accessToken}`, ...token.body.headers },
-      dispatcher: new Agent({ connect: { ca: interact.caPem } }),
-    })
-    expect(people.status).toBe(200)
+      const token = await vend(id)
+      expect(token.status).toBe(200)
+      expect(token.body.headers).toEqual({ 'X-Tenant': interact.tenantGuid })
+      expect(interact.isValid(token.body.accessToken)).toBe(true)
+      // The API accepts it with the handed-out header (the replica's CA is trusted by this test process via undici).
+      const { Agent, fetch: undiciFetch } = await import('undici')
+      const people = await undiciFetch(interact.urls.peopleUrl, {
+        headers: { authorization: `${token.body.tokenType} ${token.body.accessToken}`, ...token.body.headers },
+        dispatcher: new Agent({ connect: { ca: interact.caPem } }),
+      })
+      expect(people.status).toBe(200)
 
-    for (let i = 0; i < 2; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
-    expect(interact.refreshCount()).toBe(2)
-    expect(new Set(interact.usedRefreshTokens).size).toBe(2)
-    const refreshes = interact.requests.filter((r) => r.path === '/token' && r.body?.grant_type === 'refresh_token')
-    expect(refreshes.every((r) => r.headers['x-tenant'] === interact.tenantGuid)).toBe(true)
-    expect(interact.isValid((await vend(id)).body.accessToken)).toBe(true)
+      for (let i = 0; i < 2; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
+      expect(interact.refreshCount()).toBe(2)
+      expect(new Set(interact.usedRefreshTokens).size).toBe(2)
+      const refreshes = interact.requests.filter((r) => r.path === '/token' && r.body?.grant_type === 'refresh_token')
+      expect(refreshes.every((r) => r.headers['x-tenant'] === interact.tenantGuid)).toBe(true)
+      expect(interact.isValid((await vend(id)).body.accessToken)).toBe(true)
 
-    const meta = await api('GET', `/v1/connections/${id}`)
-    expect(meta.body.params).toEqual({ apiDomain: interact.urls.apiDomain, tenantGuid: interact.tenantGuid })
-    expect(meta.body.metadata.intranetUrl).toBe(interact.urls.intranetUrl)
-    expect(JSON.stringify(meta.body)).not.toContain(interact.credentials.apiSecret)
-    // Interact has no revocation API: delete is local, no request and no connection leaves.
-    const [requests, connections] = [interact.requests.length, interact.connectionCounts()]
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    expect(interact.requests.length).toBe(requests)
-    expect(interact.connectionCounts()).toEqual(connections)
-    expect((await vend(id)).status).toBe(404)
-  })
+      const meta = await api('GET', `/v1/connections/${id}`)
+      expect(meta.body.params).toEqual({ apiDomain: interact.urls.apiDomain, tenantGuid: interact.tenantGuid })
+      expect(meta.body.metadata.intranetUrl).toBe(interact.urls.intranetUrl)
+      expect(JSON.stringify(meta.body)).not.toContain(interact.credentials.apiSecret)
+      // Interact has no revocation API: delete is local, no request and no connection leaves.
+      const [requests, connections] = [interact.requests.length, interact.connectionCounts()]
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      expect(interact.requests.length).toBe(requests)
+      expect(interact.connectionCounts()).toEqual(connections)
+      expect((await vend(id)).status).toBe(404)
+    },
+  )
 
   it('POST /v1/connections with {intranetUrl, apiKey, apiSecret}; wrong secret refused', async () => {
     const created = await api('POST', '/v1/connections', {
@@ -342,41 +352,45 @@ describe('Interact (credential exchange)', () => {
     expect(interact.isValid(refreshed.body.accessToken)).toBe(true)
   })
 
-  it('a host NAME that resolves to an internal address: 400 naming intranetUrl, and not even a connection reaches the intranet', async () => {
-    const port = new URL(interact.urls.intranetUrl).port
-    const connections = interact.connectionCounts()
-    asked.length = 0
-    const names = [
-      'intranet-loopback.test',
-      'intranet-private.test',
-      'intranet-metadata.test',
-      'intranet-v6.test',
-      'intranet-mapped.test',
-    ]
-    for (const name of names) {
-      const res = await strictApi('POST', '/v1/connections', {
-        provider: 'interact',
-        ownerId: 't',
-        credentials: { ...interact.credentials, intranetUrl: `https://${name}:${port}` },
+  it(
+    'a host NAME that resolves to an internal address: 400 naming ' +
+      'intranetUrl, and not even a connection reaches the intranet',
+    async () => {
+      const port = new URL(interact.urls.intranetUrl).port
+      const connections = interact.connectionCounts()
+      asked.length = 0
+      const names = [
+        'intranet-loopback.test',
+        'intranet-private.test',
+        'intranet-metadata.test',
+        'intranet-v6.test',
+        'intranet-mapped.test',
+      ]
+      for (const name of names) {
+        const res = await strictApi('POST', '/v1/connections', {
+          provider: 'interact',
+          ownerId: 't',
+          credentials: { ...interact.credentials, intranetUrl: `https://${name}:${port}` },
+        })
+        expect([res.status, res.body.code, res.body.detail], name).toEqual([
+          400,
+          'invalid_credentials',
+          'intranetUrl resolves to an internal address',
+        ])
+      }
+      const form = await openForm('interact', undefined, strictApi)
+      const page = await form.browser.post(form.url, {
+        attempt: form.attempt,
+        ...interact.credentials,
+        intranetUrl: `https://intranet-loopback.test:${port}`,
       })
-      expect([res.status, res.body.code, res.body.detail], name).toEqual([
-        400,
-        'invalid_credentials',
-        'intranetUrl resolves to an internal address',
-      ])
-    }
-    const form = await openForm('interact', undefined, strictApi)
-    const page = await form.browser.post(form.url, {
-      attempt: form.attempt,
-      ...interact.credentials,
-      intranetUrl: `https://intranet-loopback.test:${port}`,
-    })
-    expect(page.status).toBe(400)
-    expect(await page.text()).toContain('intranetUrl resolves to an internal address')
-    // The names were resolved (at connect time), and nothing connected to the intranet.
-    expect(asked).toEqual([...names, 'intranet-loopback.test'])
-    expect(interact.connectionCounts()).toEqual(connections)
-  })
+      expect(page.status).toBe(400)
+      expect(await page.text()).toContain('intranetUrl resolves to an internal address')
+      // The names were resolved (at connect time), and nothing connected to the intranet.
+      expect(asked).toEqual([...names, 'intranet-loopback.test'])
+      expect(interact.connectionCounts()).toEqual(connections)
+    },
+  )
 
   it('a host name that does not exist: 400 naming intranetUrl (a typo is not an outage)', async () => {
     const port = new URL(interact.urls.intranetUrl).port
@@ -392,34 +406,38 @@ describe('Interact (credential exchange)', () => {
     ])
   })
 
-  it('an ApiDomain from /info that resolves to a reserved address: 400 naming the ApiDomain, no connection to it, even with private addresses allowed', async () => {
-    const intranet = await startInteractReplica({
-      tenantGuid: interact.tenantGuid,
-      info: (real) => ({ ...real, ApiDomain: real.ApiDomain.replace('127.0.0.1', 'api-metadata.test') }),
-    })
-    try {
-      asked.length = 0
-      const res = await api('POST', '/v1/connections', {
-        provider: 'interact',
-        ownerId: 't',
-        credentials: intranet.credentials,
+  it(
+    'an ApiDomain from /info that resolves to a reserved address: 400 naming ' +
+      'the ApiDomain, no connection to it, even with private addresses allowed',
+    async () => {
+      const intranet = await startInteractReplica({
+        tenantGuid: interact.tenantGuid,
+        info: (real) => ({ ...real, ApiDomain: real.ApiDomain.replace('127.0.0.1', 'api-metadata.test') }),
       })
-      expect([res.status, res.body.code, res.body.detail]).toEqual([
-        400,
-        'invalid_credentials',
-        "the intranet's ApiDomain resolves to an internal address",
-      ])
-      const form = await openForm('interact')
-      const page = await form.browser.post(form.url, { attempt: form.attempt, ...intranet.credentials })
-      expect(page.status).toBe(400)
-      expect(await page.text()).toContain('ApiDomain resolves to an internal address')
-      expect(asked).toEqual(['localhost', 'api-metadata.test', 'api-metadata.test'])
-      expect(intranet.connectionCounts().api).toBe(0)
-      expect(intranet.requests.map((r) => r.path)).toEqual(['/info', '/info'])
-    } finally {
-      await intranet.close()
-    }
-  })
+      try {
+        asked.length = 0
+        const res = await api('POST', '/v1/connections', {
+          provider: 'interact',
+          ownerId: 't',
+          credentials: intranet.credentials,
+        })
+        expect([res.status, res.body.code, res.body.detail]).toEqual([
+          400,
+          'invalid_credentials',
+          "the intranet's ApiDomain resolves to an internal address",
+        ])
+        const form = await openForm('interact')
+        const page = await form.browser.post(form.url, { attempt: form.attempt, ...intranet.credentials })
+        expect(page.status).toBe(400)
+        expect(await page.text()).toContain('ApiDomain resolves to an internal address')
+        expect(asked).toEqual(['localhost', 'api-metadata.test', 'api-metadata.test'])
+        expect(intranet.connectionCounts().api).toBe(0)
+        expect(intranet.requests.map((r) => r.path)).toEqual(['/info', '/info'])
+      } finally {
+        await intranet.close()
+      }
+    },
+  )
 
   it('refuses a hostile /info answer with 400 and no /token request', async () => {
     let answer: unknown

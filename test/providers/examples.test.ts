@@ -51,6 +51,7 @@ describe('providers.example.yaml', () => {
     })
   })
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the providers-file syntax under test
   it('writes every secret as a ${VAR}, never a value', () => {
     const text = read('providers.example.yaml')
     const secrets = [...text.matchAll(/^\s*(clientId|clientSecret):\s*(.*)$/gm)].map((m) => m[2])
@@ -70,20 +71,24 @@ describe('docs/providers-setup.md', () => {
     }
   })
 
-  it('has a section per catalog provider with its providers-file entry, and the redirect URI for OAuth 2.0 ones', () => {
-    for (const [key, entry] of Object.entries(CATALOG)) {
-      const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(guide)
-      expect(heading, key).not.toBeNull()
-      const section = guide.slice(heading!.index).split(/^##+ /m)[1]!
-      const entries = yamlBlocks(section).map((snippet) => [...load(asFile(snippet)).providers.keys()])
-      expect(entries, key).toContainEqual([key])
-      if (entry.mode === 'oauth2') expect(section, key).toContain(`\${PUBLIC_URL}/oauth/callback/${key}`)
-      else expect(section, key).toMatch(/no\s+redirect\s+URI/)
-    }
-  })
+  it(
+    'has a section per catalog provider with its providers-file entry, ' + 'and the redirect URI for OAuth 2.0 ones',
+    () => {
+      for (const [key, entry] of Object.entries(CATALOG)) {
+        const heading = new RegExp(`^### .*\\(\`${key}\`, [^)]+\\)$`, 'm').exec(guide)
+        expect(heading, key).not.toBeNull()
+        const section = guide.slice(heading!.index).split(/^##+ /m)[1]!
+        const entries = yamlBlocks(section).map((snippet) => [...load(asFile(snippet)).providers.keys()])
+        expect(entries, key).toContainEqual([key])
+        if (entry.mode === 'oauth2') expect(section, key).toContain(`\${PUBLIC_URL}/oauth/callback/${key}`)
+        else expect(section, key).toMatch(/no\s+redirect\s+URI/)
+      }
+    },
+  )
 
   it('would catch a drifted snippet', () => {
     expect(() =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a providers file
       load(asFile('chatwork:\n  clientId: ${CHATWORK_CLIENT_ID}\n  clientSecrets: ${CHATWORK_CLIENT_SECRET}\n')),
     ).toThrow(/unknown key "clientSecrets"/)
     expect(() => load(asFile('livechat:\n  clientId: x\n'))).toThrow(/providers.livechat.clientSecret: required/)

@@ -70,7 +70,9 @@ afterAll(async () => {
   await Promise.all([chatwork?.close(), livechat?.close(), zendesk?.close(), interact?.close()])
 })
 
-/** Runs the browser flow and returns where the broker sent the browser back to, and the provider's authorization URL. */
+/**
+ * Runs the browser flow and returns where the broker sent the browser back to, and the provider's authorization URL.
+ */
 async function attempt(
   provider: string,
   replica: { authorize(url: string): Promise<URL> },
@@ -95,12 +97,15 @@ const reasons = (replica: { rejections: Array<{ reason: string }> }) => replica.
 const stored = (provider: string) => broker.db.prisma.connection.count({ where: { provider } })
 
 describe('a broker that contradicts the catalog is caught by the replicas', () => {
-  it('Chatwork with the secret in the body: the code exchange is refused (invalid_client), nothing is stored', async () => {
-    const { back } = await attempt('chatwork', chatwork)
-    expect(back).toEqual({ status: 'error', error: 'provider_rejected' })
-    expect(reasons(chatwork)).toEqual([expect.stringMatching(/^client_secret sent in the body/)])
-    expect(await stored('chatwork')).toBe(0)
-  })
+  it(
+    'Chatwork with the secret in the body: the code ' + 'exchange is refused (invalid_client), nothing is stored',
+    async () => {
+      const { back } = await attempt('chatwork', chatwork)
+      expect(back).toEqual({ status: 'error', error: 'provider_rejected' })
+      expect(reasons(chatwork)).toEqual([expect.stringMatching(/^client_secret sent in the body/)])
+      expect(await stored('chatwork')).toBe(0)
+    },
+  )
 
   it('Zendesk Chat with a JSON token request: refused, nothing is stored', async () => {
     const { back } = await attempt('zendesk-chat', zendesk, { subdomain: 'acme' })
@@ -118,14 +123,17 @@ describe('a broker that contradicts the catalog is caught by the replicas', () =
     expect(reasons(livechat)).toEqual([expect.stringMatching(/^no PKCE/)])
   })
 
-  it('Interact without X-Tenant: the exchange is refused (text/plain 400), the user is told, nothing is stored', async () => {
-    const res = await api('POST', '/v1/connections', {
-      provider: 'interact',
-      ownerId: 'tenant-1',
-      credentials: interact.credentials,
-    })
-    expect([res.status, res.body.code]).toEqual([400, 'invalid_credentials'])
-    expect(reasons(interact)).toEqual(['X-Tenant header missing'])
-    expect(await stored('interact')).toBe(0)
-  })
+  it(
+    'Interact without X-Tenant: the exchange is refused ' + '(text/plain 400), the user is told, nothing is stored',
+    async () => {
+      const res = await api('POST', '/v1/connections', {
+        provider: 'interact',
+        ownerId: 'tenant-1',
+        credentials: interact.credentials,
+      })
+      expect([res.status, res.body.code]).toEqual([400, 'invalid_credentials'])
+      expect(reasons(interact)).toEqual(['X-Tenant header missing'])
+      expect(await stored('interact')).toBe(0)
+    },
+  )
 })

@@ -102,39 +102,45 @@ async function connect(
 const vend = (id: string, body: Record<string, unknown> = {}) => api('POST', `/v1/connections/${id}/access-token`, body)
 
 describe('Chatwork', () => {
-  it('connects (login.php, PKCE S256, space-separated scopes with offline_access), vends, refreshes, deletes locally', async () => {
-    const { id, authorization } = await connect('chatwork', chatwork)
-    expect(authorization.pathname).toBe('/packages/oauth2/login.php')
-    expect(authorization.searchParams.get('scope')).toBe('users.profile.me:read rooms.all:read_write offline_access')
-    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256')
-    const exchange = chatwork.requests.find((r) => r.path === '/token' && r.body?.grant_type === 'authorization_code')!
-    expect(exchange.headers.authorization).toMatch(/^Basic /)
-    expect(exchange.encoding).toBe('form')
-    expect(exchange.body).not.toHaveProperty('client_secret')
+  it(
+    'connects (login.php, PKCE S256, space-separated scopes ' +
+      'with offline_access), vends, refreshes, deletes locally',
+    async () => {
+      const { id, authorization } = await connect('chatwork', chatwork)
+      expect(authorization.pathname).toBe('/packages/oauth2/login.php')
+      expect(authorization.searchParams.get('scope')).toBe('users.profile.me:read rooms.all:read_write offline_access')
+      expect(authorization.searchParams.get('code_challenge_method')).toBe('S256')
+      const exchange = chatwork.requests.find(
+        (r) => r.path === '/token' && r.body?.grant_type === 'authorization_code',
+      )!
+      expect(exchange.headers.authorization).toMatch(/^Basic /)
+      expect(exchange.encoding).toBe('form')
+      expect(exchange.body).not.toHaveProperty('client_secret')
 
-    const first = await vend(id)
-    expect(first.status).toBe(200)
-    expect(chatwork.isValid(first.body.accessToken)).toBe(true)
-    const me = await fetch(chatwork.urls.meUrl, { headers: { authorization: `Bearer ${first.body.accessToken}` } })
-    expect(me.status).toBe(200)
-    // expires_in arrives as the string "1800": parsed as a number.
-    const expiresIn = (new Date(first.body.expiresAt).getTime() - Date.now()) / 1000
-    expect(expiresIn).toBeGreaterThan(1700)
-    expect(expiresIn).toBeLessThanOrEqual(1800)
+      const first = await vend(id)
+      expect(first.status).toBe(200)
+      expect(chatwork.isValid(first.body.accessToken)).toBe(true)
+      const me = await fetch(chatwork.urls.meUrl, { headers: { authorization: `Bearer ${first.body.accessToken}` } })
+      expect(me.status).toBe(200)
+      // expires_in arrives as the string "1800": parsed as a number.
+      const expiresIn = (new Date(first.body.expiresAt).getTime() - Date.now()) / 1000
+      expect(expiresIn).toBeGreaterThan(1700)
+      expect(expiresIn).toBeLessThanOrEqual(1800)
 
-    const refreshed = await vend(id, { forceRefresh: true })
-    expect(refreshed.status).toBe(200)
-    expect(chatwork.refreshCount()).toBe(1)
-    expect(refreshed.body.accessToken).not.toBe(first.body.accessToken)
-    expect(chatwork.isValid(refreshed.body.accessToken)).toBe(true)
+      const refreshed = await vend(id, { forceRefresh: true })
+      expect(refreshed.status).toBe(200)
+      expect(chatwork.refreshCount()).toBe(1)
+      expect(refreshed.body.accessToken).not.toBe(first.body.accessToken)
+      expect(chatwork.isValid(refreshed.body.accessToken)).toBe(true)
 
-    const before = chatwork.requests.length
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    expect(chatwork.requests.length).toBe(before) // no revocation endpoint: deleted locally
-    expect((await vend(id)).status).toBe(404)
-    const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
-    expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'not_supported', accessToken: 'not_supported' })
-  })
+      const before = chatwork.requests.length
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      expect(chatwork.requests.length).toBe(before) // no revocation endpoint: deleted locally
+      expect((await vend(id)).status).toBe(404)
+      const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
+      expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'not_supported', accessToken: 'not_supported' })
+    },
+  )
 
   it('with rotating refresh tokens, each refresh presents the one the previous refresh returned', async () => {
     const { id } = await connect('chatwork-rotating', rotatingChatwork)
@@ -149,89 +155,102 @@ describe('Chatwork', () => {
 })
 
 describe('LiveChat', () => {
-  it('connects (root authorize, S256 explicit, no scopes sent, secret in the body), keeps region-prefixed tokens and account ids, refreshes, revokes by DELETE with Bearer', async () => {
-    const { id, authorization } = await connect('livechat', livechat)
-    expect(authorization.pathname).toBe('/')
-    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256')
-    expect(authorization.searchParams.has('scope')).toBe(false)
-    const exchange = livechat.requests.find(
-      (r) => r.path === '/v2/token' && r.body?.grant_type === 'authorization_code',
-    )!
-    expect(exchange.body).toMatchObject({ client_id: livechat.clientId, client_secret: livechat.clientSecret })
-    expect(exchange.headers.authorization).toBeUndefined()
+  it(
+    'connects (root authorize, S256 explicit, no scopes sent, secret in the body), keeps ' +
+      'region-prefixed tokens and account ids, refreshes, revokes by DELETE with Bearer',
+    async () => {
+      const { id, authorization } = await connect('livechat', livechat)
+      expect(authorization.pathname).toBe('/')
+      expect(authorization.searchParams.get('code_challenge_method')).toBe('S256')
+      expect(authorization.searchParams.has('scope')).toBe(false)
+      const exchange = livechat.requests.find(
+        (r) => r.path === '/v2/token' && r.body?.grant_type === 'authorization_code',
+      )!
+      expect(exchange.body).toMatchObject({ client_id: livechat.clientId, client_secret: livechat.clientSecret })
+      expect(exchange.headers.authorization).toBeUndefined()
 
-    const first = await vend(id)
-    expect(first.body.accessToken).toMatch(/^[a-z]{3}:/)
-    expect(livechat.isValid(first.body.accessToken)).toBe(true)
-    const info = await fetch(livechat.urls.infoUrl, { headers: { authorization: `Bearer ${first.body.accessToken}` } })
-    expect(info.status).toBe(200)
-    const meta = await api('GET', `/v1/connections/${id}`)
-    expect(meta.body.metadata).toEqual({ account_id: livechat.accountId, organization_id: livechat.organizationId })
-    expect(meta.body.scopes.length).toBeGreaterThan(1) // the comma-separated response scope, split
+      const first = await vend(id)
+      expect(first.body.accessToken).toMatch(/^[a-z]{3}:/)
+      expect(livechat.isValid(first.body.accessToken)).toBe(true)
+      const info = await fetch(livechat.urls.infoUrl, {
+        headers: { authorization: `Bearer ${first.body.accessToken}` },
+      })
+      expect(info.status).toBe(200)
+      const meta = await api('GET', `/v1/connections/${id}`)
+      expect(meta.body.metadata).toEqual({ account_id: livechat.accountId, organization_id: livechat.organizationId })
+      expect(meta.body.scopes.length).toBeGreaterThan(1) // the comma-separated response scope, split
 
-    const refreshed = await vend(id, { forceRefresh: true })
-    expect(livechat.refreshCount()).toBe(1)
-    expect(livechat.isValid(refreshed.body.accessToken)).toBe(true)
+      const refreshed = await vend(id, { forceRefresh: true })
+      expect(livechat.refreshCount()).toBe(1)
+      expect(livechat.isValid(refreshed.body.accessToken)).toBe(true)
 
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    const revocations = livechat.requests.filter((r) => r.method === 'DELETE' && r.path === '/v2/token')
-    expect(revocations).toHaveLength(1) // the refresh token revokes the pair
-    expect(revocations[0]!.headers.authorization).toMatch(/^Bearer [a-z]{3}:/)
-    expect(livechat.isValid(refreshed.body.accessToken)).toBe(false)
-    const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
-    expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'revoked', accessToken: 'revoked' })
-    expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
-  })
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      const revocations = livechat.requests.filter((r) => r.method === 'DELETE' && r.path === '/v2/token')
+      expect(revocations).toHaveLength(1) // the refresh token revokes the pair
+      expect(revocations[0]!.headers.authorization).toMatch(/^Bearer [a-z]{3}:/)
+      expect(livechat.isValid(refreshed.body.accessToken)).toBe(false)
+      const events = await api('GET', `/v1/audit-events?connectionId=${id}&type=connection.revoked`)
+      expect(events.body.items[0].detail).toMatchObject({ refreshToken: 'revoked', accessToken: 'revoked' })
+      expect((await api('GET', `/v1/connections/${id}`)).status).toBe(404)
+    },
+  )
 
-  it('refuses a connect session that passes scopes (they are configured in the LiveChat console, never sent)', async () => {
-    const before = livechat.requests.length
-    const res = await api('POST', '/v1/connect-sessions', {
-      provider: 'livechat',
-      ownerId: 'u',
-      scopes: ['chats--all:ro'],
-    })
-    expect([res.status, res.body.code]).toEqual([400, 'invalid_scope'])
-    expect(res.body.detail).toMatch(/configuration at the provider/)
-    expect((await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: [] })).status).toBe(
-      201,
-    )
-    expect(livechat.requests.length).toBe(before)
-  })
+  it(
+    'refuses a connect session that passes scopes (they ' + 'are configured in the LiveChat console, never sent)',
+    async () => {
+      const before = livechat.requests.length
+      const res = await api('POST', '/v1/connect-sessions', {
+        provider: 'livechat',
+        ownerId: 'u',
+        scopes: ['chats--all:ro'],
+      })
+      expect([res.status, res.body.code]).toEqual([400, 'invalid_scope'])
+      expect(res.body.detail).toMatch(/configuration at the provider/)
+      expect(
+        (await api('POST', '/v1/connect-sessions', { provider: 'livechat', ownerId: 'u', scopes: [] })).status,
+      ).toBe(201)
+      expect(livechat.requests.length).toBe(before)
+    },
+  )
 })
 
 describe('Zendesk Chat', () => {
-  it('connects with a validated subdomain (no PKCE, secret in the form body, scopes read write chat), respects rotating refresh tokens, deletes locally', async () => {
-    const { id, authorization } = await connect('zendesk-chat', zendesk, { subdomain: 'acme' })
-    expect(authorization.pathname).toBe('/acme/oauth2/chat/authorizations/new')
-    expect(authorization.searchParams.get('scope')).toBe('read write chat')
-    expect(authorization.searchParams.has('code_challenge')).toBe(false)
-    const exchange = zendesk.requests.find((r) => r.path === '/acme/oauth2/chat/token')!
-    expect(exchange.body).toMatchObject({
-      client_id: zendesk.clientId,
-      client_secret: zendesk.clientSecret,
-      grant_type: 'authorization_code',
-    })
+  it(
+    'connects with a validated subdomain (no PKCE, secret in the form body, ' +
+      'scopes read write chat), respects rotating refresh tokens, deletes locally',
+    async () => {
+      const { id, authorization } = await connect('zendesk-chat', zendesk, { subdomain: 'acme' })
+      expect(authorization.pathname).toBe('/acme/oauth2/chat/authorizations/new')
+      expect(authorization.searchParams.get('scope')).toBe('read write chat')
+      expect(authorization.searchParams.has('code_challenge')).toBe(false)
+      const exchange = zendesk.requests.find((r) => r.path === '/acme/oauth2/chat/token')!
+      expect(exchange.body).toMatchObject({
+        client_id: zendesk.clientId,
+        client_secret: zendesk.clientSecret,
+        grant_type: 'authorization_code',
+      })
 
-    const first = await vend(id)
-    expect(zendesk.isValid(first.body.accessToken)).toBe(true)
-    const account = await fetch(zendesk.urlsFor('acme').accountUrl, {
-      headers: { authorization: `Bearer ${first.body.accessToken}` },
-    })
-    expect(account.status).toBe(200)
-    for (let i = 0; i < 3; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
-    // Single-use refresh tokens: each refresh presented the one the previous refresh returned.
-    expect(zendesk.refreshCount()).toBe(3)
-    expect(new Set(zendesk.usedRefreshTokens).size).toBe(3)
-    const last = await vend(id)
-    expect(zendesk.isValid(last.body.accessToken)).toBe(true)
-    expect((await api('GET', `/v1/connections/${id}`)).body.params).toEqual({ subdomain: 'acme' })
-    // No revocation endpoint: delete is local, and the connection is gone.
-    const before = zendesk.requests.length
-    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
-    expect(zendesk.requests.length).toBe(before)
-    expect((await vend(id)).status).toBe(404)
-    expect(zendesk.isValid(last.body.accessToken)).toBe(true) // nothing was revoked at Zendesk
-  })
+      const first = await vend(id)
+      expect(zendesk.isValid(first.body.accessToken)).toBe(true)
+      const account = await fetch(zendesk.urlsFor('acme').accountUrl, {
+        headers: { authorization: `Bearer ${first.body.accessToken}` },
+      })
+      expect(account.status).toBe(200)
+      for (let i = 0; i < 3; i++) expect((await vend(id, { forceRefresh: true })).status).toBe(200)
+      // Single-use refresh tokens: each refresh presented the one the previous refresh returned.
+      expect(zendesk.refreshCount()).toBe(3)
+      expect(new Set(zendesk.usedRefreshTokens).size).toBe(3)
+      const last = await vend(id)
+      expect(zendesk.isValid(last.body.accessToken)).toBe(true)
+      expect((await api('GET', `/v1/connections/${id}`)).body.params).toEqual({ subdomain: 'acme' })
+      // No revocation endpoint: delete is local, and the connection is gone.
+      const before = zendesk.requests.length
+      expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+      expect(zendesk.requests.length).toBe(before)
+      expect((await vend(id)).status).toBe(404)
+      expect(zendesk.isValid(last.body.accessToken)).toBe(true) // nothing was revoked at Zendesk
+    },
+  )
 
   it('refuses hostile subdomains at session creation with 400, before any request leaves', async () => {
     const before = zendesk.requests.length

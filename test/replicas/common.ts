@@ -85,7 +85,10 @@ export interface ReplicaServer {
   rejections: Rejection[]
   /** TCP connections accepted so far (proves that nothing reached the server, not even a TLS handshake). */
   connectionCount(): number
-  /** The next `count` requests (optionally only those on `path`) get `reply` instead (default 503), unrecorded as rejections. */
+  /**
+   * The next `count` requests (optionally only those on `path`) get `reply` instead (default 503), unrecorded as
+   * rejections.
+   */
   failNext(count: number, options?: { path?: string; reply?: Reply }): void
   /** Delays every answer by `ms` (widens race windows for single-flight tests). */
   setLatency(ms: number): void

@@ -88,7 +88,10 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
     body: { error, error_description: description },
   })
 
-  /** LiveChat's redirect rules: same scheme and host[:port]; configured path a prefix of the requested; no query, fragment or traversal. */
+  /**
+   * LiveChat's redirect rules: same scheme and host[:port]; configured path a prefix of the requested; no query,
+   * fragment or traversal.
+   */
   function redirectAllowed(requested: string): boolean {
     let r: URL
     try {
@@ -136,7 +139,8 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
     // parameter is not part of LiveChat's authorization request, so it is ignored.
     if (q.scope !== undefined)
       ex.note(
-        `scope parameter sent ("${q.scope}"): LiveChat takes scopes from the app's configuration in the Developer Console`,
+        `scope parameter sent ("${q.scope}"): LiveChat takes scopes ` +
+          `from the app's configuration in the Developer Console`,
       )
     const scopes = appScopes
     let method: 'S256' | 'plain' | undefined
@@ -147,7 +151,8 @@ export async function startLiveChatReplica(options: LiveChatReplicaOptions = {})
       if (m === undefined) {
         method = 'plain'
         ex.note(
-          'code_challenge_method missing: LiveChat assumes "plain", so an S256 verifier will not match; send code_challenge_method=S256',
+          'code_challenge_method missing: LiveChat assumes "plain", so an ' +
+            'S256 verifier will not match; send code_challenge_method=S256',
         )
       } else if (m.toLowerCase() === 's256') {
         method = 'S256'

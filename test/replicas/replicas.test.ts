@@ -9,6 +9,7 @@ import { newTenantGuid, startInteractReplica, type InteractReplica } from './int
 import { startLiveChatReplica, type LiveChatReplica } from './livechat.js'
 import { startRespondIoReplica, type RespondIoReplica } from './respondio.js'
 import { startZendeskChatReplica, type ZendeskChatReplica } from './zendesk-chat.js'
+import type { Json } from '../support/json.js'
 
 const CALLBACK = 'http://127.0.0.1:3999/oauth/callback'
 
@@ -31,7 +32,7 @@ const reasons = (list: Rejection[]) => list.map((r) => r.reason)
 async function call(url: string, init?: RequestInit) {
   const res = await fetch(url, init)
   const text = await res.text()
-  let body: any
+  let body: Json
   try {
     body = JSON.parse(text)
   } catch {
@@ -127,23 +128,26 @@ describe('Chatwork replica', () => {
     expect(cw.rejections).toEqual([])
   })
 
-  it('keeps other authorization errors on its own page: plain PKCE, unknown redirect, wrong scope separator', async () => {
-    const variants: Record<string, string>[] = [
-      { code_challenge_method: 'plain' },
-      { redirect_uri: 'http://127.0.0.1:3999/elsewhere' },
-      { scope: 'users.profile.me:read,rooms.all:read_write' },
-    ]
-    for (const extra of variants) {
-      const back = await cw.authorize(authUrl(extra))
-      expect(back.origin).toBe(new URL(cw.urls.authorizationUrl).origin)
-      expect(back.pathname).toBe(`${INTERNAL_PREFIX}error`)
-    }
-    expect(reasons(cw.rejections)).toEqual([
-      expect.stringMatching(/S256/),
-      expect.stringMatching(/not registered/),
-      expect.stringMatching(/not registered for the client/),
-    ])
-  })
+  it(
+    'keeps other authorization errors on its own page: ' + 'plain PKCE, unknown redirect, wrong scope separator',
+    async () => {
+      const variants: Record<string, string>[] = [
+        { code_challenge_method: 'plain' },
+        { redirect_uri: 'http://127.0.0.1:3999/elsewhere' },
+        { scope: 'users.profile.me:read,rooms.all:read_write' },
+      ]
+      for (const extra of variants) {
+        const back = await cw.authorize(authUrl(extra))
+        expect(back.origin).toBe(new URL(cw.urls.authorizationUrl).origin)
+        expect(back.pathname).toBe(`${INTERNAL_PREFIX}error`)
+      }
+      expect(reasons(cw.rejections)).toEqual([
+        expect.stringMatching(/S256/),
+        expect.stringMatching(/not registered/),
+        expect.stringMatching(/not registered for the client/),
+      ])
+    },
+  )
 
   it('records a missing PKCE challenge (the broker must always send it)', async () => {
     const back = await cw.authorize(
@@ -271,60 +275,63 @@ describe('LiveChat replica', () => {
     )
   }
 
-  it('runs the documented life cycle: code + S256, region-prefixed tokens, /v2/info, refresh, DELETE revocation', async () => {
-    const pkce = pkcePair()
-    const back = await lc.authorize(authUrl(pkce))
-    expect(back.origin + back.pathname).toBe(`${CALLBACK}/livechat`)
-    expect(back.searchParams.get('code')).toMatch(/^dal:/)
-    const tok = await call(
-      lc.urls.tokenUrl,
-      form({
-        grant_type: 'authorization_code',
-        code: back.searchParams.get('code')!,
-        redirect_uri: `${CALLBACK}/livechat`,
-        code_verifier: pkce.verifier,
-        ...secretBody(),
-      }),
-    )
-    expect(tok.status).toBe(200)
-    expect(tok.body).toMatchObject({
-      account_id: lc.accountId,
-      organization_id: lc.organizationId,
-      expires_in: 28800,
-      token_type: 'Bearer',
-      scope: 'chats--all:ro,customers:ro,agents--my:ro,accounts--my:ro',
-    })
-    expect(tok.body.access_token).toMatch(/^dal:/)
-    expect(tok.body.refresh_token).toMatch(/^dal:/)
-    const info = await call(lc.urls.infoUrl, { headers: bearer(tok.body.access_token) })
-    expect(info).toMatchObject({ status: 200, body: { client_id: lc.clientId, account_id: lc.accountId } })
-    const chats = await call(`${lc.urls.apiBaseUrl}/agent/action/list_chats`, {
-      method: 'POST',
-      headers: { ...bearer(tok.body.access_token), 'content-type': 'application/json' },
-      body: '{}',
-    })
-    expect(chats.status).toBe(200)
+  it(
+    'runs the documented life cycle: code + S256, ' + 'region-prefixed tokens, /v2/info, refresh, DELETE revocation',
+    async () => {
+      const pkce = pkcePair()
+      const back = await lc.authorize(authUrl(pkce))
+      expect(back.origin + back.pathname).toBe(`${CALLBACK}/livechat`)
+      expect(back.searchParams.get('code')).toMatch(/^dal:/)
+      const tok = await call(
+        lc.urls.tokenUrl,
+        form({
+          grant_type: 'authorization_code',
+          code: back.searchParams.get('code')!,
+          redirect_uri: `${CALLBACK}/livechat`,
+          code_verifier: pkce.verifier,
+          ...secretBody(),
+        }),
+      )
+      expect(tok.status).toBe(200)
+      expect(tok.body).toMatchObject({
+        account_id: lc.accountId,
+        organization_id: lc.organizationId,
+        expires_in: 28800,
+        token_type: 'Bearer',
+        scope: 'chats--all:ro,customers:ro,agents--my:ro,accounts--my:ro',
+      })
+      expect(tok.body.access_token).toMatch(/^dal:/)
+      expect(tok.body.refresh_token).toMatch(/^dal:/)
+      const info = await call(lc.urls.infoUrl, { headers: bearer(tok.body.access_token) })
+      expect(info).toMatchObject({ status: 200, body: { client_id: lc.clientId, account_id: lc.accountId } })
+      const chats = await call(`${lc.urls.apiBaseUrl}/agent/action/list_chats`, {
+        method: 'POST',
+        headers: { ...bearer(tok.body.access_token), 'content-type': 'application/json' },
+        body: '{}',
+      })
+      expect(chats.status).toBe(200)
 
-    const ref = await call(
-      lc.urls.tokenUrl,
-      form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...secretBody() }),
-    )
-    expect(ref.status).toBe(200)
-    expect(ref.body.refresh_token).toBe(tok.body.refresh_token) // server-side apps: no rotation
-    expect(lc.refreshCount()).toBe(1)
-    expect(lc.rejections).toEqual([])
+      const ref = await call(
+        lc.urls.tokenUrl,
+        form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...secretBody() }),
+      )
+      expect(ref.status).toBe(200)
+      expect(ref.body.refresh_token).toBe(tok.body.refresh_token) // server-side apps: no rotation
+      expect(lc.refreshCount()).toBe(1)
+      expect(lc.rejections).toEqual([])
 
-    const del = await call(lc.urls.revocationUrl, { method: 'DELETE', headers: bearer(ref.body.access_token) })
-    expect(del).toMatchObject({ status: 200, body: {} })
-    expect(lc.isValid(ref.body.access_token)).toBe(false)
-    expect(lc.isValid(tok.body.access_token)).toBe(false)
-    const after = await call(
-      lc.urls.tokenUrl,
-      form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...secretBody() }),
-    )
-    expect(after).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
-    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/revoked/)])
-  })
+      const del = await call(lc.urls.revocationUrl, { method: 'DELETE', headers: bearer(ref.body.access_token) })
+      expect(del).toMatchObject({ status: 200, body: {} })
+      expect(lc.isValid(ref.body.access_token)).toBe(false)
+      expect(lc.isValid(tok.body.access_token)).toBe(false)
+      const after = await call(
+        lc.urls.tokenUrl,
+        form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...secretBody() }),
+      )
+      expect(after).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+      expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/revoked/)])
+    },
+  )
 
   it('keeps a refusal and a bad redirect on its own /ooops page, never on the callback', async () => {
     const denied = await lc.authorize(authUrl(pkcePair()), { deny: true })
@@ -407,43 +414,47 @@ describe('LiveChat replica', () => {
     expect((await call(lc.urls.tokenUrl, form({ ...params, ...secretBody() }))).status).toBe(200)
   })
 
-  it('records an authorization without any PKCE, and a scope parameter (scopes are configured in the console, the grant keeps them)', async () => {
-    const noPkce = await lc.authorize(
-      withQuery(lc.urls.authorizationUrl, {
-        response_type: 'code',
-        client_id: lc.clientId,
-        redirect_uri: `${CALLBACK}/livechat`,
-        state: 'st-2',
-      }),
-    )
-    const tok = await call(
-      lc.urls.tokenUrl,
-      form({
-        grant_type: 'authorization_code',
-        code: noPkce.searchParams.get('code')!,
-        redirect_uri: `${CALLBACK}/livechat`,
-        ...secretBody(),
-      }),
-    )
-    expect(tok.status).toBe(200)
-    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/no PKCE/)])
+  it(
+    'records an authorization without any PKCE, and a scope parameter ' +
+      '(scopes are configured in the console, the grant keeps them)',
+    async () => {
+      const noPkce = await lc.authorize(
+        withQuery(lc.urls.authorizationUrl, {
+          response_type: 'code',
+          client_id: lc.clientId,
+          redirect_uri: `${CALLBACK}/livechat`,
+          state: 'st-2',
+        }),
+      )
+      const tok = await call(
+        lc.urls.tokenUrl,
+        form({
+          grant_type: 'authorization_code',
+          code: noPkce.searchParams.get('code')!,
+          redirect_uri: `${CALLBACK}/livechat`,
+          ...secretBody(),
+        }),
+      )
+      expect(tok.status).toBe(200)
+      expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/no PKCE/)])
 
-    lc.rejections.length = 0
-    const pkce = pkcePair()
-    const scoped = await lc.authorize(authUrl(pkce, { scope: 'chats--all:ro' }))
-    const narrowed = await call(
-      lc.urls.tokenUrl,
-      form({
-        grant_type: 'authorization_code',
-        code: scoped.searchParams.get('code')!,
-        redirect_uri: `${CALLBACK}/livechat`,
-        code_verifier: pkce.verifier,
-        ...secretBody(),
-      }),
-    )
-    expect(narrowed.body.scope).toBe('chats--all:ro,customers:ro,agents--my:ro,accounts--my:ro')
-    expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/scope parameter sent/)])
-  })
+      lc.rejections.length = 0
+      const pkce = pkcePair()
+      const scoped = await lc.authorize(authUrl(pkce, { scope: 'chats--all:ro' }))
+      const narrowed = await call(
+        lc.urls.tokenUrl,
+        form({
+          grant_type: 'authorization_code',
+          code: scoped.searchParams.get('code')!,
+          redirect_uri: `${CALLBACK}/livechat`,
+          code_verifier: pkce.verifier,
+          ...secretBody(),
+        }),
+      )
+      expect(narrowed.body.scope).toBe('chats--all:ro,customers:ro,agents--my:ro,accounts--my:ro')
+      expect(reasons(lc.rejections)).toEqual([expect.stringMatching(/scope parameter sent/)])
+    },
+  )
 
   it('rotates refresh tokens when configured (web apps) and refuses the spent one', async () => {
     const web = await startLiveChatReplica({
@@ -538,46 +549,49 @@ describe('Zendesk Chat replica', () => {
     expect(zd.urls.authorizationUrl).toMatch(/\/\{subdomain\}\/oauth2\/chat\/authorizations\/new$/)
   })
 
-  it('runs the documented life cycle: code without PKCE, secret in the body, Chat API, single-use refresh tokens', async () => {
-    const back = await zd.authorize(authUrl())
-    expect(back.origin + back.pathname).toBe(`${CALLBACK}/zendesk-chat`)
-    expect(back.searchParams.get('state')).toBe('st-3')
-    const tok = await call(
-      fill(zd.urls.tokenUrl),
-      form({
-        grant_type: 'authorization_code',
-        code: back.searchParams.get('code')!,
-        redirect_uri: `${CALLBACK}/zendesk-chat`,
-        ...creds(),
-      }),
-    )
-    expect(tok.status).toBe(200)
-    expect(tok.body).toMatchObject({ token_type: 'Bearer', scope: 'read write chat', expires_in: 36000 })
-    const acct = await call(fill(zd.urls.accountUrl), { headers: bearer(tok.body.access_token) })
-    expect(acct).toMatchObject({ status: 200, body: { status: 'active' } })
+  it(
+    'runs the documented life cycle: code without PKCE, ' + 'secret in the body, Chat API, single-use refresh tokens',
+    async () => {
+      const back = await zd.authorize(authUrl())
+      expect(back.origin + back.pathname).toBe(`${CALLBACK}/zendesk-chat`)
+      expect(back.searchParams.get('state')).toBe('st-3')
+      const tok = await call(
+        fill(zd.urls.tokenUrl),
+        form({
+          grant_type: 'authorization_code',
+          code: back.searchParams.get('code')!,
+          redirect_uri: `${CALLBACK}/zendesk-chat`,
+          ...creds(),
+        }),
+      )
+      expect(tok.status).toBe(200)
+      expect(tok.body).toMatchObject({ token_type: 'Bearer', scope: 'read write chat', expires_in: 36000 })
+      const acct = await call(fill(zd.urls.accountUrl), { headers: bearer(tok.body.access_token) })
+      expect(acct).toMatchObject({ status: 200, body: { status: 'active' } })
 
-    const r1 = await call(
-      fill(zd.urls.tokenUrl),
-      form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...creds() }),
-    )
-    expect(r1.status).toBe(200)
-    expect(r1.body.refresh_token).not.toBe(tok.body.refresh_token)
-    const r2 = await call(
-      fill(zd.urls.tokenUrl),
-      form({ grant_type: 'refresh_token', refresh_token: r1.body.refresh_token, ...creds() }),
-    )
-    expect(r2.status).toBe(200)
-    expect(zd.usedRefreshTokens).toEqual([tok.body.refresh_token, r1.body.refresh_token])
-    expect(zd.refreshCount()).toBe(2)
-    expect(zd.rejections).toEqual([])
+      const r1 = await call(
+        fill(zd.urls.tokenUrl),
+        form({ grant_type: 'refresh_token', refresh_token: tok.body.refresh_token, ...creds() }),
+      )
+      expect(r1.status).toBe(200)
+      expect(r1.body.refresh_token).not.toBe(tok.body.refresh_token)
+      const r2 = await call(
+        fill(zd.urls.tokenUrl),
+        form({ grant_type: 'refresh_token', refresh_token: r1.body.refresh_token, ...creds() }),
+      )
+      expect(r2.status).toBe(200)
+      expect(zd.usedRefreshTokens).toEqual([tok.body.refresh_token, r1.body.refresh_token])
+      expect(zd.refreshCount()).toBe(2)
+      expect(zd.rejections).toEqual([])
 
-    const reuse = await call(
-      fill(zd.urls.tokenUrl),
-      form({ grant_type: 'refresh_token', refresh_token: r1.body.refresh_token, ...creds() }),
-    )
-    expect(reuse).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
-    expect(reasons(zd.rejections)).toEqual([expect.stringMatching(/already used/)])
-  })
+      const reuse = await call(
+        fill(zd.urls.tokenUrl),
+        form({ grant_type: 'refresh_token', refresh_token: r1.body.refresh_token, ...creds() }),
+      )
+      expect(reuse).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+      expect(reasons(zd.rejections)).toEqual([expect.stringMatching(/already used/)])
+    },
+  )
 
   it('lists the agent tokens and revokes one by id', async () => {
     const tok = await call(
@@ -611,61 +625,70 @@ describe('Zendesk Chat replica', () => {
     expect(reasons(zd.rejections)).toEqual([expect.stringMatching(/unknown scopes/)])
   })
 
-  it('records PKCE parameters it ignores, refuses Basic auth, JSON and a code exchanged at another account', async () => {
-    const pkce = pkcePair()
-    const back = await zd.authorize(authUrl({ code_challenge: pkce.challenge, code_challenge_method: 'S256' }))
-    const c = back.searchParams.get('code')!
-    const params = { grant_type: 'authorization_code', code: c, redirect_uri: `${CALLBACK}/zendesk-chat` }
-    expect(
-      (await call(fill(zd.urls.tokenUrl), form(params, { authorization: basic(zd.clientId, zd.clientSecret) }))).body
-        .error,
-    ).toBe('invalid_client')
-    expect((await call(fill(zd.urls.tokenUrl), json({ ...params, ...creds() }))).body.error).toBe('invalid_request')
-    expect((await call(fill(zd.urls.tokenUrl, 'other'), form({ ...params, ...creds() }))).body.error).toBe(
-      'invalid_grant',
-    )
-    expect(reasons(zd.rejections)).toEqual([
-      expect.stringMatching(/PKCE parameters sent/),
-      expect.stringMatching(/HTTP Basic/),
-      expect.stringMatching(/x-www-form-urlencoded/),
-      expect.stringMatching(/code issued for acme, exchanged at other/),
-    ])
-  })
+  it(
+    'records PKCE parameters it ignores, refuses Basic ' + 'auth, JSON and a code exchanged at another account',
+    async () => {
+      const pkce = pkcePair()
+      const back = await zd.authorize(authUrl({ code_challenge: pkce.challenge, code_challenge_method: 'S256' }))
+      const c = back.searchParams.get('code')!
+      const params = { grant_type: 'authorization_code', code: c, redirect_uri: `${CALLBACK}/zendesk-chat` }
+      expect(
+        (await call(fill(zd.urls.tokenUrl), form(params, { authorization: basic(zd.clientId, zd.clientSecret) }))).body
+          .error,
+      ).toBe('invalid_client')
+      expect((await call(fill(zd.urls.tokenUrl), json({ ...params, ...creds() }))).body.error).toBe('invalid_request')
+      expect((await call(fill(zd.urls.tokenUrl, 'other'), form({ ...params, ...creds() }))).body.error).toBe(
+        'invalid_grant',
+      )
+      expect(reasons(zd.rejections)).toEqual([
+        expect.stringMatching(/PKCE parameters sent/),
+        expect.stringMatching(/HTTP Basic/),
+        expect.stringMatching(/x-www-form-urlencoded/),
+        expect.stringMatching(/code issued for acme, exchanged at other/),
+      ])
+    },
+  )
 
-  it('refuses a missing or wrong client secret (before the code is spent) and Zendesk Support OAuth paths under a valid subdomain', async () => {
-    const c = await codeFor()
-    const params = { grant_type: 'authorization_code', code: c, redirect_uri: `${CALLBACK}/zendesk-chat` }
-    const invalidClient = { status: 401, body: { error: 'invalid_client' } }
-    expect(await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId }))).toMatchObject(invalidClient)
-    expect(
-      await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId, client_secret: 'wrong-secret' })),
-    ).toMatchObject(invalidClient)
-    expect(
-      await call(
-        fill(zd.urls.tokenUrl),
-        form({ ...params, client_id: 'another-client', client_secret: zd.clientSecret }),
-      ),
-    ).toMatchObject(invalidClient)
-    // Zendesk Support's OAuth lives under the same subdomain; its tokens cannot call the Chat API.
-    expect((await call(`${zd.server.origin}/acme/oauth/tokens`, form({ ...params, ...creds() }))).status).toBe(404)
-    const support = await zd.authorize(
-      withQuery(`${zd.server.origin}/acme/oauth/authorizations/new`, {
-        response_type: 'code',
-        client_id: zd.clientId,
-        redirect_uri: `${CALLBACK}/zendesk-chat`,
-        scope: 'read',
-      }),
-    )
-    expect(support.searchParams.has('code')).toBe(false)
-    expect(reasons(zd.rejections)).toEqual([
-      expect.stringMatching(/client_id zendesk_chat_client, client_secret missing/),
-      expect.stringMatching(/client_id zendesk_chat_client, client_secret wrong/),
-      expect.stringMatching(/client_id another-client/),
-      expect.stringMatching(/Support OAuth path \/oauth\/tokens/),
-      expect.stringMatching(/Support OAuth path \/oauth\/authorizations\/new/),
-    ])
-    expect((await call(fill(zd.urls.tokenUrl), form({ ...params, ...creds() }))).status).toBe(200)
-  })
+  it(
+    'refuses a missing or wrong client secret (before the code is ' +
+      'spent) and Zendesk Support OAuth paths under a valid subdomain',
+    async () => {
+      const c = await codeFor()
+      const params = { grant_type: 'authorization_code', code: c, redirect_uri: `${CALLBACK}/zendesk-chat` }
+      const invalidClient = { status: 401, body: { error: 'invalid_client' } }
+      expect(await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId }))).toMatchObject(
+        invalidClient,
+      )
+      expect(
+        await call(fill(zd.urls.tokenUrl), form({ ...params, client_id: zd.clientId, client_secret: 'wrong-secret' })),
+      ).toMatchObject(invalidClient)
+      expect(
+        await call(
+          fill(zd.urls.tokenUrl),
+          form({ ...params, client_id: 'another-client', client_secret: zd.clientSecret }),
+        ),
+      ).toMatchObject(invalidClient)
+      // Zendesk Support's OAuth lives under the same subdomain; its tokens cannot call the Chat API.
+      expect((await call(`${zd.server.origin}/acme/oauth/tokens`, form({ ...params, ...creds() }))).status).toBe(404)
+      const support = await zd.authorize(
+        withQuery(`${zd.server.origin}/acme/oauth/authorizations/new`, {
+          response_type: 'code',
+          client_id: zd.clientId,
+          redirect_uri: `${CALLBACK}/zendesk-chat`,
+          scope: 'read',
+        }),
+      )
+      expect(support.searchParams.has('code')).toBe(false)
+      expect(reasons(zd.rejections)).toEqual([
+        expect.stringMatching(/client_id zendesk_chat_client, client_secret missing/),
+        expect.stringMatching(/client_id zendesk_chat_client, client_secret wrong/),
+        expect.stringMatching(/client_id another-client/),
+        expect.stringMatching(/Support OAuth path \/oauth\/tokens/),
+        expect.stringMatching(/Support OAuth path \/oauth\/authorizations\/new/),
+      ])
+      expect((await call(fill(zd.urls.tokenUrl), form({ ...params, ...creds() }))).status).toBe(200)
+    },
+  )
 
   it('answers 404 for an unknown account or an unfilled placeholder', async () => {
     expect((await call(fill(zd.urls.tokenUrl, 'nobody'), form({}))).status).toBe(404)
@@ -728,7 +751,7 @@ describe('Interact replica', () => {
   ) => {
     const res = await undiciFetch(url, { ...init, dispatcher: agent })
     const text = await res.text()
-    let body: any
+    let body: Json
     try {
       body = JSON.parse(text)
     } catch {

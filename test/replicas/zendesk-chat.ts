@@ -221,7 +221,7 @@ export async function startZendeskChatReplica(options: ZendeskChatReplicaOptions
     if (field(req, 'code_verifier') !== undefined)
       ex.note('code_verifier sent: Zendesk Chat does not document PKCE and ignores it')
     const scope = field(req, 'scope')
-    if (scope !== undefined && scope.split(' ').some((s) => !rec.scopes.includes(s))) {
+    if (scope?.split(' ').some((s) => !rec.scopes.includes(s))) {
       return ex.reject(
         `scope ${scope} exceeds the authorized scopes`,
         oauthError(400, 'invalid_scope', 'invalid scope'),

@@ -39,40 +39,43 @@ let current: TestBroker
 const bootstrapRows = () => current.db.prisma.serviceClient.count({ where: { id: BOOTSTRAP_ID } })
 
 describe('the bootstrap client deleted through the API', () => {
-  it('stays deleted across restarts with the same secret, two replicas at once too; a new secret brings it back', async () => {
-    current = await start(BOOTSTRAP_SECRET)
-    expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(200)
-    await deleteBootstrap(current, BOOTSTRAP_SECRET)
-    expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(401)
-    // The tombstone holds a slow hash, never the secret.
-    const [tombstone] = await current.db.prisma.bootstrapTombstone.findMany()
-    expect(tombstone).toMatchObject({ clientId: BOOTSTRAP_ID, secretHash: expect.stringMatching(/^scrypt\$/) })
-    expect(JSON.stringify(tombstone)).not.toContain(BOOTSTRAP_SECRET)
-    await current.close()
+  it(
+    'stays deleted across restarts with the same secret, ' + 'two replicas at once too; a new secret brings it back',
+    async () => {
+      current = await start(BOOTSTRAP_SECRET)
+      expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(200)
+      await deleteBootstrap(current, BOOTSTRAP_SECRET)
+      expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(401)
+      // The tombstone holds a slow hash, never the secret.
+      const [tombstone] = await current.db.prisma.bootstrapTombstone.findMany()
+      expect(tombstone).toMatchObject({ clientId: BOOTSTRAP_ID, secretHash: expect.stringMatching(/^scrypt\$/) })
+      expect(JSON.stringify(tombstone)).not.toContain(BOOTSTRAP_SECRET)
+      await current.close()
 
-    // Restarted with the same secret: not recreated, and the log says why.
-    const [one, two] = await Promise.all([start(BOOTSTRAP_SECRET), start(BOOTSTRAP_SECRET)])
-    current = one
-    expect(await bootstrapRows()).toBe(0)
-    for (const replica of [one, two]) expect(await tokenStatus(replica, BOOTSTRAP_SECRET)).toBe(401)
-    expect(one.logs.join('\n')).toContain('bootstrap service client stays deleted')
-    await Promise.all([one.close(), two.close()])
+      // Restarted with the same secret: not recreated, and the log says why.
+      const [one, two] = await Promise.all([start(BOOTSTRAP_SECRET), start(BOOTSTRAP_SECRET)])
+      current = one
+      expect(await bootstrapRows()).toBe(0)
+      for (const replica of [one, two]) expect(await tokenStatus(replica, BOOTSTRAP_SECRET)).toBe(401)
+      expect(one.logs.join('\n')).toContain('bootstrap service client stays deleted')
+      await Promise.all([one.close(), two.close()])
 
-    // A new secret: the client is back (every scope), the tombstone gone.
-    current = await start(NEW_SECRET)
-    expect(await tokenStatus(current, NEW_SECRET)).toBe(200)
-    expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(401)
-    expect(await current.db.prisma.bootstrapTombstone.count()).toBe(0)
-    // Deleted again under the new secret: the old one, being another secret, brings it back.
-    await deleteBootstrap(current, NEW_SECRET)
-    await current.close()
-    current = await start(NEW_SECRET)
-    expect(await tokenStatus(current, NEW_SECRET)).toBe(401)
-    await current.close()
-    current = await start(BOOTSTRAP_SECRET)
-    expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(200)
-    await current.close()
-  })
+      // A new secret: the client is back (every scope), the tombstone gone.
+      current = await start(NEW_SECRET)
+      expect(await tokenStatus(current, NEW_SECRET)).toBe(200)
+      expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(401)
+      expect(await current.db.prisma.bootstrapTombstone.count()).toBe(0)
+      // Deleted again under the new secret: the old one, being another secret, brings it back.
+      await deleteBootstrap(current, NEW_SECRET)
+      await current.close()
+      current = await start(NEW_SECRET)
+      expect(await tokenStatus(current, NEW_SECRET)).toBe(401)
+      await current.close()
+      current = await start(BOOTSTRAP_SECRET)
+      expect(await tokenStatus(current, BOOTSTRAP_SECRET)).toBe(200)
+      await current.close()
+    },
+  )
 
   it('an ordinary client leaves no tombstone', async () => {
     current = await startBroker() // a database of its own

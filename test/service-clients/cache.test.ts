@@ -31,7 +31,10 @@ afterAll(async () => {
   await a?.close()
 })
 
-/** A client created through `on`'s API, and a broker token for it (issued directly: the token endpoint is not under test). */
+/**
+ * A client created through `on`'s API, and a broker token for it
+ * (issued directly: the token endpoint is not under test).
+ */
 async function createClient(on: TestBroker, name: string): Promise<{ clientId: string; token: string }> {
   const created = await admin.get(on)!('POST', '/v1/service-clients', {
     name,
@@ -59,7 +62,8 @@ async function until(broker: TestBroker, token: string, status: number, what: st
 }
 
 describe('service-client cache on two replicas', () => {
-  it(`applies ${ROUNDS} rounds of creates and deletes landing together on both replicas, each within ${WITHIN_MS} ms`, async () => {
+  it(`applies ${ROUNDS} rounds of creates and deletes landing ` +
+    `together on both replicas, each within ${WITHIN_MS} ms`, async () => {
     let previous = await Promise.all([createClient(a, 'a-0'), createClient(b, 'b-0')])
     let slowest = 0
     for (let round = 1; round <= ROUNDS; round++) {

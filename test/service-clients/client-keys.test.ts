@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, type Api } from '../support/connect.js'
 import { registerJwt } from '../support/secrets.js'
+import type { Json } from '../support/json.js'
 
 let a: TestBroker
 let b: TestBroker
@@ -61,7 +62,7 @@ async function tokenWith(broker: TestBroker, form: Record<string, string>) {
   return {
     status: res.status,
     challenge: res.headers.get('www-authenticate'),
-    body: (await res.json()) as Record<string, any>,
+    body: (await res.json()) as Record<string, Json>,
   }
 }
 
@@ -71,10 +72,10 @@ const withAssertion = (broker: TestBroker, jwt: string) =>
     client_assertion: jwt,
   })
 
-function eventsIn(broker: TestBroker, from: number): Array<Record<string, any>> {
+function eventsIn(broker: TestBroker, from: number): Array<Record<string, Json>> {
   return broker.logs
     .slice(from)
-    .map((l) => JSON.parse(l) as Record<string, any>)
+    .map((l) => JSON.parse(l) as Record<string, Json>)
     .filter((l) => typeof l.event === 'string')
 }
 
@@ -98,32 +99,35 @@ afterAll(async () => {
 })
 
 describe('private_key_jwt', () => {
-  it('registers a client with public keys and no secret; a signed assertion gets a broker token that works', async () => {
-    const listed = await admin('GET', '/v1/service-clients')
-    const entry = listed.body.items.find((c: { clientId: string }) => c.clientId === clientId)
-    expect(entry.jwks.keys).toEqual([
-      { kty: 'EC', kid: 'k1', crv: 'P-256', x: signer.jwk.x, y: signer.jwk.y, use: 'sig', alg: 'ES256' },
-    ])
-    expect(entry).not.toHaveProperty('clientSecret')
+  it(
+    'registers a client with public keys and no secret; ' + 'a signed assertion gets a broker token that works',
+    async () => {
+      const listed = await admin('GET', '/v1/service-clients')
+      const entry = listed.body.items.find((c: { clientId: string }) => c.clientId === clientId)
+      expect(entry.jwks.keys).toEqual([
+        { kty: 'EC', kid: 'k1', crv: 'P-256', x: signer.jwk.x, y: signer.jwk.y, use: 'sig', alg: 'ES256' },
+      ])
+      expect(entry).not.toHaveProperty('clientSecret')
 
-    const res = await withAssertion(a, await assertion(signer))
-    expect(res.status).toBe(200)
-    expect(res.body.scope).toBe('connections:read')
-    const used = await fetch(`${b.url}/v1/connections`, {
-      headers: { authorization: `Bearer ${res.body.access_token}` },
-    })
-    expect(used.status).toBe(200)
-    // With the optional client_id too (RFC 7521 §4.2), and the other key types.
-    expect(
-      (
-        await tokenWith(a, {
-          client_id: clientId,
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: await assertion(signer),
-        })
-      ).status,
-    ).toBe(200)
-  })
+      const res = await withAssertion(a, await assertion(signer))
+      expect(res.status).toBe(200)
+      expect(res.body.scope).toBe('connections:read')
+      const used = await fetch(`${b.url}/v1/connections`, {
+        headers: { authorization: `Bearer ${res.body.access_token}` },
+      })
+      expect(used.status).toBe(200)
+      // With the optional client_id too (RFC 7521 §4.2), and the other key types.
+      expect(
+        (
+          await tokenWith(a, {
+            client_id: clientId,
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: await assertion(signer),
+          })
+        ).status,
+      ).toBe(200)
+    },
+  )
 
   it('an RSA and an Ed25519 key work as well', async () => {
     for (const alg of ['RS256', 'EdDSA'] as const) {
@@ -165,25 +169,32 @@ describe('private_key_jwt', () => {
     }
   })
 
-  it('new keys replace the old ones at once on every replica; a secret client converted to keys loses its secret', async () => {
-    const next = await keyPair('ES256', 'k2')
-    const created = await admin('POST', '/v1/service-clients', { name: 'rolling', scopes: ['tokens:read'] })
-    const id = created.body.clientId as string
-    const client = await a.app.services.clients.setJwks(id, { keys: [next.jwk] }, { actor: 'test', namespaces: ['*'] })
-    expect(client.jwks!.keys.map((k) => k.kid)).toEqual(['k2'])
-    expect((await tokenWith(b, { client_id: id, client_secret: created.body.clientSecret })).status).toBe(401)
-    expect((await withAssertion(b, await assertion(next, {}, id))).status).toBe(200)
-    const newer = await keyPair('EdDSA', 'k3')
-    await a.app.services.clients.setJwks(id, { keys: [newer.jwk] }, { actor: 'test', namespaces: ['*'] })
-    expect((await withAssertion(b, await assertion(next, {}, id))).status).toBe(401)
-    expect((await withAssertion(b, await assertion(newer, {}, id))).status).toBe(200)
-    const audit = await admin('GET', '/v1/audit-events?type=service_client.keys_changed')
-    const mine = audit.body.items.filter((e: { detail: { clientId: string } }) => e.detail.clientId === id)
-    expect(mine.map((e: { detail: unknown }) => e.detail)).toEqual([
-      { clientId: id, kids: ['k3'], secretRemoved: false },
-      { clientId: id, kids: ['k2'], secretRemoved: true },
-    ])
-  })
+  it(
+    'new keys replace the old ones at once on every replica; ' + 'a secret client converted to keys loses its secret',
+    async () => {
+      const next = await keyPair('ES256', 'k2')
+      const created = await admin('POST', '/v1/service-clients', { name: 'rolling', scopes: ['tokens:read'] })
+      const id = created.body.clientId as string
+      const client = await a.app.services.clients.setJwks(
+        id,
+        { keys: [next.jwk] },
+        { actor: 'test', namespaces: ['*'] },
+      )
+      expect(client.jwks!.keys.map((k) => k.kid)).toEqual(['k2'])
+      expect((await tokenWith(b, { client_id: id, client_secret: created.body.clientSecret })).status).toBe(401)
+      expect((await withAssertion(b, await assertion(next, {}, id))).status).toBe(200)
+      const newer = await keyPair('EdDSA', 'k3')
+      await a.app.services.clients.setJwks(id, { keys: [newer.jwk] }, { actor: 'test', namespaces: ['*'] })
+      expect((await withAssertion(b, await assertion(next, {}, id))).status).toBe(401)
+      expect((await withAssertion(b, await assertion(newer, {}, id))).status).toBe(200)
+      const audit = await admin('GET', '/v1/audit-events?type=service_client.keys_changed')
+      const mine = audit.body.items.filter((e: { detail: { clientId: string } }) => e.detail.clientId === id)
+      expect(mine.map((e: { detail: unknown }) => e.detail)).toEqual([
+        { clientId: id, kids: ['k3'], secretRemoved: false },
+        { clientId: id, kids: ['k2'], secretRemoved: true },
+      ])
+    },
+  )
 
   it('used jtis are purged once their assertions expired', async () => {
     const jwt = await assertion(signer, { exp: Math.floor(a.clock.now().getTime() / 1000) + 30 })
@@ -293,29 +304,32 @@ describe('rotate-secret', () => {
     }
   })
 
-  it('defaults to an hour; overlap 0 ends the old secret at once; a second rotation ends the first secret', async () => {
-    const { id, secret: first } = await secretClient()
-    const byDefault = await fetch(`${a.url}/v1/service-clients/${id}/rotate-secret`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await a.token('clients:admin')}` },
-    })
-    const body = (await byDefault.json()) as { clientSecret: string; previousSecretExpiresAt: string }
-    expect(byDefault.status).toBe(200)
-    expect(Math.round((Date.parse(body.previousSecretExpiresAt) - a.clock.now().getTime()) / 60_000)).toBe(60)
-    const second = body.clientSecret
-    const third = await admin('POST', `/v1/service-clients/${id}/rotate-secret`, { overlapSeconds: 3600 })
-    expect([
-      await works(a, id, first),
-      await works(a, id, second),
-      await works(a, id, third.body.clientSecret),
-    ]).toEqual([false, true, true])
-    const fourth = await admin('POST', `/v1/service-clients/${id}/rotate-secret`, { overlapSeconds: 0 })
-    expect(fourth.body.previousSecretExpiresAt).toBeNull()
-    expect([await works(a, id, third.body.clientSecret), await works(a, id, fourth.body.clientSecret)]).toEqual([
-      false,
-      true,
-    ])
-  })
+  it(
+    'defaults to an hour; overlap 0 ends the old secret ' + 'at once; a second rotation ends the first secret',
+    async () => {
+      const { id, secret: first } = await secretClient()
+      const byDefault = await fetch(`${a.url}/v1/service-clients/${id}/rotate-secret`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await a.token('clients:admin')}` },
+      })
+      const body = (await byDefault.json()) as { clientSecret: string; previousSecretExpiresAt: string }
+      expect(byDefault.status).toBe(200)
+      expect(Math.round((Date.parse(body.previousSecretExpiresAt) - a.clock.now().getTime()) / 60_000)).toBe(60)
+      const second = body.clientSecret
+      const third = await admin('POST', `/v1/service-clients/${id}/rotate-secret`, { overlapSeconds: 3600 })
+      expect([
+        await works(a, id, first),
+        await works(a, id, second),
+        await works(a, id, third.body.clientSecret),
+      ]).toEqual([false, true, true])
+      const fourth = await admin('POST', `/v1/service-clients/${id}/rotate-secret`, { overlapSeconds: 0 })
+      expect(fourth.body.previousSecretExpiresAt).toBeNull()
+      expect([await works(a, id, third.body.clientSecret), await works(a, id, fourth.body.clientSecret)]).toEqual([
+        false,
+        true,
+      ])
+    },
+  )
 
   it('refuses a client with keys (no secret), an unknown client and a bad overlap', async () => {
     const keyed = await admin('POST', `/v1/service-clients/${clientId}/rotate-secret`, {})

@@ -25,20 +25,23 @@ afterAll(async () => {
 })
 
 describe('isDatabaseUnavailable', () => {
-  it('a connection cut by the server is a connection exception (08006), through the pool and through Prisma', async () => {
-    const db = openDatabase(`postgresql://u:p@127.0.0.1:${port}/db`, { poolSize: 2, log: pino({ level: 'silent' }) })
-    try {
-      const viaPool = await db.pool.query('SELECT 1').catch((e: unknown) => e)
-      expect((viaPool as { code?: string }).code).toBe('08006')
-      expect(isDatabaseUnavailable(viaPool)).toBe(true)
-      const viaPrisma = await db.prisma.connection.findUnique({ where: { id: 'x' } }).catch((e: unknown) => e)
-      expect(isDatabaseUnavailable(viaPrisma)).toBe(true)
-      expect(translateDatabaseError(viaPrisma)).toBeInstanceOf(ProblemError)
-      expect((translateDatabaseError(viaPrisma) as ProblemError).code).toBe('database_unavailable')
-    } finally {
-      await db.close()
-    }
-  })
+  it(
+    'a connection cut by the server is a connection ' + 'exception (08006), through the pool and through Prisma',
+    async () => {
+      const db = openDatabase(`postgresql://u:p@127.0.0.1:${port}/db`, { poolSize: 2, log: pino({ level: 'silent' }) })
+      try {
+        const viaPool = await db.pool.query('SELECT 1').catch((e: unknown) => e)
+        expect((viaPool as { code?: string }).code).toBe('08006')
+        expect(isDatabaseUnavailable(viaPool)).toBe(true)
+        const viaPrisma = await db.prisma.connection.findUnique({ where: { id: 'x' } }).catch((e: unknown) => e)
+        expect(isDatabaseUnavailable(viaPrisma)).toBe(true)
+        expect(translateDatabaseError(viaPrisma)).toBeInstanceOf(ProblemError)
+        expect((translateDatabaseError(viaPrisma) as ProblemError).code).toBe('database_unavailable')
+      } finally {
+        await db.close()
+      }
+    },
+  )
 
   it('tells connection failures from query errors by code, not message', () => {
     expect(isDatabaseUnavailable({ code: '57P01' })).toBe(true)

@@ -1,4 +1,4 @@
-// Encryption at rest (docs/security.md, "SECURITY.md items", row 9): AES-256-GCM with a random nonce per value,
+// Encryption at rest (docs/security.md, checklist item 9): AES-256-GCM with a random nonce per value,
 // the key id inside each ciphertext, associated data binding it to its row and field.
 import { describe, expect, it } from 'vitest'
 import {

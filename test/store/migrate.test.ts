@@ -56,7 +56,8 @@ describe('migrate', () => {
       expect(row.applied_steps_count).toBe(1)
     }
     const { rows: columns } = await pool!.query(
-      `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+      'SELECT column_name, data_type, is_nullable FROM information_schema.columns ' +
+        `WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
     )
     expect(columns.map((c: { column_name: string }) => c.column_name)).toEqual([
       'id',
@@ -83,7 +84,8 @@ describe('migrate', () => {
       first.checksum,
     ])
     await pool!.query(
-      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count) VALUES (gen_random_uuid()::text, repeat('1', 64), '29990101000000_future', now(), 1)`,
+      'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count) ' +
+        `VALUES (gen_random_uuid()::text, repeat('1', 64), '29990101000000_future', now(), 1)`,
     )
     await expect(migrate(pool!, log)).rejects.toThrow(MigrationError)
     await expect(migrate(pool!, log)).rejects.toThrow(/newer than this broker/)
@@ -97,7 +99,8 @@ describe('migrate', () => {
     ]
     await expect(migrate(pool!, log, broken)).rejects.toThrow(/29990101000000_broken failed and was rolled back/)
     const { rows } = await pool!.query(
-      `SELECT to_regclass('t_ok') AS t, (SELECT count(*)::int FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken') AS n`,
+      `SELECT to_regclass('t_ok') AS t, (SELECT count(*)::int FROM ` +
+        `"_prisma_migrations" WHERE migration_name = '29990101000000_broken') AS n`,
     )
     expect(rows[0]).toEqual({ t: null, n: 0 })
   })

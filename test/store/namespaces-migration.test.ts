@@ -38,13 +38,15 @@ describe('namespaces migration', () => {
       ('service_client.created', 'bootstrap-admin', '{"clientId":"svc_old"}'),
       ('service_client.created', 'bootstrap-admin', '{"clientId":"svc_named_bootstrap"}')`)
     await pool.query(
-      `INSERT INTO connections (id, provider, owner_id, status, scopes, created_by) VALUES ('conn_old', 'idp', 'u1', 'active', '{}', 'svc_old')`,
+      `INSERT INTO connections (id, provider, owner_id, status, scopes, created_by)
+       VALUES ('conn_old', 'idp', 'u1', 'active', '{}', 'svc_old')`,
     )
     await pool.query(
       `INSERT INTO audit_events (type, actor, connection_id) VALUES ('connection.created', 'svc_old', 'conn_old')`,
     )
     await pool.query(
-      `INSERT INTO connect_sessions (id, token_hash, provider, owner_id, client_id, scopes, expires_at) VALUES ('cs_old', 'h', 'idp', 'u2', 'svc_old', '{}', now() + interval '10 minutes')`,
+      `INSERT INTO connect_sessions (id, token_hash, provider, owner_id, client_id, scopes, expires_at)
+       VALUES ('cs_old', 'h', 'idp', 'u2', 'svc_old', '{}', now() + interval '10 minutes')`,
     )
 
     // The namespaces migration is the first one a first-release database has pending.
@@ -63,7 +65,8 @@ describe('namespaces migration', () => {
     // New rows must name their namespace: the defaults only filled the existing ones.
     await expect(
       pool.query(
-        `INSERT INTO connections (id, provider, owner_id, status, scopes, created_by) VALUES ('conn_new', 'idp', 'u', 'active', '{}', 'x')`,
+        `INSERT INTO connections (id, provider, owner_id, status, scopes, created_by)
+         VALUES ('conn_new', 'idp', 'u', 'active', '{}', 'x')`,
       ),
     ).rejects.toThrow(/namespace/)
   })

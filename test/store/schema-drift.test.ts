@@ -105,7 +105,8 @@ function defaultIndexName(table: string, columns: string[], type: DmmfIndex['typ
 describe('schema.prisma and prisma/migrations agree', () => {
   it('has the same tables', async () => {
     const { rows } = await client.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`,
+      'SELECT table_name FROM information_schema.tables WHERE ' +
+        `table_schema = 'public' AND table_name <> '_prisma_migrations'`,
     )
     expect(rows.map((r) => r.table_name).sort()).toEqual(models.map(tableOf).sort())
   })
@@ -113,7 +114,8 @@ describe('schema.prisma and prisma/migrations agree', () => {
   it('has the same columns, types, nullability and defaults', async () => {
     for (const model of models) {
       const { rows } = await client.query<{ column: string; type: string; not_null: boolean; has_default: boolean }>(
-        `SELECT a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, a.atthasdef AS has_default
+        `SELECT a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+                a.atthasdef AS has_default
            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = 'public' AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped`,
         [tableOf(model)],
@@ -144,7 +146,8 @@ describe('schema.prisma and prisma/migrations agree', () => {
     }>(
       `SELECT t.relname AS table, i.relname AS name, x.indisunique AS unique, x.indisprimary AS primary,
               array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(attnum, ord)
-                      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
+                      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+                     ORDER BY k.ord)::text[] AS columns
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
          JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'`,
@@ -164,7 +167,8 @@ describe('schema.prisma and prisma/migrations agree', () => {
     // Single-field @unique appears on the field, not always in `indexes`.
     for (const model of models) {
       for (const f of model.fields.filter((x) => x.isUnique)) {
-        const line = `${tableOf(model)} ${defaultIndexName(tableOf(model), [columnOf(f)], 'unique')} unique (${columnOf(f)})`
+        const line =
+          `${tableOf(model)} ${defaultIndexName(tableOf(model), [columnOf(f)], 'unique')} ` + `unique (${columnOf(f)})`
         if (!expected.includes(line)) expected.push(line)
       }
     }
@@ -173,7 +177,8 @@ describe('schema.prisma and prisma/migrations agree', () => {
 
   it('has the same foreign keys', async () => {
     const { rows } = await client.query<{ def: string; table: string }>(
-      `SELECT conrelid::regclass::text AS table, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+      'SELECT conrelid::regclass::text AS table, pg_get_constraintdef(oid) AS def ' +
+        `FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
     )
     const actual = rows.map((r) => `${r.table}: ${r.def}`).sort()
     const expected: string[] = []
@@ -189,7 +194,8 @@ describe('schema.prisma and prisma/migrations agree', () => {
           NoAction: '',
         }[f.relationOnDelete ?? 'Restrict']
         expected.push(
-          `${tableOf(model)}: FOREIGN KEY (${from.join(', ')}) REFERENCES ${tableOf(target)}(${to.join(', ')}) ON UPDATE CASCADE${onDelete}`,
+          `${tableOf(model)}: FOREIGN KEY (${from.join(', ')}) REFERENCES ` +
+            `${tableOf(target)}(${to.join(', ')}) ON UPDATE CASCADE${onDelete}`,
         )
       }
     }

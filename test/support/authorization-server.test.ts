@@ -474,29 +474,32 @@ describe('test authorization server', () => {
 })
 
 describe('test authorization server options', () => {
-  it('rotateRefreshTokens: false keeps the refresh token valid; no_refresh_token strips it from a real answer', async () => {
-    const as = await startAuthorizationServer({ redirectUris: [REDIRECT_URI], rotateRefreshTokens: false })
-    try {
-      const tokens = await obtainTokens(as)
-      const refresh = () => tokenRequest(as, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
-      const recorded = as.tokenRequests.length
-      as.fault('no_refresh_token')
-      const stripped = await refresh()
-      expect(stripped.status).toBe(200)
-      const body = (await stripped.json()) as Record<string, unknown>
-      expect(body).not.toHaveProperty('refresh_token')
-      expect(body.access_token).not.toBe(tokens.access_token)
-      // A real access token, issued by the real endpoint; the inner call is not recorded twice.
-      expect((await as.userinfo(body.access_token as string)).status).toBe(200)
-      expect(as.tokenRequests).toHaveLength(recorded + 1)
-      // Not rotated: the same refresh token still works, and the real answer carries it.
-      const again = await refresh()
-      expect(again.status).toBe(200)
-      expect(((await again.json()) as TokenResponse).refresh_token).toBe(tokens.refresh_token)
-    } finally {
-      await as.close()
-    }
-  })
+  it(
+    'rotateRefreshTokens: false keeps the refresh token ' + 'valid; no_refresh_token strips it from a real answer',
+    async () => {
+      const as = await startAuthorizationServer({ redirectUris: [REDIRECT_URI], rotateRefreshTokens: false })
+      try {
+        const tokens = await obtainTokens(as)
+        const refresh = () => tokenRequest(as, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
+        const recorded = as.tokenRequests.length
+        as.fault('no_refresh_token')
+        const stripped = await refresh()
+        expect(stripped.status).toBe(200)
+        const body = (await stripped.json()) as Record<string, unknown>
+        expect(body).not.toHaveProperty('refresh_token')
+        expect(body.access_token).not.toBe(tokens.access_token)
+        // A real access token, issued by the real endpoint; the inner call is not recorded twice.
+        expect((await as.userinfo(body.access_token as string)).status).toBe(200)
+        expect(as.tokenRequests).toHaveLength(recorded + 1)
+        // Not rotated: the same refresh token still works, and the real answer carries it.
+        const again = await refresh()
+        expect(again.status).toBe(200)
+        expect(((await again.json()) as TokenResponse).refresh_token).toBe(tokens.refresh_token)
+      } finally {
+        await as.close()
+      }
+    },
+  )
 
   it('client_secret_post and short token lifetimes', async () => {
     const as = await startAuthorizationServer({

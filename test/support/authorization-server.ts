@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { generateKeyPair, randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 // oidc-provider publishes no type declarations (DefinitelyTyped lags behind v9); the few
-// members used here are typed locally below. @ts-ignore rather than @ts-expect-error so
-// that installing types later does not break the build.
-// @ts-ignore TS7016
+// members used here are typed locally below. Should types get installed, the build says
+// so and the local types can go.
+// @ts-expect-error TS7016: oidc-provider has no type declarations
 import OidcProviderModule from 'oidc-provider'
 import { registerSecret } from './secrets.js'
 
@@ -727,7 +727,10 @@ type Payload = Record<string, unknown>
 
 const ISSUED = new Set(['AuthorizationCode', 'AccessToken', 'RefreshToken'])
 
-/** The broker's state and PKCE verifier as the provider sees them (32 random bytes, base64url; tests' own values are left out). */
+/**
+ * The broker's state and PKCE verifier as the provider sees them (32 random bytes, base64url; tests' own values are
+ * left out).
+ */
 function registerProviderSeen(params: Record<string, string>) {
   for (const name of ['state', 'code_verifier']) {
     if (/^[A-Za-z0-9_-]{43}$/.test(params[name] ?? '')) registerSecret(`${name} seen at the provider`, params[name])
@@ -822,7 +825,10 @@ function answer(res: ServerResponse, status: number, contentType: string, body: 
 }
 
 function page(title: string, body: string) {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
+  return (
+    '<!DOCTYPE html><html><head><meta ' +
+    `charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`
+  )
 }
 
 function loginPage(uid: string, error?: string) {
@@ -844,7 +850,8 @@ function consentPage(uid: string, details: InteractionDetails) {
   ]
   return page(
     'Authorize',
-    `<p><span id="client">${escapeHtml(String(details.params.client_id))}</span> asks for: <span id="scopes">${escapeHtml(scopes.join(' '))}</span></p>
+    `<p><span id="client">${escapeHtml(String(details.params.client_id))}</span>
+asks for: <span id="scopes">${escapeHtml(scopes.join(' '))}</span></p>
 <form method="post" action="/interaction/${encodeURIComponent(uid)}/consent">
   <button type="submit" name="decision" value="allow" id="allow">Allow</button>
   <button type="submit" name="decision" value="deny" id="deny">Deny</button>

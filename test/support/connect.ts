@@ -2,12 +2,13 @@
 import { expect } from 'vitest'
 import type { TestBroker } from './broker.js'
 import { Browser } from './browser.js'
+import type { Json } from './json.js'
 
 export type Api = (
   method: string,
   path: string,
   body?: unknown,
-) => Promise<{ status: number; body: any; headers: Headers }>
+) => Promise<{ status: number; body: Json; headers: Headers }>
 
 export function apiClient(broker: TestBroker, token: string): Api {
   return async (method, path, body) => {

@@ -4,6 +4,7 @@
 import pg from 'pg'
 import { fieldContext, Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
 import { ENCRYPTION_KEY } from './broker.js'
+import type { Json } from './json.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -32,7 +33,7 @@ export interface Outcome {
   /** 0 when no HTTP answer came at all (connection refused or reset, or the client timeout). */
   status: number
   code?: string
-  body?: any
+  body?: Json
 }
 
 export async function timedFetch(
@@ -45,7 +46,7 @@ export async function timedFetch(
     // Bounded: a call that hangs must show up as a failure, not stall the test.
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(25_000) })
     const text = await res.text()
-    let body: any
+    let body: Json
     try {
       body = text ? JSON.parse(text) : undefined
     } catch {
@@ -74,7 +75,7 @@ export function vend(
 }
 
 /** One statement on its own connection (not the broker's pool). */
-export async function sql<T extends pg.QueryResultRow = any>(
+export async function sql<T extends pg.QueryResultRow = Json>(
   url: string,
   text: string,
   values: unknown[] = [],

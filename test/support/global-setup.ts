@@ -98,7 +98,8 @@ function checkSecrets(): void {
   console.log(formatReport(report))
   if (report.found.length || report.unmetRequirements.length) {
     console.error(
-      `[secrets] FAILED: secret values found in logs or database dumps; the folder is kept for inspection: ${secretsDir}`,
+      '[secrets] FAILED: secret values found in logs or database ' +
+        `dumps; the folder is kept for inspection: ${secretsDir}`,
     )
     process.exitCode = 1
     return
@@ -121,7 +122,8 @@ function checkEveryDocumentedResponseServed(suite: string, served: string): void
   const theirs = recordedSuite(otherSuite)
   if (!theirs) {
     console.log(
-      `[openapi] documented responses are checked once both suites ran complete and green (npm test, npm run test:slow); no current run of the ${otherSuite} suite`,
+      '[openapi] documented responses are checked once both suites ran complete and ' +
+        `green (npm test, npm run test:slow); no current run of the ${otherSuite} suite`,
     )
     return
   }
@@ -131,7 +133,8 @@ function checkEveryDocumentedResponseServed(suite: string, served: string): void
   const stale = staleAllowances(documented, seen)
   if (!missing.length && !stale.length) {
     console.log(
-      `[openapi] every documented response was served by a test of either suite: ${documented.size} responses (${ALLOWED_UNSERVED.length} allowance(s))`,
+      '[openapi] every documented response was served by a test of either suite: ' +
+        `${documented.size} responses (${ALLOWED_UNSERVED.length} allowance(s))`,
     )
     return
   }
@@ -139,7 +142,8 @@ function checkEveryDocumentedResponseServed(suite: string, served: string): void
   throw new Error(
     [
       missing.length &&
-        `openapi.yaml documents responses no test served (add a test, or an entry with its reason to ALLOWED_UNSERVED in test/support/documented-responses.ts):\n  ${missing.join('\n  ')}`,
+        'openapi.yaml documents responses no test served (add a test, or an entry with its reason ' +
+          `to ALLOWED_UNSERVED in test/support/documented-responses.ts):\n  ${missing.join('\n  ')}`,
       stale.length &&
         `ALLOWED_UNSERVED entries that match nothing unserved any more (remove them):\n  ${stale.join('\n  ')}`,
       `(${documented.size} documented responses, ${ALLOWED_UNSERVED.length} allowance(s))`,

@@ -142,7 +142,8 @@ export function scanSecretsFolder(dir: string): ScanReport {
   for (const name of existsSync(required) ? readdirSync(required) : []) {
     if (name === REQUIREMENTS.pendingVerifierDump && report.dumpsWithPendingVerifier === 0) {
       report.unmetRequirements.push(
-        `${readFileSync(join(required, name), 'utf8').trim()} asked for a dumped database with a pending connect attempt (sealed PKCE verifier); no dump had one`,
+        `${readFileSync(join(required, name), 'utf8').trim()} asked for a dumped ` +
+          'database with a pending connect attempt (sealed PKCE verifier); no dump had one',
       )
     }
   }
@@ -152,7 +153,9 @@ export function scanSecretsFolder(dir: string): ScanReport {
 
 export function formatReport(r: ScanReport): string {
   const lines = [
-    `[secrets] log lines scanned ${r.logLines} (${r.logFiles} files), database dumps scanned ${r.dumps} (${r.dumpsWithPendingVerifier} with a pending PKCE verifier), secrets checked ${r.secrets}, found ${r.found.length} (${r.ms} ms)`,
+    `[secrets] log lines scanned ${r.logLines} (${r.logFiles} files), database ` +
+      `dumps scanned ${r.dumps} (${r.dumpsWithPendingVerifier} with a pending PKCE ` +
+      `verifier), secrets checked ${r.secrets}, found ${r.found.length} (${r.ms} ms)`,
   ]
   for (const f of r.found) lines.push(`  FOUND ${f.kind} in ${f.file}`)
   for (const u of r.unmetRequirements) lines.push(`  UNMET ${u}`)

@@ -10,7 +10,10 @@ export interface TcpProxy {
   /** The database URL rewritten to go through the proxy. */
   url(databaseUrl: string): string
   down(): void
-  /** Like down(), but the clients' connections end with a TCP RST (ECONNRESET), as when a host or a middlebox drops them. */
+  /**
+   * Like down(), but the clients' connections end with a TCP RST (ECONNRESET), as when a host or a middlebox drops
+   * them.
+   */
   reset(): void
   up(): void
   /** Sends new connections to `target`; open ones (to the old server) are dropped. */

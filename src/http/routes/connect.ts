@@ -29,9 +29,11 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
   const start = {
     summary: 'Start a connect attempt (the URL a service sends its user to)',
     description:
-      'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly SameSite=Lax cookie and redirects to the provider with state and PKCE S256. ' +
+      'OAuth 2.0 providers: binds the attempt to this browser with an HttpOnly SameSite=Lax cookie ' +
+      'and redirects to the provider with state and PKCE S256. ' +
       'API-key and credential-exchange providers: shows a form for the credentials. ' +
-      'Each opening starts an attempt of its own (at most 10 per link); the first to complete wins. `HEAD` starts none: it answers 200 for a usable link.',
+      'Each opening starts an attempt of its own (at most 10 per link); the first to complete wins. ' +
+      '`HEAD` starts none: it answers 200 for a usable link.',
     tags: ['connect'],
     params: ConnectParams,
   }
@@ -93,7 +95,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       schema: {
         summary: 'Submit the connect form (API-key and credential-exchange providers)',
         description:
-          'Checks the credentials with the provider, stores them encrypted, and ends like a callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
+          'Checks the credentials with the provider, stores them encrypted, and ends like a ' +
+          'callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
         tags: ['connect'],
         params: ConnectParams,
         consumes: ['application/x-www-form-urlencoded'],
@@ -104,7 +107,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
             'Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>',
           ),
           400: html(
-            'Refused credentials (the form again, with the reason), an invalid attempt, or a session another attempt completed first',
+            'Refused credentials (the form again, with the reason), an invalid attempt, ' +
+              'or a session another attempt completed first',
           ),
           404: html('Unknown link'),
           409: html('The connection to re-authorize no longer exists'),
@@ -151,8 +155,10 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       schema: {
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
-          'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, exchanges the code and stores the connection. ' +
-          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, or `status=error&error=<code>`) or a small HTML page. ' +
+          'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, ' +
+          'exchanges the code and stores the connection. ' +
+          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, ' +
+          'or `status=error&error=<code>`) or a small HTML page. ' +
           '`HEAD` is refused (400) and spends neither the attempt nor the code.',
         tags: ['connect'],
         params: CallbackParams,
@@ -164,14 +170,16 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
           ),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
           400: html(
-            'Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, wrong issuer, provider error, or a session another attempt completed first',
+            'Refused: invalid, replayed or expired state, another browser, wrong or unknown provider, ' +
+              'wrong issuer, provider error, or a session another attempt completed first',
           ),
           409: html('The connection to re-authorize no longer exists'),
           429: html('Rate limited'),
           500: html('Internal error'),
           502: html("The provider refused the broker's client at the code exchange"),
           503: html(
-            'The provider (unusable answer at the code exchange) or the database is unavailable, or the broker is shutting down',
+            'The provider (unusable answer at the code exchange) or ' +
+              'the database is unavailable, or the broker is shutting down',
           ),
         },
       },

@@ -53,7 +53,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: 'Create a connection from credentials',
         description:
-          'For API-key and credential-exchange providers the credentials are checked with the provider first. For OAuth 2.0 providers, existing tokens are imported as they are.',
+          'For API-key and credential-exchange providers the credentials are checked with the ' +
+          'provider first. For OAuth 2.0 providers, existing tokens are imported as they are.',
         tags: ['connections'],
         ...requiresScope('connections:write'),
         body: NewConnection,
@@ -76,7 +77,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: 'Create a connect session',
         description:
-          "Returns a connect URL to send the end user's browser to. The session expires on its own. `connectionId` re-authorizes that connection in place.",
+          "Returns a connect URL to send the end user's browser to. The session " +
+          'expires on its own. `connectionId` re-authorizes that connection in place.',
         tags: ['connections'],
         ...requiresScope('connect:write'),
         body: NewConnectSession,
@@ -139,8 +141,10 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: 'Delete a connection, revoking it at the provider',
         description:
-          'Revokes at the provider where it can (the refresh token first, then the access token), deletes the tokens, and answers 204; ' +
-          'the connection answers 404 from then on. The outcome at the provider is recorded in the audit event connection.revoked.',
+          'Revokes at the provider where it can (the refresh token first, ' +
+          'then the access token), deletes the tokens, and answers 204; ' +
+          'the connection answers 404 from then on. The outcome at the ' +
+          'provider is recorded in the audit event connection.revoked.',
         tags: ['connections'],
         ...requiresScope('connections:revoke'),
         params: IdParams,
@@ -161,7 +165,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: "Get the connection's access token, fresh",
         description:
-          'The token returned is valid for at least minValiditySeconds (default 60), refreshed first when needed; concurrent callers share one refresh. ' +
+          'The token returned is valid for at least minValiditySeconds (default ' +
+          '60), refreshed first when needed; concurrent callers share one refresh. ' +
           'If even a fresh token cannot last that long, it is returned with its true expiresAt.',
         tags: ['connections'],
         ...requiresScope('tokens:read'),

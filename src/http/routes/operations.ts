@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { pendingMigrations } from '../../store/migrate.js'
 import { json, problems, shuttingDown } from '../schemas/common.js'
-import { DATABASE_CHECKS, Health, MIGRATION_CHECKS, Readiness } from '../schemas/operations.js'
+import { type DATABASE_CHECKS, Health, type MIGRATION_CHECKS, Readiness } from '../schemas/operations.js'
 
 export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { db, metrics, migrations }) => {
   app.get(

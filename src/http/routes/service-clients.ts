@@ -31,7 +31,8 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       schema: {
         summary: 'Register a service client',
         description:
-          'Returns the client secret once; only its hash is stored. With `jwks` the client authenticates with its keys ' +
+          'Returns the client secret once; only its hash is stored. ' +
+          'With `jwks` the client authenticates with its keys ' +
           '(RFC 7523 private_key_jwt) and has no secret.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
@@ -98,8 +99,10 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       schema: {
         summary: 'Change a service client',
         description:
-          'Each field given replaces the stored one; new keys (jwks) replace any secret. The change holds on every replica within a second, for broker tokens already issued too: ' +
-          "a token's scopes are its own intersected with the client's current ones, and its namespaces are the client's current ones.",
+          'Each field given replaces the stored one; new keys (jwks) replace any secret. ' +
+          'The change holds on every replica within a second, for broker tokens already issued too: ' +
+          "a token's scopes are its own intersected with the client's current ones, " +
+          "and its namespaces are the client's current ones.",
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         params: ClientIdParams,
@@ -120,8 +123,9 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       schema: {
         summary: "Rotate a service client's secret",
         description:
-          'Returns a new secret once. The previous one keeps working for overlapSeconds, so the service can roll out the new ' +
-          'one without downtime; an older previous secret stops at once. A client with keys (jwks) has no secret: 400.',
+          'Returns a new secret once. The previous one keeps working for overlapSeconds, ' +
+          'so the service can roll out the new one without downtime; an older previous secret stops at once. ' +
+          'A client with keys (jwks) has no secret: 400.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         params: ClientIdParams,

@@ -32,7 +32,8 @@ export const signingKeyRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
       schema: {
         summary: 'Rotate the signing key',
         description:
-          'Publishes a new key now and signs with it after activateInSeconds; older keys stay published for one broker-token lifetime after that.',
+          'Publishes a new key now and signs with it after activateInSeconds; ' +
+          'older keys stay published for one broker-token lifetime after that.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         body: RotateRequest,

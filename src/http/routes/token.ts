@@ -132,9 +132,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
       schema: {
         summary: 'Get a broker token (client_credentials)',
         description:
-          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1), client_id/client_secret in the form, or a client ' +
-          'assertion signed with one of its registered keys (RFC 7523 private_key_jwt: client_assertion_type=' +
-          `${JWT_BEARER_ASSERTION}, iss = sub = client id, aud = the issuer identifier only, exp at most 5 minutes ahead, a jti ` +
+          'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1), ' +
+          'client_id/client_secret in the form, or a client ' +
+          'assertion signed with one of its registered keys ' +
+          '(RFC 7523 private_key_jwt: client_assertion_type=' +
+          `${JWT_BEARER_ASSERTION}, iss = sub = client id, aud = the issuer identifier only, ` +
+          'exp at most 5 minutes ahead, a jti ' +
           'used once), one method per request, and receive a short-lived JWT access token (RFC 9068) for the /v1 API.',
         tags: ['broker tokens'],
         consumes: ['application/x-www-form-urlencoded'],

@@ -24,7 +24,7 @@ export const CallbackQuery = Type.Object(
   },
   // Providers add their own parameters (session_state, scope, ...). A repeated known
   // parameter arrives as an array and fails its string type: refused.
-  // (docs/security.md, "SECURITY.md items", row 8)
+  // (docs/security.md, checklist item 8)
   { additionalProperties: true },
 )
 // Field names come from the provider's credential fields; a repeated field is an array: refused.

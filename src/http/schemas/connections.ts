@@ -128,7 +128,9 @@ export const NewConnection = Type.Object(
         additionalProperties: false,
         maxProperties: 12,
         description:
-          "The provider's own credential fields (respond.io {apiKey}; Interact {intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported from another system {accessToken, refreshToken?, expiresAt?, scopes?}",
+          "The provider's own credential fields (respond.io {apiKey}; Interact " +
+          '{intranetUrl, apiKey, apiSecret}), or for OAuth 2.0 providers tokens imported ' +
+          'from another system {accessToken, refreshToken?, expiresAt?, scopes?}',
       },
     ),
     params: Type.Optional(ConnectParams),
@@ -175,6 +177,7 @@ export const AccessToken = Type.Object({
   connectionId: Type.String(),
   headers: Type.Record(Type.String(), Type.String(), {
     description:
-      "Headers the provider's API needs besides `Authorization: <tokenType> <accessToken>` (Interact: X-Tenant); empty for most providers",
+      "Headers the provider's API needs besides `Authorization: <tokenType> " +
+      '<accessToken>` (Interact: X-Tenant); empty for most providers',
   }),
 })

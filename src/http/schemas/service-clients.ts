@@ -39,7 +39,9 @@ export const ServiceClient = Type.Object({
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
 // Checked against SCOPES by the service, which names the unknown scope in its 400.
 const Scopes = Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: SCOPES.length })
-const NAMESPACES_DESCRIPTION = `Namespace names, or ["${ALL_NAMESPACES}"] for all; an admin grants only namespaces it holds`
+const NAMESPACES_DESCRIPTION =
+  // biome-ignore lint/style/useTemplate: split to keep the line short
+  `Namespace names, or ["${ALL_NAMESPACES}"] for all; ` + 'an admin grants only namespaces it holds'
 const Namespaces = Type.Array(
   Type.String({ maxLength: 63, pattern: `^(\\${ALL_NAMESPACES}|${NAMESPACE_PATTERN.slice(1, -1)})$` }),
   {
@@ -58,8 +60,10 @@ export const JwksInput = Type.Object(
   {
     additionalProperties: true,
     description:
-      `Public keys instead of a secret (RFC 7523 private_key_jwt): {"keys": [...]}, at most ${MAX_CLIENT_KEYS} asymmetric ` +
-      'public keys (RSA of 2048 bits or more, EC P-256/384/521, OKP Ed25519), each with a kid unique in the set; no private ' +
+      'Public keys instead of a secret (RFC 7523 private_key_jwt): {"keys": [...]}, ' +
+      `at most ${MAX_CLIENT_KEYS} asymmetric ` +
+      'public keys (RSA of 2048 bits or more, EC P-256/384/521, OKP Ed25519), ' +
+      'each with a kid unique in the set; no private ' +
       'members, no symmetric (oct) keys; use "sig" and an alg fitting the key where given',
   },
 )

@@ -24,7 +24,9 @@ export const RotateRequest = Type.Object(
       minimum: MIN_ACTIVATION_DELAY_SECONDS,
       maximum: MAX_ACTIVATION_DELAY_SECONDS,
       default: DEFAULT_ACTIVATION_DELAY_SECONDS,
-      description: `Delay between publishing the new key in the JWKS and signing with it; at least the JWKS cache lifetime (${MIN_ACTIVATION_DELAY_SECONDS} s), so verifiers see the key before its first token`,
+      description:
+        'Delay between publishing the new key in the JWKS and signing with it; at least the JWKS cache ' +
+        `lifetime (${MIN_ACTIVATION_DELAY_SECONDS} s), so verifiers see the key before its first token`,
     }),
   },
   { additionalProperties: false },
