@@ -71,6 +71,7 @@ const figures: Record<string, number | string> = {
   callbackDuringExchange_rowsLeft: 0,
   callbackDuringExchange_orphanGrantsAtProvider: 0,
   callbackRetriesAfterRecovery_ok: 0,
+  inFlight_triesThatNeverReachedTheLock: 0,
 }
 
 const target = (url: string) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })
@@ -301,7 +302,7 @@ describe('a query in flight when the database connection goes away', () => {
       it(`${kind}, connection closed by the ${cut}: 503 database_unavailable, not a 500`, async () => {
         const id = await connect(`in-flight-${cut}-${kind}`)
         /** One try: the call's outcome, or undefined when it ended before its statement waited on the lock. */
-        const inFlight = async (): Promise<Outcome | undefined> => {
+        const inFlight = async (lastTry: boolean): Promise<Outcome | undefined> => {
           const locker = new pg.Client({ connectionString: databaseUrl() })
           await locker.connect()
           try {
@@ -317,18 +318,28 @@ describe('a query in flight when the database connection goes away', () => {
                   "SELECT 1 FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND wait_event_type = 'Lock'",
                 )
               ).rowCount
-            await waitFor(
+            const reached = await waitFor(
               async () => ended !== undefined || (await waiting()),
               5_000,
               'the broker query waiting on the lock',
               20,
-            ).catch(async (err: Error) => {
-              const { rows } = await locker.query(
-                'SELECT state, wait_event_type, wait_event, left(query, 80) AS ' +
-                  "query FROM pg_stat_activity WHERE application_name = 'oauth-broker'",
-              )
-              throw new Error(`${err.message}; the broker's sessions: ${JSON.stringify(rows)}`)
-            })
+            ).then(
+              () => true,
+              async (err: Error) => {
+                const { rows } = await locker.query(
+                  'SELECT state, wait_event_type, wait_event, left(query, 80) AS ' +
+                    "query FROM pg_stat_activity WHERE application_name = 'oauth-broker'",
+                )
+                const message = `${err.message}; the broker's sessions: ${JSON.stringify(rows)}`
+                // Seen in about one full slow run in two, never alone: noted, tried once more.
+                if (lastTry) throw new Error(message)
+                figures.inFlight_triesThatNeverReachedTheLock =
+                  Number(figures.inFlight_triesThatNeverReachedTheLock) + 1
+                console.log(`${kind}, connection closed by the ${cut}: ${message}; trying once more`)
+                return false
+              },
+            )
+            if (!reached) return undefined
             if (ended) {
               // A pooled connection left broken by the previous cut can fail the call at once:
               // a clean 503 too, but not the case under test, which is tried once more.
@@ -348,10 +359,10 @@ describe('a query in flight when the database connection goes away', () => {
             await locker.end()
           }
         }
-        let res = await inFlight()
+        let res = await inFlight(false)
         if (!res) {
           await waitReady()
-          res = await inFlight()
+          res = await inFlight(true)
         }
         expect(res, 'the call never waited on the lock').toBeDefined()
         if (!res) return
