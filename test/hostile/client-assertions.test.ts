@@ -9,7 +9,7 @@ import type { JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, type Api } from '../support/connect.js'
-import { Figures, headerProblems, internalsIn, NO_RATE_LIMITS, raw, Secrets } from './support.js'
+import { Figures, NO_RATE_LIMITS, raw, Secrets, tokenEndpointProblems } from './support.js'
 
 const ASSERTIONS = 'client assertions (/oauth/token)'
 const KEYS = 'client keys (jwks at registration)'
@@ -99,24 +99,8 @@ async function attempt(
   const headers: Array<[string, string]> = [['content-type', 'application/x-www-form-urlencoded']]
   if (init.authorization) headers.push(['authorization', init.authorization])
   const res = await raw(broker.url, { method: 'POST', path: '/oauth/token', headers, body: init.form })
-  const problems = headerProblems(res)
-  let body: { error?: string; access_token?: string } = {}
-  try {
-    body = JSON.parse(res.text) as typeof body
-  } catch {
-    problems.push('body is not JSON')
-  }
-  if (res.status !== expected.status || body.error !== expected.error)
-    problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
-  if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? ''))
-    problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
-  if (res.header('cache-control') !== 'no-store') problems.push(`cache-control: ${res.header('cache-control')}`)
-  const internals = internalsIn(res.text)
-  if (internals) problems.push(`internal detail (${internals})`)
-  figures.record(ASSERTIONS, label, {
-    status: res.status,
-    accepted: res.status === 200 || body.access_token !== undefined,
-  })
+  const { problems, accepted } = tokenEndpointProblems(res, expected)
+  figures.record(ASSERTIONS, label, { status: res.status, accepted })
   expect.soft(problems, label).toEqual([])
 }
 

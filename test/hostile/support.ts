@@ -147,6 +147,32 @@ export function internalsIn(text: string): string | undefined {
  * Hostile markup or payload echoed back where it can matter: in an HTML body, or in any
  * body a browser might sniff (no `nosniff`) or that is not JSON.
  */
+/**
+ * What is wrong with an answer of POST /oauth/token that should be the RFC 6749 §5.2 error
+ * `expected`: status and error, `WWW-Authenticate` on a 401, `no-store`, no internals.
+ * Returns the problems and whether a token was handed out.
+ */
+export function tokenEndpointProblems(
+  res: RawResponse,
+  expected: { status: number; error: string },
+): { problems: string[]; accepted: boolean } {
+  const problems = headerProblems(res)
+  let body: { error?: string; access_token?: string } = {}
+  try {
+    body = JSON.parse(res.text) as typeof body
+  } catch {
+    problems.push('body is not JSON')
+  }
+  if (res.status !== expected.status || body.error !== expected.error)
+    problems.push(`${res.status} ${body.error}, expected ${expected.status} ${expected.error}`)
+  if (res.status === 401 && !/^Basic realm=/.test(res.header('www-authenticate') ?? ''))
+    problems.push(`WWW-Authenticate: ${res.header('www-authenticate')}`)
+  if (res.header('cache-control') !== 'no-store') problems.push(`cache-control: ${res.header('cache-control')}`)
+  const internals = internalsIn(res.text)
+  if (internals) problems.push(`internal detail (${internals})`)
+  return { problems, accepted: res.status === 200 || body.access_token !== undefined }
+}
+
 export function reflectionProblems(res: RawResponse): string[] {
   const type = res.header('content-type') ?? ''
   const sniffable = type.includes('html') || res.header('x-content-type-options') !== 'nosniff' || !/json/.test(type)
