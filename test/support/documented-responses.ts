@@ -96,8 +96,12 @@ export function recordedSuite(suite: string): Set<Response> | undefined {
   return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))
 }
 
+/** src/generated is rewritten by every build (prisma generate): it is not a change. */
+const REGENERATED = join(ROOT, 'src', 'generated')
+
 function newestSource(): number {
   const newest = (path: string): number => {
+    if (path === REGENERATED) return 0
     const stat = statSync(path)
     if (!stat.isDirectory()) return stat.mtimeMs
     return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))))
