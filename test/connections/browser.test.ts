@@ -12,7 +12,7 @@ import {
 } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { launchBrowser } from '../support/browser.js'
-import { apiClient } from '../support/connect.js'
+import { apiClient, registeredClient } from '../support/connect.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
@@ -49,20 +49,11 @@ afterAll(async () => {
 describe('connect flow in headless Chromium', () => {
   it("goes through the provider's real login and consent pages and back to the service", async () => {
     const admin = apiClient(broker, await broker.token())
-    const client = await admin('POST', '/v1/service-clients', {
+    const api = await registeredClient(broker, admin, {
       name: 'web-app',
       scopes: ['connect:write', 'tokens:read'],
       allowedReturnUrls: [`${appUrl}/integrations`],
     })
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.body.clientId,
-      client_secret: client.body.clientSecret,
-    })
-    const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as {
-      access_token: string
-    }
-    const api = apiClient(broker, token.access_token)
     const session = await api('POST', '/v1/connect-sessions', {
       provider: 'idp',
       ownerId: 'browser-user',

@@ -13,7 +13,7 @@ import { startInteractReplica, type InteractReplica } from '../replicas/interact
 import { startRespondIoReplica, type RespondIoReplica } from '../replicas/respondio.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
 import { launchBrowser } from '../support/browser.js'
-import { apiClient, type Api } from '../support/connect.js'
+import { apiClient, registeredClient, type Api } from '../support/connect.js'
 
 let respondio: RespondIoReplica
 let interact: InteractReplica
@@ -47,20 +47,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
   appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`
   const admin = apiClient(broker, await broker.token())
-  const client = await admin('POST', '/v1/service-clients', {
+  api = await registeredClient(broker, admin, {
     name: 'web-app',
     scopes: ['connect:write', 'tokens:read'],
     allowedReturnUrls: [`${appUrl}/integrations`],
   })
-  const form = new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: client.body.clientId,
-    client_secret: client.body.clientSecret,
-  })
-  const token = (await (await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })).json()) as {
-    access_token: string
-  }
-  api = apiClient(broker, token.access_token)
   browser = await launched
   context = await browser.newContext()
 })

@@ -25,6 +25,27 @@ export function apiClient(broker: TestBroker, token: string): Api {
   }
 }
 
+/**
+ * Registers a service client through the admin API (`admin`), gets it a broker token with
+ * client_credentials, and returns an Api acting as that client.
+ */
+export async function registeredClient(
+  broker: TestBroker,
+  admin: Api,
+  client: { name: string; scopes: string[]; allowedReturnUrls: string[] },
+): Promise<Api> {
+  const created = await admin('POST', '/v1/service-clients', client)
+  expect(created.status).toBe(201)
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: created.body.clientId,
+    client_secret: created.body.clientSecret,
+  })
+  const res = await fetch(`${broker.url}/oauth/token`, { method: 'POST', body: form })
+  expect(res.status).toBe(200)
+  return apiClient(broker, ((await res.json()) as { access_token: string }).access_token)
+}
+
 export async function connectUser(
   api: Api,
   provider: { authorize(url: string): Promise<URL> },
