@@ -116,15 +116,18 @@ export class ServiceClients {
       const current = await lockClient(tx, clientId)
       if (!current) return undefined
       assertCanManage(by.namespaces, current.namespaces)
-      let updated = await tx.serviceClient.update({ where: { id: clientId }, data, select: PUBLIC_COLUMNS })
+      // A client has keys or a secret: new keys take the secrets away.
+      const keyColumns = jwks ? { jwks: jwks as object, ...NO_SECRET } : {}
+      const updated = await tx.serviceClient.update({
+        where: { id: clientId },
+        data: { ...data, ...keyColumns },
+        select: PUBLIC_COLUMNS,
+      })
       if (Object.keys(data).length) {
         const detail = { clientId, changed: Object.keys(data), ...pick(data, 'scopes', 'namespaces') }
         await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
       }
       if (jwks) {
-        // A client has keys or a secret: the secrets go.
-        const keyColumns = { jwks: jwks as object, ...NO_SECRET }
-        updated = await tx.serviceClient.update({ where: { id: clientId }, data: keyColumns, select: PUBLIC_COLUMNS })
         const detail = { clientId, kids: jwks.keys.map((k) => k.kid), secretRemoved: current.hasSecret }
         await this.audit.write({ type: 'service_client.keys_changed', actor: by.actor, detail }, tx)
       }
