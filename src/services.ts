@@ -67,8 +67,8 @@ export interface Services {
   stop(): Promise<void>
 }
 
-/** The services without provider traffic: what the CLI needs (audit, service clients, signing keys). */
-export function createCoreServices(config: Config, deps: Deps) {
+/** The services without provider traffic: audit, service clients, client assertions, signing keys. */
+function createCoreServices(config: Config, deps: Deps) {
   const clock = deps.clock ?? systemClock
   const { db, keyring, log } = deps
   const metrics = new Metrics()
