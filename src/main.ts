@@ -6,6 +6,7 @@ import type { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { EnvironmentError } from './environment-error.js'
 import { createLogger } from './log.js'
+import type { Logger } from 'pino'
 import type { Runtime } from './runtime.js'
 import type { ChangeFeed } from './store/changes.js'
 
@@ -19,6 +20,17 @@ async function appModules() {
   return { buildApp, ChangeFeed, migrate }
 }
 
+/** What start-up has opened so far, for the shutdown to close. */
+interface Process {
+  config: Config
+  log: Logger
+  runtime?: Runtime
+  changes?: ChangeFeed
+  app?: Awaited<ReturnType<typeof buildApp>>
+  stopping: boolean
+  starting?: Promise<void>
+}
+
 async function main(): Promise<void> {
   let config: Config
   try {
@@ -28,98 +40,97 @@ async function main(): Promise<void> {
     process.stderr.write(`oauth-broker: ${err.message}\n`)
     process.exit(2)
   }
-  const log = createLogger(config.logLevel)
-  let runtime: Runtime | undefined
-  let changes: ChangeFeed | undefined
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined
-  let stopping = false
-
-  let starting: Promise<void> | undefined
-
-  // `message`: the one paragraph a broken environment ends with (exit code 2).
-  const stop = async (reason: string, exitCode: number, message?: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ reason }, 'shutting down')
-    const force = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting')
-      runtime?.abort()
-      process.exit(1)
-    }, config.shutdownTimeoutMs + 5_000)
-    force.unref()
-    // A signal during start-up: let the step in progress finish (the embedded database may
-    // be initialising, a migration running), then close what was opened. Exiting at once
-    // would leave an embedded PostgreSQL running on DATA_DIR.
-    await starting?.catch(() => {})
-    try {
-      // Stops accepting connections and waits for in-flight requests (Fastify close); past
-      // SHUTDOWN_TIMEOUT_MS the remaining connections are cut so the rest can stop cleanly.
-      const cut = setTimeout(() => app?.server.closeAllConnections(), config.shutdownTimeoutMs)
-      cut.unref()
-      await app?.close()
-      clearTimeout(cut)
-      await changes?.close()
-      await runtime?.close()
-    } catch (err) {
-      log.error({ err }, 'error during shutdown')
-      exitCode = exitCode || 1
-    }
-    log.info('stopped')
-    // After pino's own exit hook has flushed the log: the paragraph is the last output.
-    if (message) process.once('exit', () => process.stderr.write(`oauth-broker: ${message}\n`))
-    process.exit(exitCode)
+  const broker: Process = { config, log: createLogger(config.logLevel), stopping: false }
+  onSignals(broker)
+  try {
+    broker.starting = startUp(broker)
+    await broker.starting
+  } catch (err) {
+    if (err instanceof EnvironmentError) return stop(broker, 'start-up failed', 2, err.message)
+    broker.log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
+    await stop(broker, 'start-up failed', 1)
   }
-  process.on('SIGTERM', () => void stop('SIGTERM', 0))
+}
+
+function onSignals(broker: Process): void {
+  process.on('SIGTERM', () => void stop(broker, 'SIGTERM', 0))
   // A closed terminal: stop as for SIGTERM rather than leave the embedded database running.
-  process.on('SIGHUP', () => void stop('SIGHUP', 0))
+  process.on('SIGHUP', () => void stop(broker, 'SIGHUP', 0))
+  let interrupted = false
   process.on('SIGINT', () => {
-    // A second Ctrl-C means "now": skip waiting, but still stop the embedded database.
-    if (stopping) {
-      runtime?.abort()
+    // A second Ctrl-C means "now": skip waiting, but still stop the embedded database. Only
+    // a second SIGINT: a terminal's Ctrl-C also reaches a parent (npm, the sandbox) that may
+    // pass on a SIGTERM, which can be handled first.
+    if (interrupted) {
+      broker.runtime?.abort()
       process.exit(130)
     }
-    void stop('SIGINT', 0)
+    interrupted = true
+    void stop(broker, 'SIGINT', 0)
   })
+}
 
-  // Each step checks whether a signal asked to stop meanwhile: then nothing more is started.
-  const startUp = async () => {
-    await portAvailable(config)
-    if (stopping) return
-    const { openRuntime } = await import('./runtime.js')
-    const opening = openRuntime(config, log)
-    const loading = appModules()
-    loading.catch(() => {}) // a failed start-up reports the runtime's error first
-    runtime = await opening
-    const { buildApp, ChangeFeed, migrate } = await loading
-    if (stopping) return
-    await migrate(runtime.db.pool, log)
-    if (stopping) return
-    changes = new ChangeFeed(runtime.db.url, log)
-    await changes.start()
-    if (stopping) return
-    app = await buildApp(config, { db: runtime.db, keyring: runtime.keyring, log, changes })
-    await app.services.start()
-    if (stopping) return
-    await app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
-      throw listenError(err, config)
-    })
-    log.info(
-      {
-        publicUrl: config.publicUrl,
-        database: config.databaseUrl ? 'external' : 'embedded',
-        providers: [...config.providers.keys()],
-      },
-      'oauth broker ready',
-    )
-  }
+/** Each step checks whether a signal asked to stop meanwhile: then nothing more is started. */
+async function startUp(broker: Process): Promise<void> {
+  const { config, log } = broker
+  await portAvailable(config)
+  if (broker.stopping) return
+  const { openRuntime } = await import('./runtime.js')
+  const opening = openRuntime(config, log)
+  const loading = appModules()
+  loading.catch(() => {}) // a failed start-up reports the runtime's error first
+  broker.runtime = await opening
+  const { buildApp, ChangeFeed, migrate } = await loading
+  if (broker.stopping) return
+  await migrate(broker.runtime.db.pool, log)
+  if (broker.stopping) return
+  broker.changes = new ChangeFeed(broker.runtime.db.url, log)
+  await broker.changes.start()
+  if (broker.stopping) return
+  const deps = { db: broker.runtime.db, keyring: broker.runtime.keyring, log, changes: broker.changes }
+  broker.app = await buildApp(config, deps)
+  await broker.app.services.start()
+  if (broker.stopping) return
+  await broker.app.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, config)
+  })
+  const database = config.databaseUrl ? 'external' : 'embedded'
+  log.info({ publicUrl: config.publicUrl, database, providers: [...config.providers.keys()] }, 'oauth broker ready')
+}
+
+/** `message`: the one paragraph a broken environment ends with (exit code 2). */
+async function stop(broker: Process, reason: string, exitCode: number, message?: string): Promise<void> {
+  if (broker.stopping) return
+  broker.stopping = true
+  const { config, log } = broker
+  log.info({ reason }, 'shutting down')
+  const force = setTimeout(() => {
+    log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting')
+    broker.runtime?.abort()
+    process.exit(1)
+  }, config.shutdownTimeoutMs + 5_000)
+  force.unref()
+  // A signal during start-up: let the step in progress finish (the embedded database may
+  // be initialising, a migration running), then close what was opened. Exiting at once
+  // would leave an embedded PostgreSQL running on DATA_DIR.
+  await broker.starting?.catch(() => {})
   try {
-    starting = startUp()
-    await starting
+    // Stops accepting connections and waits for in-flight requests (Fastify close); past
+    // SHUTDOWN_TIMEOUT_MS the remaining connections are cut so the rest can stop cleanly.
+    const cut = setTimeout(() => broker.app?.server.closeAllConnections(), config.shutdownTimeoutMs)
+    cut.unref()
+    await broker.app?.close()
+    clearTimeout(cut)
+    await broker.changes?.close()
+    await broker.runtime?.close()
   } catch (err) {
-    if (err instanceof EnvironmentError) return stop('start-up failed', 2, err.message)
-    log.fatal({ err: { message: (err as Error).message } }, 'start-up failed')
-    await stop('start-up failed', 1)
+    log.error({ err }, 'error during shutdown')
+    exitCode = exitCode || 1
   }
+  log.info('stopped')
+  // After pino's own exit hook has flushed the log: the paragraph is the last output.
+  if (message) process.once('exit', () => process.stderr.write(`oauth-broker: ${message}\n`))
+  process.exit(exitCode)
 }
 
 /** A port that is taken is said at once, before a database is started (or created) for nothing. */
