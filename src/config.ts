@@ -100,20 +100,17 @@ export function loadConfig(
   const host = p.string('HOST') ?? '0.0.0.0'
   const publicUrl = parsePublicUrl(p.string('PUBLIC_URL') ?? `http://localhost:${port}`, problems)
   const databaseUrl = p.secret('DATABASE_URL')
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
-  }
   if (options.server) requirePublicUrl(p, databaseUrl, problems)
   const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
-
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
-
   const bootstrap = readBootstrap(p, problems)
-
   const providersFile = p.string('PROVIDERS_FILE')
-  let providers = new Map<string, Provider>()
-  if (providersFile !== undefined) providers = readProvidersFile(providersFile, env, readFile, problems)
-
+  const providers =
+    providersFile === undefined
+      ? new Map<string, Provider>()
+      : readProvidersFile(providersFile, env, readFile, problems)
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
 

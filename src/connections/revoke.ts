@@ -33,38 +33,7 @@ export class Revocations {
     const result = await this.deps.db.prisma.$transaction(
       async (tx) => {
         const row = visibleRow(await this.deps.store.lock(tx, id), namespaces)
-        const provider = this.deps.providers.get(row.provider)
-        let outcome: RevocationResult = {
-          refreshToken: 'not_supported',
-          accessToken: 'not_supported',
-          errors: ['provider no longer configured'],
-        }
-        if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
-          const refresh = this.openForRevocation(row, 'refresh_token')
-          const access = this.openForRevocation(row, 'access_token')
-          outcome = await revokeAtProvider(
-            provider,
-            row.params as Record<string, string>,
-            { refreshToken: refresh.value, accessToken: access.value },
-            this.deps.network.http(provider),
-          )
-          // An unreadable token could not be sent: its revocation failed, say so.
-          for (const [kind, key, opened] of [
-            ['refresh_token', 'refreshToken', refresh],
-            ['access_token', 'accessToken', access],
-          ] as const) {
-            if (!opened.unreadable) continue
-            outcome[key] = 'failed'
-            outcome.errors.push(`${kind}: secret_unreadable`)
-          }
-        } else if (provider) {
-          // No revocation endpoint (API keys, credential exchanges, some OAuth providers): delete
-          // locally. Only the tokens' presence is reported, so nothing is decrypted.
-          outcome = notSupported({
-            refreshToken: row.refreshToken ?? undefined,
-            accessToken: row.accessToken ?? undefined,
-          })
-        }
+        const outcome = await this.revokeTokens(row)
         await this.deps.store.delete(tx, row, actor, outcome)
         return { outcome, provider: row.provider }
       },
@@ -91,6 +60,43 @@ export class Revocations {
       'connection revoked',
     )
     return result.outcome
+  }
+
+  /** Revokes the row's tokens at its provider where it can; what happened to each. */
+  private async revokeTokens(row: ConnectionRow): Promise<RevocationResult> {
+    const provider = this.deps.providers.get(row.provider)
+    let outcome: RevocationResult = {
+      refreshToken: 'not_supported',
+      accessToken: 'not_supported',
+      errors: ['provider no longer configured'],
+    }
+    if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
+      const refresh = this.openForRevocation(row, 'refresh_token')
+      const access = this.openForRevocation(row, 'access_token')
+      outcome = await revokeAtProvider(
+        provider,
+        row.params as Record<string, string>,
+        { refreshToken: refresh.value, accessToken: access.value },
+        this.deps.network.http(provider),
+      )
+      // An unreadable token could not be sent: its revocation failed, say so.
+      for (const [kind, key, opened] of [
+        ['refresh_token', 'refreshToken', refresh],
+        ['access_token', 'accessToken', access],
+      ] as const) {
+        if (!opened.unreadable) continue
+        outcome[key] = 'failed'
+        outcome.errors.push(`${kind}: secret_unreadable`)
+      }
+    } else if (provider) {
+      // No revocation endpoint (API keys, credential exchanges, some OAuth providers): delete
+      // locally. Only the tokens' presence is reported, so nothing is decrypted.
+      outcome = notSupported({
+        refreshToken: row.refreshToken ?? undefined,
+        accessToken: row.accessToken ?? undefined,
+      })
+    }
+    return outcome
   }
 
   /** A token to revoke, or why there is none to send: a ciphertext that fails its check is never used. */

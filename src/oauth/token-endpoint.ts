@@ -88,23 +88,7 @@ const SECRET_FIELD = /token|secret|password|code|key|credential|assertion/i
 export function parseTokenResponse(provider: TokenEndpoint, res: ProviderResponse): TokenSet {
   if (res.status >= 500)
     throw new ProviderError('transient', `http_${res.status}`, `the provider answered ${res.status}`)
-  let body: unknown
-  try {
-    body = JSON.parse(res.body)
-  } catch {
-    // A 4xx in plain text (Interact answers some errors so) is a refusal, not an outage.
-    if ((res.status === 400 || res.status === 401) && res.contentType.startsWith('text/plain'))
-      throw new ProviderError(
-        'configuration',
-        `http_${res.status}`,
-        `the provider refused the request (${res.status}, not JSON)`,
-      )
-    throw new ProviderError(
-      'transient',
-      'malformed_response',
-      `the provider answered ${res.status} with a body that is not JSON (${res.contentType || 'no content type'})`,
-    )
-  }
+  const body = jsonBody(res)
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ProviderError('transient', 'malformed_response', 'the provider answered with JSON that is not an object')
   }
@@ -135,12 +119,7 @@ export function parseTokenResponse(provider: TokenEndpoint, res: ProviderRespons
   if (scope !== undefined && scope !== null && typeof scope !== 'string') {
     throw new ProviderError('transient', 'malformed_response', 'the token response has a malformed scope')
   }
-  const metadata: TokenSet['metadata'] = {}
-  for (const [k, v] of Object.entries(json)) {
-    if (KNOWN_FIELDS.has(k) || SECRET_FIELD.test(k)) continue
-    if (provider.metadataFields && !provider.metadataFields.includes(k)) continue
-    if ((typeof v === 'string' && v.length <= 512) || typeof v === 'number' || typeof v === 'boolean') metadata[k] = v
-  }
+  const metadata = metadataOf(provider, json)
   return {
     accessToken,
     // Bearer tokens are case-insensitive in type (RFC 6750); normalize the common one.
@@ -157,6 +136,36 @@ export function parseTokenResponse(provider: TokenEndpoint, res: ProviderRespons
         : undefined,
     metadata,
   }
+}
+
+/** The body as JSON; a 4xx in plain text (Interact answers some errors so) is a refusal, not an outage. */
+function jsonBody(res: ProviderResponse): unknown {
+  try {
+    return JSON.parse(res.body)
+  } catch {
+    if ((res.status === 400 || res.status === 401) && res.contentType.startsWith('text/plain'))
+      throw new ProviderError(
+        'configuration',
+        `http_${res.status}`,
+        `the provider refused the request (${res.status}, not JSON)`,
+      )
+    throw new ProviderError(
+      'transient',
+      'malformed_response',
+      `the provider answered ${res.status} with a body that is not JSON (${res.contentType || 'no content type'})`,
+    )
+  }
+}
+
+/** Extra response fields kept as connection metadata: short scalars, never a secret-named one. */
+function metadataOf(provider: TokenEndpoint, json: Record<string, unknown>): TokenSet['metadata'] {
+  const metadata: TokenSet['metadata'] = {}
+  for (const [k, v] of Object.entries(json)) {
+    if (KNOWN_FIELDS.has(k) || SECRET_FIELD.test(k)) continue
+    if (provider.metadataFields && !provider.metadataFields.includes(k)) continue
+    if ((typeof v === 'string' && v.length <= 512) || typeof v === 'number' || typeof v === 'boolean') metadata[k] = v
+  }
+  return metadata
 }
 
 /** A lifetime in seconds, as a JSON number or a numeric string (Chatwork quotes it). */

@@ -224,16 +224,9 @@ async function startServer(
   user: PostgresUser | undefined,
   log: Logger,
 ): Promise<ChildProcess> {
-  const args = [
-    '-D',
-    clusterDir,
-    '-p',
-    String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'unix_socket_directories=',
-  ]
+  const args = ['-D', clusterDir, '-p', String(port)]
+  // biome-ignore format: the flag and its value read as pairs
+  args.push('-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=')
   const child = run(binaries.postgres, args, user)
   const output: string[] = []
   const ready = new Promise<void>((resolve) => {
@@ -257,15 +250,8 @@ async function startServer(
   })
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new EnvironmentError(
-            `The embedded PostgreSQL in ${clusterDir} was not ready after 30 s: ${lastLines(output)}`,
-          ),
-        ),
-      30_000,
-    )
+    const message = () => `The embedded PostgreSQL in ${clusterDir} was not ready after 30 s: ${lastLines(output)}`
+    timer = setTimeout(() => reject(new EnvironmentError(message())), 30_000)
   })
   try {
     await Promise.race([ready, exited, late])
