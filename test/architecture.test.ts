@@ -16,6 +16,7 @@ const LINE_LIMIT_EXEMPT = ['generated/']
 const ROOT = resolve(import.meta.dirname, '..')
 const CODE_FOLDERS = ['src', 'test', 'scripts', 'sandbox']
 const MAX_WIDTH = 120
+const MAX_FUNCTION_LINES = 60
 
 function sourceFiles(dir: string, extensions = ['.ts']): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -100,6 +101,37 @@ function describeCycle(graph: Map<string, Map<string, string>>, component: strin
   return edges.join('; ')
 }
 
+/**
+ * Functions longer than MAX_FUNCTION_LINES in `text`. Route registration tables aside: a
+ * route plugin (`export const …Routes`) is a list of routes, each with its schema.
+ */
+function longFunctions(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
+  const found: string[] = []
+  const visit = (node: ts.Node): void => {
+    const isFunction =
+      ts.isFunctionDeclaration(node) ||
+      ts.isMethodDeclaration(node) ||
+      ts.isArrowFunction(node) ||
+      ts.isFunctionExpression(node) ||
+      ts.isConstructorDeclaration(node)
+    const parent = node.parent as ts.Node | undefined
+    const routePlugin =
+      isFunction &&
+      parent !== undefined &&
+      ts.isVariableDeclaration(parent) &&
+      /Routes$/.test(parent.name.getText(source))
+    if (isFunction && !routePlugin) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line
+      if (last - first + 1 > MAX_FUNCTION_LINES) found.push(`${file}:${first + 1} (${last - first + 1} lines)`)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
 const files = sourceFiles(SRC)
 
 describe('architecture', () => {
@@ -124,6 +156,15 @@ describe('architecture', () => {
     expect(code.length).toBeGreaterThan(100) // the files are found at all
     expect(code.flatMap((file) => wideLines(relative(ROOT, file), readFileSync(file, 'utf8')))).toEqual([])
     expect(wideLines('x.ts', `ok\n${'a'.repeat(MAX_WIDTH + 1)}`)).toEqual([`x.ts:2 (${MAX_WIDTH + 1})`])
+  })
+
+  it(`has no function over ${MAX_FUNCTION_LINES} lines in src/ (route registration tables aside)`, () => {
+    const long = files
+      .filter((file) => !LINE_LIMIT_EXEMPT.some((prefix) => relative(SRC, file).startsWith(prefix)))
+      .flatMap((file) => longFunctions(relative(SRC, file), readFileSync(file, 'utf8')))
+    expect(long).toEqual([])
+    const body = Array.from({ length: MAX_FUNCTION_LINES }, (_, i) => `  const a${i} = ${i}`).join('\n')
+    expect(longFunctions('x.ts', `function f() {\n${body}\n}\n`)).toEqual([`x.ts:1 (${MAX_FUNCTION_LINES + 2} lines)`])
   })
 
   it('finds a cycle when there is one (the check can fail)', () => {
