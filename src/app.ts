@@ -14,6 +14,7 @@ import { registerProblemHandling, routerRefusal } from './http/problem.js'
 import { Problem } from './http/schemas/common.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
 import { connectRoutes } from './http/routes/connect.js'
+import { confirmationRoutes } from './http/routes/confirmation.js'
 import { connectionRoutes } from './http/routes/connections.js'
 import { operationRoutes } from './http/routes/operations.js'
 import { serviceClientRoutes } from './http/routes/service-clients.js'
@@ -156,6 +157,7 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
   await app.register(async (v1) => {
     await v1.register(brokerTokenAuth, services)
     await v1.register(connectionRoutes, services)
+    await v1.register(confirmationRoutes, services)
     await v1.register(serviceClientRoutes, services)
     await v1.register(signingKeyRoutes, services)
     await v1.register(auditEventRoutes, services)

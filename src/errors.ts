@@ -47,6 +47,12 @@ export const PROBLEMS = {
     oauth: bad,
   },
   invalid_jwks: { status: 400, title: 'The JWK Set is not a small set of public signature keys', oauth: bad },
+  invalid_confirmation: {
+    status: 400,
+    title: 'The confirmation code is wrong, used or expired',
+    oauth: bad,
+    event: SECURITY_EVENTS.confirmationRefused,
+  },
   unauthorized: {
     status: 401,
     title: 'A valid broker token is required',
@@ -68,9 +74,15 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'No such route', oauth: bad },
   service_client_not_found: { status: 404, title: 'No such service client', oauth: bad },
   connection_not_found: { status: 404, title: 'No such connection', oauth: bad },
+  connect_session_not_found: { status: 404, title: 'No such connect session', oauth: bad },
   method_not_allowed: { status: 405, title: 'Method not allowed', oauth: bad },
   conflict: { status: 409, title: 'The resource already exists', oauth: bad },
   reauthorization_required: { status: 409, title: 'The connection needs its user to authorize again', oauth: bad },
+  confirmation_pending: {
+    status: 409,
+    title: 'The connection waits for the service to confirm its end user',
+    oauth: bad,
+  },
   payload_too_large: { status: 413, title: 'The request body is too large', oauth: bad },
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type', oauth: bad },
   // RFC 6749 has no error for "slow down" at the token endpoint: the problem document stays.

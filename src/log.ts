@@ -34,6 +34,7 @@ export const SECRET_SUFFIXES = [
   'databaseurl',
   'connectionstring',
   'assertion',
+  'confirmationcode',
 ]
 /** Exact key names that are secrets wherever they appear. */
 export const SECRET_KEYS = ['state', 'setcookie']

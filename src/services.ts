@@ -9,6 +9,8 @@ import { ConnectSessions } from './connections/connect-sessions.js'
 import { FRESH_TOKEN_TIMINGS, FreshTokens, type FreshTokenTimings } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
+import { Confirmations } from './connections/confirmation.js'
+import { PendingGrants } from './connections/pending-grants.js'
 import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -59,6 +61,9 @@ export interface Services {
   freshTokens: FreshTokens
   revocations: Revocations
   refresher: ProactiveRefresher
+  /** Confirming the end user of a connect flow: held grants, their codes, the expiry sweep. */
+  confirmations: Confirmations
+  pending: PendingGrants
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -110,16 +115,28 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
       leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
     },
   })
-  const connect = new Connect({ ...flow, sessions, config })
-  return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
+  const revocations = new Revocations({ ...flow, db })
+  const pending = new PendingGrants({ db, keyring, clock })
+  const confirmations = new Confirmations({
+    ...flow,
+    db,
+    sessions,
+    pending,
+    revocations,
+    audit,
+    sessionTtlSeconds: config.connectSessionTtlSeconds,
+  })
+  const connect = new Connect({ ...flow, sessions, confirmations, config })
+  return { network, connections, connect, freshTokens, revocations, refresher, confirmations, pending }
 }
 
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
   const { audit, clients, assertions, keys } = core
-  const { connect, refresher } = connectionServices
+  const { connect, refresher, confirmations } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
+  let sweepTimer: NodeJS.Timeout | undefined
   return {
     ...core,
     ...connectionServices,
@@ -134,9 +151,13 @@ export function createServices(config: Config, deps: Deps): Services {
       const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
       purgeTimer = setInterval(() => void purge(), 10 * 60_000)
       purgeTimer.unref()
+      // Unconfirmed grants are discarded (and revoked) within a minute of their session's expiry.
+      sweepTimer = setInterval(() => void confirmations.sweep().catch(() => undefined), 60_000)
+      sweepTimer.unref()
     },
     async stop() {
       clearInterval(purgeTimer)
+      clearInterval(sweepTimer)
       await refresher.stop()
       keys.stop()
       clients.stop()

@@ -25,6 +25,8 @@ export const AUDIT_EVENT_TYPES = [
   'connection.token_vended',
   'connection.refresh_succeeded',
   'connection.refresh_failed',
+  'connection.confirmed',
+  'connection.confirmation_discarded',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 

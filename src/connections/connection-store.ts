@@ -48,6 +48,8 @@ export interface NewGrant {
   params: Record<string, string>
   scopes: string[]
   tokens: TokenSet
+  /** Held until the service confirms its end user (confirmation.ts): not vendable meanwhile. */
+  pending?: boolean
 }
 
 /** A new grant for an existing connection (re-authorization). */
@@ -122,7 +124,7 @@ export class ConnectionStore {
           provider: grant.provider.key,
           ownerId: grant.ownerId,
           namespace: grant.namespace,
-          status: 'active',
+          status: grant.pending ? 'pending_confirmation' : 'active',
           ...this.tokenColumns(id, grant.tokens, grant.scopes),
           params: grant.params,
           metadata: grant.tokens.metadata,

@@ -5,7 +5,7 @@ import { hiddenConnection, problem } from '../errors.js'
 import { holds } from '../service-clients/namespaces.js'
 
 export type ConnectionRow = Row
-export type ConnectionStatus = 'active' | 'reauthorization_required' | 'revoked'
+export type ConnectionStatus = 'active' | 'pending_confirmation' | 'reauthorization_required' | 'revoked'
 
 export function newConnectionId(): string {
   return `conn_${randomBytes(12).toString('base64url')}`
@@ -38,9 +38,12 @@ export interface ConnectionView {
   lastErrorCode: string | null
   metadata: Record<string, unknown>
   params: Record<string, unknown>
+  /** A grant waits for the service's confirmation: a new connection's, or a re-authorization's. */
+  pendingConfirmation: boolean
 }
 
-export function connectionView(row: Row): ConnectionView {
+/** `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new connection's shows in its status. */
+export function connectionView(row: Row, pendingConfirmation = false): ConnectionView {
   return {
     id: row.id,
     provider: row.provider,
@@ -55,5 +58,6 @@ export function connectionView(row: Row): ConnectionView {
     lastErrorCode: row.lastErrorCode,
     metadata: row.metadata as Record<string, unknown>,
     params: row.params as Record<string, unknown>,
+    pendingConfirmation: pendingConfirmation || row.status === 'pending_confirmation',
   }
 }

@@ -59,6 +59,7 @@ export class FreshTokens {
   ): Promise<VendedToken> {
     let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
     if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
+    if (row.status === 'pending_confirmation') throw problem('confirmation_pending')
     const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
     if (refreshed)
       row = await this.refresh(id, {

@@ -28,7 +28,13 @@ export function assertCanManage(admin: readonly string[], target: readonly strin
   }
 }
 
-export type Validated = { name: string; scopes: Scope[]; namespaces: string[]; allowedReturnUrls: string[] }
+export type Validated = {
+  name: string
+  scopes: Scope[]
+  namespaces: string[]
+  allowedReturnUrls: string[]
+  requireConfirmation: boolean
+}
 
 export function validate(input: NewServiceClient): Validated {
   return {
@@ -36,6 +42,7 @@ export function validate(input: NewServiceClient): Validated {
     scopes: validScopes(input.scopes),
     namespaces: normalizeNamespaces(input.namespaces ?? [DEFAULT_NAMESPACE]),
     allowedReturnUrls: validReturnUrls(input.allowedReturnUrls),
+    requireConfirmation: input.requireConfirmation ?? true,
   }
 }
 
@@ -46,6 +53,7 @@ export function validateChanges(changes: Omit<ServiceClientChanges, 'jwks'>, key
   if (changes.scopes !== undefined) out.scopes = validScopes(changes.scopes)
   if (changes.namespaces !== undefined) out.namespaces = normalizeNamespaces(changes.namespaces)
   if (changes.allowedReturnUrls !== undefined) out.allowedReturnUrls = validReturnUrls(changes.allowedReturnUrls)
+  if (changes.requireConfirmation !== undefined) out.requireConfirmation = changes.requireConfirmation
   if (!Object.keys(out).length && !keysChange) throw problem('invalid_request', 'name at least one field to change')
   return out
 }

@@ -13,6 +13,8 @@ export interface ServiceClient {
   /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
   jwks?: ClientJwks
   createdAt: string
+  /** Its sessions with a returnUrl confirm the end user unless they say otherwise (connections/confirmation.ts). */
+  requireConfirmation: boolean
 }
 
 export interface NewServiceClient {
@@ -22,6 +24,8 @@ export interface NewServiceClient {
   allowedReturnUrls: string[]
   /** Public keys instead of a secret: checked by validateJwks. */
   jwks?: unknown
+  /** Default true. */
+  requireConfirmation?: boolean
 }
 
 /** PATCH /v1/service-clients/:clientId: each field present replaces the stored one. */
@@ -41,6 +45,7 @@ export type ClientRow = {
   allowedReturnUrls: string[]
   jwks: unknown
   createdAt: Date
+  requireConfirmation: boolean
 }
 
 export function toClient(row: ClientRow): ServiceClient {
@@ -52,6 +57,7 @@ export function toClient(row: ClientRow): ServiceClient {
     allowedReturnUrls: row.allowedReturnUrls,
     ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
     createdAt: row.createdAt.toISOString(),
+    requireConfirmation: row.requireConfirmation,
   }
 }
 
@@ -64,4 +70,5 @@ export const PUBLIC_COLUMNS = {
   allowedReturnUrls: true,
   jwks: true,
   createdAt: true,
+  requireConfirmation: true,
 } as const

@@ -86,7 +86,11 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
-      const detail = { clientId: created.id, ...pick(data, 'name', 'scopes', 'namespaces'), ...keys }
+      const detail = {
+        clientId: created.id,
+        ...pick(data, 'name', 'scopes', 'namespaces', 'requireConfirmation'),
+        ...keys,
+      }
       await this.audit.write({ type: 'service_client.created', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created
@@ -124,7 +128,11 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       if (Object.keys(data).length) {
-        const detail = { clientId, changed: Object.keys(data), ...pick(data, 'scopes', 'namespaces') }
+        const detail = {
+          clientId,
+          changed: Object.keys(data),
+          ...pick(data, 'scopes', 'namespaces', 'requireConfirmation'),
+        }
         await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
       }
       if (jwks) {

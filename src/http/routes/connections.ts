@@ -26,7 +26,7 @@ import {
 
 export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
   app,
-  { connect, connections, freshTokens, revocations, clients, config },
+  { connect, connections, freshTokens, revocations, clients, config, pending },
 ) => {
   const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
 
@@ -112,7 +112,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       const { namespace, ...q } = request.query
       const namespaces = listableNamespaces(callerOf(request).namespaces, namespace)
       const page = await connections.list({ ...q, namespaces, limit: q.limit ?? 50 })
-      return { items: page.items.map(connectionView), nextCursor: page.nextCursor }
+      const waiting = await pending.pendingAmong(page.items.map((row) => row.id))
+      return { items: page.items.map((row) => connectionView(row, waiting.has(row.id))), nextCursor: page.nextCursor }
     },
   )
 
@@ -131,7 +132,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       },
     },
     async (request) => {
-      return connectionView(visibleRow(await connections.get(request.params.id), callerOf(request).namespaces))
+      const row = visibleRow(await connections.get(request.params.id), callerOf(request).namespaces)
+      return connectionView(row, (await pending.pendingAmong([row.id])).has(row.id))
     },
   )
 

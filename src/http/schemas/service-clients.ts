@@ -21,6 +21,10 @@ const ClientJwk = Type.Object({
   y: Type.Optional(Type.String()),
 })
 
+const REQUIRE_CONFIRMATION =
+  'Whether its connect sessions with a returnUrl confirm the end user by default ' +
+  '(the grant waits for POST /v1/connections/{id}/confirm)'
+
 export const ServiceClient = Type.Object({
   clientId: Type.String(),
   name: Type.String(),
@@ -34,6 +38,7 @@ export const ServiceClient = Type.Object({
     ),
   ),
   createdAt: Timestamp,
+  requireConfirmation: Type.Boolean({ description: REQUIRE_CONFIRMATION }),
 })
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
@@ -75,6 +80,7 @@ export const NewServiceClient = Type.Object(
     namespaces: Type.Optional({ ...Namespaces, description: `${NAMESPACES_DESCRIPTION}; default ["default"]` }),
     allowedReturnUrls: Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 50 }),
     jwks: Type.Optional(JwksInput),
+    requireConfirmation: Type.Optional(Type.Boolean({ description: `${REQUIRE_CONFIRMATION}; default true` })),
   },
   { additionalProperties: false },
 )
@@ -87,6 +93,7 @@ export const ServiceClientChanges = Type.Object(
     namespaces: Type.Optional(Namespaces),
     allowedReturnUrls: Type.Optional(ReturnUrls),
     jwks: Type.Optional(JwksInput),
+    requireConfirmation: Type.Optional(Type.Boolean({ description: REQUIRE_CONFIRMATION })),
   },
   { additionalProperties: false, minProperties: 1 },
 )
