@@ -42,7 +42,10 @@ export interface ConnectionView {
   pendingConfirmation: boolean
 }
 
-/** `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new connection's shows in its status. */
+/**
+ * `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new
+ * connection's shows in its status.
+ */
 export function connectionView(row: Row, pendingConfirmation = false): ConnectionView {
   return {
     id: row.id,

@@ -60,7 +60,7 @@ export class PendingGrants {
         data: {
           ...row,
           codeHash: sha256(code),
-          tokens: sealed ? this.deps.keyring.seal(JSON.stringify(sealed), tokensContext(grant.sessionId)) : null,
+          tokens: sealed ? this.deps.keyring.seal(JSON.stringify(sealed), tokensContext(grant.connectionId)) : null,
           createdAt: this.deps.clock.now(),
         },
       })
@@ -123,7 +123,9 @@ export class PendingGrants {
   /** The sealed new grant of a re-authorization, its lifetimes counted from when it was obtained. */
   openReplacement(grant: PendingGrantRow): Replacement | undefined {
     if (!grant.tokens) return undefined
-    const sealed = JSON.parse(this.deps.keyring.openString(grant.tokens, tokensContext(grant.sessionId))) as SealedGrant
+    const sealed = JSON.parse(
+      this.deps.keyring.openString(grant.tokens, tokensContext(grant.connectionId)),
+    ) as SealedGrant
     const elapsed = Math.floor((this.deps.clock.now().getTime() - sealed.obtainedAt) / 1000)
     const left = (seconds: number | undefined) => (seconds === undefined ? undefined : Math.max(0, seconds - elapsed))
     const tokens: TokenSet = {
@@ -162,4 +164,4 @@ function fromSql(r: SqlRow): PendingGrantRow {
   }
 }
 
-const tokensContext = (sessionId: string) => fieldContext('pending_grants', sessionId, 'tokens')
+const tokensContext = (connectionId: string) => fieldContext('pending_grants', connectionId, 'tokens')

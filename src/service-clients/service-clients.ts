@@ -86,11 +86,7 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       const keys = jwks ? { kids: jwks.keys.map((k) => k.kid) } : {}
-      const detail = {
-        clientId: created.id,
-        ...pick(data, 'name', 'scopes', 'namespaces', 'requireConfirmation'),
-        ...keys,
-      }
+      const detail = { clientId: created.id, ...pick(data, 'name', 'scopes', 'namespaces'), ...keys }
       await this.audit.write({ type: 'service_client.created', actor, detail }, tx)
       await notifyChange(tx, { topic: 'service_client', id: created.id })
       return created

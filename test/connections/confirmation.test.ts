@@ -71,10 +71,9 @@ async function pending(extra: Record<string, unknown> = {}, user = 'alice') {
   }
 }
 
-const confirm = (id: string, body: Record<string, unknown>, through: Api = api) =>
-  through('POST', `/v1/connections/${id}/confirm`, body)
+const confirm = (id: string, body: object, through: Api = api) => through('POST', `/v1/connections/${id}/confirm`, body)
 const vend = (id: string) => api('POST', `/v1/connections/${id}/access-token`, {})
-/** The tokens a pending new connection holds (its row), read as the broker would. */
+/** The access token a pending new connection holds (its row), read as the broker would. */
 async function heldAccessToken(id: string): Promise<string> {
   const row = (await broker.app.services.connections.get(id))!
   return broker.app.services.connections.open(row, 'access_token')!
@@ -96,8 +95,8 @@ describe('requireConfirmation', () => {
   })
 
   it('confirm: true needs a returnUrl; without one the default is off', async () => {
-    const refused = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'o', confirm: true })
-    expect([refused.status, refused.body.code]).toEqual([400, 'invalid_request'])
+    const { body } = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'o', confirm: true })
+    expect([body.status, body.code]).toEqual([400, 'invalid_request'])
     const plain = await api('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'o' })
     const browser = new Browser()
     const start = await browser.get(plain.body.connectUrl)
@@ -111,8 +110,8 @@ describe('confirming a new connection', () => {
   it('holds the grant until confirmed with the code; the code works once', async () => {
     const { sessionId, id, code } = await pending()
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/) // 256 bits
-    const shown = await api('GET', `/v1/connections/${id}`)
-    expect([shown.body.status, shown.body.pendingConfirmation]).toEqual(['pending_confirmation', true])
+    const { body: shown } = await api('GET', `/v1/connections/${id}`)
+    expect([shown.status, shown.pendingConfirmation]).toEqual(['pending_confirmation', true])
     const refused = await vend(id)
     expect([refused.status, refused.body.code]).toEqual([409, 'confirmation_pending'])
     expect((await api('GET', `/v1/connect-sessions/${sessionId}`)).body).toMatchObject({
@@ -177,7 +176,6 @@ describe('confirming a new connection', () => {
       const wrong = await confirm(id, { confirmationCode: `wrong-${i}` })
       expect([wrong.status, wrong.body.code]).toEqual([400, 'invalid_confirmation'])
     }
-    // Still held after four.
     expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('pending_confirmation')
     expect((await confirm(id, { confirmationCode: 'wrong-4' })).status).toBe(400)
     // The new connection went with its grant: the right code finds nothing any more.
