@@ -127,6 +127,19 @@ describe('rate limits', () => {
       'problem',
     ],
     [
+      'POST /v1/connections/:id/confirm',
+      () => ({
+        method: 'POST',
+        path: '/v1/connections/conn_none/confirm',
+        headers: [
+          ['authorization', `Bearer ${token}`],
+          ['content-type', 'application/json'],
+        ],
+        body: '{"confirmationCode":"guess"}',
+      }),
+      'problem',
+    ],
+    [
       'POST /v1/service-clients/:clientId/rotate-secret',
       () => ({
         method: 'POST',
