@@ -9,6 +9,7 @@ import { ConnectSessions } from './connections/connect-sessions.js'
 import { FRESH_TOKEN_TIMINGS, FreshTokens, type FreshTokenTimings } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
+import { REVOCATION_TIMINGS, RevocationQueue, type RevocationTimings } from './connections/revocation-queue.js'
 import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -35,7 +36,7 @@ export interface Deps {
   timings?: Partial<Timings>
 }
 
-export interface Timings extends FreshTokenTimings {
+export interface Timings extends FreshTokenTimings, RevocationTimings {
   /** How long a cached connection row is trusted without a change notification. */
   connectionCacheMaxAgeMs: number
 }
@@ -58,6 +59,8 @@ export interface Services {
   connect: Connect
   freshTokens: FreshTokens
   revocations: Revocations
+  /** Failed revocations, retried in the background (connections/revocation-queue.ts). */
+  revocationQueue: RevocationQueue
   refresher: ProactiveRefresher
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
@@ -95,10 +98,24 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
-  const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
+  const timings: Timings = {
+    ...FRESH_TOKEN_TIMINGS,
+    ...REVOCATION_TIMINGS,
+    connectionCacheMaxAgeMs: MAX_AGE_MS,
+    ...deps.timings,
+  }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
+  const revocationQueue = new RevocationQueue({
+    db,
+    keyring,
+    providers: config.providers,
+    network,
+    metrics,
+    log,
+    timings,
+  })
+  const freshTokens = new FreshTokens({ ...flow, db, audit, timings, changes: deps.changes, revocationQueue })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,
@@ -111,14 +128,15 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     },
   })
   const connect = new Connect({ ...flow, sessions, config })
-  return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
+  const revocations = new Revocations({ ...flow, db, audit, queue: revocationQueue })
+  return { network, connections, connect, freshTokens, revocations, revocationQueue, refresher }
 }
 
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
   const { audit, clients, assertions, keys } = core
-  const { connect, refresher } = connectionServices
+  const { connect, refresher, revocationQueue, freshTokens } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
   return {
     ...core,
@@ -130,6 +148,7 @@ export function createServices(config: Config, deps: Deps): Services {
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
+      revocationQueue.start()
       // Expired connect sessions and the jtis of expired client assertions.
       const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
       purgeTimer = setInterval(() => void purge(), 10 * 60_000)
@@ -138,6 +157,9 @@ export function createServices(config: Config, deps: Deps): Services {
     async stop() {
       clearInterval(purgeTimer)
       await refresher.stop()
+      await revocationQueue.stop()
+      // Tokens a provider already issued are written before the pool closes.
+      await freshTokens.drain()
       keys.stop()
       clients.stop()
       await audit.stop()
