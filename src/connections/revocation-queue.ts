@@ -84,18 +84,21 @@ export class RevocationQueue {
 
   /** After an attempt: forget what the provider took; drop the entry when nothing is left or time is up. */
   async settle(id: string, result: RevocationResult): Promise<void> {
-    const done = (o: string) => o !== 'failed'
+    const taken = [id, result.refreshToken !== 'failed', result.accessToken !== 'failed']
+    const dropped = await this.deps.db.pool.query(
+      `DELETE FROM revocation_queue
+        WHERE id = $1 AND (((refresh_token IS NULL OR $2) AND (access_token IS NULL OR $3)) OR give_up_at <= now())`,
+      taken,
+    )
+    if (dropped.rowCount) return
     await this.deps.db.pool.query(
-      `WITH e AS (
-         UPDATE revocation_queue
-            SET refresh_token = CASE WHEN $2 THEN NULL ELSE refresh_token END,
-                access_token = CASE WHEN $3 THEN NULL ELSE access_token END,
-                attempts = attempts + 1,
-                next_attempt_at = now() + make_interval(secs => LEAST(3600, $4 * power(2, attempts)))
-          WHERE id = $1 RETURNING id, refresh_token, access_token, give_up_at)
-       DELETE FROM revocation_queue q USING e
-        WHERE q.id = e.id AND ((e.refresh_token IS NULL AND e.access_token IS NULL) OR e.give_up_at <= now())`,
-      [id, done(result.refreshToken), done(result.accessToken), this.deps.timings.revocationRetryMs / 1000],
+      `UPDATE revocation_queue
+          SET refresh_token = CASE WHEN $2 THEN NULL ELSE refresh_token END,
+              access_token = CASE WHEN $3 THEN NULL ELSE access_token END,
+              attempts = attempts + 1,
+              next_attempt_at = now() + make_interval(secs => LEAST(3600, $4 * power(2, attempts)))
+        WHERE id = $1`,
+      [...taken, this.deps.timings.revocationRetryMs / 1000],
     )
   }
 
@@ -169,7 +172,7 @@ export class RevocationQueue {
         event: SECURITY_EVENTS.connectionRevoked,
         connectionId: entry.connection_id,
         provider: entry.provider,
-        attempt: entry.attempts + 2,
+        attempt: entry.attempts + 1,
         revocation: { refresh: result.refreshToken, access: result.accessToken },
         errors: result.errors,
       },
