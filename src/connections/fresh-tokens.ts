@@ -112,8 +112,13 @@ export class FreshTokens {
     return this.leased.writesInFlight
   }
 
-  drain(): Promise<void> {
-    return this.leased.drain()
+  /**
+   * Resolves once no refresh is running (shutdown, before the pool closes): a refresh
+   * still waiting on its provider may yet get rotated tokens that must be written.
+   */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()])
+    await this.leased.drain()
   }
 
   private async refreshLeased(id: string, request: RefreshRequest): Promise<ConnectionRow> {

@@ -185,6 +185,32 @@ describe('the refresh lease', () => {
   })
 })
 
+describe('shutdown', () => {
+  it('waits for a refresh in flight and stores its rotated tokens before the pool closes', async () => {
+    const providers = { gate: providerEntryFor(as, { tokenUrl: gate.url, revocationUrl: undefined }) }
+    const env = { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0' }
+    const three = await startBroker({ databaseUrl: one.databaseUrl, providers, env })
+    const { id, restore } = await nearExpiry('shutdown')
+    three.clock.advance(TOKEN_TTL - 30)
+    try {
+      const before = gate.refreshTokens.length
+      gate.hold()
+      const call = vend(three, id)
+      await waitFor(() => gate.refreshTokens.length > before, 5_000, 'the refresh at the provider')
+      let closed = false
+      const closing = three.close().then(() => (closed = true))
+      await new Promise((r) => setTimeout(r, 300))
+      expect(closed).toBe(false)
+      gate.release()
+      await closing
+      expect((await call).accessToken).toBe(`gate-at-${before + 1}`)
+      expect((await stored(id)).rt).toBe(`gate-rt-${before + 1}`)
+    } finally {
+      restore()
+    }
+  })
+})
+
 describe('the revocation queue', () => {
   const revocations = (since: number) =>
     as.requests.slice(since).filter((r) => r.path === new URL(as.revocationUrl).pathname)
