@@ -146,7 +146,8 @@ describe('the refresh lease', () => {
       const [open] = await sql(
         one.databaseUrl,
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
-            AND application_name = 'oauth-broker' AND (state = 'idle in transaction' OR xact_start < now() - interval '300 ms')`,
+            AND application_name = 'oauth-broker'
+            AND (state = 'idle in transaction' OR xact_start < now() - interval '300 ms')`,
       )
       expect(open.n).toBe(0)
       const tokens = await calls
