@@ -86,7 +86,10 @@ describe('a token endpoint that never answers', () => {
     as.fault('hang', HANGING)
     let ended = 0
     const refreshes = ids.map((id) => vend(broker.url, token, id, {}, 'needs refresh').finally(() => ended++))
-    await waitFor(() => as.refreshCount() - seen === HANGING, 10_000, 'all refreshes at the provider')
+    // At least as many refreshes waiting on the provider as the pool has connections (all 30,
+    // or as many as a per-provider concurrency limit lets through).
+    await waitFor(() => as.refreshCount() - seen >= 5, 10_000, 'refreshes at the provider')
+    await sleep(300)
     figures.hangingRefreshes = as.refreshCount() - seen
 
     const auth = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
