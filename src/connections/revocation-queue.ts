@@ -137,8 +137,23 @@ export class RevocationQueue {
                   q.attempts, q.give_up_at`,
       [claimSeconds(this.deps.network), BATCH],
     )
-    for (const entry of rows) await this.retry(entry)
+    for (const entry of rows) {
+      try {
+        await this.retry(entry)
+      } catch (err) {
+        // One entry's failure (the database, say) does not hold up the others.
+        const detail = { connectionId: entry.connection_id, err: { message: (err as Error).message } }
+        this.deps.log.warn(detail, 'revocation retry failed')
+      }
+    }
     return rows.length
+  }
+
+  private open(entry: Entry, column: 'refresh_token' | 'access_token'): string | undefined {
+    const sealed = entry[column]
+    return sealed === null
+      ? undefined
+      : this.deps.keyring.openString(sealed, fieldContext('revocation_queue', entry.id, column))
   }
 
   private async retry(entry: Entry): Promise<void> {
@@ -148,19 +163,19 @@ export class RevocationQueue {
       this.deps.log.warn({ connectionId: entry.connection_id }, 'revocation dropped: provider no longer configured')
       return
     }
-    const open = (sealed: string | null, column: string) =>
-      sealed === null
-        ? undefined
-        : this.deps.keyring.openString(sealed, fieldContext('revocation_queue', entry.id, column))
-    const result = await revokeAtProvider(
-      provider,
-      entry.params,
-      {
-        refreshToken: open(entry.refresh_token, 'refresh_token'),
-        accessToken: open(entry.access_token, 'access_token'),
-      },
-      this.deps.network.http(provider),
-    )
+    let tokens: { refreshToken: string | undefined; accessToken: string | undefined }
+    try {
+      tokens = { refreshToken: this.open(entry, 'refresh_token'), accessToken: this.open(entry, 'access_token') }
+    } catch {
+      // A ciphertext that fails its check is never sent, and never becomes readable.
+      await this.deps.db.pool.query('DELETE FROM revocation_queue WHERE id = $1', [entry.id])
+      this.deps.log.error(
+        { event: SECURITY_EVENTS.secretUnreadable, connectionId: entry.connection_id, code: 'secret_unreadable' },
+        'a queued revocation failed its integrity check; dropped',
+      )
+      return
+    }
+    const result = await revokeAtProvider(provider, entry.params, tokens, this.deps.network.http(provider))
     await this.settle(entry.id, result)
     for (const token of ['refreshToken', 'accessToken'] as const)
       if (result[token] !== 'no_token')
