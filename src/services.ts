@@ -11,6 +11,7 @@ import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
 import { Confirmations } from './connections/confirmation.js'
 import { PendingGrants } from './connections/pending-grants.js'
+import { REVOCATION_TIMINGS, RevocationQueue, type RevocationTimings } from './connections/revocation-queue.js'
 import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -37,7 +38,7 @@ export interface Deps {
   timings?: Partial<Timings>
 }
 
-export interface Timings extends FreshTokenTimings {
+export interface Timings extends FreshTokenTimings, RevocationTimings {
   /** How long a cached connection row is trusted without a change notification. */
   connectionCacheMaxAgeMs: number
 }
@@ -60,6 +61,8 @@ export interface Services {
   connect: Connect
   freshTokens: FreshTokens
   revocations: Revocations
+  /** Failed revocations, retried in the background (connections/revocation-queue.ts). */
+  revocationQueue: RevocationQueue
   refresher: ProactiveRefresher
   /** Confirming the end user of a connect flow: held grants, their codes, the expiry sweep. */
   confirmations: Confirmations
@@ -100,10 +103,24 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
-  const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
+  const timings: Timings = {
+    ...FRESH_TOKEN_TIMINGS,
+    ...REVOCATION_TIMINGS,
+    connectionCacheMaxAgeMs: MAX_AGE_MS,
+    ...deps.timings,
+  }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
+  const revocationQueue = new RevocationQueue({
+    db,
+    keyring,
+    providers: config.providers,
+    network,
+    metrics,
+    log,
+    timings,
+  })
+  const freshTokens = new FreshTokens({ ...flow, db, audit, timings, changes: deps.changes, revocationQueue })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,
@@ -115,7 +132,7 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
       leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
     },
   })
-  const revocations = new Revocations({ ...flow, db })
+  const revocations = new Revocations({ ...flow, db, audit, queue: revocationQueue })
   const pending = new PendingGrants({ db, keyring, clock })
   const confirmations = new Confirmations({
     ...flow,
@@ -127,14 +144,24 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     sessionTtlSeconds: config.connectSessionTtlSeconds,
   })
   const connect = new Connect({ ...flow, sessions, confirmations, config })
-  return { network, connections, connect, freshTokens, revocations, refresher, confirmations, pending }
+  return {
+    network,
+    connections,
+    connect,
+    freshTokens,
+    revocations,
+    revocationQueue,
+    refresher,
+    confirmations,
+    pending,
+  }
 }
 
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
   const { audit, clients, assertions, keys } = core
-  const { connect, refresher, confirmations } = connectionServices
+  const { connect, refresher, confirmations, revocationQueue, freshTokens } = connectionServices
   let purgeTimer: NodeJS.Timeout | undefined
   let sweepTimer: NodeJS.Timeout | undefined
   return {
@@ -147,6 +174,7 @@ export function createServices(config: Config, deps: Deps): Services {
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
+      revocationQueue.start()
       // Expired connect sessions and the jtis of expired client assertions.
       const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
       purgeTimer = setInterval(() => void purge(), 10 * 60_000)
@@ -159,6 +187,9 @@ export function createServices(config: Config, deps: Deps): Services {
       clearInterval(purgeTimer)
       clearInterval(sweepTimer)
       await refresher.stop()
+      await revocationQueue.stop()
+      // Tokens a provider already issued are written before the pool closes.
+      await freshTokens.drain()
       keys.stop()
       clients.stop()
       await audit.stop()

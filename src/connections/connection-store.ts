@@ -3,8 +3,8 @@
 // transaction. Tokens are sealed with associated data naming the row and column, and opened
 // only on the way out to a caller or a provider.
 //
-// Steps that run under a row lock the caller holds across a provider call (refresh,
-// revocation) take that transaction (`tx`); the others open their own.
+// Steps that are part of a caller's short transaction (refresh lease, revocation) take it
+// (`tx`); the others open their own. No transaction is held across a provider call.
 import type { AuditEventInput, AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import type { TokenSet } from '../oauth/token-endpoint.js'
@@ -212,8 +212,11 @@ export class ConnectionStore {
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
   }
 
-  /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
-  async delete(tx: Tx, row: Row, actor: string, outcome: object): Promise<void> {
+  /**
+   * Revoked: the sealed tokens are destroyed; the row stays as the record of the connection.
+   * `outcome` undefined: the audit event is written after the provider call (revoke.ts).
+   */
+  async delete(tx: Tx, row: Row, actor: string, outcome: object | undefined): Promise<void> {
     const now = this.deps.clock.now()
     await tx.connection.update({
       where: { id: row.id },
@@ -226,6 +229,7 @@ export class ConnectionStore {
         version: { increment: 1 },
       },
     })
+    if (!outcome) return notifyChange(tx, { topic: 'connection', id: row.id })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
   }
 

@@ -7,9 +7,11 @@ import { problem, type ProblemError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import type { Provider } from '../providers/schema.js'
+import type { ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import type { ConnectionRow, ConnectionStore } from './connection-store.js'
+import type { RevocationQueue } from './revocation-queue.js'
 
 export interface VendedToken {
   accessToken: string
@@ -41,12 +43,19 @@ export interface FreshTokensOptions {
   metrics: Metrics
   log: Logger
   network: ProviderNetwork
+  /** Wakes replicas waiting on another's refresh lease (a poll covers a missed one). */
+  changes?: ChangeFeed
+  /** Where tokens issued for a connection deleted meanwhile go to be revoked. */
+  revocationQueue?: Pick<RevocationQueue, 'enqueueIssued'>
   /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
   timings?: FreshTokenTimings
 }
 
 export interface FreshTokenTimings {
-  /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
+  /**
+   * How long a replica waits for another replica's refresh of the same connection, beyond
+   * the provider timeout; the lease lasts twice the provider timeout plus this margin.
+   */
   lockMarginMs: number
   /** How long the write of rotated tokens is retried while the database is unavailable. */
   persistRetryMs: number
@@ -77,4 +86,8 @@ export function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErr
       reason: row.lastErrorCode ?? undefined,
     },
   )
+}
+
+export function notVendable(row: Pick<ConnectionRow, 'id' | 'status' | 'lastErrorCode'>): ProblemError {
+  return row.status === 'pending_confirmation' ? problem('confirmation_pending') : reauthorizationRequired(row)
 }

@@ -39,6 +39,7 @@ export const CLAIM_SQL = `
      WHERE status = 'active'
        AND refresh_token IS NOT NULL
        AND (refresh_not_before IS NULL OR refresh_not_before <= now())
+       AND (refresh_lease_until IS NULL OR refresh_lease_until <= now())
        AND ((expires_at < now() + make_interval(secs => $1)
              AND expires_at - now() < (expires_at - COALESCE(token_obtained_at,
                                                              expires_at - make_interval(secs => 2 * $1))) / 2)
