@@ -92,13 +92,20 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
       resolveHost: deps.resolveHost,
     }),
     config.providerTimeoutMs,
+    { concurrency: config.providerConcurrency, metrics },
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
   const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
+  const freshTokens = new FreshTokens({
+    ...flow,
+    db,
+    audit,
+    timings,
+    forceRefreshMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
+  })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,

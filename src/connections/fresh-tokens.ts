@@ -23,6 +23,7 @@ import { translateDatabaseError, type Tx } from '../store/db.js'
 import { visibleRow, type ConnectionRow } from './connection-store.js'
 import {
   failureProblem,
+  forceStands,
   reauthorizationRequired,
   type FreshTokensOptions,
   type FreshTokenTimings,
@@ -59,13 +60,9 @@ export class FreshTokens {
   ): Promise<VendedToken> {
     let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
     if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
-    const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
-    if (refreshed)
-      row = await this.refresh(id, {
-        force: request.forceRefresh,
-        minValiditySeconds: request.minValiditySeconds,
-        actor,
-      })
+    const force = forceStands(row, request.forceRefresh, this.deps)
+    const refreshed = force || !this.isFresh(row, request.minValiditySeconds)
+    if (refreshed) row = await this.refresh(id, { force, minValiditySeconds: request.minValiditySeconds, actor })
     const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
     this.deps.audit.record({
@@ -161,7 +158,8 @@ export class FreshTokens {
     if (row.status === 'reauthorization_required') return { error: reauthorizationRequired(row) }
     // Another caller (this replica or another) refreshed while we waited for the lock.
     const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
-    if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { row }
+    const force = forceStands(row, request.force, this.deps)
+    if (refreshedSince || (!force && this.isFresh(row, request.minValiditySeconds))) return { row }
     // Or its refresh failed at the provider meanwhile: that is our answer too.
     const failedSince =
       row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null
