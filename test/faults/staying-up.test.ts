@@ -11,7 +11,8 @@
 //   call ends when the provider hangs or trickles;
 // - with PROVIDER_CONCURRENCY=2 and a hanging provider, a third concurrent refresh at it is
 //   refused (503 provider_unavailable, Retry-After) without reaching the provider, while a
-//   refresh at another provider on the same replica succeeds.
+//   refresh at another provider on the same replica succeeds; the proactive refresher's
+//   backlog at that provider leaves a slot to the request path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   providerEntryFor,
@@ -169,4 +170,39 @@ describe('a full bulkhead', () => {
       bad.clearFaults()
     },
   )
+
+  it('the refresher at a hanging provider never takes the last slot: a request-path refresh gets it at once', async () => {
+    const backlog: string[] = []
+    for (let i = 0; i < 3; i++) backlog.push(await connectUser(api, bad, { provider: 'bad', ownerId: `backlog-${i}` }))
+    const urgent = await connectUser(api, bad, { provider: 'bad', ownerId: 'urgent' })
+    // Expired: due for the refresher even with REFRESH_WINDOW_SECONDS=0.
+    await sql(
+      broker.databaseUrl,
+      "UPDATE connections SET expires_at = now() - interval '1 second' WHERE id = ANY($1)",
+      [backlog],
+    )
+    const narrowToken = await narrow.token()
+    const seen = bad.tokenRequests.length
+    bad.fault('hang', 4)
+    const pass = narrow.app.services.refresher.tick()
+    await waitFor(() => bad.tokenRequests.length > seen, 10_000, 'the refresher at the provider')
+    const call = vend(narrow.url, narrowToken, urgent, { forceRefresh: true }, 'request path')
+    // Sent while the refresher's call still hangs: one slot background, one request path.
+    await waitFor(
+      () => bad.tokenRequests.length >= seen + 2,
+      TIMEOUT_MS / 2,
+      'the request-path refresh at the provider',
+    )
+    const inFlight = bad.tokenRequests.length - seen
+    const [result, res] = await Promise.all([pass, call])
+    expect(inFlight).toBe(2)
+    expect(result).toMatchObject({ claimed: 3, refreshed: 0, failed: 3 })
+    expect([res.status, res.code]).toEqual([503, 'provider_unavailable'])
+    expect((await stored(urgent)).lastErrorCode).toBe('timeout')
+    // The refresher's other two waited for the background's one slot and were refused.
+    expect(
+      await metric(narrow.url, 'broker_provider_slot_waits_total', { provider: 'bad', priority: 'background' }),
+    ).toBe(2)
+    bad.clearFaults()
+  })
 })
