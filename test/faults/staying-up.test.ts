@@ -106,7 +106,8 @@ const expectedCode: Partial<Record<TokenFault, string>> = {
 
 describe('a token endpoint that misbehaves', () => {
   for (const [fault, code] of Object.entries(expectedCode) as Array<[TokenFault, string]>) {
-    it(`${fault}: 503 provider_unavailable (${code}) within its bounds; everything else answers meanwhile`, async () => {
+    const name = `${fault}: 503 provider_unavailable (${code}) within its bounds; everything else answers meanwhile`
+    it(name, async () => {
       const id = await connectUser(api, bad, { provider: 'bad', ownerId: `fault-${fault}` })
       const before = await stored(id)
       const seen = bad.tokenRequests.length
@@ -171,7 +172,9 @@ describe('a full bulkhead', () => {
     },
   )
 
-  it('the refresher at a hanging provider never takes the last slot: a request-path refresh gets it at once', async () => {
+  const lastSlot =
+    'the refresher at a hanging provider never takes the last slot: a request-path refresh gets it at once'
+  it(lastSlot, async () => {
     const backlog: string[] = []
     for (let i = 0; i < 3; i++) backlog.push(await connectUser(api, bad, { provider: 'bad', ownerId: `backlog-${i}` }))
     const urgent = await connectUser(api, bad, { provider: 'bad', ownerId: 'urgent' })
