@@ -40,6 +40,10 @@ export interface Config {
   refresh: { windowSeconds: number; intervalSeconds: number; concurrencyPerProvider: number; batchSize: number }
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
+  /** Calls to one provider at a time per replica (request path and proactive refresher together). */
+  providerConcurrency: number
+  /** A forceRefresh this soon after the current tokens were obtained returns them as they are. */
+  forceRefreshMinIntervalSeconds: number
 }
 
 export class ConfigError extends BrokerError<'invalid_configuration'> {
@@ -81,6 +85,8 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
+  'PROVIDER_CONCURRENCY',
+  'FORCE_REFRESH_MIN_INTERVAL_SECONDS',
 ] as const
 
 export interface LoadOptions {
@@ -113,7 +119,6 @@ export function loadConfig(
       : readProvidersFile(providersFile, env, readFile, problems)
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
-
   const config: Config = {
     port,
     host,
@@ -144,9 +149,18 @@ export function loadConfig(
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
+    ...readProviderLimits(p),
   }
   if (problems.length) throw new ConfigError(problems)
   return config
+}
+
+/** The bulkheads and the forceRefresh coalescing that keep one provider or caller from taking the broker down. */
+function readProviderLimits(p: EnvReader): Pick<Config, 'providerConcurrency' | 'forceRefreshMinIntervalSeconds'> {
+  return {
+    providerConcurrency: p.integer('PROVIDER_CONCURRENCY', 8, 1, 1_000),
+    forceRefreshMinIntervalSeconds: p.integer('FORCE_REFRESH_MIN_INTERVAL_SECONDS', 10, 0, 3_600),
+  }
 }
 
 /** A deployment's tokens and redirect URIs must not silently name http://localhost. */

@@ -86,6 +86,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly providerSlotWaits = new Counter({
+    name: 'broker_provider_slot_waits_total',
+    help: 'Provider calls that found every slot of the provider bulkhead taken (PROVIDER_CONCURRENCY), by outcome',
+    labelNames: ['provider', 'priority', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'broker_' })
   }

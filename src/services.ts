@@ -100,6 +100,7 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
       resolveHost: deps.resolveHost,
     }),
     config.providerTimeoutMs,
+    { concurrency: config.providerConcurrency, metrics },
   )
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
@@ -120,7 +121,10 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     log,
     timings,
   })
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings, changes: deps.changes, revocationQueue })
+  const freshTokens = new FreshTokens({ ...flow, db, audit, timings, changes: deps.changes,
+    revocationQueue,
+    forceRefreshMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
+  })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,

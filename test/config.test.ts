@@ -39,6 +39,8 @@ describe('environment', () => {
     expect(c.logLevel).toBe('info')
     expect(c.bootstrap).toBeUndefined()
     expect(c.trustProxy).toBe(false)
+    expect(c.providerConcurrency).toBe(8)
+    expect(c.forceRefreshMinIntervalSeconds).toBe(10)
   })
 
   it('reads every variable', () => {
@@ -69,6 +71,8 @@ describe('environment', () => {
       RATE_LIMIT_TOKEN: '100',
       RATE_LIMIT_BROWSER: '0',
       RATE_LIMIT_ADMIN: '30',
+      PROVIDER_CONCURRENCY: '3',
+      FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
     }
     // Every variable of the contract is set here (the *_FILE forms have their own test).
     expect(Object.keys(env).sort()).toEqual(
@@ -109,6 +113,8 @@ describe('environment', () => {
     expect(c.connectSessionTtlSeconds).toBe(600)
     expect(c.refresh).toEqual({ windowSeconds: 120, intervalSeconds: 15, concurrencyPerProvider: 2, batchSize: 50 })
     expect(c.rateLimits).toEqual({ token: 100, browser: 0, admin: 30 })
+    expect(c.providerConcurrency).toBe(3)
+    expect(c.forceRefreshMinIntervalSeconds).toBe(0)
   })
 
   it('reads secrets from *_FILE variables', () => {

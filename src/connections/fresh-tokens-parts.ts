@@ -49,6 +49,8 @@ export interface FreshTokensOptions {
   revocationQueue?: Pick<RevocationQueue, 'enqueueIssued'>
   /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
   timings?: FreshTokenTimings
+  /** FORCE_REFRESH_MIN_INTERVAL_SECONDS; undefined: 0 (every forced refresh reaches the provider). */
+  forceRefreshMinIntervalSeconds?: number
 }
 
 export interface FreshTokenTimings {
@@ -63,6 +65,22 @@ export interface FreshTokenTimings {
 
 /** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
 export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
+
+/**
+ * Does a forced refresh still go to the provider? Not when the connection's current tokens
+ * were obtained (code exchange or refresh) less than FORCE_REFRESH_MIN_INTERVAL_SECONDS ago:
+ * those are handed out as they are, so a caller cannot spend the broker's client at the
+ * provider, or rotate the grant, on every call.
+ */
+export function forceStands(
+  row: Pick<ConnectionRow, 'tokenObtainedAt'>,
+  force: boolean,
+  deps: Pick<FreshTokensOptions, 'clock' | 'forceRefreshMinIntervalSeconds'>,
+): boolean {
+  if (!force || !row.tokenObtainedAt) return force
+  const age = deps.clock.now().getTime() - row.tokenObtainedAt.getTime()
+  return age >= (deps.forceRefreshMinIntervalSeconds ?? 0) * 1000
+}
 
 /** The answer for a refresh that failed at the provider without refusing the grant. */
 export function failureProblem(failure: 'configuration' | 'transient', code: string): ProblemError {

@@ -12,6 +12,7 @@ import { translateDatabaseError } from '../store/db.js'
 import { fillHeaders } from '../providers/templates.js'
 import { visibleRow, type ConnectionRow } from './connection-store.js'
 import {
+  forceStands,
   notVendable,
   reauthorizationRequired,
   type FreshTokensOptions,
@@ -47,13 +48,9 @@ export class FreshTokens {
   ): Promise<VendedToken> {
     let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
     if (row.status !== 'active') throw notVendable(row)
-    const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
-    if (refreshed)
-      row = await this.refresh(id, {
-        force: request.forceRefresh,
-        minValiditySeconds: request.minValiditySeconds,
-        actor,
-      })
+    const force = forceStands(row, request.forceRefresh, this.deps)
+    const refreshed = force || !this.isFresh(row, request.minValiditySeconds)
+    if (refreshed) row = await this.refresh(id, { force, minValiditySeconds: request.minValiditySeconds, actor })
     const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
     this.deps.audit.record({

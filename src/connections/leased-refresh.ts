@@ -18,6 +18,7 @@ import type { Tx } from '../store/db.js'
 import type { ConnectionRow } from './connection-store.js'
 import {
   failureProblem,
+  forceStands,
   reauthorizationRequired,
   type FreshTokensOptions,
   type FreshTokenTimings,
@@ -77,7 +78,8 @@ export class LeasedRefresh {
     if (row.status === 'reauthorization_required') return { done: { error: reauthorizationRequired(row) } }
     // Another caller (this replica or another) refreshed since this request began.
     const refreshedSince = row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
-    if (refreshedSince || (!request.force && this.isFresh(row, request.minValiditySeconds))) return { done: { row } }
+    const force = forceStands(row, request.force, this.deps)
+    if (refreshedSince || (!force && this.isFresh(row, request.minValiditySeconds))) return { done: { row } }
     // Or its refresh failed at the provider meanwhile: that is our answer too.
     const failedSince =
       row.lastErrorAt !== null && row.lastErrorAt >= requestedAt && row.lastErrorCode !== null

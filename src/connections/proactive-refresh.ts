@@ -7,7 +7,9 @@
 //   (refresh_not_before) for the time a refresh can take, so no two replicas take the same row.
 // - The refresh itself is the API's exactly-once path (FreshTokens.refresh): row lock, re-read,
 //   nothing done if someone refreshed meanwhile.
-// - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica.
+// - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica, within the
+//   provider's bulkhead (oauth/bulkhead.ts), where request-path callers come first.
+// - Full batches are followed by the next at once (bounded per pass), so a backlog drains.
 // - A transient failure backs off exponentially with jitter (30 s doubling, at most 1 h); a
 //   connection in reauthorization_required is never selected: no retry storm for dead grants.
 import type { Logger } from 'pino'
@@ -16,6 +18,7 @@ import { ProblemError } from '../errors.js'
 import { DecryptionError } from '../store/encryption.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import type { ConnectionStore } from './connection-store.js'
+import { inBackground } from '../oauth/bulkhead.js'
 import type { FreshTokens } from './fresh-tokens.js'
 import { claimParameters, type DueConnection, type RefresherOptions } from './refresh-schedule.js'
 
@@ -28,6 +31,9 @@ export interface ProactiveRefresherOptions {
   log: Logger
   options: RefresherOptions
 }
+
+/** A pass claims batch after batch while they come back full, at most this many. */
+export const MAX_BATCHES_PER_PASS = 50
 
 export interface TickResult {
   claimed: number
@@ -66,10 +72,27 @@ export class ProactiveRefresher {
     await this.running?.catch(() => undefined)
   }
 
-  /** One pass: claim what is due (up to a batch) and refresh it. Concurrent calls share one pass. */
+  /**
+   * One pass: claim what is due, a batch at a time, and refresh it; concurrent calls share one
+   * pass. A full batch means more may be due: the next is claimed at once, so a backlog drains
+   * at the provider bulkheads' pace, not one batch per interval; at most MAX_BATCHES_PER_PASS,
+   * and stop() ends the pass after the batch in hand. Provider calls run at background priority.
+   */
   tick(): Promise<TickResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined))
+    this.running ??= inBackground(() => this.drain()).finally(() => (this.running = undefined))
     return this.running
+  }
+
+  private async drain(): Promise<TickResult> {
+    const total: TickResult = { claimed: 0, refreshed: 0, failed: 0 }
+    for (let batch = 0; batch < MAX_BATCHES_PER_PASS && !this.stopped; batch++) {
+      const result = await this.pass()
+      total.claimed += result.claimed
+      total.refreshed += result.refreshed
+      total.failed += result.failed
+      if (result.claimed < this.deps.options.batchSize) break
+    }
+    return total
   }
 
   private async pass(): Promise<TickResult> {

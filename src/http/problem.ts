@@ -6,6 +6,12 @@ import { PROBLEMS, ProblemError, securityEventOf, type ProblemCode } from '../er
 import { isDatabaseUnavailable } from '../store/db.js'
 import { DecryptionError } from '../store/encryption.js'
 
+/**
+ * Retry-After on a provider that is down or busy (its bulkhead full): a slot comes free, or
+ * a failing provider is asked again, within a few seconds.
+ */
+export const PROVIDER_RETRY_AFTER_SECONDS = 5
+
 export function sendProblem(
   reply: FastifyReply,
   code: ProblemCode,
@@ -13,6 +19,7 @@ export function sendProblem(
   extra?: Record<string, unknown>,
 ): FastifyReply {
   const { status, title } = PROBLEMS[code]
+  if (code === 'provider_unavailable') reply.header('retry-after', String(PROVIDER_RETRY_AFTER_SECONDS))
   return reply
     .code(status)
     .type('application/problem+json')

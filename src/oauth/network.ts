@@ -11,6 +11,9 @@ import { BlockList, isIP } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { BrokerError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { ProviderHttpOptions } from './http.js'
+import { ProviderSlots } from './provider-slots.js'
 
 /**
  * - `public`: anything else;
@@ -207,20 +210,38 @@ export function createDispatchers(options: {
   }
 }
 
-/** Which dispatcher and timeout a call to a provider uses. */
+/** Which dispatcher, timeout and bulkhead a call to a provider uses. */
 export class ProviderNetwork {
+  private slots = new Map<string, ProviderSlots>()
+
+  /** `concurrency`: PROVIDER_CONCURRENCY, calls at a time to one provider from this replica. */
   constructor(
     private dispatchers: Dispatchers,
     readonly timeoutMs: number,
+    private readonly bulkheads: { concurrency: number; metrics?: Metrics } = { concurrency: Infinity },
   ) {}
 
   get allowPrivate(): boolean {
     return this.dispatchers.allowPrivate
   }
 
-  http(provider: object): { timeoutMs: number; dispatcher: Dispatcher } {
-    const guarded = 'userSuppliedHosts' in provider && provider.userSuppliedHosts === true
-    return { timeoutMs: this.timeoutMs, dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard }
+  http(provider: { key?: string; userSuppliedHosts?: boolean }): ProviderHttpOptions {
+    const guarded = provider.userSuppliedHosts === true
+    return {
+      timeoutMs: this.timeoutMs,
+      dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard,
+      slots: provider.key === undefined ? undefined : this.slotsFor(provider.key),
+    }
+  }
+
+  private slotsFor(key: string): ProviderSlots | undefined {
+    if (!Number.isFinite(this.bulkheads.concurrency)) return undefined
+    let slots = this.slots.get(key)
+    if (!slots) {
+      slots = new ProviderSlots(key, this.bulkheads.concurrency, this.bulkheads.metrics)
+      this.slots.set(key, slots)
+    }
+    return slots
   }
 
   close(): Promise<void> {
