@@ -121,7 +121,12 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     log,
     timings,
   })
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings, changes: deps.changes,
+  const freshTokens = new FreshTokens({
+    ...flow,
+    db,
+    audit,
+    timings,
+    changes: deps.changes,
     revocationQueue,
     forceRefreshMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
   })
