@@ -23,6 +23,7 @@ import { translateDatabaseError, type Tx } from '../store/db.js'
 import { visibleRow, type ConnectionRow } from './connection-store.js'
 import {
   failureProblem,
+  notVendable,
   reauthorizationRequired,
   type FreshTokensOptions,
   type FreshTokenTimings,
@@ -58,8 +59,7 @@ export class FreshTokens {
     namespaces: readonly string[],
   ): Promise<VendedToken> {
     let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
-    if (row.status === 'reauthorization_required') throw reauthorizationRequired(row)
-    if (row.status === 'pending_confirmation') throw problem('confirmation_pending')
+    if (row.status !== 'active') throw notVendable(row)
     const refreshed = request.forceRefresh || !this.isFresh(row, request.minValiditySeconds)
     if (refreshed)
       row = await this.refresh(id, {
