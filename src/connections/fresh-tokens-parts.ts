@@ -106,6 +106,7 @@ export function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErr
   )
 }
 
+/** A live row that is not `active`: it waits for its service's confirmation, or needs its user again. */
 export function notVendable(row: Pick<ConnectionRow, 'id' | 'status' | 'lastErrorCode'>): ProblemError {
   return row.status === 'pending_confirmation' ? problem('confirmation_pending') : reauthorizationRequired(row)
 }
