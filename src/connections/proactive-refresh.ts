@@ -5,8 +5,8 @@
 //
 // - Replicas share the work: due rows are claimed with FOR UPDATE SKIP LOCKED and leased
 //   (refresh_not_before) for the time a refresh can take, so no two replicas take the same row.
-// - The refresh itself is the API's exactly-once path (FreshTokens.refresh): row lock, re-read,
-//   nothing done if someone refreshed meanwhile.
+// - The refresh itself is the API's exactly-once path (FreshTokens.refresh): lease on the row,
+//   re-read, nothing done if someone refreshed meanwhile; rows under a live lease are not claimed.
 // - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica, within the
 //   provider's bulkhead (oauth/bulkhead.ts), where request-path callers come first.
 // - Full batches are followed by the next at once (bounded per pass), so a backlog drains.

@@ -186,6 +186,30 @@ describe('the refresh lease', () => {
   })
 })
 
+describe('a replica that died holding the lease', () => {
+  it('keeps the others waiting only until its lease runs out; then one of them refreshes', async () => {
+    const { id, restore } = await nearExpiry('lease-dead')
+    try {
+      const before = gate.refreshTokens.length
+      // A lease no notification will ever release: the waiter's poll sees it run out.
+      await sql(
+        one.databaseUrl,
+        "UPDATE connections SET refresh_lease_owner = 'dead', refresh_lease_until = now() + interval '1.5 s' " +
+          'WHERE id = $1',
+        [id],
+      )
+      const started = Date.now()
+      const token = await vend(two, id)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000)
+      expect(token.accessToken).toBe(`gate-at-${before + 1}`)
+      expect(gate.refreshTokens.length - before).toBe(1)
+      expect(await stored(id)).toMatchObject({ rt: `gate-rt-${before + 1}`, lease: null })
+    } finally {
+      restore()
+    }
+  })
+})
+
 describe('shutdown', () => {
   it('waits for a refresh in flight and stores its rotated tokens before the pool closes', async () => {
     const providers = { gate: providerEntryFor(as, { tokenUrl: gate.url, revocationUrl: undefined }) }
