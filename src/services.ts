@@ -17,6 +17,8 @@ import { SigningKeys } from './issuer/signing-keys.js'
 import { Metrics } from './metrics.js'
 import { ClientAssertions } from './service-clients/client-assertions.js'
 import { ServiceClients } from './service-clients/service-clients.js'
+import { loadSecretHashKey } from './service-clients/secret-hash-key.js'
+import { ClientSecrets } from './service-clients/secrets.js'
 import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
@@ -73,7 +75,9 @@ function createCoreServices(config: Config, deps: Deps) {
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
-  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock })
+  const secrets = new ClientSecrets(() => loadSecretHashKey(db, keyring))
+  secrets.kdf.onRun = () => metrics.slowHashes.inc()
+  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock, secrets })
   const assertions = new ClientAssertions({ db, clients, clock, issuer: config.publicUrl })
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
@@ -126,6 +130,7 @@ export function createServices(config: Config, deps: Deps): Services {
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
+      await clients.secrets.ready()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
