@@ -40,6 +40,10 @@ export interface Config {
   refresh: { windowSeconds: number; intervalSeconds: number; concurrencyPerProvider: number; batchSize: number }
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
+  /** Session limits of the broker's database connections (not migrations'); 0 turns one off. */
+  databaseTimeouts: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number }
+  /** Days audit events are kept; 0 keeps them forever. */
+  auditRetentionDays: number
 }
 
 export class ConfigError extends BrokerError<'invalid_configuration'> {
@@ -81,6 +85,9 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'AUDIT_RETENTION_DAYS',
 ] as const
 
 export interface LoadOptions {
@@ -144,6 +151,11 @@ export function loadConfig(
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
+    databaseTimeouts: {
+      statementTimeoutMs: p.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      idleInTransactionTimeoutMs: p.integer('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    },
+    auditRetentionDays: p.integer('AUDIT_RETENTION_DAYS', 90, 0, 36_500),
   }
   if (problems.length) throw new ConfigError(problems)
   return config

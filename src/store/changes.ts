@@ -5,6 +5,7 @@
 // drop everything they hold.
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { KEEPALIVE } from './db.js'
 
 export const CHANGES_CHANNEL = 'oauth_broker_changes'
 
@@ -51,7 +52,7 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'oauth-broker-listen' })
+    const client = new pg.Client({ connectionString: this.url, application_name: 'oauth-broker-listen', ...KEEPALIVE })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
     client.on('notification', (msg) => {
