@@ -23,6 +23,7 @@ import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
+import { brokerPurgeRules, Retention } from './store/retention.js'
 
 export interface Deps {
   db: Database
@@ -61,6 +62,8 @@ export interface Services {
   freshTokens: FreshTokens
   revocations: Revocations
   refresher: ProactiveRefresher
+  /** The periodic purge of ever-growing tables; other parts add their tables to it. */
+  retention: Retention
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -121,12 +124,14 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
-  const { audit, clients, assertions, keys } = core
-  const { connect, refresher } = connectionServices
-  let purgeTimer: NodeJS.Timeout | undefined
+  const { audit, clients, keys } = core
+  const { refresher } = connectionServices
+  const retention = new Retention(core.db, core.clock, core.log)
+  for (const rule of brokerPurgeRules(config.auditRetentionDays)) retention.add(rule)
   return {
     ...core,
     ...connectionServices,
+    retention,
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
@@ -135,13 +140,10 @@ export function createServices(config: Config, deps: Deps): Services {
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
-      // Expired connect sessions and the jtis of expired client assertions.
-      const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
-      purgeTimer = setInterval(() => void purge(), 10 * 60_000)
-      purgeTimer.unref()
+      retention.start(10 * 60_000)
     },
     async stop() {
-      clearInterval(purgeTimer)
+      await retention.stop()
       await refresher.stop()
       keys.stop()
       clients.stop()

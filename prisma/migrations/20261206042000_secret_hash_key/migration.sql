@@ -10,3 +10,7 @@ CREATE TABLE "secret_hash_keys" (
 
     CONSTRAINT "secret_hash_keys_pkey" PRIMARY KEY ("id")
 );
+
+-- The retention purge deletes audit events by age (store/retention.ts).
+-- CreateIndex
+CREATE INDEX "audit_events_occurred_at_idx" ON "audit_events"("occurred_at");
