@@ -13,6 +13,16 @@ export interface SecretColumns {
   previousSecretExpiresAt: Date | null
 }
 
+/** The secret columns of a client, null for an unknown id: one plain query, as refusals are the cheap path. */
+export async function readSecretColumns(db: Database, clientId: string): Promise<SecretColumns | null> {
+  const { rows } = await db.pool.query<SecretColumns>(
+    `SELECT id, secret_hash AS "secretHash", previous_secret_hash AS "previousSecretHash",
+       previous_secret_expires_at AS "previousSecretExpiresAt" FROM service_clients WHERE id = $1`,
+    [clientId],
+  )
+  return rows[0] ?? null
+}
+
 /** Which of the row's secrets `secret` is; false for none (or no row). */
 export async function secretMatch(
   secrets: ClientSecrets,

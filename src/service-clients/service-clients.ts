@@ -20,7 +20,7 @@ import {
 } from './client-record.js'
 import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
 import { SCOPES } from './scopes.js'
-import { migrateToFastHash, secretMatch } from './client-authentication.js'
+import { migrateToFastHash, readSecretColumns, secretMatch } from './client-authentication.js'
 import { ClientSecrets, generateClientId, generateClientSecret } from './secrets.js'
 
 export type { Admin, NewServiceClient, ServiceClient, ServiceClientChanges } from './client-record.js'
@@ -226,7 +226,7 @@ export class ServiceClients {
 
   /** Checks a client id and secret: the current one, or the previous one during a rotation's overlap. */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
-    const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId } })
+    const row = await readSecretColumns(this.db, clientId)
     const context = { now: this.now(), bootstrapId: this.options.bootstrap?.clientId }
     const match = await secretMatch(this.secrets, row, secret, context)
     if (!row || !match) return undefined
@@ -234,7 +234,8 @@ export class ServiceClients {
     const previousSecretExpiresAt = row.previousSecretExpiresAt?.toISOString()
     if (match === 'previous')
       this.log.info({ clientId, previousSecretExpiresAt }, 'client authenticated with its previous secret')
-    return toClient(row)
+    const client = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId }, select: PUBLIC_COLUMNS })
+    return client ? toClient(client) : undefined
   }
 
   /** The keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only one. */

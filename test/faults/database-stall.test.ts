@@ -4,11 +4,14 @@
 // at 1 s: the server ends the idle transaction and frees the lock within that second;
 // the broker's query fails within the statement timeout plus its 5 s margin and the
 // pool drops the connection; once the proxy forwards again the next request succeeds.
-// (TCP keepalive cannot see this partition: the proxy's kernel answers the probes.)
+// (TCP keepalive cannot see this partition: the proxy's kernel answers the probes.) The
+// change feed's LISTEN connection, which only receives, notices by its ping and reconnects.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { BOOTSTRAP_ID, startBroker, type TestBroker } from '../support/broker.js'
 import { createDatabase } from '../support/db.js'
+import { ChangeFeed } from '../../src/store/changes.js'
+import pino from 'pino'
 import { printFigures, sql, waitFor } from '../support/faults.js'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
@@ -103,5 +106,19 @@ describe('a database that stops answering mid-transaction', () => {
     )
     expect(recovered).toBe(true)
     figures.recoveredAfterMs = Date.now() - stalledAt
+  }, 30_000)
+
+  it('the change feed notices its silent connection by its ping and reconnects once the proxy forwards', async () => {
+    const feed = new ChangeFeed(proxy.url(database.url), pino({ level: 'silent' }), { intervalMs: 300, timeoutMs: 700 })
+    onTestFinished(() => feed.close())
+    await feed.start()
+    expect(feed.connected).toBe(true)
+    proxy.stall()
+    const stalledAt = Date.now()
+    await waitFor(() => !feed.connected, 5_000, 'the feed to notice the silence', 50)
+    figures.feedNoticedAfterMs = Date.now() - stalledAt
+    proxy.up()
+    await waitFor(() => feed.connected, 10_000, 'the feed to reconnect', 50)
+    figures.feedBackAfterMs = Date.now() - stalledAt
   }, 30_000)
 })
