@@ -126,7 +126,8 @@ async function main() {
     await legitLoop
     console.log(
       `\nflood of ${FLOOD} wrong secrets from ${ADDRESSES} addresses (${IN_FLIGHT} in flight): ` +
-        `${floodRun.wallMs.toFixed(0)} ms, ${JSON.stringify(Object.fromEntries(floodRun.statuses as Map<number, number>))}`,
+        `${floodRun.wallMs.toFixed(0)} ms, ` +
+        JSON.stringify(Object.fromEntries(floodRun.statuses as Map<number, number>)),
     )
     console.log(
       `legitimate client during it: ${latencies.length} requests, p50 ${quantile(latencies, 0.5).toFixed(1)} ms, ` +

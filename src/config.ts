@@ -151,14 +151,21 @@ export function loadConfig(
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
+    ...readLimits(p),
+  }
+  if (problems.length) throw new ConfigError(problems)
+  return config
+}
+
+/** Database session limits and audit retention (docs/operations.md). */
+function readLimits(p: EnvReader): Pick<Config, 'databaseTimeouts' | 'auditRetentionDays'> {
+  return {
     databaseTimeouts: {
       statementTimeoutMs: p.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
       idleInTransactionTimeoutMs: p.integer('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
     },
     auditRetentionDays: p.integer('AUDIT_RETENTION_DAYS', 90, 0, 36_500),
   }
-  if (problems.length) throw new ConfigError(problems)
-  return config
 }
 
 /** A deployment's tokens and redirect URIs must not silently name http://localhost. */

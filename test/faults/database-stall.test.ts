@@ -78,7 +78,8 @@ describe('a database that stops answering mid-transaction', () => {
     expect(figures.lockFreedAfterMs).toBeLessThan(5_000)
     const sessions = await sql(
       database.url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'oauth-broker' AND state LIKE 'idle in transaction%'",
+      'SELECT count(*)::int AS n FROM pg_stat_activity ' +
+        "WHERE application_name = 'oauth-broker' AND state LIKE 'idle in transaction%'",
     )
     expect(sessions[0]!.n).toBe(0)
 

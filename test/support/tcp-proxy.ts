@@ -3,7 +3,8 @@
 // with a TCP RST; `up()` lets traffic through again; `retarget()` sends new connections to
 // another server (a PostgreSQL that came back on another port, as behind a stable service
 // address); `stall()` stops forwarding without closing anything (a silent partition: no
-// FIN, no RST, new connections accepted and never answered) until `up()`. Used for faults no real database produces on demand at the right time.
+// FIN, no RST, new connections accepted and never answered) until `up()`. Used for faults
+// no real database produces on demand at the right time.
 import { createServer, connect, type Socket } from 'node:net'
 
 export interface TcpProxy {
