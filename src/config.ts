@@ -102,7 +102,6 @@ export function loadConfig(
 ): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
-
   const port = p.integer('PORT', 3000, 0, 65535)
   const host = p.string('HOST') ?? '0.0.0.0'
   const publicUrl = parsePublicUrl(p.string('PUBLIC_URL') ?? `http://localhost:${port}`, problems)
