@@ -11,6 +11,7 @@ import { brokerTokenAuth } from './http/auth.js'
 import { registerDocs } from './http/docs.js'
 import { renderErrorPage } from './http/pages.js'
 import { registerProblemHandling, routerRefusal } from './http/problem.js'
+import { rateLimitKey } from './http/rate-limits.js'
 import { Problem } from './http/schemas/common.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
 import { connectRoutes } from './http/routes/connect.js'
@@ -94,6 +95,7 @@ async function registerInfrastructure(app: FastifyInstance): Promise<void> {
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,
+    keyGenerator: (request) => rateLimitKey(request.ip),
     errorResponseBuilder: (_request, context) => {
       const err = new Error(`rate limit exceeded, retry in ${Math.ceil(context.ttl / 1000)} s`) as Error & {
         statusCode: number

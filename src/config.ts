@@ -44,6 +44,10 @@ export interface Config {
   providerConcurrency: number
   /** A forceRefresh this soon after the current tokens were obtained returns them as they are. */
   forceRefreshMinIntervalSeconds: number
+  /** Session limits of the broker's database connections (not migrations'); 0 turns one off. */
+  databaseTimeouts: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number }
+  /** Days audit events are kept; 0 keeps them forever. */
+  auditRetentionDays: number
 }
 
 export class ConfigError extends BrokerError<'invalid_configuration'> {
@@ -87,6 +91,9 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_ADMIN',
   'PROVIDER_CONCURRENCY',
   'FORCE_REFRESH_MIN_INTERVAL_SECONDS',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'AUDIT_RETENTION_DAYS',
 ] as const
 
 export interface LoadOptions {
@@ -101,7 +108,6 @@ export function loadConfig(
 ): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
-
   const port = p.integer('PORT', 3000, 0, 65535)
   const host = p.string('HOST') ?? '0.0.0.0'
   const publicUrl = parsePublicUrl(p.string('PUBLIC_URL') ?? `http://localhost:${port}`, problems)
@@ -150,6 +156,7 @@ export function loadConfig(
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
     ...readProviderLimits(p),
+    ...readLimits(p),
   }
   if (problems.length) throw new ConfigError(problems)
   return config
@@ -160,6 +167,17 @@ function readProviderLimits(p: EnvReader): Pick<Config, 'providerConcurrency' | 
   return {
     providerConcurrency: p.integer('PROVIDER_CONCURRENCY', 8, 1, 1_000),
     forceRefreshMinIntervalSeconds: p.integer('FORCE_REFRESH_MIN_INTERVAL_SECONDS', 10, 0, 3_600),
+  }
+}
+
+/** Database session limits and audit retention (docs/operations.md). */
+function readLimits(p: EnvReader): Pick<Config, 'databaseTimeouts' | 'auditRetentionDays'> {
+  return {
+    databaseTimeouts: {
+      statementTimeoutMs: p.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      idleInTransactionTimeoutMs: p.integer('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    },
+    auditRetentionDays: p.integer('AUDIT_RETENTION_DAYS', 90, 0, 36_500),
   }
 }
 

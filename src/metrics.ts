@@ -44,6 +44,12 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly slowHashes = new Counter({
+    name: 'broker_secret_slow_hashes_total',
+    help: 'scrypt runs for client secrets (operator-chosen secrets and not yet migrated hashes only)',
+    registers: [this.registry],
+  })
+
   readonly tokensVended = new Counter({
     name: 'broker_provider_tokens_vended_total',
     help: 'Provider access tokens handed out to service clients',

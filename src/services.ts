@@ -20,10 +20,13 @@ import { SigningKeys } from './issuer/signing-keys.js'
 import { Metrics } from './metrics.js'
 import { ClientAssertions } from './service-clients/client-assertions.js'
 import { ServiceClients } from './service-clients/service-clients.js'
+import { loadSecretHashKey } from './service-clients/secret-hash-key.js'
+import { ClientSecrets } from './service-clients/secrets.js'
 import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
+import { brokerPurgeRules, Retention } from './store/retention.js'
 
 export interface Deps {
   db: Database
@@ -67,6 +70,8 @@ export interface Services {
   /** Confirming the end user of a connect flow: held grants, their codes, the expiry sweep. */
   confirmations: Confirmations
   pending: PendingGrants
+  /** The periodic purge of ever-growing tables; other parts add their tables to it. */
+  retention: Retention
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -81,7 +86,9 @@ function createCoreServices(config: Config, deps: Deps) {
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
-  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock })
+  const secrets = new ClientSecrets(() => loadSecretHashKey(db, keyring))
+  secrets.kdf.onRun = () => metrics.slowHashes.inc()
+  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock, secrets })
   const assertions = new ClientAssertions({ db, clients, clock, issuer: config.publicUrl })
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
@@ -169,32 +176,32 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
-  const { audit, clients, assertions, keys } = core
-  const { connect, refresher, confirmations, revocationQueue, freshTokens } = connectionServices
-  let purgeTimer: NodeJS.Timeout | undefined
+  const { audit, clients, keys } = core
+  const { refresher, confirmations, revocationQueue, freshTokens } = connectionServices
+  const retention = new Retention(core.db, core.clock, core.log)
+  for (const rule of brokerPurgeRules(config.auditRetentionDays)) retention.add(rule)
   let sweepTimer: NodeJS.Timeout | undefined
   return {
     ...core,
     ...connectionServices,
+    retention,
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
+      await clients.secrets.ready()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
       revocationQueue.start()
-      // Expired connect sessions and the jtis of expired client assertions.
-      const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
-      purgeTimer = setInterval(() => void purge(), 10 * 60_000)
-      purgeTimer.unref()
+      retention.start(10 * 60_000)
       // Unconfirmed grants are discarded (and revoked) within a minute of their session's expiry.
       sweepTimer = setInterval(() => void confirmations.sweep().catch(() => undefined), 60_000)
       sweepTimer.unref()
     },
     async stop() {
-      clearInterval(purgeTimer)
       clearInterval(sweepTimer)
+      await retention.stop()
       await refresher.stop()
       await revocationQueue.stop()
       // Tokens a provider already issued are written before the pool closes.

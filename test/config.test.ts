@@ -41,6 +41,8 @@ describe('environment', () => {
     expect(c.trustProxy).toBe(false)
     expect(c.providerConcurrency).toBe(8)
     expect(c.forceRefreshMinIntervalSeconds).toBe(10)
+    expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 })
+    expect(c.auditRetentionDays).toBe(90)
   })
 
   it('reads every variable', () => {
@@ -73,6 +75,9 @@ describe('environment', () => {
       RATE_LIMIT_ADMIN: '30',
       PROVIDER_CONCURRENCY: '3',
       FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+      DATABASE_STATEMENT_TIMEOUT_MS: '15000',
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0',
+      AUDIT_RETENTION_DAYS: '30',
     }
     // Every variable of the contract is set here (the *_FILE forms have their own test).
     expect(Object.keys(env).sort()).toEqual(
@@ -112,6 +117,8 @@ describe('environment', () => {
     expect(c.shutdownTimeoutMs).toBe(4000)
     expect(c.connectSessionTtlSeconds).toBe(600)
     expect(c.refresh).toEqual({ windowSeconds: 120, intervalSeconds: 15, concurrencyPerProvider: 2, batchSize: 50 })
+    expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 15_000, idleInTransactionTimeoutMs: 0 })
+    expect(c.auditRetentionDays).toBe(30)
     expect(c.rateLimits).toEqual({ token: 100, browser: 0, admin: 30 })
     expect(c.providerConcurrency).toBe(3)
     expect(c.forceRefreshMinIntervalSeconds).toBe(0)

@@ -272,7 +272,9 @@ describe('security events', () => {
       ['connections', 'events'],
       ['connect_attempts', 'events'],
       ['revocation_queue', 'events'],
+      ['secret_hash_keys', 'events'],
     ])
+    expect(events.find((e) => e.table === 'secret_hash_keys')!.rows).toBe(1)
     expect(events.find((e) => e.table === 'signing_keys')!.rows).toBe(before.signing_keys)
     expect(events.find((e) => e.table === 'connections')!.rows).toBe(before.connections)
     expect(lines.join('')).not.toContain(newKey.split(':')[1])

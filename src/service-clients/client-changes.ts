@@ -80,3 +80,8 @@ function validReturnUrls(urls: string[]): string[] {
 export function pick<T extends object, K extends keyof T>(data: T, ...keys: K[]): Partial<Pick<T, K>> {
   return Object.fromEntries(keys.filter((k) => data[k] !== undefined).map((k) => [k, data[k]])) as Partial<Pick<T, K>>
 }
+
+/** Does the stored record already say what `data` says (list columns compared in order)? */
+export function sameRecord(stored: Record<string, unknown>, data: Record<string, string | string[]>): boolean {
+  return Object.entries(data).every(([k, v]) => String(stored[k]) === String(v))
+}

@@ -15,6 +15,7 @@ export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[
   { table: 'connect_attempts', id: 'state_hash', columns: ['code_verifier'] },
   { table: 'pending_grants', id: 'connection_id', columns: ['tokens'] },
   { table: 'revocation_queue', id: 'id', columns: ['access_token', 'refresh_token'] },
+  { table: 'secret_hash_keys', id: 'id', columns: ['hash_key'] },
 ]
 
 export async function reencryptAll(db: Database, keyring: Keyring, log: Logger): Promise<{ rows: number }> {

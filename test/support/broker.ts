@@ -147,7 +147,11 @@ export async function startBroker(
   registerEncryptionKeys(config.encryptionKeys)
   const logs = options.logs ?? []
   const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) })
-  const db = openDatabase(databaseUrl, { poolSize: config.databasePoolSize, log })
+  const db = openDatabase(databaseUrl, {
+    poolSize: config.databasePoolSize,
+    log,
+    timeouts: config.databaseTimeouts,
+  })
   const keyring = new Keyring(config.encryptionKeys ?? parseEncryptionKeys(ENCRYPTION_KEY))
   const changes = new ChangeFeed(databaseUrl, log)
   await changes.start()
