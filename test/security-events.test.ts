@@ -271,6 +271,7 @@ describe('security events', () => {
       ['signing_keys', 'events'],
       ['connections', 'events'],
       ['connect_attempts', 'events'],
+      ['pending_grants', 'events'],
       ['revocation_queue', 'events'],
       ['secret_hash_keys', 'events'],
     ])
