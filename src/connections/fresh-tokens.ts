@@ -203,7 +203,7 @@ export class FreshTokens {
           grant_type: 'refresh_token',
           refresh_token: refreshToken,
         }),
-        this.deps.network.http(provider),
+        this.deps.network.http(provider, 'refresh'),
       )
       tokens = parseTokenResponse(provider, res)
     } catch (err) {

@@ -77,7 +77,7 @@ export class Revocations {
         provider,
         row.params as Record<string, string>,
         { refreshToken: refresh.value, accessToken: access.value },
-        this.deps.network.http(provider),
+        this.deps.network.http(provider, 'revocation'),
       )
       // An unreadable token could not be sent: its revocation failed, say so.
       for (const [kind, key, opened] of [

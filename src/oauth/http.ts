@@ -23,12 +23,27 @@ export interface ProviderHttpOptions {
   timeoutMs: number
   /** oauth/network.ts: the standard one, or the guarded one for user-supplied hosts. */
   dispatcher: Dispatcher
+  /** Told each exchange's outcome (`http_2xx`..., or the failure code) and duration (the metrics). */
+  observe?: (outcome: string, seconds: number) => void
 }
 
 export async function sendProviderRequest(
   req: ProviderRequest,
   options: ProviderHttpOptions,
 ): Promise<ProviderResponse> {
+  const started = performance.now()
+  const seconds = () => (performance.now() - started) / 1000
+  try {
+    const res = await send(req, options)
+    options.observe?.(`http_${Math.floor(res.status / 100)}xx`, seconds())
+    return res
+  } catch (err) {
+    options.observe?.(err instanceof ProviderError ? err.code : 'error', seconds())
+    throw err
+  }
+}
+
+async function send(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
   const signal = AbortSignal.timeout(options.timeoutMs)
   let res: Dispatcher.ResponseData
   try {

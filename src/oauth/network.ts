@@ -11,6 +11,7 @@ import { BlockList, isIP } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { BrokerError } from '../errors.js'
+import type { ProviderHttpOptions } from './http.js'
 
 /**
  * - `public`: anything else;
@@ -207,20 +208,38 @@ export function createDispatchers(options: {
   }
 }
 
+/** What a call to a provider is for: the `operation` label of its duration metric. */
+export type ProviderOperation = 'code_exchange' | 'refresh' | 'revocation' | 'credentials'
+
+/** Told each provider call's labels and duration (metrics.ts). */
+export type ProviderCallObserver = (
+  labels: { provider: string; operation: ProviderOperation; outcome: string },
+  seconds: number,
+) => void
+
 /** Which dispatcher and timeout a call to a provider uses. */
 export class ProviderNetwork {
   constructor(
     private dispatchers: Dispatchers,
     readonly timeoutMs: number,
+    private observer?: ProviderCallObserver,
   ) {}
 
   get allowPrivate(): boolean {
     return this.dispatchers.allowPrivate
   }
 
-  http(provider: object): { timeoutMs: number; dispatcher: Dispatcher } {
+  http(provider: { key: string }, operation: ProviderOperation): ProviderHttpOptions {
     const guarded = 'userSuppliedHosts' in provider && provider.userSuppliedHosts === true
-    return { timeoutMs: this.timeoutMs, dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard }
+    const observer = this.observer
+    return {
+      timeoutMs: this.timeoutMs,
+      dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard,
+      ...(observer && {
+        observe: (outcome: string, seconds: number) =>
+          observer({ provider: provider.key, operation, outcome }, seconds),
+      }),
+    }
   }
 
   close(): Promise<void> {

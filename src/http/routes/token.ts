@@ -191,12 +191,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
         return sendOAuthError(reply, 400, 'unsupported_grant_type', `use client_credentials or ${TOKEN_EXCHANGE_GRANT}`)
       }
       if (!credentials) {
-        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        metrics.brokerTokens.inc({ outcome: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication required')
       }
       const client = await authenticate(request, credentials)
       if (!client) {
-        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        metrics.brokerTokens.inc({ outcome: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
       if (body.grant_type === TOKEN_EXCHANGE_GRANT)
@@ -216,7 +216,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
         scopes = requested
       }
       const { token, claims } = await tokens.issue(client.clientId, scopes)
-      metrics.brokerTokens.inc()
+      metrics.brokerTokens.inc({ outcome: 'issued' })
       audit.record({
         type: 'broker_token.issued',
         actor: client.clientId,
