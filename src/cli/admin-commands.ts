@@ -9,7 +9,7 @@ import {
 } from '../issuer/signing-keys.js'
 import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from '../service-clients/secrets.js'
 import { countStale, reencryptAll } from '../store/reencrypt.js'
-import { JSON_OPTION, printJson, UsageError, type Command } from './command.js'
+import { JSON_OPTION, printJson, UsageError, type Command, type Values } from './command.js'
 
 const [DEFAULT_DELAY, MIN_DELAY] = [DEFAULT_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS]
 const [DEFAULT_OVERLAP, MAX_OVERLAP] = [DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS]
@@ -63,8 +63,10 @@ const clientsCreate: Command = {
     ...JSON_OPTION,
   },
   needs: 'write',
-  async run({ services, values }) {
+  validate({ values }) {
     if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
+  },
+  async run({ services, values }) {
     const input = {
       name: String(values.name),
       scopes: list(values.scopes),
@@ -116,6 +118,13 @@ const clientsSetJwks: Command = {
   },
 }
 
+function overlapOf(values: Values): number {
+  const overlap = values.overlap === undefined ? DEFAULT_OVERLAP : Number(values.overlap)
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_OVERLAP)
+    throw new UsageError(`--overlap must be 0..${MAX_OVERLAP} seconds`)
+  return overlap
+}
+
 const clientsRotateSecret: Command = {
   name: 'clients rotate-secret',
   synopsis: '<clientId> [--overlap <seconds>]',
@@ -124,10 +133,9 @@ const clientsRotateSecret: Command = {
   options: { overlap: { type: 'string' } },
   positionals: [1, 1],
   needs: 'write',
+  validate: ({ values }) => void overlapOf(values),
   async run({ services, args, values }) {
-    const overlap = values.overlap === undefined ? DEFAULT_OVERLAP : Number(values.overlap)
-    if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_OVERLAP)
-      throw new UsageError(`--overlap must be 0..${MAX_OVERLAP} seconds`)
+    const overlap = overlapOf(values)
     printJson({ clientId: args[0], ...(await services.clients.rotateSecret(args[0]!, overlap, CLI_ADMIN)) })
     process.stderr.write('The new client secret is shown once; store it now.\n')
     return 0
@@ -141,10 +149,22 @@ const keysList: Command = {
   options: { ...JSON_OPTION },
   needs: 'read',
   async run({ services }) {
+    // As before: the first key is created (as the broker does at start) so there is one to list.
+    await services.keys.ensureKey()
     await services.keys.start(undefined)
     printJson(services.keys.list())
     return 0
   },
+}
+
+function activationDelay(values: Values): number {
+  const delay = values['activate-in'] === undefined ? DEFAULT_DELAY : Number(values['activate-in'])
+  if (!isActivationDelay(delay)) {
+    throw new UsageError(
+      `--activate-in must be ${MIN_DELAY}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
+    )
+  }
+  return delay
 }
 
 const keysRotate: Command = {
@@ -153,13 +173,9 @@ const keysRotate: Command = {
   summary: `publish a new signing key; it signs after the delay (default ${DEFAULT_DELAY} s, at least ${MIN_DELAY} s)`,
   options: { 'activate-in': { type: 'string' } },
   needs: 'write',
+  validate: ({ values }) => void activationDelay(values),
   async run({ services, values }) {
-    const delay = values['activate-in'] === undefined ? DEFAULT_DELAY : Number(values['activate-in'])
-    if (!isActivationDelay(delay)) {
-      throw new UsageError(
-        `--activate-in must be ${MIN_DELAY}..${MAX_ACTIVATION_DELAY_SECONDS} seconds (at least the JWKS cache lifetime)`,
-      )
-    }
+    const delay = activationDelay(values)
     await services.keys.ensureKey()
     await services.keys.start(undefined)
     printJson(await services.keys.rotate(delay, 'cli'))
