@@ -17,6 +17,8 @@ export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 export const CONNECTION_RESOURCE_PREFIX = 'urn:oauth-broker:connection:'
 /** The same shape as the API's connection id (schemas/connections.ts). */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,64}$/
+/** Refusals that wait on the connection's user, whatever their HTTP status: invalid_grant. */
+const NEEDS_THE_USER: readonly string[] = ['reauthorization_required', 'confirmation_pending']
 /** As POST /v1/connections/:id/access-token's default. */
 const MIN_VALIDITY_SECONDS = 60
 
@@ -123,6 +125,7 @@ function refusal(reply: FastifyReply, err: unknown): FastifyReply {
   if (!(err instanceof ProblemError)) throw err
   if (err.code === 'connection_not_found')
     return sendOAuthError(reply, 400, 'invalid_target', 'no such connection for this client')
-  if (err.status === 409) return sendOAuthError(reply, 400, 'invalid_grant', `${err.code}: ${err.message}`)
+  if (err.status === 409 || NEEDS_THE_USER.includes(err.code))
+    return sendOAuthError(reply, 400, 'invalid_grant', `${err.code}: ${err.message}`)
   throw err
 }
