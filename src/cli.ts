@@ -51,6 +51,12 @@ function findCommand(argv: string[]): { command: Command; rest: string[] } {
     const command = COMMANDS.find((c) => c.name === name)
     if (command) return { command, rest: argv.slice(words) }
   }
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `))
+  if (group.length) {
+    const actions = group.map((c) => c.name.split(' ')[1]).join(', ')
+    const action = argv[1] && !argv[1].startsWith('-') ? `unknown command: ${argv[0]} ${argv[1]}; ` : ''
+    throw new UsageError(`${action}${argv[0]} takes one of: ${actions} (see ${BIN} ${argv[0]} --help)`)
+  }
   const named = argv
     .slice(0, 2)
     .filter((w) => !w.startsWith('-'))
@@ -94,6 +100,11 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (!first) throw new UsageError(`a command is needed (see ${BIN} --help)`)
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `))
+  if (group.length && argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h')) {
+    process.stdout.write(`${group.map(commandHelp).join('\n\n')}\n`)
+    return 0
+  }
   const { command, rest } = findCommand(argv)
   const { args, values } = parse(command, rest)
   if (values.help) {

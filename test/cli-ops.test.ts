@@ -123,7 +123,7 @@ describe('cli: connections', () => {
     expect(shownJson).toMatchObject({ id: b1, provider: 'idp', ownerId: 'bob', status: 'active' })
     const missing = await cli(['connections', 'show', 'conn_nosuchconnection'])
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('connection_not_found')])
-  })
+  }, 180_000)
 
   it('revokes at the provider after a yes, not after a no or no answer, and at once with --yes', async () => {
     const [keep, gone, scripted] = [await imported('carol', 1), await imported('carol', 2), await imported('carol', 3)]
@@ -161,7 +161,7 @@ describe('cli: connections', () => {
         .map((e) => e.connectionId)
         .sort(),
     ).toEqual([gone, scripted].sort())
-  })
+  }, 180_000)
 })
 
 describe('cli: usage', () => {
@@ -173,11 +173,20 @@ describe('cli: usage', () => {
     const commandHelp = await cli(['connections', 'list', '--help'])
     expect([commandHelp.code, commandHelp.stderr]).toEqual([0, ''])
     expect(commandHelp.stdout).toMatch(/^usage: oauth-broker connections list .*--owner <ownerId>/)
+    const group = await cli(['connections', '--help'])
+    expect(group.code).toBe(0)
+    for (const action of ['list', 'show', 'revoke'])
+      expect(group.stdout).toContain(`oauth-broker connections ${action}`)
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
     expect((await cli(['--version'])).stdout).toBe(`oauth-broker ${pkg.version}\n`)
+    // The package's bin, as `npx oauth-broker` runs it (offline: never the registry's namesake).
+    const npx = await exec('npx', ['--offline', 'oauth-broker', '--version'], { cwd: ROOT, env: env() })
+    expect(npx.stdout).toBe(`oauth-broker ${pkg.version}\n`)
     for (const [args, message] of [
       [[], 'a command is needed'],
       [['frobnicate'], 'unknown command: frobnicate'],
+      [['connections'], 'connections takes one of: list, show, revoke'],
+      [['connections', 'delete', 'conn_1'], 'unknown command: connections delete'],
       [['connections', 'list', '--bogus'], 'unknown option --bogus'],
       [['connections', 'list', '--status', 'sleeping'], '--status must be one of'],
       [['connections', 'list', '--limit', '0'], '--limit must be'],
@@ -194,7 +203,7 @@ describe('cli: usage', () => {
       expect(res.stderr).toContain(message)
       expect(res.stderr.trim().split('\n')).toHaveLength(1)
     }
-  })
+  }, 180_000)
 
   it('config check validates without starting anything: exit 0, or 2 with the problems', async () => {
     const ok = await cli(['config', 'check'], {
@@ -209,7 +218,7 @@ describe('cli: usage', () => {
     expect([bad.code, bad.stdout]).toEqual([2, ''])
     expect(bad.stderr).toContain('PORT')
     expect(bad.stderr).toContain('/nonexistent/providers.yaml')
-  })
+  }, 180_000)
 })
 
 describe('cli: read-only commands', () => {
@@ -236,5 +245,5 @@ describe('cli: read-only commands', () => {
     } finally {
       await empty.drop()
     }
-  })
+  }, 180_000)
 })
