@@ -6,6 +6,7 @@
 import { exportJWK, generateKeyPair } from 'jose'
 import * as oauth from 'oauth4webapi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SECURITY_EVENTS } from '../../src/security-events.js'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, type Api } from '../support/connect.js'
 
@@ -180,6 +181,11 @@ describe('token exchange refusals', () => {
     const elsewhere = await createClient({ name: 'other-ns', scopes: ['tokens:read'], namespaces: ['elsewhere'] })
     const hidden = await exchange(elsewhere, await brokerToken(elsewhere), id).catch((err: unknown) => err)
     expect((hidden as oauth.ResponseBodyError).error).toBe('invalid_target')
+    // The same alert as the API raises for a connection of another namespace.
+    const alerts = broker.logs
+      .map((l) => JSON.parse(l) as { event?: string; clientId?: string })
+      .filter((l) => l.event === SECURITY_EVENTS.namespaceHidden && l.clientId === elsewhere.clientId)
+    expect(alerts).toHaveLength(1)
     const subject = await brokerToken(svc)
     for (const resource of [
       'urn:oauth-broker:connection:conn_doesnotexist',

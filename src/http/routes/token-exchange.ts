@@ -111,6 +111,9 @@ export async function exchangeToken(
         headers: vended.headers,
       })
   } catch (err) {
+    // A refusal worth an alert (a connection of another namespace) keeps its security event.
+    if (err instanceof ProblemError && err.event)
+      request.log.warn({ event: err.event, code: err.code, clientId: client.clientId }, 'token exchange refused')
     return refusal(reply, err)
   }
 }
