@@ -31,6 +31,9 @@ COPY package.json package-lock.json ./
 # The npm cache is a build cache mount, shared with the first stage and never in a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The ops command line on the PATH: `oauth-broker clients list` (or `npx oauth-broker ...`
+# from /app, which runs the package's bin).
+RUN chmod 755 dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/oauth-broker
 COPY prisma/migrations ./prisma/migrations
 # The node user (uid 1000) of the base image; numeric so that a runtime check of
 # "non-root" does not depend on /etc/passwd.

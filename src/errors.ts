@@ -17,6 +17,9 @@ export const OAUTH_ERRORS = {
   invalid_scope: 400,
   server_error: 500,
   temporarily_unavailable: 503,
+  // RFC 6749 §5.2 and RFC 8693 §2.2.2: the token exchange's refusals.
+  invalid_grant: 400,
+  invalid_target: 400,
 } as const
 
 export type OAuthErrorCode = keyof typeof OAUTH_ERRORS

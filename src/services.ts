@@ -2,6 +2,7 @@
 // this bundle; nothing here knows about HTTP.
 import type { Logger } from 'pino'
 import { AuditLog } from './audit/audit-log.js'
+import { registerConnectionGauge } from './connections/connection-gauge.js'
 import { ConnectionCache, MAX_AGE_MS } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
@@ -108,7 +109,9 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     }),
     config.providerTimeoutMs,
     { concurrency: config.providerConcurrency, metrics },
+    (labels, seconds) => metrics.providerRequests.observe(labels, seconds),
   )
+  registerConnectionGauge(metrics.registry, db, clock)
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
   const timings: Timings = {

@@ -137,7 +137,10 @@ export async function exchangeCode(
       redirect_uri: redirectUriFor(grant.publicUrl, provider.key),
       ...(grant.verifier ? { code_verifier: grant.verifier } : {}),
     })
-    return parseTokenResponse(provider, await sendProviderRequest(request, grant.network.http(provider)))
+    return parseTokenResponse(
+      provider,
+      await sendProviderRequest(request, grant.network.http(provider, 'code_exchange')),
+    )
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err
     // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE

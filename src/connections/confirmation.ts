@@ -234,7 +234,7 @@ export class Confirmations {
     if (provider?.mode !== 'oauth2' || !supportsRevocation(provider))
       return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
     const params = replacement.params ?? (row!.params as Record<string, string>)
-    return revokeAtProvider(provider, params, tokens, this.deps.network.http(provider))
+    return revokeAtProvider(provider, params, tokens, this.deps.network.http(provider, 'revocation'))
   }
 
   /**

@@ -39,7 +39,10 @@ export function obtain(
   provider: ApiKeyProvider | CredentialExchangeProvider,
   credentials: Record<string, unknown>,
 ) {
-  return obtainCredentials(provider, credentials, { ...network.http(provider), allowPrivate: network.allowPrivate })
+  return obtainCredentials(provider, credentials, {
+    ...network.http(provider, 'credentials'),
+    allowPrivate: network.allowPrivate,
+  })
 }
 
 export class CredentialConnections {

@@ -153,7 +153,7 @@ export class LeasedRefresh {
         grant_type: 'refresh_token',
         refresh_token: refreshToken,
       }),
-      this.deps.network.http(provider),
+      this.deps.network.http(provider, 'refresh'),
     )
     return parseTokenResponse(provider, res)
   }

@@ -98,7 +98,11 @@ export class ProactiveRefresher {
   private async pass(): Promise<TickResult> {
     const claimed = await this.claim()
     const result: TickResult = { claimed: claimed.length, refreshed: 0, failed: 0 }
-    if (!claimed.length) return result
+    const done = () => this.deps.metrics.proactiveRefreshLastPass.set(Date.now() / 1000)
+    if (!claimed.length) {
+      done()
+      return result
+    }
     const byProvider = new Map<string, Array<{ id: string; force: boolean; failures: number }>>()
     for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c])
     await Promise.all(
@@ -117,6 +121,7 @@ export class ProactiveRefresher {
       }),
     )
     this.deps.log.info(result, 'proactive refresh pass')
+    done()
     return result
   }
 

@@ -175,7 +175,12 @@ export class RevocationQueue {
       )
       return
     }
-    const result = await revokeAtProvider(provider, entry.params, tokens, this.deps.network.http(provider))
+    const result = await revokeAtProvider(
+      provider,
+      entry.params,
+      tokens,
+      this.deps.network.http(provider, 'revocation'),
+    )
     await this.settle(entry.id, result)
     for (const token of ['refreshToken', 'accessToken'] as const)
       if (result[token] !== 'no_token')

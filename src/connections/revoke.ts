@@ -75,7 +75,7 @@ export class Revocations {
       pending.provider,
       row.params as Record<string, string>,
       { refreshToken: pending.refresh.value, accessToken: pending.access.value },
-      this.deps.network.http(pending.provider),
+      this.deps.network.http(pending.provider, 'revocation'),
     )
     await this.deps.queue.settle(pending.entryId, outcome).catch((err: unknown) => {
       // The entry stays and is retried after its claim: at worst a token is revoked twice.

@@ -34,12 +34,28 @@ export interface ProviderHttpOptions {
   dispatcher: Dispatcher
   /** The provider's bulkhead; absent: unbounded (a call outside any provider's budget). */
   slots?: ProviderSlots
+  /** Told each exchange's outcome (`http_2xx`..., or the failure code) and duration (the metrics). */
+  observe?: (outcome: string, seconds: number) => void
 }
 
 export async function sendProviderRequest(
   req: ProviderRequest,
   options: ProviderHttpOptions,
 ): Promise<ProviderResponse> {
+  const started = performance.now()
+  const seconds = () => (performance.now() - started) / 1000
+  try {
+    const res = await sendInSlot(req, options)
+    options.observe?.(`http_${Math.floor(res.status / 100)}xx`, seconds())
+    return res
+  } catch (err) {
+    options.observe?.(err instanceof ProviderError ? err.code : 'error', seconds())
+    throw err
+  }
+}
+
+/** Takes a slot of the provider's bulkhead, then makes the exchange in the time left. */
+async function sendInSlot(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
   const started = Date.now()
   const release = await options.slots?.acquire(options.timeoutMs * MAX_SLOT_WAIT_SHARE)
   try {

@@ -210,6 +210,15 @@ export function createDispatchers(options: {
   }
 }
 
+/** What a call to a provider is for: the `operation` label of its duration metric. */
+export type ProviderOperation = 'code_exchange' | 'refresh' | 'revocation' | 'credentials'
+
+/** Told each provider call's labels and duration (metrics.ts). */
+export type ProviderCallObserver = (
+  labels: { provider: string; operation: ProviderOperation; outcome: string },
+  seconds: number,
+) => void
+
 /** Which dispatcher, timeout and bulkhead a call to a provider uses. */
 export class ProviderNetwork {
   private slots = new Map<string, ProviderSlots>()
@@ -219,18 +228,25 @@ export class ProviderNetwork {
     private dispatchers: Dispatchers,
     readonly timeoutMs: number,
     private readonly bulkheads: { concurrency: number; metrics?: Metrics } = { concurrency: Infinity },
+    private readonly observer?: ProviderCallObserver,
   ) {}
 
   get allowPrivate(): boolean {
     return this.dispatchers.allowPrivate
   }
 
-  http(provider: { key?: string; userSuppliedHosts?: boolean }): ProviderHttpOptions {
+  http(provider: { key?: string; userSuppliedHosts?: boolean }, operation: ProviderOperation): ProviderHttpOptions {
     const guarded = provider.userSuppliedHosts === true
+    const { observer } = this
+    const key = provider.key
     return {
       timeoutMs: this.timeoutMs,
       dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard,
-      slots: provider.key === undefined ? undefined : this.slotsFor(provider.key),
+      slots: key === undefined ? undefined : this.slotsFor(key),
+      ...(observer &&
+        key !== undefined && {
+          observe: (outcome: string, seconds: number) => observer({ provider: key, operation, outcome }, seconds),
+        }),
     }
   }
 

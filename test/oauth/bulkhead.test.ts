@@ -100,7 +100,7 @@ describe('provider calls through the bulkhead', () => {
     const metrics = new Metrics()
     const network = new ProviderNetwork(createDispatchers({ allowPrivate: true }), 300, { concurrency: 2, metrics })
     const req = { method: 'POST' as const, url, headers: {}, body: '' }
-    const busy = network.http({ key: 'busy' })
+    const busy = network.http({ key: 'busy' }, 'refresh')
     const first = [sendProviderRequest(req, busy), sendProviderRequest(req, busy)]
     const started = Date.now()
     const third = await sendProviderRequest(req, busy).catch((err: unknown) => err)
@@ -115,7 +115,7 @@ describe('provider calls through the bulkhead', () => {
     )
 
     // Another provider has slots of its own.
-    const other = sendProviderRequest(req, network.http({ key: 'other' }))
+    const other = sendProviderRequest(req, network.http({ key: 'other' }, 'refresh'))
     await new Promise((r) => setTimeout(r, 50))
     held.at(-1)!()
     expect(await other).toMatchObject({ status: 200 })
