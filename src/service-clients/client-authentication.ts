@@ -1,10 +1,12 @@
 // Client authentication with a secret (RFC 6749 §2.3.1): the current secret, or the previous
 // one during a rotation's overlap. An unknown id, or a client with keys only, costs the
 // same fast-hash work as a wrong generated secret. Only operator-chosen secrets (and
-// hashes from before the fast hash, until their client's next success) reach scrypt.
+// hashes from before the fast hash, until their client's next success) reach scrypt:
+// those cannot be told from a generated secret by its shape (a former bootstrap client
+// keeps its operator-chosen secret), so they are checked as stored.
 import type { Logger } from 'pino'
 import type { Database } from '../store/db.js'
-import { type ClientSecrets, isFastHash, looksGenerated } from './secrets.js'
+import { type ClientSecrets, isFastHash } from './secrets.js'
 
 export interface SecretColumns {
   id: string
@@ -28,21 +30,15 @@ export async function secretMatch(
   secrets: ClientSecrets,
   row: SecretColumns | null,
   secret: string,
-  context: { now: Date; bootstrapId: string | undefined },
+  now: Date,
 ): Promise<'current' | 'previous' | false> {
   if (!row?.secretHash) {
     await secrets.verifyNothing(secret)
     return false
   }
-  const check = (stored: string) => {
-    // A slow hash of a generated secret (stored before the fast hash existed): a secret
-    // of another shape cannot match it, so it never reaches scrypt.
-    if (!isFastHash(stored) && row.id !== context.bootstrapId && !looksGenerated(secret)) return false
-    return secrets.verify(secret, stored)
-  }
-  if (await check(row.secretHash)) return 'current'
-  const inOverlap = row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > context.now
-  if (!inOverlap || !(await check(row.previousSecretHash!))) return false
+  if (await secrets.verify(secret, row.secretHash)) return 'current'
+  const inOverlap = row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now
+  if (!inOverlap || !(await secrets.verify(secret, row.previousSecretHash!))) return false
   return 'previous'
 }
 

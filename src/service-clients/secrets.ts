@@ -21,11 +21,6 @@ export function generateClientId(): string {
   return `svc_${randomBytes(12).toString('base64url')}`
 }
 
-/** The shape of generateClientSecret's output: anything else cannot be a generated secret. */
-export function looksGenerated(secret: string): boolean {
-  return /^[A-Za-z0-9_-]{43}$/.test(secret)
-}
-
 export function isFastHash(stored: string): boolean {
   return stored.startsWith(`${FAST}$`)
 }

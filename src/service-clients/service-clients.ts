@@ -231,10 +231,10 @@ export class ServiceClients {
   /** Checks a client id and secret: the current one, or the previous one during a rotation's overlap. */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
     const row = await readSecretColumns(this.db, clientId)
-    const context = { now: this.now(), bootstrapId: this.options.bootstrap?.clientId }
-    const match = await secretMatch(this.secrets, row, secret, context)
+    const match = await secretMatch(this.secrets, row, secret, this.now())
     if (!row || !match) return undefined
-    if (row.id !== context.bootstrapId) await migrateToFastHash(this.db, this.secrets, { row, match, secret }, this.log)
+    if (row.id !== this.options.bootstrap?.clientId)
+      await migrateToFastHash(this.db, this.secrets, { row, match, secret }, this.log)
     const previousSecretExpiresAt = row.previousSecretExpiresAt?.toISOString()
     if (match === 'previous')
       this.log.info({ clientId, previousSecretExpiresAt }, 'client authenticated with its previous secret')
