@@ -14,7 +14,6 @@ import { sendProviderRequest } from '../oauth/http.js'
 import { failureOf, ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
 import type { RefreshableProvider } from '../providers/schema.js'
-import type { Tx } from '../store/db.js'
 import type { ConnectionRow } from './connection-store.js'
 import {
   failureProblem,
@@ -25,7 +24,7 @@ import {
   type RefreshRequest,
 } from './fresh-tokens-parts.js'
 import { persistRefresh } from './persist-refresh.js'
-import { RefreshLease, type Decision } from './refresh-lease.js'
+import { RefreshLease } from './refresh-lease.js'
 
 export type Outcome = { row: ConnectionRow } | { error: ProblemError }
 type Claimed = { row: ConnectionRow; provider: RefreshableProvider; refreshToken: string }
@@ -41,7 +40,7 @@ export class LeasedRefresh {
     private readonly isFresh: (row: ConnectionRow, minValiditySeconds: number) => boolean,
   ) {
     const leaseMs = deps.network.timeoutMs * 2 + timings.lockMarginMs
-    this.lease = new RefreshLease({ db: deps.db, store: deps.store, changes: deps.changes, leaseMs })
+    this.lease = new RefreshLease({ db: deps.db, changes: deps.changes, leaseMs })
   }
 
   get writesInFlight(): number {
@@ -58,22 +57,25 @@ export class LeasedRefresh {
     // A waiter gives up when another replica's refresh takes longer than a provider call can.
     const giveUpAt = Date.now() + this.deps.network.timeoutMs + this.timings.lockMarginMs
     for (;;) {
-      const claim = await this.lease.claim(id, (tx, row) => this.decide(tx, row, request, requestedAt))
-      if ('done' in claim) return claim.done
-      if ('claimed' in claim) return this.refreshClaimed(claim.claimed, request.actor)
+      const row = await this.deps.store.get(id)
+      const decision = await this.decide(row, request, requestedAt)
+      if (decision !== 'refresh') return decision.done
+      // Taken only over the row as read: a change since then means deciding again.
+      if (!this.lease.heldByOther(row!) && (await this.lease.claim(row!)))
+        return this.refreshClaimed(row!, request.actor)
       if (Date.now() >= giveUpAt)
         return { error: problem('provider_unavailable', 'another refresh of this connection is still running') }
-      await this.lease.waitForChange(id, Math.min(claim.heldUntil, giveUpAt))
+      const until = row!.refreshLeaseUntil?.getTime() ?? 0
+      await this.lease.waitForChange(id, Math.min(Math.max(until, Date.now() + 50), giveUpAt))
     }
   }
 
-  /** Under the row lock: reuse what another caller did meanwhile, answer without the provider, or refresh. */
+  /** On the row as read: reuse what another caller did meanwhile, answer without the provider, or refresh. */
   private async decide(
-    tx: Tx,
     row: ConnectionRow | undefined,
     request: RefreshRequest,
     requestedAt: Date,
-  ): Promise<Decision<Outcome>> {
+  ): Promise<{ done: Outcome } | 'refresh'> {
     if (!row || row.status === 'revoked') return { done: { error: problem('connection_not_found') } }
     if (row.status === 'reauthorization_required') return { done: { error: reauthorizationRequired(row) } }
     // Another caller (this replica or another) refreshed since this request began.
@@ -100,8 +102,16 @@ export class LeasedRefresh {
     if (this.deps.store.open(row, 'refresh_token')) return 'refresh'
     // Nothing to refresh with: a token that still works is handed out with its true expiry.
     if (row.expiresAt && row.expiresAt > this.deps.clock.now()) return { done: { row } }
-    await this.deps.store.requireReauthorization(tx, row, 'no_refresh_token', request.actor)
-    return { done: { error: reauthorizationRequired({ ...row, lastErrorCode: 'no_refresh_token' }) } }
+    const error = reauthorizationRequired({ ...row, lastErrorCode: 'no_refresh_token' })
+    const marked = await this.lease.fencedWrite(
+      row,
+      async (tx, current) => {
+        await this.deps.store.requireReauthorization(tx, current, 'no_refresh_token', request.actor)
+        return { error }
+      },
+      async (_tx, current) => this.current(current),
+    )
+    return { done: marked }
   }
 
   /** This replica holds the lease: the provider call (no transaction open), then the fenced write. */
@@ -165,8 +175,7 @@ export class LeasedRefresh {
    */
   private recordFailure(row: ConnectionRow, err: ProviderError, actor: string): Promise<Outcome> {
     return this.lease.fencedWrite<Outcome>(
-      row.id,
-      row.version,
+      row,
       async (tx, current) => {
         if (err.failure === 'grant') {
           await this.deps.store.requireReauthorization(tx, current, err.code, actor)
@@ -180,8 +189,12 @@ export class LeasedRefresh {
           )
         return { error: failureProblem(err.failure, err.code) }
       },
-      async (_tx, current) =>
-        current && current.status === 'active' ? { row: current } : { error: problem('connection_not_found') },
+      async (_tx, current) => this.current(current),
     )
+  }
+
+  /** After a fenced write: the row's newer grant is the answer, unless it was deleted. */
+  private current(row: ConnectionRow | undefined): Outcome {
+    return row && row.status === 'active' ? { row } : { error: problem('connection_not_found') }
   }
 }

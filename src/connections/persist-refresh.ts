@@ -62,8 +62,7 @@ function writeOnce(
   { row, tokens, actor }: Obtained,
 ): Promise<ConnectionRow | undefined> {
   return lease.fencedWrite<ConnectionRow | undefined>(
-    row.id,
-    row.version,
+    row,
     (tx, current) => deps.store.recordRefresh(tx, current, tokens, actor),
     async (tx, current) => {
       deps.log.info(

@@ -1,9 +1,9 @@
 // The refresh lease: exactly one refresh per connection across replicas without holding a
 // database connection while the provider is waited on (docs/decisions.md "Refresh lease").
 //
-// - Claim: a short transaction locks the row, decides (the row may have been refreshed or
-//   have failed meanwhile), and, when a refresh is needed and nobody else holds a live
-//   lease, writes this replica as the lease owner until `now() + leaseMs`. Commit.
+// - Claim: the caller reads the row and decides (it may have been refreshed or have failed
+//   meanwhile); when a refresh is needed, one UPDATE takes the lease until `now() + leaseMs`
+//   if the row is still as read and nobody else holds a live lease.
 // - The provider call runs with no transaction and no pool connection held.
 // - Write: a short transaction, fenced by the version the lease was claimed at: a replica
 //   whose lease expired cannot overwrite a newer grant. It releases the lease.
@@ -14,63 +14,72 @@ import { randomUUID } from 'node:crypto'
 import type { ChangeFeed } from '../store/changes.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
-import type { ConnectionRow, ConnectionStore } from './connection-store.js'
+import type { ConnectionRow } from './connection-store.js'
 
 /** How often a waiter re-reads the row when no notification came. */
 export const LEASE_POLL_MS = 500
-
-/** What the claim's decision says: an answer without the provider, or "refresh". */
-export type Decision<T> = { done: T } | 'refresh'
-
-export type Claim<T> = { done: T } | { claimed: ConnectionRow } | { heldUntil: number }
 
 export class RefreshLease {
   /** This replica's lease owner id (one per process and broker instance). */
   readonly owner = randomUUID()
 
-  constructor(private readonly deps: { db: Database; store: ConnectionStore; changes?: ChangeFeed; leaseMs: number }) {}
+  constructor(private readonly deps: { db: Database; changes?: ChangeFeed; leaseMs: number }) {}
 
-  /**
-   * In one short transaction under the row lock: `decide` on the current row; when it says
-   * refresh, take the lease unless another replica holds a live one (then `heldUntil`).
-   */
-  claim<T>(id: string, decide: (tx: Tx, row: ConnectionRow | undefined) => Promise<Decision<T>>): Promise<Claim<T>> {
-    return this.deps.db.prisma.$transaction(async (tx) => {
-      const row = await this.deps.store.lock(tx, id)
-      const decision = await decide(tx, row)
-      if (decision !== 'refresh') return decision
-      const [lease] = await tx.$queryRaw<Array<{ held: boolean; left_ms: number }>>`
-        SELECT refresh_lease_owner IS NOT NULL AND refresh_lease_owner <> ${this.owner}
-               AND refresh_lease_until > now() AS held,
-               GREATEST(0, EXTRACT(EPOCH FROM refresh_lease_until - now()) * 1000)::float8 AS left_ms
-          FROM connections WHERE id = ${id}`
-      if (lease?.held) return { heldUntil: Date.now() + Number(lease.left_ms) }
-      await tx.$executeRaw`
-        UPDATE connections
-           SET refresh_lease_owner = ${this.owner},
-               refresh_lease_until = now() + make_interval(secs => ${this.deps.leaseMs / 1000}::float8)
-         WHERE id = ${id}`
-      return { claimed: row! }
-    })
+  /** Does another instance hold a live lease on the row as read? */
+  heldByOther(row: ConnectionRow): boolean {
+    return (
+      row.refreshLeaseOwner !== null &&
+      row.refreshLeaseOwner !== this.owner &&
+      row.refreshLeaseUntil !== null &&
+      row.refreshLeaseUntil.getTime() > Date.now()
+    )
   }
 
   /**
-   * A write of the refresh's outcome, fenced: `write` runs only while the row still has the
-   * version the lease was claimed at; else `fenced` gets the current row. The lease is
-   * released in the same transaction either way.
+   * Takes the lease until `now() + leaseMs` (database time), in one statement, only if the
+   * row is still as read (`row`: the refresh was decided on it) and no other instance holds
+   * a live lease. False: the row changed or the lease is taken; read and decide again.
+   */
+  async claim(row: ConnectionRow): Promise<boolean> {
+    const taken = await this.deps.db.prisma.$executeRaw`
+      UPDATE connections
+         SET refresh_lease_owner = ${this.owner},
+             refresh_lease_until = now() + make_interval(secs => ${this.deps.leaseMs / 1000}::float8)
+       WHERE id = ${row.id} AND version = ${row.version} AND status = ${row.status}
+         AND last_refreshed_at IS NOT DISTINCT FROM ${row.lastRefreshedAt}::timestamptz
+         AND last_error_at IS NOT DISTINCT FROM ${row.lastErrorAt}::timestamptz
+         AND (refresh_lease_owner IS NULL OR refresh_lease_owner = ${this.owner} OR refresh_lease_until <= now())`
+    return taken === 1
+  }
+
+  /**
+   * A write of the refresh's outcome in one short transaction, fenced: `write` runs only
+   * while the row still has the version the lease was claimed at (`claimed.version`), and
+   * gets the row as claimed; else `fenced` gets the current row. The first statement
+   * releases the lease (if still ours) and locks the row.
    */
   fencedWrite<T>(
-    id: string,
-    fromVersion: number,
+    claimed: ConnectionRow,
     write: (tx: Tx, current: ConnectionRow) => Promise<T>,
     fenced: (tx: Tx, current: ConnectionRow | undefined) => Promise<T>,
   ): Promise<T> {
+    const id = claimed.id
     return this.deps.db.prisma.$transaction(async (tx) => {
-      const current = await this.deps.store.lock(tx, id)
-      // Released whoever wins: waiters re-read on this notification.
-      if ((await this.releaseIn(tx, id)) > 0) await notifyChange(tx, { topic: 'connection', id })
-      if (!current || current.version !== fromVersion) return fenced(tx, current)
-      return write(tx, current)
+      const [locked] = await tx.$queryRaw<Array<{ version: number }>>`
+        UPDATE connections
+           SET refresh_lease_owner = CASE WHEN refresh_lease_owner = ${this.owner}
+                                          THEN NULL ELSE refresh_lease_owner END,
+               refresh_lease_until = CASE WHEN refresh_lease_owner = ${this.owner}
+                                          THEN NULL ELSE refresh_lease_until END
+         WHERE id = ${id}
+        RETURNING version`
+      // Same version: no grant was written since the claim, so the claimed row is current
+      // in everything a write uses (id, namespace, scopes, metadata).
+      if (locked?.version === claimed.version) return write(tx, claimed)
+      // Waiters re-read on this notification.
+      await notifyChange(tx, { topic: 'connection', id })
+      const current = locked ? ((await tx.connection.findUnique({ where: { id } })) ?? undefined) : undefined
+      return fenced(tx, current)
     })
   }
 
