@@ -98,10 +98,9 @@ function createCoreServices(config: Config, deps: Deps) {
 
 type CoreServices = ReturnType<typeof createCoreServices>
 
-/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
-function createConnectionServices(core: CoreServices, deps: Deps) {
-  const { config, db, keyring, clock, log, metrics, audit } = core
-  const network = new ProviderNetwork(
+/** Outbound calls to providers: dispatchers, timeout, bulkheads and the duration metric. */
+function providerNetwork(config: Config, metrics: Metrics, deps: Deps): ProviderNetwork {
+  return new ProviderNetwork(
     createDispatchers({
       extraCaPem: config.providerCaPem,
       allowPrivate: config.allowPrivateProviderAddresses,
@@ -111,6 +110,12 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
     { concurrency: config.providerConcurrency, metrics },
     (labels, seconds) => metrics.providerRequests.observe(labels, seconds),
   )
+}
+
+/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
+function createConnectionServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
+  const network = providerNetwork(config, metrics, deps)
   registerConnectionGauge(metrics.registry, db, clock)
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
@@ -122,15 +127,7 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const revocationQueue = new RevocationQueue({
-    db,
-    keyring,
-    providers: config.providers,
-    network,
-    metrics,
-    log,
-    timings,
-  })
+  const revocationQueue = new RevocationQueue({ ...flow, db, keyring, timings })
   const freshTokens = new FreshTokens({
     ...flow,
     db,

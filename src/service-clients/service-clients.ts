@@ -1,6 +1,5 @@
-// Service clients: the internal services allowed to call the broker. The table is small
-// and read on every API call (is the token's client still registered? which return URLs
-// may it use?), so every replica keeps it in memory, reloaded on change notifications.
+// Service clients: the internal services allowed to call the broker. The table is small and read on
+// every API call (client still registered? its return URLs?): each replica keeps it in memory.
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
 import { systemClock, type Clock } from '../clock.js'
