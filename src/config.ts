@@ -7,6 +7,7 @@ import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
 import { readProvidersFile } from './providers/providers-file.js'
 import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { normalizeWebhookUrl } from './service-clients/webhook-urls.js'
 import { BrokerError } from './errors.js'
 import { bootstrapSecretProblem } from './bootstrap-secret.js'
 import { type Env, EnvReader, type ReadFile } from './env-reader.js'
@@ -24,7 +25,7 @@ export interface Config {
   encryptionKeys: EncryptionKey[] | undefined
   providersFile: string | undefined
   providers: Map<string, Provider>
-  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[] } | undefined
+  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[]; webhookUrls: string[] } | undefined
   providerTimeoutMs: number
   /** Extra CA certificates (PEM) trusted for provider calls (private intranet CAs). */
   providerCaPem: string | undefined
@@ -40,6 +41,8 @@ export interface Config {
   refresh: { windowSeconds: number; intervalSeconds: number; concurrencyPerProvider: number; batchSize: number }
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
+  /** Webhook deliveries: the delays between attempts (seconds) and the timeout of one attempt. */
+  webhooks: { retryScheduleSeconds: number[]; timeoutMs: number }
 }
 
 export class ConfigError extends BrokerError<'invalid_configuration'> {
@@ -81,6 +84,9 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
+  'BOOTSTRAP_WEBHOOK_URLS',
+  'WEBHOOK_RETRY_SCHEDULE_SECONDS',
+  'WEBHOOK_TIMEOUT_MS',
 ] as const
 
 export interface LoadOptions {
@@ -103,7 +109,6 @@ export function loadConfig(
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
   if (options.server) requirePublicUrl(p, databaseUrl, problems)
-  const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
   const bootstrap = readBootstrap(p, problems)
   const providersFile = p.string('PROVIDERS_FILE')
@@ -113,14 +118,13 @@ export function loadConfig(
       : readProvidersFile(providersFile, env, readFile, problems)
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
-
   const config: Config = {
     port,
     host,
     publicUrl,
     databaseUrl,
     databasePoolSize: p.integer('DATABASE_POOL_SIZE', 20, 2, 500),
-    dataDir,
+    dataDir: resolve(p.string('DATA_DIR') ?? './.data'),
     encryptionKeys,
     providersFile,
     providers,
@@ -144,6 +148,7 @@ export function loadConfig(
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
+    webhooks: readWebhooks(p, problems),
   }
   if (problems.length) throw new ConfigError(problems)
   return config
@@ -195,22 +200,46 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
       const problem = bootstrapSecretProblem(bootstrapSecret)
       if (problem) problems.push(`BOOTSTRAP_CLIENT_SECRET: ${problem}; generate one with \`openssl rand -hex 32\``)
     }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
+    const returnUrls = readUrls(p, 'BOOTSTRAP_RETURN_URLS', normalizeReturnUrl, problems)
+    const webhookUrls = readUrls(p, 'BOOTSTRAP_WEBHOOK_URLS', normalizeWebhookUrl, problems)
     if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls, webhookUrls }
     }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  } else {
+    for (const name of ['BOOTSTRAP_RETURN_URLS', 'BOOTSTRAP_WEBHOOK_URLS'])
+      if (p.string(name) !== undefined)
+        problems.push(`${name}: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET`)
   }
   return undefined
+}
+
+type Normalize = (raw: string) => string | { error: string }
+
+/** A comma-separated list of URLs, each normalized or reported. */
+function readUrls(p: EnvReader, name: string, normalize: Normalize, problems: string[]): string[] {
+  const items = (p.string(name) ?? '').split(',').map((s) => s.trim())
+  return items.filter(Boolean).flatMap((raw) => {
+    const normalized = normalize(raw)
+    if (typeof normalized === 'string') return [normalized]
+    problems.push(`${name}: "${raw}" ${normalized.error}`)
+    return []
+  })
+}
+
+function readWebhooks(p: EnvReader, problems: string[]): Config['webhooks'] {
+  const retryScheduleSeconds = readRetrySchedule(p.string('WEBHOOK_RETRY_SCHEDULE_SECONDS'), problems)
+  return { retryScheduleSeconds, timeoutMs: p.integer('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000) }
+}
+
+/** WEBHOOK_RETRY_SCHEDULE_SECONDS: delays between attempts, in seconds (fractions allowed). */
+function readRetrySchedule(raw: string | undefined, problems: string[]): number[] {
+  const text = raw ?? '5,300,1800,7200,18000,36000,36000'
+  const delays = text.split(',').map((s) => Number(s.trim()))
+  if (!text.trim() || delays.length > 20 || delays.some((d) => !Number.isFinite(d) || d < 0 || d > 604_800)) {
+    problems.push('WEBHOOK_RETRY_SCHEDULE_SECONDS: 1-20 comma-separated delays in seconds, each 0 to 604800')
+    return []
+  }
+  return delays
 }
 
 function readPem(path: string | undefined, readFile: ReadFile, problems: string[]): string | undefined {

@@ -21,6 +21,10 @@ import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
+import { DeliveryStore } from './webhooks/delivery-store.js'
+import { DeliveryWorker } from './webhooks/delivery-worker.js'
+import { createWebhookDispatcher } from './webhooks/sender.js'
+import { WebhookEndpoints } from './webhooks/webhook-endpoints.js'
 
 export interface Deps {
   db: Database
@@ -38,6 +42,9 @@ export interface Deps {
 export interface Timings extends FreshTokenTimings {
   /** How long a cached connection row is trusted without a change notification. */
   connectionCacheMaxAgeMs: number
+  /** The webhook delivery worker's backstop poll, and how long failing disables an endpoint. */
+  webhookPollIntervalMs?: number
+  webhookDisableAfterSeconds?: number
 }
 
 export interface Services {
@@ -59,6 +66,10 @@ export interface Services {
   freshTokens: FreshTokens
   revocations: Revocations
   refresher: ProactiveRefresher
+  /** Webhook endpoints, their deliveries, and this replica's delivery worker. */
+  webhooks: WebhookEndpoints
+  deliveries: DeliveryStore
+  deliveryWorker: DeliveryWorker
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -114,8 +125,30 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
 }
 
+/** Lifecycle events as webhooks: endpoints, the deliveries' rows, the delivery worker. */
+function createWebhookServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
+  const webhooks = new WebhookEndpoints({ db, keyring, audit, clock, log })
+  const deliveries = new DeliveryStore(db)
+  const dispatcher = createWebhookDispatcher(deps.resolveHost)
+  const deliveryWorker = new DeliveryWorker({
+    store: deliveries,
+    openSecret: (id, column, sealed) => webhooks.openSecret(id, column, sealed),
+    dispatcher,
+    metrics,
+    log,
+    options: {
+      ...config.webhooks,
+      pollIntervalMs: deps.timings?.webhookPollIntervalMs,
+      disableAfterSeconds: deps.timings?.webhookDisableAfterSeconds,
+    },
+  })
+  return { webhooks, deliveries, deliveryWorker, dispatcher }
+}
+
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
+  const { dispatcher, ...webhookServices } = createWebhookServices(core, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
   const { audit, clients, assertions, keys } = core
   const { connect, refresher } = connectionServices
@@ -123,6 +156,7 @@ export function createServices(config: Config, deps: Deps): Services {
   return {
     ...core,
     ...connectionServices,
+    ...webhookServices,
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
@@ -130,6 +164,7 @@ export function createServices(config: Config, deps: Deps): Services {
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
+      webhookServices.deliveryWorker.start(deps.changes)
       // Expired connect sessions and the jtis of expired client assertions.
       const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
       purgeTimer = setInterval(() => void purge(), 10 * 60_000)
@@ -137,7 +172,8 @@ export function createServices(config: Config, deps: Deps): Services {
     },
     async stop() {
       clearInterval(purgeTimer)
-      await refresher.stop()
+      await Promise.all([refresher.stop(), webhookServices.deliveryWorker.stop()])
+      await dispatcher.close()
       keys.stop()
       clients.stop()
       await audit.stop()

@@ -1,7 +1,7 @@
 // The owner of the connections table: every write to a connection row happens here, and
-// each life-cycle step writes the row, its audit event and its change notification in one
-// transaction. Tokens are sealed with associated data naming the row and column, and opened
-// only on the way out to a caller or a provider.
+// each life-cycle step writes the row, its audit event, its webhook event (webhooks/) and its
+// change notification in one transaction. Tokens are sealed with associated data naming the
+// row and column, and opened only on the way out to a caller or a provider.
 //
 // Steps that run under a row lock the caller holds across a provider call (refresh,
 // revocation) take that transaction (`tx`); the others open their own.
@@ -12,6 +12,7 @@ import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
+import { recordLifecycleEvent } from '../webhooks/lifecycle-events.js'
 import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
 import {
   BACKOFF_BASE_SECONDS,
@@ -134,6 +135,7 @@ export class ConnectionStore {
       })
       const detail = { provider: grant.provider.key, ownerId: grant.ownerId, mode: grant.provider.mode }
       await this.recorded(tx, row, { type: 'connection.created', actor: grant.clientId, detail })
+      await recordLifecycleEvent(tx, 'connection.created', row)
       return row
     })
   }
@@ -167,6 +169,7 @@ export class ConnectionStore {
         actor: grant.actor,
         detail: { provider: grant.provider.key },
       })
+      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
       return row
     })
   }
@@ -208,6 +211,7 @@ export class ConnectionStore {
       data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
     })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
+    await recordLifecycleEvent(tx, 'connection.reauthorization_required', row)
   }
 
   /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
@@ -225,6 +229,7 @@ export class ConnectionStore {
       },
     })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
+    await recordLifecycleEvent(tx, 'connection.deleted', row)
   }
 
   /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */

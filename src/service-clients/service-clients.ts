@@ -14,6 +14,7 @@ import {
   PUBLIC_COLUMNS,
   toClient,
   type Admin,
+  type BootstrapClient,
   type NewServiceClient,
   type ServiceClient,
   type ServiceClientChanges,
@@ -241,7 +242,7 @@ export class ServiceClients {
    * when it changed, so restarts keep the stored hash. A bootstrap client deleted through
    * the API is not recreated while the secret is the one it was deleted under.
    */
-  async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
+  async upsertBootstrap(boot: BootstrapClient): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
     const tombstone = existing
       ? null
@@ -260,6 +261,7 @@ export class ServiceClients {
       scopes: [...SCOPES],
       namespaces: [ALL_NAMESPACES],
       allowedReturnUrls: boot.returnUrls,
+      allowedWebhookUrls: boot.webhookUrls ?? [],
     }
     const unchanged = existing && sameSecret && sameRecord(existing, data)
     if (unchanged) return

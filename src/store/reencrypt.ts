@@ -13,6 +13,7 @@ export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[
   { table: 'signing_keys', id: 'kid', columns: ['private_key'], topic: 'signing_key' },
   { table: 'connections', id: 'id', columns: ['access_token', 'refresh_token'], topic: 'connection' },
   { table: 'connect_attempts', id: 'state_hash', columns: ['code_verifier'] },
+  { table: 'webhook_endpoints', id: 'id', columns: ['secret', 'previous_secret'] },
 ]
 
 export async function reencryptAll(db: Database, keyring: Keyring, log: Logger): Promise<{ rows: number }> {
