@@ -32,7 +32,7 @@ export function apiClient(broker: TestBroker, token: string): Api {
 export async function registeredClient(
   broker: TestBroker,
   admin: Api,
-  client: { name: string; scopes: string[]; allowedReturnUrls: string[] },
+  client: { name: string; scopes: string[]; allowedReturnUrls: string[]; [field: string]: unknown },
 ): Promise<Api> {
   const created = await admin('POST', '/v1/service-clients', client)
   expect(created.status).toBe(201)
