@@ -55,11 +55,17 @@ async function imported(ownerId: string, namespace?: string, caller = api): Prom
   return res.body.id as string
 }
 
+interface LifecycleEvent {
+  type: string
+  timestamp: string
+  data: { connectionId: string; status: string; sequence: number; [field: string]: unknown }
+}
+
 /** The events that reached `path` about one connection, verified with the standardwebhooks library. */
 function eventsAt(path: string, secret: string, connectionId: string) {
   return receiver
     .at(path)
-    .map((r) => ({ r, event: new Webhook(secret).verify(r.body, r.headers) as { type: string; data: any } }))
+    .map((r) => ({ r, event: new Webhook(secret).verify(r.body, r.headers) as LifecycleEvent }))
     .filter(({ event }) => event.data.connectionId === connectionId)
 }
 
