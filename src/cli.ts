@@ -25,6 +25,7 @@ const USAGE = `usage: npm run cli -- <command>
 
   migrate                                   apply pending database migrations
   clients create --name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>] [--jwks <file>]
+                 [--webhook-urls <url1,url2>]
                                             register a service client; prints its secret once,
                                             or, with --jwks (a JWK Set of public keys), none:
                                             it authenticates with private_key_jwt
@@ -39,6 +40,10 @@ const USAGE = `usage: npm run cli -- <command>
   keys list                                 list signing keys
   keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
                                             (default ${DEFAULT_DELAY} s, at least ${MIN_DELAY} s)
+  webhooks failed [--limit <n>]             failed webhook deliveries, newest first (default 50)
+  webhooks redeliver <eventId> [--endpoint <id>]
+                                            send an event again (same webhook-id) to its
+                                            endpoints, or to one
   encryption reencrypt                      re-encrypt every stored secret under the first
                                             key of ENCRYPTION_KEY
 
@@ -49,6 +54,9 @@ type Options = {
   scopes?: string
   namespaces?: string
   'return-urls'?: string
+  'webhook-urls'?: string
+  endpoint?: string
+  limit?: string
   'activate-in'?: string
   jwks?: string
   overlap?: string
@@ -66,6 +74,9 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       namespaces: { type: 'string' },
       'return-urls': { type: 'string' },
+      'webhook-urls': { type: 'string' },
+      endpoint: { type: 'string' },
+      limit: { type: 'string' },
       'activate-in': { type: 'string' },
       jwks: { type: 'string' },
       overlap: { type: 'string' },
@@ -157,6 +168,9 @@ async function run(
       out(command === 'keys list' ? keys.list() : await keys.rotate(delay, 'cli'))
       return 0
     }
+    case 'webhooks failed':
+    case 'webhooks redeliver':
+      return webhookCommand(command, arg, values, services)
     case 'encryption reencrypt': {
       const { rows } = await reencryptAll(db, keyring, log)
       const remaining = await countStale(db, keyring)
@@ -188,6 +202,7 @@ async function clientCredentials(
       scopes: list(values.scopes),
       namespaces,
       allowedReturnUrls: list(values['return-urls']),
+      allowedWebhookUrls: list(values['webhook-urls']),
       jwks,
     }
     const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
@@ -207,6 +222,20 @@ async function clientCredentials(
   out({ clientId: arg, ...(await clients.rotateSecret(arg, overlap, CLI_ADMIN)) })
   process.stderr.write('The new client secret is shown once; store it now.\n')
   return 0
+}
+
+/** Failed webhook deliveries, and sending an event again. */
+async function webhookCommand(command: string, arg: string | undefined, values: Options, { deliveries }: Services) {
+  if (command === 'webhooks failed') {
+    const limit = values.limit === undefined ? 50 : Number(values.limit)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be 1..1000')
+    out(await deliveries.failed(limit))
+    return 0
+  }
+  if (!arg) throw new UsageError('webhooks redeliver needs an event id (the webhook-id, msg_...)')
+  const count = await deliveries.redeliver(arg, values.endpoint)
+  out({ eventId: arg, deliveries: count })
+  return count > 0 ? 0 : 1
 }
 
 class UsageError extends BrokerError<'usage'> {
