@@ -234,8 +234,8 @@ function readWebhooks(p: EnvReader, problems: string[]): Config['webhooks'] {
 /** WEBHOOK_RETRY_SCHEDULE_SECONDS: delays between attempts, in seconds (fractions allowed). */
 function readRetrySchedule(raw: string | undefined, problems: string[]): number[] {
   const text = raw ?? '5,300,1800,7200,18000,36000,36000'
-  const delays = text.split(',').map((s) => Number(s.trim()))
-  if (!text.trim() || delays.length > 20 || delays.some((d) => !Number.isFinite(d) || d < 0 || d > 604_800)) {
+  const delays = text.split(',').map((s) => (s.trim() ? Number(s) : Number.NaN))
+  if (delays.length > 20 || delays.some((d) => !Number.isFinite(d) || d < 0 || d > 604_800)) {
     problems.push('WEBHOOK_RETRY_SCHEDULE_SECONDS: 1-20 comma-separated delays in seconds, each 0 to 604800')
     return []
   }
