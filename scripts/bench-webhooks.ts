@@ -16,8 +16,8 @@ import { freePort } from '../test/support/broker.js'
 import { spawnBroker, type BrokerProcess } from '../test/support/process.js'
 import { startReceiver } from '../test/support/webhook-receiver.js'
 
-const PACED_EVENTS = Number(process.env.BENCH_PACED_EVENTS ?? 300)
-const PACE_PER_SECOND = Number(process.env.BENCH_PACE ?? 30)
+const PACED_EVENTS = Number(process.env.BENCH_PACED_EVENTS ?? 200)
+const PACE_PER_SECOND = Number(process.env.BENCH_PACE ?? 10)
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -100,11 +100,14 @@ async function main() {
       imports.push(post(`${r.url}/v1/connections`, r.token, { provider: 'bench', ownerId: `u-${i}`, credentials }))
       await sleep(Math.max(0, started + ((i + 1) * 1000) / PACE_PER_SECOND - Date.now()))
     }
-    await Promise.all(imports)
-    await receiver.waitFor(() => new Set(receiver.at('/hooks/live').map((r) => r.id)).size >= PACED_EVENTS, 60_000)
+    const statuses = (await Promise.all(imports)) as Array<{ status: number; body: unknown }>
+    // On a starved machine an import can fail (no database connection in time): no event then.
+    const committed = statuses.filter((r) => r.status === 201).length
+    if (committed < PACED_EVENTS) console.log(`(${PACED_EVENTS - committed} imports failed: no event for them)`)
+    await receiver.waitFor(() => new Set(receiver.at('/hooks/live').map((r) => r.id)).size >= committed, 60_000)
     const delays = receiver.at('/hooks/live').map((r) => r.at - Date.parse(JSON.parse(r.body).timestamp))
     console.log(
-      `commit to delivery, ${PACED_EVENTS} events at ${PACE_PER_SECOND}/s: ` +
+      `commit to delivery, ${committed} events at ${PACE_PER_SECOND}/s: ` +
         `p50 ${percentile(delays, 50)} ms, p99 ${percentile(delays, 99)} ms, max ${Math.max(...delays)} ms ` +
         `(target p99 <= 1000 ms)`,
     )
@@ -114,12 +117,12 @@ async function main() {
     const db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
     const backlogUrl = `${receiver.url}/hooks/backlog`
-    for (let made = 0; made < BACKLOG; made += PACED_EVENTS) {
+    for (let made = 0; made < BACKLOG; made += committed) {
       const endpoint = await post(`${a.url}/v1/webhook-endpoints`, a.token, { url: backlogUrl, events: ['*'] })
       await db.query('UPDATE webhook_endpoints SET enabled = false WHERE id = $1', [endpoint.body.id])
       await db.query(
         'INSERT INTO webhook_deliveries (event_id, endpoint_id) SELECT id, $1 FROM webhook_events LIMIT $2',
-        [endpoint.body.id, Math.min(PACED_EVENTS, BACKLOG - made)],
+        [endpoint.body.id, Math.min(committed, BACKLOG - made)],
       )
     }
     const releasedAt = Date.now()
@@ -135,7 +138,8 @@ async function main() {
   } finally {
     await Promise.all(brokers.map((b) => b.stop()))
     await receiver.close()
-    rmSync(dir, { recursive: true, force: true })
+    if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true })
+    else console.log(`kept ${dir}`)
   }
 }
 
