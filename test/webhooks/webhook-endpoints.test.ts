@@ -1,0 +1,119 @@
+// Managing webhook endpoints: list, get, disable and re-enable, delete, the answers for
+// unknown or malformed ids; and an endpoint whose deliveries failed for 5 days is disabled
+// with a log event, then re-enabled by PATCH.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startBroker, type TestBroker } from '../support/broker.js'
+import { apiClient, type Api } from '../support/connect.js'
+import { startReceiver, type Receiver } from '../support/webhook-receiver.js'
+
+let broker: TestBroker
+let receiver: Receiver
+let api: Api
+
+beforeAll(async () => {
+  receiver = await startReceiver()
+  const idp = { authorizationUrl: 'http://127.0.0.1:1/a', tokenUrl: 'http://127.0.0.1:1/t', clientId: 'c' }
+  broker = await startBroker({
+    providers: { idp: { ...idp, clientSecret: 's', scopes: ['openid'] } },
+    env: { BOOTSTRAP_WEBHOOK_URLS: `${receiver.url}/hooks`, WEBHOOK_RETRY_SCHEDULE_SECONDS: '60' },
+    timings: { webhookPollIntervalMs: 100 },
+  })
+  api = apiClient(broker, await broker.token())
+})
+afterAll(async () => {
+  await broker?.close()
+  await receiver?.close()
+})
+
+async function imported(ownerId: string): Promise<string> {
+  const res = await api('POST', '/v1/connections', { provider: 'idp', ownerId, credentials: { accessToken: 'at-x' } })
+  expect(res.status).toBe(201)
+  return res.body.id
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300))
+
+describe('webhook endpoints', () => {
+  it('are listed, read, disabled, re-enabled and deleted; a disabled one receives nothing', async () => {
+    const created = await api('POST', '/v1/webhook-endpoints', {
+      url: `${receiver.url}/hooks/crud`,
+      events: ['connection.created', 'connection.deleted'],
+    })
+    expect(created.status).toBe(201)
+    const { id, secret, ...endpoint } = created.body
+    expect(endpoint).toEqual({
+      url: `${receiver.url}/hooks/crud`,
+      events: ['connection.created', 'connection.deleted'],
+      namespaces: ['*'],
+      enabled: true,
+      createdAt: expect.any(String),
+    })
+    const listed = await api('GET', '/v1/webhook-endpoints')
+    expect(listed.body.items).toContainEqual({ id, ...endpoint })
+    expect(JSON.stringify(listed.body)).not.toContain(secret)
+    expect((await api('GET', `/v1/webhook-endpoints/${id}`)).body).toEqual({ id, ...endpoint })
+    const sealed = await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id } })
+    expect(sealed.secret).toMatch(/^v1\./)
+    expect(sealed.secret).not.toContain(secret.slice(6))
+
+    expect((await api('PATCH', `/v1/webhook-endpoints/${id}`, { enabled: false })).body.enabled).toBe(false)
+    await imported('off')
+    await settle()
+    expect(receiver.at('/hooks/crud')).toEqual([])
+    expect((await api('PATCH', `/v1/webhook-endpoints/${id}`, { enabled: true })).body.enabled).toBe(true)
+    await imported('on')
+    await receiver.waitFor(() => receiver.at('/hooks/crud').length === 1)
+
+    expect((await api('DELETE', `/v1/webhook-endpoints/${id}`)).status).toBe(204)
+    for (const [method, path, body] of [
+      ['GET', `/v1/webhook-endpoints/${id}`],
+      ['PATCH', `/v1/webhook-endpoints/${id}`, { enabled: true }],
+      ['DELETE', `/v1/webhook-endpoints/${id}`],
+      ['POST', `/v1/webhook-endpoints/${id}/rotate-secret`],
+      ['GET', `/v1/webhook-endpoints/${id}/deliveries`],
+    ] as const) {
+      const res = await api(method, path, body)
+      expect([res.status, res.body.code], `${method} ${path}`).toEqual([404, 'webhook_endpoint_not_found'])
+    }
+  })
+
+  it('refuses malformed ids, bodies and queries with 400', async () => {
+    for (const [method, path, body] of [
+      ['GET', '/v1/webhook-endpoints/bad%20id'],
+      ['PATCH', '/v1/webhook-endpoints/whep_x', { enabled: 'yes' }],
+      ['DELETE', '/v1/webhook-endpoints/bad%20id'],
+      ['POST', '/v1/webhook-endpoints/bad%20id/rotate-secret'],
+      ['GET', '/v1/webhook-endpoints/whep_x/deliveries?limit=0'],
+      ['POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/x`, events: ['connection.refreshed'] }],
+      ['POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/x`, events: ['*', 'connection.created'] }],
+    ] as const) {
+      const res = await api(method, path, body)
+      expect(res.status, `${method} ${path}`).toBe(400)
+    }
+  })
+
+  it('disables an endpoint whose deliveries failed for 5 days, with a log event; PATCH re-enables it', async () => {
+    receiver.behave('/hooks/dead', 'status500')
+    const created = await api('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/dead`, events: ['*'] })
+    const { id } = created.body
+    await imported('dead-1')
+    await receiver.waitFor(() => receiver.at('/hooks/dead').length === 1)
+    await settle()
+    // Still enabled after a failure; the streak began just now.
+    expect((await api('GET', `/v1/webhook-endpoints/${id}`)).body.enabled).toBe(true)
+    const sixDaysAgo = new Date(Date.now() - 6 * 86_400_000)
+    await broker.db.prisma.webhookEndpoint.update({ where: { id }, data: { failingSince: sixDaysAgo } })
+    await imported('dead-2')
+    await receiver.waitFor(() => receiver.at('/hooks/dead').length === 2)
+    await settle()
+    expect((await api('GET', `/v1/webhook-endpoints/${id}`)).body.enabled).toBe(false)
+    const line = broker.logs.find((l) => l.includes('"event":"webhook.endpoint_disabled"'))
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, endpointId: id })
+    await imported('dead-3')
+    await settle()
+    expect(receiver.at('/hooks/dead')).toHaveLength(2)
+    expect((await api('PATCH', `/v1/webhook-endpoints/${id}`, { enabled: true })).body.enabled).toBe(true)
+    const row = await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id } })
+    expect(row.failingSince).toBeNull()
+  })
+})
