@@ -1,8 +1,12 @@
 // Managing webhook endpoints: list, get, disable and re-enable, delete, the answers for
 // unknown or malformed ids; and an endpoint whose deliveries failed for 5 days is disabled
 // with a log event, then re-enabled by PATCH.
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startBroker, type TestBroker } from '../support/broker.js'
+import { fieldContext, generateEncryptionKey, Keyring, parseEncryptionKeys } from '../../src/store/encryption.js'
+import { reencryptAll } from '../../src/store/reencrypt.js'
+import { ENCRYPTION_KEY, startBroker, type TestBroker } from '../support/broker.js'
+import { registerEncryptionKeys } from '../support/secrets.js'
 import { apiClient, type Api } from '../support/connect.js'
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js'
 
@@ -115,5 +119,20 @@ describe('webhook endpoints', () => {
     expect((await api('PATCH', `/v1/webhook-endpoints/${id}`, { enabled: true })).body.enabled).toBe(true)
     const row = await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id } })
     expect(row.failingSince).toBeNull()
+  })
+
+  it('re-seals endpoint secrets under a new encryption key', async () => {
+    const created = await api('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/keys`, events: ['*'] })
+    const rotated = await api('POST', `/v1/webhook-endpoints/${created.body.id}/rotate-secret`)
+    const keys = parseEncryptionKeys(`${generateEncryptionKey()},${ENCRYPTION_KEY}`)
+    registerEncryptionKeys(keys)
+    const keyring = new Keyring(keys)
+    await reencryptAll(broker.db, keyring, pino({ level: 'silent' }))
+    const row = await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: created.body.id } })
+    const open = (column: 'secret' | 'previous_secret', sealed: string) =>
+      keyring.openString(sealed, fieldContext('webhook_endpoints', row.id, column))
+    expect(keyring.isPrimary(row.secret) && keyring.isPrimary(row.previousSecret!)).toBe(true)
+    expect(open('secret', row.secret)).toBe(rotated.body.secret)
+    expect(open('previous_secret', row.previousSecret!)).toBe(created.body.secret)
   })
 })
