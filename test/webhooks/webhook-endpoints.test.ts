@@ -73,7 +73,7 @@ describe('webhook endpoints', () => {
       ['GET', `/v1/webhook-endpoints/${id}`],
       ['PATCH', `/v1/webhook-endpoints/${id}`, { enabled: true }],
       ['DELETE', `/v1/webhook-endpoints/${id}`],
-      ['POST', `/v1/webhook-endpoints/${id}/rotate-secret`],
+      ['POST', `/v1/webhook-endpoints/${id}/rotate-secret`, {}],
       ['GET', `/v1/webhook-endpoints/${id}/deliveries`],
     ] as const) {
       const res = await api(method, path, body)
@@ -123,7 +123,7 @@ describe('webhook endpoints', () => {
 
   it('re-seals endpoint secrets under a new encryption key', async () => {
     const created = await api('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/keys`, events: ['*'] })
-    const rotated = await api('POST', `/v1/webhook-endpoints/${created.body.id}/rotate-secret`)
+    const rotated = await api('POST', `/v1/webhook-endpoints/${created.body.id}/rotate-secret`, {})
     const keys = parseEncryptionKeys(`${generateEncryptionKey()},${ENCRYPTION_KEY}`)
     registerEncryptionKeys(keys)
     const keyring = new Keyring(keys)

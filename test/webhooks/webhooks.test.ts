@@ -165,7 +165,7 @@ describe('delivery', () => {
 
   it('signs with both secrets for the overlap after a rotation, then with the new one only', async () => {
     const { id: endpointId, secret: old } = await endpoint('/hooks/rotate')
-    const rotated = await api('POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`)
+    const rotated = await api('POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`, {})
     expect(rotated.status).toBe(200)
     const fresh = rotated.body.secret as string
     expect(fresh).not.toBe(old)

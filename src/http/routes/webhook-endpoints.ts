@@ -136,6 +136,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
           'one with each secret, so the receiver can roll out the new one without losing events.',
         ...common,
         params: EndpointIdParams,
+        body: Type.Object({}, { additionalProperties: false, description: 'Empty: {}' }),
         response: {
           200: json('The new secret', RotatedWebhookSecret),
           ...problems(...WITH_BODY, ...AUTHENTICATED, ...RATE_LIMITED, 404),
