@@ -271,6 +271,7 @@ describe('security events', () => {
       ['signing_keys', 'events'],
       ['connections', 'events'],
       ['connect_attempts', 'events'],
+      ['webhook_endpoints', 'events'],
     ])
     expect(events.find((e) => e.table === 'signing_keys')!.rows).toBe(before.signing_keys)
     expect(events.find((e) => e.table === 'connections')!.rows).toBe(before.connections)
