@@ -165,8 +165,13 @@ export function createServices(config: Config, deps: Deps): Services {
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
       webhookServices.deliveryWorker.start(deps.changes)
-      // Expired connect sessions and the jtis of expired client assertions.
-      const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
+      // Expired connect sessions, the jtis of expired client assertions, old webhook events.
+      const purge = () =>
+        Promise.allSettled([
+          connect.purgeExpiredSessions(),
+          assertions.purgeExpired(),
+          webhookServices.deliveries.purge(),
+        ])
       purgeTimer = setInterval(() => void purge(), 10 * 60_000)
       purgeTimer.unref()
     },

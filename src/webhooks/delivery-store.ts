@@ -135,6 +135,21 @@ export class DeliveryStore {
     return rows
   }
 
+  /**
+   * Forgets events older than `days` with their deliveries and attempts, except each
+   * connection's newest event (its sequence is where the next one counts on from) and
+   * events still pending somewhere.
+   */
+  async purge(days = 30): Promise<number> {
+    const { rowCount } = await this.db.pool.query(
+      `DELETE FROM webhook_events e WHERE e.created_at < now() - make_interval(days => $1)
+         AND EXISTS (SELECT 1 FROM webhook_events n WHERE n.connection_id = e.connection_id AND n.sequence > e.sequence)
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')`,
+      [days],
+    )
+    return rowCount ?? 0
+  }
+
   /** Sends an event again to its endpoints (all, or one): same webhook-id, attempts from 1. */
   async redeliver(eventId: string, endpointId?: string): Promise<number> {
     const { rowCount } = await this.db.pool.query(

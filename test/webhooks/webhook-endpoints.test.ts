@@ -135,4 +135,23 @@ describe('webhook endpoints', () => {
     expect(open('secret', row.secret)).toBe(rotated.body.secret)
     expect(open('previous_secret', row.previousSecret!)).toBe(created.body.secret)
   })
+
+  it("forgets events after 30 days, but never a connection's newest, so sequences keep growing", async () => {
+    await api('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/purge`, events: ['*'] })
+    const id = await imported('old')
+    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    await receiver.waitFor(() => receiver.at('/hooks/purge').length === 2)
+    await settle()
+    const old = new Date(Date.now() - 31 * 86_400_000)
+    await broker.db.prisma.webhookEvent.updateMany({ where: { connectionId: id }, data: { createdAt: old } })
+    // The other endpoints of this file (one failing, one whose secret the broker cannot open) are done too.
+    const events = { event: { connectionId: id } }
+    await broker.db.prisma.webhookDelivery.updateMany({
+      where: { ...events, status: 'pending' },
+      data: { status: 'failed' },
+    })
+    expect(await broker.app.services.deliveries.purge()).toBe(1)
+    const left = await broker.db.prisma.webhookEvent.findMany({ where: { connectionId: id } })
+    expect(left.map((e) => [e.type, e.sequence])).toEqual([['connection.deleted', 2]])
+  })
 })
