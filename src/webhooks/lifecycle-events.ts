@@ -52,6 +52,9 @@ const FAN_OUT_SQL = `
  * grows per connection: every caller holds the connection's row lock (or created the row).
  */
 export async function recordLifecycleEvent(tx: Tx, type: EventType, connection: LifecycleConnection): Promise<void> {
+  // connection.created means usable: a connection created in another state (awaiting its
+  // confirmation, say) is announced by the step that makes it active, with the same call.
+  if (type === 'connection.created' && connection.status !== 'active') return
   const rows = await tx.$queryRawUnsafe<Array<{ next: number }>>(
     'SELECT coalesce(max(sequence), 0)::int + 1 AS next FROM webhook_events WHERE connection_id = $1',
     connection.id,
