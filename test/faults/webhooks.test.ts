@@ -86,7 +86,7 @@ async function call(broker: BrokerProcess, method: string, path: string, body?: 
 
 async function endpoint(broker: BrokerProcess, path: string): Promise<{ id: string; secret: string }> {
   const res = await call(broker, 'POST', '/v1/webhook-endpoints', { url: `${receiver.url}${path}`, events: ['*'] })
-  expect(res.status).toBe(201)
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
   return res.body
 }
 
@@ -138,6 +138,7 @@ describe('bad receivers', () => {
     expect(receiver.hugeBytesSent()).toBeLessThan(64 * 1024 ** 2)
     const metrics = await (await fetch(`${broker.url}/metrics`)).text()
     expect(metrics).toMatch(/broker_webhook_deliveries_total\{outcome="failed"\} 10\b/)
+    await broker.stop()
   }, 60_000)
 })
 
@@ -176,5 +177,6 @@ describe('replicas', () => {
       byId.set(r.id, event.data.connectionId)
     }
     expect(new Set(byId.values())).toEqual(new Set(ids))
+    await Promise.all([a.stop(), b.stop()])
   }, 60_000)
 })
