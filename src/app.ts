@@ -21,6 +21,7 @@ import { operationRoutes } from './http/routes/operations.js'
 import { serviceClientRoutes } from './http/routes/service-clients.js'
 import { signingKeyRoutes } from './http/routes/signing-keys.js'
 import { tokenRoutes } from './http/routes/token.js'
+import { webhookEndpointRoutes } from './http/routes/webhook-endpoints.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
 import { createServices, type Deps, type Services } from './services.js'
 import { createAjv, withWellFormedInput } from './validation.js'
@@ -163,5 +164,6 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
     await v1.register(serviceClientRoutes, services)
     await v1.register(signingKeyRoutes, services)
     await v1.register(auditEventRoutes, services)
+    await v1.register(webhookEndpointRoutes, services)
   })
 }

@@ -9,6 +9,7 @@ import { ADMIN_COMMANDS } from './cli/admin-commands.js'
 import { UsageError, type Command, type Values } from './cli/command.js'
 import { configCheck } from './cli/config-check.js'
 import { CONNECTION_COMMANDS } from './cli/connection-commands.js'
+import { WEBHOOK_COMMANDS } from './cli/webhook-commands.js'
 import { ConfigError, loadConfig } from './config.js'
 import { ProblemError } from './errors.js'
 import { createLogger } from './log.js'
@@ -18,7 +19,7 @@ import { createServices, type Services } from './services.js'
 import { migrate } from './store/migrate.js'
 import { VERSION } from './version.js'
 
-const COMMANDS: Command[] = [...ADMIN_COMMANDS, ...CONNECTION_COMMANDS, configCheck]
+const COMMANDS: Command[] = [...ADMIN_COMMANDS, ...CONNECTION_COMMANDS, ...WEBHOOK_COMMANDS, configCheck]
 const BIN = 'oauth-broker'
 
 function overview(): string {

@@ -7,11 +7,14 @@ import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
 import { readProvidersFile } from './providers/providers-file.js'
 import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { normalizeWebhookUrl } from './service-clients/webhook-urls.js'
 import { BrokerError } from './errors.js'
 import { bootstrapSecretProblem } from './bootstrap-secret.js'
 import { type Env, EnvReader, type ReadFile } from './env-reader.js'
+import { readLimits, readProviderLimits, readWebhooks, type OperationalLimits } from './config-limits.js'
 
-export interface Config {
+/** Besides these, the limits of config-limits.ts (bulkheads, database sessions, retention, webhooks). */
+export interface Config extends OperationalLimits {
   port: number
   host: string
   /** External base URL without trailing slash: issuer, audience and redirect URIs derive from it. */
@@ -24,7 +27,7 @@ export interface Config {
   encryptionKeys: EncryptionKey[] | undefined
   providersFile: string | undefined
   providers: Map<string, Provider>
-  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[] } | undefined
+  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[]; webhookUrls: string[] } | undefined
   providerTimeoutMs: number
   /** Extra CA certificates (PEM) trusted for provider calls (private intranet CAs). */
   providerCaPem: string | undefined
@@ -40,14 +43,6 @@ export interface Config {
   refresh: { windowSeconds: number; intervalSeconds: number; concurrencyPerProvider: number; batchSize: number }
   /** Requests per minute per client address; 0 turns a limit off. */
   rateLimits: { token: number; browser: number; admin: number }
-  /** Calls to one provider at a time per replica (request path and proactive refresher together). */
-  providerConcurrency: number
-  /** A forceRefresh this soon after the current tokens were obtained returns them as they are. */
-  forceRefreshMinIntervalSeconds: number
-  /** Session limits of the broker's database connections (not migrations'); 0 turns one off. */
-  databaseTimeouts: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number }
-  /** Days audit events are kept; 0 keeps them forever. */
-  auditRetentionDays: number
 }
 
 export class ConfigError extends BrokerError<'invalid_configuration'> {
@@ -94,6 +89,9 @@ export const ENVIRONMENT_VARIABLES = [
   'DATABASE_STATEMENT_TIMEOUT_MS',
   'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
   'AUDIT_RETENTION_DAYS',
+  'BOOTSTRAP_WEBHOOK_URLS',
+  'WEBHOOK_RETRY_SCHEDULE_SECONDS',
+  'WEBHOOK_TIMEOUT_MS',
 ] as const
 
 export interface LoadOptions {
@@ -115,7 +113,6 @@ export function loadConfig(
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
   if (options.server) requirePublicUrl(p, databaseUrl, problems)
-  const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
   const bootstrap = readBootstrap(p, problems)
   const providersFile = p.string('PROVIDERS_FILE')
@@ -131,7 +128,7 @@ export function loadConfig(
     publicUrl,
     databaseUrl,
     databasePoolSize: p.integer('DATABASE_POOL_SIZE', 20, 2, 500),
-    dataDir,
+    dataDir: resolve(p.string('DATA_DIR') ?? './.data'),
     encryptionKeys,
     providersFile,
     providers,
@@ -157,28 +154,10 @@ export function loadConfig(
     },
     ...readProviderLimits(p),
     ...readLimits(p),
+    webhooks: readWebhooks(p, problems),
   }
   if (problems.length) throw new ConfigError(problems)
   return config
-}
-
-/** The bulkheads and the forceRefresh coalescing that keep one provider or caller from taking the broker down. */
-function readProviderLimits(p: EnvReader): Pick<Config, 'providerConcurrency' | 'forceRefreshMinIntervalSeconds'> {
-  return {
-    providerConcurrency: p.integer('PROVIDER_CONCURRENCY', 8, 1, 1_000),
-    forceRefreshMinIntervalSeconds: p.integer('FORCE_REFRESH_MIN_INTERVAL_SECONDS', 10, 0, 3_600),
-  }
-}
-
-/** Database session limits and audit retention (docs/operations.md). */
-function readLimits(p: EnvReader): Pick<Config, 'databaseTimeouts' | 'auditRetentionDays'> {
-  return {
-    databaseTimeouts: {
-      statementTimeoutMs: p.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
-      idleInTransactionTimeoutMs: p.integer('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
-    },
-    auditRetentionDays: p.integer('AUDIT_RETENTION_DAYS', 90, 0, 36_500),
-  }
 }
 
 /** A deployment's tokens and redirect URIs must not silently name http://localhost. */
@@ -227,22 +206,30 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
       const problem = bootstrapSecretProblem(bootstrapSecret)
       if (problem) problems.push(`BOOTSTRAP_CLIENT_SECRET: ${problem}; generate one with \`openssl rand -hex 32\``)
     }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
+    const returnUrls = readUrls(p, 'BOOTSTRAP_RETURN_URLS', normalizeReturnUrl, problems)
+    const webhookUrls = readUrls(p, 'BOOTSTRAP_WEBHOOK_URLS', normalizeWebhookUrl, problems)
     if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls, webhookUrls }
     }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  } else {
+    for (const name of ['BOOTSTRAP_RETURN_URLS', 'BOOTSTRAP_WEBHOOK_URLS'])
+      if (p.string(name) !== undefined)
+        problems.push(`${name}: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET`)
   }
   return undefined
+}
+
+type Normalize = (raw: string) => string | { error: string }
+
+/** A comma-separated list of URLs, each normalized or reported. */
+function readUrls(p: EnvReader, name: string, normalize: Normalize, problems: string[]): string[] {
+  const items = (p.string(name) ?? '').split(',').map((s) => s.trim())
+  return items.filter(Boolean).flatMap((raw) => {
+    const normalized = normalize(raw)
+    if (typeof normalized === 'string') return [normalized]
+    problems.push(`${name}: "${raw}" ${normalized.error}`)
+    return []
+  })
 }
 
 function readPem(path: string | undefined, readFile: ReadFile, problems: string[]): string | undefined {

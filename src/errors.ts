@@ -39,6 +39,11 @@ const retry = 'temporarily_unavailable' as const
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request is malformed', oauth: bad },
   invalid_return_url: { status: 400, title: 'The return URL is not allowed for this service client', oauth: bad },
+  invalid_webhook_url: {
+    status: 400,
+    title: 'The webhook URL is not allowed for this service client',
+    oauth: bad,
+  },
   invalid_params: { status: 400, title: 'A connect parameter is missing or malformed', oauth: bad },
   invalid_scope: { status: 400, title: 'A requested scope is unknown or not allowed', oauth: bad },
   unknown_provider: { status: 400, title: 'The provider is not configured', oauth: bad },
@@ -78,6 +83,7 @@ export const PROBLEMS = {
   service_client_not_found: { status: 404, title: 'No such service client', oauth: bad },
   connection_not_found: { status: 404, title: 'No such connection', oauth: bad },
   connect_session_not_found: { status: 404, title: 'No such connect session', oauth: bad },
+  webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint', oauth: bad },
   method_not_allowed: { status: 405, title: 'Method not allowed', oauth: bad },
   conflict: { status: 409, title: 'The resource already exists', oauth: bad },
   reauthorization_required: { status: 409, title: 'The connection needs its user to authorize again', oauth: bad },

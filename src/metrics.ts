@@ -125,6 +125,26 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly webhookDeliveries = new Counter({
+    name: 'broker_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome (delivered, retrying, failed, dropped)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
+  /** Set by the webhook delivery worker: reads the oldest due delivery's age at scrape time. */
+  webhookOldestDueProbe: (() => Promise<number>) | undefined
+
+  readonly webhookOldestDue = new Gauge({
+    name: 'broker_webhook_oldest_due_delivery_age_seconds',
+    help: 'How long the oldest due webhook delivery has waited (0: none waits)',
+    registers: [this.registry],
+    collect: async () => {
+      const age = await this.webhookOldestDueProbe?.().catch(() => undefined)
+      if (age !== undefined) this.webhookOldestDue.set(age)
+    },
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
     this.buildInfo.set({ version: VERSION, node_version: process.version }, 1)

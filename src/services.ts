@@ -28,6 +28,10 @@ import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
 import { brokerPurgeRules, Retention } from './store/retention.js'
+import { DeliveryStore } from './webhooks/delivery-store.js'
+import { DeliveryWorker } from './webhooks/delivery-worker.js'
+import { createWebhookDispatcher } from './webhooks/sender.js'
+import { WebhookEndpoints } from './webhooks/webhook-endpoints.js'
 
 export interface Deps {
   db: Database
@@ -45,6 +49,9 @@ export interface Deps {
 export interface Timings extends FreshTokenTimings, RevocationTimings {
   /** How long a cached connection row is trusted without a change notification. */
   connectionCacheMaxAgeMs: number
+  /** The webhook delivery worker's backstop poll, and how long failing disables an endpoint. */
+  webhookPollIntervalMs?: number
+  webhookDisableAfterSeconds?: number
 }
 
 export interface Services {
@@ -73,6 +80,10 @@ export interface Services {
   pending: PendingGrants
   /** The periodic purge of ever-growing tables; other parts add their tables to it. */
   retention: Retention
+  /** Webhook endpoints, their deliveries, and this replica's delivery worker. */
+  webhooks: WebhookEndpoints
+  deliveries: DeliveryStore
+  deliveryWorker: DeliveryWorker
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -173,18 +184,42 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
   }
 }
 
+/** Lifecycle events as webhooks: endpoints, the deliveries' rows, the delivery worker. */
+function createWebhookServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
+  const webhooks = new WebhookEndpoints({ db, keyring, audit, clock, log })
+  const deliveries = new DeliveryStore(db)
+  const dispatcher = createWebhookDispatcher(deps.resolveHost)
+  const deliveryWorker = new DeliveryWorker({
+    store: deliveries,
+    openSecret: (id, column, sealed) => webhooks.openSecret(id, column, sealed),
+    dispatcher,
+    metrics,
+    log,
+    options: {
+      ...config.webhooks,
+      pollIntervalMs: deps.timings?.webhookPollIntervalMs,
+      disableAfterSeconds: deps.timings?.webhookDisableAfterSeconds,
+    },
+  })
+  return { webhooks, deliveries, deliveryWorker, dispatcher }
+}
+
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
+  const { dispatcher, ...webhookServices } = createWebhookServices(core, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
   const { audit, clients, keys } = core
   const { refresher, confirmations, revocationQueue, freshTokens } = connectionServices
   const retention = new Retention(core.db, core.clock, core.log)
   for (const rule of brokerPurgeRules(config.auditRetentionDays)) retention.add(rule)
   let sweepTimer: NodeJS.Timeout | undefined
+  let webhookPurgeTimer: NodeJS.Timeout | undefined
   return {
     ...core,
     ...connectionServices,
     retention,
+    ...webhookServices,
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
@@ -198,11 +233,17 @@ export function createServices(config: Config, deps: Deps): Services {
       // Unconfirmed grants are discarded (and revoked) within a minute of their session's expiry.
       sweepTimer = setInterval(() => void confirmations.sweep().catch(() => undefined), 60_000)
       sweepTimer.unref()
+      webhookServices.deliveryWorker.start(deps.changes)
+      // Old webhook events, keeping each connection's newest (its sequence goes on from it).
+      webhookPurgeTimer = setInterval(() => void webhookServices.deliveries.purge().catch(() => undefined), 600_000)
+      webhookPurgeTimer.unref()
     },
     async stop() {
       clearInterval(sweepTimer)
+      clearInterval(webhookPurgeTimer)
       await retention.stop()
-      await refresher.stop()
+      await Promise.all([refresher.stop(), webhookServices.deliveryWorker.stop()])
+      await dispatcher.close()
       await revocationQueue.stop()
       // Tokens a provider already issued are written before the pool closes.
       await freshTokens.drain()

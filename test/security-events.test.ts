@@ -274,6 +274,7 @@ describe('security events', () => {
       ['pending_grants', 'events'],
       ['revocation_queue', 'events'],
       ['secret_hash_keys', 'events'],
+      ['webhook_endpoints', 'events'],
     ])
     expect(events.find((e) => e.table === 'secret_hash_keys')!.rows).toBe(1)
     expect(events.find((e) => e.table === 'signing_keys')!.rows).toBe(before.signing_keys)

@@ -51,7 +51,9 @@ const migrateCommand: Command = {
 
 const clientsCreate: Command = {
   name: 'clients create',
-  synopsis: '--name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>] [--jwks <file>]',
+  synopsis:
+    '--name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>] [--jwks <file>]' +
+    ' [--webhook-urls <url1,url2>]',
   summary: 'register a service client; prints its secret once, or with --jwks none (private_key_jwt)',
   details: 'namespaces: default "default"; "*" for all. --jwks: a JWK Set of public keys',
   options: {
@@ -59,6 +61,7 @@ const clientsCreate: Command = {
     scopes: { type: 'string' },
     namespaces: { type: 'string' },
     'return-urls': { type: 'string' },
+    'webhook-urls': { type: 'string' },
     jwks: { type: 'string' },
     ...JSON_OPTION,
   },
@@ -72,6 +75,7 @@ const clientsCreate: Command = {
       scopes: list(values.scopes),
       namespaces: values.namespaces === undefined ? undefined : list(values.namespaces),
       allowedReturnUrls: list(values['return-urls']),
+      allowedWebhookUrls: list(values['webhook-urls']),
       jwks: values.jwks === undefined ? undefined : readJson(String(values.jwks)),
     }
     const { client, clientSecret } = await services.clients.create(input, CLI_ADMIN)

@@ -24,6 +24,7 @@ import { connectionView, visibleRow, type ConnectionRow, type ConnectionStore } 
 import type { ConnectSessionRow, ConnectSessions } from './connect-sessions.js'
 import type { CodeCheck, PendingGrantRow, PendingGrants, Replacement } from './pending-grants.js'
 import type { Revocations } from './revoke.js'
+import { recordLifecycleEvent } from '../webhooks/lifecycle-events.js'
 
 export interface ConfirmationsOptions {
   db: Database
@@ -179,6 +180,7 @@ export class Confirmations {
     if (!count) return
     const event = { type: 'connection.confirmed' as const, actor, connectionId: row.id, namespace: row.namespace }
     await this.deps.audit.write(event, tx)
+    await recordLifecycleEvent(tx, 'connection.created', { ...row, status: 'active' })
     await notifyChange(tx, { topic: 'connection', id: row.id })
   }
 

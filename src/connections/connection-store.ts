@@ -1,7 +1,7 @@
 // The owner of the connections table: every write to a connection row happens here, and
-// each life-cycle step writes the row, its audit event and its change notification in one
-// transaction. Tokens are sealed with associated data naming the row and column, and opened
-// only on the way out to a caller or a provider.
+// each life-cycle step writes the row, its audit event, its webhook event (webhooks/) and its
+// change notification in one transaction. Tokens are sealed with associated data naming the
+// row and column, and opened only on the way out to a caller or a provider.
 //
 // Steps that are part of a caller's short transaction (refresh lease, revocation) take it
 // (`tx`); the others open their own. No transaction is held across a provider call.
@@ -12,6 +12,7 @@ import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
+import { recordLifecycleEvent } from '../webhooks/lifecycle-events.js'
 import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
 import {
   BACKOFF_BASE_SECONDS,
@@ -136,6 +137,7 @@ export class ConnectionStore {
       })
       const detail = { provider: grant.provider.key, ownerId: grant.ownerId, mode: grant.provider.mode }
       await this.recorded(tx, row, { type: 'connection.created', actor: grant.clientId, detail })
+      await recordLifecycleEvent(tx, 'connection.created', row)
       return row
     })
   }
@@ -169,6 +171,7 @@ export class ConnectionStore {
         actor: grant.actor,
         detail: { provider: grant.provider.key },
       })
+      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
       return row
     })
   }
@@ -210,6 +213,7 @@ export class ConnectionStore {
       data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
     })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
+    await recordLifecycleEvent(tx, 'connection.reauthorization_required', row)
   }
 
   /**
@@ -231,6 +235,7 @@ export class ConnectionStore {
     })
     if (!outcome) return notifyChange(tx, { topic: 'connection', id: row.id })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
+    await recordLifecycleEvent(tx, 'connection.deleted', row)
   }
 
   /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */

@@ -4,6 +4,7 @@ import { problem } from '../errors.js'
 import type { Tx } from '../store/db.js'
 import { ALL_NAMESPACES, DEFAULT_NAMESPACE, normalizeNamespaces } from './namespaces.js'
 import { normalizeReturnUrl } from './return-urls.js'
+import { normalizeWebhookUrl } from './webhook-urls.js'
 import { SCOPES, type Scope } from './scopes.js'
 import type { NewServiceClient, ServiceClientChanges } from './client-record.js'
 
@@ -34,6 +35,7 @@ export type Validated = {
   namespaces: string[]
   allowedReturnUrls: string[]
   requireConfirmation: boolean
+  allowedWebhookUrls: string[]
 }
 
 export function validate(input: NewServiceClient): Validated {
@@ -43,6 +45,7 @@ export function validate(input: NewServiceClient): Validated {
     namespaces: normalizeNamespaces(input.namespaces ?? [DEFAULT_NAMESPACE]),
     allowedReturnUrls: validReturnUrls(input.allowedReturnUrls),
     requireConfirmation: input.requireConfirmation ?? true,
+    allowedWebhookUrls: validWebhookUrls(input.allowedWebhookUrls ?? []),
   }
 }
 
@@ -54,6 +57,7 @@ export function validateChanges(changes: Omit<ServiceClientChanges, 'jwks'>, key
   if (changes.namespaces !== undefined) out.namespaces = normalizeNamespaces(changes.namespaces)
   if (changes.allowedReturnUrls !== undefined) out.allowedReturnUrls = validReturnUrls(changes.allowedReturnUrls)
   if (changes.requireConfirmation !== undefined) out.requireConfirmation = changes.requireConfirmation
+  if (changes.allowedWebhookUrls !== undefined) out.allowedWebhookUrls = validWebhookUrls(changes.allowedWebhookUrls)
   if (!Object.keys(out).length && !keysChange) throw problem('invalid_request', 'name at least one field to change')
   return out
 }
@@ -73,6 +77,16 @@ function validReturnUrls(urls: string[]): string[] {
       throw problem('invalid_return_url', `allowedReturnUrls: ${JSON.stringify(raw)} ${normalized.error}`)
     allowed.push(normalized)
   }
+  return [...new Set(allowed)]
+}
+
+function validWebhookUrls(urls: string[]): string[] {
+  const allowed = urls.map((raw) => {
+    const normalized = normalizeWebhookUrl(raw)
+    if (typeof normalized !== 'string')
+      throw problem('invalid_webhook_url', `allowedWebhookUrls: ${JSON.stringify(raw)} ${normalized.error}`)
+    return normalized
+  })
   return [...new Set(allowed)]
 }
 

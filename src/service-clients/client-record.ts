@@ -10,6 +10,8 @@ export interface ServiceClient {
   /** The namespaces whose connections it may touch; ["*"]: all. */
   namespaces: string[]
   allowedReturnUrls: string[]
+  /** Where its webhook endpoints may point (service-clients/webhook-urls.ts). */
+  allowedWebhookUrls: string[]
   /** The public keys of a client that authenticates with private_key_jwt (RFC 7523). */
   jwks?: ClientJwks
   createdAt: string
@@ -22,6 +24,7 @@ export interface NewServiceClient {
   scopes: string[]
   namespaces?: string[]
   allowedReturnUrls: string[]
+  allowedWebhookUrls?: string[]
   /** Public keys instead of a secret: checked by validateJwks. */
   jwks?: unknown
   /** Default true. */
@@ -30,6 +33,14 @@ export interface NewServiceClient {
 
 /** PATCH /v1/service-clients/:clientId: each field present replaces the stored one. */
 export type ServiceClientChanges = Partial<NewServiceClient>
+
+/** The bootstrap client as configured (BOOTSTRAP_* variables). */
+export interface BootstrapClient {
+  clientId: string
+  clientSecret: string
+  returnUrls: string[]
+  webhookUrls?: string[]
+}
 
 /** Who changes service clients: an admin client (with its namespaces) or the CLI (["*"]). */
 export interface Admin {
@@ -43,6 +54,7 @@ export type ClientRow = {
   scopes: string[]
   namespaces: string[]
   allowedReturnUrls: string[]
+  allowedWebhookUrls: string[]
   jwks: unknown
   createdAt: Date
   requireConfirmation: boolean
@@ -55,6 +67,7 @@ export function toClient(row: ClientRow): ServiceClient {
     scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     namespaces: row.namespaces,
     allowedReturnUrls: row.allowedReturnUrls,
+    allowedWebhookUrls: row.allowedWebhookUrls,
     ...(row.jwks ? { jwks: row.jwks as ClientJwks } : {}),
     createdAt: row.createdAt.toISOString(),
     requireConfirmation: row.requireConfirmation,
@@ -68,6 +81,7 @@ export const PUBLIC_COLUMNS = {
   scopes: true,
   namespaces: true,
   allowedReturnUrls: true,
+  allowedWebhookUrls: true,
   jwks: true,
   createdAt: true,
   requireConfirmation: true,

@@ -13,6 +13,7 @@ import {
   PUBLIC_COLUMNS,
   toClient,
   type Admin,
+  type BootstrapClient,
   type NewServiceClient,
   type ServiceClient,
   type ServiceClientChanges,
@@ -252,7 +253,7 @@ export class ServiceClients {
    * when it changed, so restarts keep the stored hash. A bootstrap client deleted through
    * the API is not recreated while the secret is the one it was deleted under.
    */
-  async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
+  async upsertBootstrap(boot: BootstrapClient): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
     const tombstone = existing
       ? null
@@ -271,6 +272,7 @@ export class ServiceClients {
       scopes: [...SCOPES],
       namespaces: [ALL_NAMESPACES],
       allowedReturnUrls: boot.returnUrls,
+      allowedWebhookUrls: boot.webhookUrls ?? [],
     }
     const unchanged = existing && sameSecret && sameRecord(existing, data)
     if (unchanged) return

@@ -9,7 +9,7 @@ import { KEEPALIVE } from './db.js'
 
 export const CHANGES_CHANNEL = 'oauth_broker_changes'
 
-export type Topic = 'connection' | 'service_client' | 'signing_key' | '*'
+export type Topic = 'connection' | 'service_client' | 'signing_key' | 'webhook' | '*'
 export interface Change {
   topic: Topic
   id?: string

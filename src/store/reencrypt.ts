@@ -16,6 +16,7 @@ export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[
   { table: 'pending_grants', id: 'connection_id', columns: ['tokens'] },
   { table: 'revocation_queue', id: 'id', columns: ['access_token', 'refresh_token'] },
   { table: 'secret_hash_keys', id: 'id', columns: ['hash_key'] },
+  { table: 'webhook_endpoints', id: 'id', columns: ['secret', 'previous_secret'] },
 ]
 
 export async function reencryptAll(db: Database, keyring: Keyring, log: Logger): Promise<{ rows: number }> {

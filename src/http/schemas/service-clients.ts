@@ -31,6 +31,9 @@ export const ServiceClient = Type.Object({
   scopes: Type.Array(StringEnum(SCOPES)),
   namespaces: Type.Array(Type.String(), { description: 'The namespaces whose connections it may touch; ["*"]: all' }),
   allowedReturnUrls: Type.Array(Type.String()),
+  allowedWebhookUrls: Type.Array(Type.String(), {
+    description: 'Where its webhook endpoints may point (origin and path prefix)',
+  }),
   jwks: Type.Optional(
     Type.Object(
       { keys: Type.Array(ClientJwk) },
@@ -56,6 +59,10 @@ const Namespaces = Type.Array(
   },
 )
 const ReturnUrls = Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 50 })
+const WebhookUrls = Type.Array(Type.String({ maxLength: 2048 }), {
+  maxItems: 50,
+  description: 'http(s) URLs (origin and path prefix); link-local, multicast and unspecified addresses refused',
+})
 /**
  * A JWK Set as sent. Its content is checked by the service, which names the key and the
  * member at fault in a 400 invalid_jwks; the schema only bounds its size.
@@ -79,6 +86,10 @@ export const NewServiceClient = Type.Object(
     scopes: Scopes,
     namespaces: Type.Optional({ ...Namespaces, description: `${NAMESPACES_DESCRIPTION}; default ["default"]` }),
     allowedReturnUrls: Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 50 }),
+    allowedWebhookUrls: Type.Optional({
+      ...WebhookUrls,
+      description: 'Where its webhook endpoints may point; default []',
+    }),
     jwks: Type.Optional(JwksInput),
     requireConfirmation: Type.Optional(Type.Boolean({ description: `${REQUIRE_CONFIRMATION}; default true` })),
   },
@@ -92,6 +103,7 @@ export const ServiceClientChanges = Type.Object(
     scopes: Type.Optional(Scopes),
     namespaces: Type.Optional(Namespaces),
     allowedReturnUrls: Type.Optional(ReturnUrls),
+    allowedWebhookUrls: Type.Optional(WebhookUrls),
     jwks: Type.Optional(JwksInput),
     requireConfirmation: Type.Optional(Type.Boolean({ description: REQUIRE_CONFIRMATION })),
   },
