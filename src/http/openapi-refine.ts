@@ -36,9 +36,10 @@ const COMPONENTS = {
 }
 
 export function refineDocument(doc: Json): Json {
-  const components = (doc.components ??= {}) as Json
-  const schemas = (components.schemas ??= {}) as Record<string, unknown>
-  Object.assign(components, COMPONENTS)
+  const components: Json = { ...(doc.components as Json | undefined), ...COMPONENTS }
+  const schemas = { ...(components.schemas as Record<string, unknown> | undefined) }
+  components.schemas = schemas
+  doc.components = components
   const paths = doc.paths as Record<string, Record<string, Json>>
   for (const methods of Object.values(paths)) {
     for (const operation of Object.values(methods)) refineOperation(operation, schemas)

@@ -21,7 +21,7 @@ const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
 
 /** Every object schema with members, by its JSON, with where it occurs. */
 function objectSchemas(node: unknown, at: string, out: Map<string, string[]>): Map<string, string[]> {
-  if (Array.isArray(node)) node.forEach((item, i) => objectSchemas(item, `${at}/${i}`, out))
+  if (Array.isArray(node)) node.forEach((item, i) => void objectSchemas(item, `${at}/${i}`, out))
   else if (node !== null && typeof node === 'object') {
     const object = node as Json
     if (object.properties && Object.keys(object.properties).length > 0) {
