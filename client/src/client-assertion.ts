@@ -2,12 +2,31 @@
 // private key, `aud` = the broker's issuer identifier (nothing else, per the guidance on
 // audience injection), a fresh `jti` each time.
 
-export type PrivateKey = JsonWebKey | CryptoKey
+// Types of the WebCrypto objects taken from `crypto.subtle` itself, so the client compiles
+// against the DOM library or Node.js's types alike.
+type CryptoKey =
+  Awaited<ReturnType<typeof crypto.subtle.generateKey>> extends infer K
+    ? K extends { privateKey: infer P }
+      ? P
+      : never
+    : never
+
+/** A private JWK (RFC 7517). */
+export interface PrivateJwk {
+  kty: string
+  d?: string
+  crv?: string
+  alg?: string
+  kid?: string
+  [member: string]: unknown
+}
+
+export type PrivateKey = PrivateJwk | CryptoKey
 
 interface Signer {
   alg: string
   key: CryptoKey
-  params: AlgorithmIdentifier | RsaPssParams | EcdsaParams
+  params: { name: string; hash?: string; saltLength?: number }
   kid: string | undefined
 }
 
@@ -20,25 +39,33 @@ const CURVE_ALG: Record<string, { alg: string; hash: string }> = {
 
 /** Whether `key` looks like a private key this module can sign with (checked at construction). */
 export function isPrivateKey(key: unknown): key is PrivateKey {
-  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) return key.type === 'private'
-  const jwk = key as JsonWebKey | null
+  if (isCryptoKey(key)) return key.type === 'private'
+  const jwk = key as PrivateJwk | null
   return typeof jwk === 'object' && jwk !== null && typeof jwk.kty === 'string' && typeof jwk.d === 'string'
 }
 
+function isCryptoKey(key: unknown): key is CryptoKey {
+  return typeof key === 'object' && key !== null && 'algorithm' in key && 'usages' in key && 'type' in key
+}
+
 export async function signerFor(key: PrivateKey, keyId: string | undefined): Promise<Signer> {
-  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) return signerForCryptoKey(key, keyId)
-  const jwk = key as JsonWebKey & { kid?: string }
+  if (isCryptoKey(key)) return signerForCryptoKey(key, keyId)
+  const jwk = key as PrivateJwk
   const kid = keyId ?? jwk.kid
   if (jwk.kty === 'EC') {
     const curve = CURVE_ALG[jwk.crv ?? '']
     if (!curve) throw new TypeError(`privateKey: unsupported EC curve ${jwk.crv}`)
-    const cryptoKey = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: jwk.crv! }, false, [
-      'sign',
-    ])
+    const cryptoKey = await crypto.subtle.importKey(
+      'jwk',
+      jwk as never,
+      { name: 'ECDSA', namedCurve: jwk.crv! },
+      false,
+      ['sign'],
+    )
     return { alg: curve.alg, key: cryptoKey, params: { name: 'ECDSA', hash: curve.hash }, kid }
   }
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') {
-    const cryptoKey = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign'])
+    const cryptoKey = await crypto.subtle.importKey('jwk', jwk as never, { name: 'Ed25519' }, false, ['sign'])
     return { alg: 'EdDSA', key: cryptoKey, params: { name: 'Ed25519' }, kid }
   }
   if (jwk.kty === 'RSA') {
@@ -47,7 +74,7 @@ export async function signerFor(key: PrivateKey, keyId: string | undefined): Pro
     if (!m) throw new TypeError(`privateKey: unsupported RSA alg ${alg}`)
     const name = m[1] === 'PS' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5'
     const hash = `SHA-${m[2]}`
-    const cryptoKey = await crypto.subtle.importKey('jwk', { ...jwk, alg }, { name, hash }, false, ['sign'])
+    const cryptoKey = await crypto.subtle.importKey('jwk', { ...jwk, alg } as never, { name, hash }, false, ['sign'])
     const params = name === 'RSA-PSS' ? { name, saltLength: Number(m[2]) / 8 } : { name }
     return { alg, key: cryptoKey, params, kid }
   }
@@ -55,7 +82,7 @@ export async function signerFor(key: PrivateKey, keyId: string | undefined): Pro
 }
 
 function signerForCryptoKey(key: CryptoKey, kid: string | undefined): Signer {
-  const algorithm = key.algorithm as KeyAlgorithm & { hash?: { name: string }; namedCurve?: string }
+  const algorithm = key.algorithm as { name: string; hash?: { name: string }; namedCurve?: string }
   const bits = HASH_BITS[algorithm.hash?.name ?? '']
   switch (algorithm.name) {
     case 'RSASSA-PKCS1-v1_5':

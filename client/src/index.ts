@@ -11,7 +11,7 @@ export {
   type Provider,
   type VendedToken,
 } from './client.js'
-export type { PrivateKey } from './client-assertion.js'
+export type { PrivateJwk, PrivateKey } from './client-assertion.js'
 export {
   AuthenticationError,
   BrokerError,
