@@ -1,11 +1,9 @@
 // The client library against a real broker (PostgreSQL, HTTP on 127.0.0.1) whose provider
-// is a small token endpoint on 127.0.0.1 that this file scripts per refresh token: a vended
+// is a token endpoint scripted per refresh token (scripted-provider.ts): a vended
 // token with its headers, the broker token cached, pages followed, typed errors with the
 // broker's code (404, 409 reauthorization_required, 401), a 503 retried after its
 // Retry-After, and private_key_jwt with WebCrypto keys.
 import type { webcrypto } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   AuthenticationError,
@@ -16,49 +14,20 @@ import {
   ReauthorizationRequiredError,
 } from '../../client/src/index.js'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
+import { type ScriptedProvider, startScriptedProvider } from './scripted-provider.js'
 
 let broker: TestBroker
-let provider: Server
-/** Calls to the provider's token endpoint, by refresh token. */
-const refreshes = new Map<string, number>()
+let provider: ScriptedProvider
+let refreshes: Map<string, number>
 /** Broker token requests served. */
 let tokenRequests = 0
 let client: BrokerClient
 
-/** invalid_grant for `dead-*`; one 503 then success for `flaky-*`; success otherwise. */
-function startProvider(): Promise<Server> {
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => (body += chunk))
-    req.on('end', () => {
-      const refreshToken = new URLSearchParams(body).get('refresh_token') ?? ''
-      const calls = (refreshes.get(refreshToken) ?? 0) + 1
-      refreshes.set(refreshToken, calls)
-      const [status, answer] = refreshToken.startsWith('dead-')
-        ? [400, { error: 'invalid_grant' }]
-        : refreshToken.startsWith('flaky-') && calls === 1
-          ? [503, { error: 'temporarily_unavailable' }]
-          : [200, { access_token: `fresh-${refreshToken}-${calls}`, token_type: 'Bearer', expires_in: 3600 }]
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
-    })
-  })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
-}
-
 beforeAll(async () => {
-  provider = await startProvider()
-  const base = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`
+  provider = await startScriptedProvider()
+  refreshes = provider.refreshes
   broker = await startBroker({
-    providers: {
-      acme: {
-        displayName: 'Acme',
-        authorizationUrl: `${base}/authorize`,
-        tokenUrl: `${base}/token`,
-        clientId: 'acme-client',
-        clientSecret: 'acme-secret-for-tests',
-        scopes: ['read'],
-      },
-    },
+    providers: { acme: provider.entry },
     prepare: (app) =>
       app.addHook('onResponse', async (request) => {
         if (request.routeOptions.url === '/oauth/token') tokenRequests++
@@ -68,7 +37,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await broker?.close()
-  await new Promise((resolve) => provider?.close(resolve))
+  await provider?.close()
 })
 
 /** Imports a connection whose access token has expired, so vending it refreshes with `refreshToken`. */
