@@ -4,6 +4,7 @@
 // broker's code (404, 409 reauthorization_required, 401), a 503 retried after its
 // Retry-After, and private_key_jwt with WebCrypto keys.
 import type { webcrypto } from 'node:crypto'
+import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   AuthenticationError,
@@ -132,6 +133,13 @@ describe('BrokerClient', () => {
     expect(error).toBeInstanceOf(ProviderUnavailableError)
     expect(error).toMatchObject({ code: 'provider_unavailable', status: 503 })
     expect(refreshes.get('flaky-2')).toBe(1)
+  })
+
+  it('shows no secret or token when inspected or serialized (a logged client leaks nothing)', async () => {
+    await client.providers() // a broker token (a JWT, "eyJ…") is cached now
+    const shown = [inspect(client, { depth: 20, showHidden: true }), JSON.stringify(client)].join('\n')
+    expect(shown).not.toContain(BOOTSTRAP_SECRET)
+    expect(shown).not.toContain('eyJ')
   })
 
   it('raises AuthenticationError with the token endpoint error for a wrong secret', async () => {
