@@ -14,6 +14,8 @@ FROM ${NODE_IMAGE} AS build
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client library is an npm workspace: npm ci needs its manifest (nothing else of it).
+COPY client/package.json ./client/package.json
 COPY scripts/prepare.mjs ./scripts/prepare.mjs
 COPY prisma ./prisma
 COPY prisma.config.ts tsconfig.json tsconfig.build.json ./
@@ -27,6 +29,8 @@ ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client library is an npm workspace: npm ci needs its manifest (nothing else of it).
+COPY client/package.json ./client/package.json
 # No dev dependencies, no optional embedded PostgreSQL (the image always uses DATABASE_URL).
 # The npm cache is a build cache mount, shared with the first stage and never in a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund

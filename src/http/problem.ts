@@ -86,6 +86,7 @@ export function routerRefusal(browserErrorPage: BrowserErrorPage) {
       err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_request' : 'internal_error'
     request.log.info({ code, reason: err.code }, 'request refused by the router')
     reply.header('x-content-type-options', 'nosniff')
+    reply.header('x-request-id', request.id)
     if (BROWSER_PATHS.some((prefix) => request.url.startsWith(prefix))) return browserErrorPage(reply, code)
     const detail =
       err.code === 'FST_ERR_MAX_PARAM_LENGTH'

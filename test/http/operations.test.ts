@@ -153,6 +153,8 @@ describe('graceful shutdown', () => {
         const what = `${route.method} ${route.url}`
         expect(res.status, what).toBe(503)
         expect(res.headers.connection, what).toBe('close')
+        expect(res.headers['retry-after'], what).toBe('2')
+        expect(res.headers['x-request-id'], what).toMatch(/^[0-9a-f-]{36}$/)
         if (route.url === '/oauth/token') {
           // RFC 6749 §5.2, which OAuth client libraries parse.
           expect(JSON.parse(res.body), what).toEqual({

@@ -17,6 +17,7 @@ export const confirmationRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections/:id/confirm',
     {
       schema: {
+        operationId: 'confirmConnection',
         summary: "Confirm (or reject) a connection's end user",
         description:
           'For a connect session with `confirm`: the browser came back to returnUrl with ' +
@@ -47,6 +48,7 @@ export const confirmationRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connect-sessions/:id',
     {
       schema: {
+        operationId: 'getConnectSession',
         summary: 'Get a connect session',
         description: 'How the session stands: pending, completed, pending_confirmation, failed or expired.',
         tags: ['connections'],

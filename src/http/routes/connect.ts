@@ -43,6 +43,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     {
       schema: {
         ...start,
+        operationId: 'startConnect',
         response: {
           200: html('The credentials form (API-key and credential-exchange providers); for HEAD, a usable link'),
           302: redirect("Redirect to the provider's authorization endpoint"),
@@ -93,6 +94,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     '/connect/:token',
     {
       schema: {
+        operationId: 'submitConnectForm',
         summary: 'Submit the connect form (API-key and credential-exchange providers)',
         description:
           'Checks the credentials with the provider, stores them encrypted, and ends like a ' +
@@ -155,6 +157,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     '/oauth/callback/:provider',
     {
       schema: {
+        operationId: 'completeAuthorization',
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
           'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, ' +

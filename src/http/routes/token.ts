@@ -130,6 +130,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/oauth/token',
     {
       schema: {
+        operationId: 'requestBrokerToken',
         summary: "Get a broker token (client_credentials), or exchange one for a connection's token (RFC 8693)",
         description:
           'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1), ' +

@@ -35,6 +35,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints',
     {
       schema: {
+        operationId: 'createWebhookEndpoint',
         summary: 'Register a webhook endpoint',
         description:
           'Lifecycle events of the connections in its namespaces are sent to `url`, signed per the ' +
@@ -58,6 +59,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints',
     {
       schema: {
+        operationId: 'listWebhookEndpoints',
         summary: "List the caller's webhook endpoints",
         ...common,
         response: {
@@ -74,6 +76,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints/:id',
     {
       schema: {
+        operationId: 'getWebhookEndpoint',
         summary: 'Get a webhook endpoint',
         ...common,
         params: EndpointIdParams,
@@ -91,6 +94,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints/:id',
     {
       schema: {
+        operationId: 'updateWebhookEndpoint',
         summary: 'Disable or re-enable a webhook endpoint',
         description: 'A disabled endpoint receives nothing; events that happen meanwhile are not kept for it.',
         ...common,
@@ -110,6 +114,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints/:id',
     {
       schema: {
+        operationId: 'deleteWebhookEndpoint',
         summary: 'Delete a webhook endpoint',
         ...common,
         params: EndpointIdParams,
@@ -130,6 +135,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints/:id/rotate-secret',
     {
       schema: {
+        operationId: 'rotateWebhookEndpointSecret',
         summary: "Rotate a webhook endpoint's secret",
         description:
           'Returns a new secret once. For 24 hours every delivery carries two signatures, ' +
@@ -154,6 +160,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<Services> = async 
     '/v1/webhook-endpoints/:id/deliveries',
     {
       schema: {
+        operationId: 'listWebhookDeliveries',
         summary: 'Recent delivery attempts to a webhook endpoint',
         description: 'Newest first; each with its response status or error class, never a response body.',
         ...common,

@@ -1,7 +1,7 @@
 // Schemas of the confirmation routes (routes/confirmation.ts).
 import { Type } from 'typebox'
 import { StringEnum } from '../../validation.js'
-import { Timestamp } from './common.js'
+import { named, Timestamp } from './common.js'
 
 export const ConfirmRequest = Type.Object(
   {
@@ -39,3 +39,5 @@ export const ConnectSessionStatus = Type.Object({
   ),
   expiresAt: Timestamp,
 })
+
+named({ ConfirmRequest, ConnectSessionStatus })

@@ -12,7 +12,7 @@ import {
   REVOCATION_METHODS,
 } from '../../providers/schema.js'
 import { StringEnum } from '../../validation.js'
-import { Limit, Namespace, Timestamp } from './common.js'
+import { Limit, Namespace, Timestamp, named } from './common.js'
 
 /** The statuses a caller sees: a revoked connection is gone (404). */
 const VISIBLE_STATUSES = [
@@ -197,4 +197,15 @@ export const AccessToken = Type.Object({
       "Headers the provider's API needs besides `Authorization: <tokenType> " +
       '<accessToken>` (Interact: X-Tenant); empty for most providers',
   }),
+})
+
+named({
+  NewConnectSession,
+  ConnectSession,
+  Connection,
+  ConnectionPage,
+  AccessTokenRequest,
+  NewConnection,
+  Provider: ProviderView,
+  AccessToken,
 })

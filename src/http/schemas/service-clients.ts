@@ -5,7 +5,7 @@ import { ASSERTION_ALGORITHMS, MAX_CLIENT_KEYS } from '../../service-clients/cli
 import { SCOPES } from '../../service-clients/scopes.js'
 import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from '../../service-clients/secrets.js'
 import { StringEnum } from '../../validation.js'
-import { Timestamp } from './common.js'
+import { Timestamp, named } from './common.js'
 
 /** A public key as stored: only its public members. */
 const ClientJwk = Type.Object({
@@ -70,6 +70,7 @@ const WebhookUrls = Type.Array(Type.String({ maxLength: 2048 }), {
 export const JwksInput = Type.Object(
   { keys: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }) },
   {
+    title: 'ClientJwkSet', // set here: Type.Optional copies it
     additionalProperties: true,
     description:
       'Public keys instead of a secret (RFC 7523 private_key_jwt): {"keys": [...]}, ' +
@@ -134,3 +135,12 @@ export const ClientIdParams = Type.Object(
   { clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) },
   { additionalProperties: false },
 )
+
+named({
+  ClientJwk,
+  ServiceClient,
+  NewServiceClient,
+  ServiceClientChanges,
+  RotateSecretRequest,
+  RotatedSecret,
+})

@@ -3,6 +3,7 @@
 import { Type } from 'typebox'
 import { OAUTH_ERRORS, type OAuthErrorCode } from '../../errors.js'
 import { StringEnum } from '../../validation.js'
+import { named } from './common.js'
 
 export const TokenRequest = Type.Object(
   {
@@ -59,3 +60,5 @@ export const oauthError = (description: string) => ({
   description,
   content: { 'application/json': { schema: OAuthError } },
 })
+
+named({ TokenRequest, TokenResponse, OAuthError })

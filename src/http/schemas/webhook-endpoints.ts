@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { ALL_NAMESPACES, MAX_NAMESPACES, NAMESPACE_PATTERN } from '../../service-clients/namespaces.js'
 import { StringEnum } from '../../validation.js'
 import { EVENT_TYPES } from '../../webhooks/lifecycle-events.js'
-import { Limit, Timestamp } from './common.js'
+import { Limit, named, Timestamp } from './common.js'
 
 const EventTypes = Type.Array(StringEnum(['*', ...EVENT_TYPES] as const), {
   minItems: 1,
@@ -72,3 +72,5 @@ export const DeliveryAttempts = Type.Object({
     }),
   ),
 })
+
+named({ WebhookEndpoint, NewWebhookEndpoint, WebhookEndpointChanges, RotatedWebhookSecret, DeliveryAttempts })
