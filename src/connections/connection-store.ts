@@ -1,10 +1,8 @@
 // The owner of the connections table: every write to a connection row happens here, and
 // each life-cycle step writes the row, its audit event, its webhook event (webhooks/) and its
 // change notification in one transaction. Tokens are sealed with associated data naming the
-// row and column, and opened only on the way out to a caller or a provider.
-//
-// Steps that are part of a caller's short transaction (refresh lease, revocation) take it
-// (`tx`); the others open their own. No transaction is held across a provider call.
+// row and column, and opened only on the way out to a caller or a provider. Steps inside a
+// caller's short transaction take it (`tx`); none is held across a provider call.
 import type { AuditEventInput, AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import type { TokenSet } from '../oauth/token-endpoint.js'
@@ -233,9 +231,9 @@ export class ConnectionStore {
         version: { increment: 1 },
       },
     })
+    await recordLifecycleEvent(tx, 'connection.deleted', row)
     if (!outcome) return notifyChange(tx, { topic: 'connection', id: row.id })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
-    await recordLifecycleEvent(tx, 'connection.deleted', row)
   }
 
   /** Claims and leases the rows due for a proactive refresh (refresh-schedule.ts). */

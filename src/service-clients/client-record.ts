@@ -2,6 +2,8 @@
 // shapes of the admin changes to it.
 import type { ClientJwks } from './client-keys.js'
 import { SCOPES, type Scope } from './scopes.js'
+import type { Clock } from '../clock.js'
+import type { ClientSecrets } from './secrets.js'
 
 export interface ServiceClient {
   clientId: string
@@ -86,3 +88,14 @@ export const PUBLIC_COLUMNS = {
   createdAt: true,
   requireConfirmation: true,
 } as const
+
+export interface ServiceClientsOptions {
+  /** The backstop reload's period (a lost notification heals within it). Default 30 s. */
+  reloadIntervalMs?: number
+  /** The bootstrap client of this deployment: deleting it leaves a tombstone (upsertBootstrap). */
+  bootstrap?: { clientId: string; clientSecret: string }
+  /** Time for secret-rotation overlaps; tests move it. */
+  clock?: Clock
+  /** Hashing and checking secrets (the fast hash needs its key from the database). */
+  secrets?: ClientSecrets
+}

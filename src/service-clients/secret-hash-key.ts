@@ -19,5 +19,12 @@ export async function loadSecretHashKey(db: Database, keyring: Keyring): Promise
   const { rows } = await db.pool.query<{ hash_key: string }>('SELECT hash_key FROM secret_hash_keys WHERE id = $1', [
     id,
   ])
-  return { id, key: keyring.open(rows[0]!.hash_key, context) }
+  try {
+    return { id, key: keyring.open(rows[0]!.hash_key, context) }
+  } catch (err) {
+    throw new Error(
+      `cannot decrypt the client-secret hash key: ${(err as Error).message}. Is ENCRYPTION_KEY ` +
+        'the key this database was written with (old keys must stay listed until re-encryption)?',
+    )
+  }
 }

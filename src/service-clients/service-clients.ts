@@ -2,7 +2,7 @@
 // every API call (client still registered? its return URLs?): each replica keeps it in memory.
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
-import { systemClock, type Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
@@ -17,24 +17,20 @@ import {
   type NewServiceClient,
   type ServiceClient,
   type ServiceClientChanges,
+  type ServiceClientsOptions,
 } from './client-record.js'
 import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
 import { SCOPES } from './scopes.js'
 import { migrateToFastHash, readSecretColumns, secretMatch } from './client-authentication.js'
 import { ClientSecrets, generateClientId, generateClientSecret } from './secrets.js'
 
-export type { Admin, NewServiceClient, ServiceClient, ServiceClientChanges } from './client-record.js'
-
-export interface ServiceClientsOptions {
-  /** The backstop reload's period (a lost notification heals within it). Default 30 s. */
-  reloadIntervalMs?: number
-  /** The bootstrap client of this deployment: deleting it leaves a tombstone (upsertBootstrap). */
-  bootstrap?: { clientId: string; clientSecret: string }
-  /** Time for secret-rotation overlaps; tests move it. */
-  clock?: Clock
-  /** Hashing and checking secrets (the fast hash needs its key from the database). */
-  secrets?: ClientSecrets
-}
+export type {
+  Admin,
+  NewServiceClient,
+  ServiceClient,
+  ServiceClientChanges,
+  ServiceClientsOptions,
+} from './client-record.js'
 
 const NO_SECRET = { secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null }
 

@@ -29,6 +29,8 @@ beforeAll(async () => {
   refreshes = provider.refreshes
   broker = await startBroker({
     providers: { acme: provider.entry },
+    // Every forced refresh reaches the provider (no coalescing window).
+    env: { FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
     prepare: (app) =>
       app.addHook('onResponse', async (request) => {
         if (request.routeOptions.url === '/oauth/token') tokenRequests++

@@ -48,6 +48,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
         'connections:revoke',
         'tokens:read',
         'clients:admin',
+        'webhooks:write',
       ],
       access_token_signing_alg_values_supported: ['EdDSA'],
       service_documentation: `${broker.url}/docs`,

@@ -30,6 +30,8 @@ beforeAll(async () => {
       BOOTSTRAP_WEBHOOK_URLS: `${receiver.url}/hooks`,
       WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.1,0.1',
       WEBHOOK_TIMEOUT_MS: '2000',
+      // The forced refresh that meets the revoked grant must reach the provider.
+      FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
     },
     timings: { webhookPollIntervalMs: 100 },
   })
