@@ -19,7 +19,8 @@ import { generateEncryptionKey, Keyring, parseEncryptionKeys } from '../src/stor
 import { freePort } from '../test/support/broker.js'
 import { type BrokerProcess, spawnBroker } from '../test/support/process.js'
 import type { LoadResult } from './bench-load.js'
-import { makeDue, ownerOf, seedConnections, slowTokenEndpoint } from './bench-scale-seed.js'
+import { cpuMs, databaseSize, memory, peakRss, refresherRun } from './bench-scale-probes.js'
+import { ownerOf, seedConnections, slowTokenEndpoint } from './bench-scale-seed.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TARGET = Number(process.env.BENCH_SCALE_CONNECTIONS ?? 1_000_000)
@@ -31,12 +32,6 @@ const DUE = Number(process.env.BENCH_REFRESH_DUE ?? 10_000)
 const PROVIDER_DELAY_MS = 200
 
 type Row = [string, number, LoadResult & { cpuMs: number }]
-
-/** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
 
 /** A load run, with the broker's CPU per request: the cost figure the shared machine disturbs least. */
 async function measured(pid: number, run: () => Promise<LoadResult>): Promise<LoadResult & { cpuMs: number }> {
@@ -85,23 +80,6 @@ function load(
   })
 }
 
-/** Peak resident set size of a process, sampled every 250 ms while `during` runs (MB). */
-async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ value: T; rssMb: number }> {
-  let peak = 0
-  const sample = () => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    if (m) peak = Math.max(peak, Number(m[1]) / 1024)
-  }
-  const timer = setInterval(sample, 250)
-  try {
-    const value = await during()
-    sample()
-    return { value, rssMb: Math.round(peak) }
-  } finally {
-    clearInterval(timer)
-  }
-}
-
 /** `count` distinct random picks from `items`. */
 function sample<T>(items: T[], count: number): T[] {
   if (items.length <= count) return items
@@ -123,8 +101,10 @@ async function measure(
   const vend = { method: 'POST' as const, token }
   const list = { method: 'GET' as const, token }
   const rows: Row[] = []
-  // Warm-up (JIT, pools), not reported.
+  const spread = active.map((id) => `/v1/connections/${id}/access-token`)
+  // Warm-up (JIT, pools; with few connections, every row in the cache), not reported.
   await load(dir, origin, [`/v1/connections/${hot}/access-token`], vend)
+  await load(dir, origin, spread, vend)
   rows.push([
     'access token, one hot connection',
     total,
@@ -184,74 +164,20 @@ function compare(small: Row[], large: Row[]): void {
   const at = (rows: Row[], prefix: string) => rows.find(([n]) => n.startsWith(prefix))![2]
   const hotS = at(small, 'access token, one hot')
   const hotL = at(large, 'access token, one hot')
+  const randomS = at(small, 'access token, random')
   const randomL = at(large, 'access token, random')
+  const pct = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)} %`
   console.log(
-    `\nhot connection at ${TARGET} vs ${SMALL}: CPU per request ${hotL.cpuMs} vs ${hotS.cpuMs} ms ` +
-      `(${((hotL.cpuMs / hotS.cpuMs - 1) * 100).toFixed(1)} %), throughput ${((hotL.rps / hotS.rps) * 100).toFixed(1)} %, ` +
-      `p99 ${hotL.p99} vs ${hotS.p99} ms (target: within 10 %)`,
+    `\nhot connection, ${TARGET} vs ${SMALL}: CPU per request ${hotL.cpuMs} vs ${hotS.cpuMs} ms ` +
+      `(${pct(hotL.cpuMs, hotS.cpuMs)}), req/s ${pct(hotL.rps, hotS.rps)}, p99 ${hotL.p99} vs ${hotS.p99} ms ` +
+      '(target: within 10 %)',
   )
   console.log(
-    `random connections at ${TARGET}: ${(randomL.cpuMs / hotS.cpuMs).toFixed(2)}x the CPU per request of a hot one ` +
-      `at ${SMALL}, ${(hotS.rps / randomL.rps).toFixed(2)}x by throughput, p99 ${randomL.p99} ms (target <= 2x)`,
+    `random connections, ${TARGET} vs ${SMALL}: CPU per request ${(randomL.cpuMs / randomS.cpuMs).toFixed(2)}x, ` +
+      `req/s ${(randomS.rps / randomL.rps).toFixed(2)}x lower, p99 ${randomL.p99} vs ${randomS.p99} ms (target <= 2x)`,
   )
   for (const prefix of ['GET /v1/connections (first', 'GET /v1/connections?ownerId'])
     console.log(`${prefix.trim()}… p99 at ${CONCURRENCY} concurrent: ${at(large, prefix).p99} ms (target <= 20 ms)`)
-}
-
-/** The broker's own memory figures (prom-client default metrics), MB. */
-async function memory(origin: string): Promise<string> {
-  const text = await (await fetch(`${origin}/metrics`)).text()
-  const mb = (name: string) => {
-    const m = new RegExp(`^broker_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
-    return m ? (Number(m[1]) / 2 ** 20).toFixed(0) : '?'
-  }
-  return `rss ${mb('process_resident_memory_bytes')}, heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')}, external ${mb('nodejs_external_memory_bytes')} MB`
-}
-
-async function databaseSize(db: pg.Client): Promise<void> {
-  const { rows } = await db.query<{ n: string; total: string; heap: string; toast: string; indexes: string }>(
-    `SELECT (SELECT count(*) FROM connections) AS n, pg_total_relation_size('connections') AS total,
-            pg_relation_size('connections') AS heap, pg_indexes_size('connections') AS indexes,
-            pg_total_relation_size('connections') - pg_relation_size('connections')
-              - pg_indexes_size('connections') AS toast`,
-  )
-  const r = rows[0]!
-  const per = (v: string) => (Number(v) / Number(r.n)).toFixed(0)
-  console.log(
-    `\ndatabase: ${r.n} connections, ${(Number(r.total) / 2 ** 20).toFixed(0)} MiB in all = ${per(r.total)} ` +
-      `bytes per connection (table ${per(r.heap)}, indexes ${per(r.indexes)}, TOAST/maps ${per(r.toast)})`,
-  )
-}
-
-async function refresherRun(db: pg.Client, ids: string[], calls: () => number): Promise<void> {
-  const before = calls()
-  const { rows } = await db.query<{ t0: Date }>('SELECT now() AS t0')
-  const t0 = rows[0]!.t0
-  await makeDue(db, ids, WINDOW_S)
-  const count = async () => {
-    const { rows: r } = await db.query<{ done: string; early: string }>(
-      `SELECT count(*) FILTER (WHERE c.last_refreshed_at >= $2) AS done,
-              count(*) FILTER (WHERE c.last_refreshed_at >= $2 AND c.last_refreshed_at
-                <= $2::timestamptz + make_interval(secs => 5 + (u.n - 1) * ($3::float8 - 10) / $4)) AS early
-         FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) JOIN connections c ON c.id = u.id`,
-      [ids, t0, WINDOW_S, ids.length],
-    )
-    return { done: Number(r[0]!.done), early: Number(r[0]!.early) }
-  }
-  const started = Date.now()
-  let state = await count()
-  while (Date.now() - started < WINDOW_S * 1000 && state.done < ids.length) {
-    await new Promise((r) => setTimeout(r, 5_000))
-    state = await count()
-    process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s: ${state.done} refreshed\n`)
-  }
-  const seconds = (Date.now() - started) / 1000
-  console.log(
-    `\nproactive refresher, 2 replicas, provider answering in ${PROVIDER_DELAY_MS} ms: ${ids.length} connections ` +
-      `due within a ${WINDOW_S} s window; ${state.done} refreshed in ${seconds.toFixed(0)} s ` +
-      `(${(state.done / seconds).toFixed(1)}/s), ${state.early} before their token expired, ` +
-      `${calls() - before} provider calls (target: all ${ids.length} within the window)`,
-  )
 }
 
 async function main() {
@@ -331,7 +257,10 @@ async function main() {
     })
     brokers.push(replica)
     await replica.waitReady(60_000)
-    await refresherRun(db, sample(active.slice(1), DUE), endpoint.calls)
+    await refresherRun(db, sample(active.slice(1), DUE), endpoint.calls, {
+      windowSeconds: WINDOW_S,
+      providerDelayMs: PROVIDER_DELAY_MS,
+    })
   } finally {
     await db?.end()
     await Promise.all(brokers.map((b) => b.stop()))

@@ -40,7 +40,25 @@ export interface ConnectionView {
   params: Record<string, unknown>
 }
 
-export function connectionView(row: Row): ConnectionView {
+/** The columns a view shows (what a list page reads). */
+export type ViewedRow = Pick<
+  Row,
+  | 'id'
+  | 'provider'
+  | 'ownerId'
+  | 'namespace'
+  | 'status'
+  | 'scopes'
+  | 'expiresAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'lastRefreshedAt'
+  | 'lastErrorCode'
+  | 'metadata'
+  | 'params'
+>
+
+export function connectionView(row: ViewedRow): ConnectionView {
   return {
     id: row.id,
     provider: row.provider,
