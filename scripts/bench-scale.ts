@@ -9,7 +9,7 @@
 // (scripts/bench-load.ts). Everything is bounded and stops by itself; figures are printed,
 // not asserted (docs/performance.md).
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -211,6 +211,8 @@ async function main() {
       RATE_LIMIT_TOKEN: '0',
       RATE_LIMIT_ADMIN: '0',
       REFRESH_WINDOW_SECONDS: String(WINDOW_S),
+      // V8 heap limits as an image would set them (docs/performance.md); empty: Node's defaults.
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     }
     const log = openSync(join(dir, 'broker.log'), 'a')
     const broker = spawnBroker({ env, port, stdio: log })
@@ -228,7 +230,8 @@ async function main() {
     const token = ((await tokenRes.json()) as { access_token: string }).access_token
     console.log(
       `\nOAuth broker scale benchmark — ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
-        `Node ${process.version}, ${DURATION_S} s per run, ${CONCURRENCY} concurrent, ${new Date().toISOString()}`,
+        `Node ${process.version}, ${DURATION_S} s per run, ${CONCURRENCY} concurrent, ${new Date().toISOString()}` +
+        `, broker NODE_OPTIONS: ${process.env.BENCH_NODE_OPTIONS || '(none)'}`,
     )
     console.log(`broker memory at rest: ${await memory(publicUrl)}`)
     const active = await seedConnections(db, keyring, { provider: 'bench', from: 0, count: SMALL })

@@ -37,14 +37,18 @@ function toRow<T>(raw: Record<string, unknown>): T {
 }
 
 export async function readConnection(pool: pg.Pool, id: string): Promise<Row | undefined> {
+  // Not a named (prepared) statement: `SELECT *` in a plan cached by a session fails once a
+  // newer replica's migration adds a column, which a rolling deploy does.
   const { rows } = await pool.query<Record<string, unknown>>('SELECT * FROM connections WHERE id = $1', [id])
   return rows[0] ? toRow<Row>(rows[0]) : undefined
 }
 
 /**
- * A page ordered by id (keyset: `cursor` is the last id of the previous page). Every filter
- * is a column the schema indexes with id (or a primary-key walk), so a page reads about
- * `limit` rows whatever the table's size.
+ * A page ordered by id (keyset: `cursor` is the last id of the previous page), reading
+ * about `limit` rows whatever the table's size: the primary key, or (owner_id, id), gives
+ * the order. A caller's namespaces are read one by one on (namespace, id), at most `limit`
+ * rows each, and merged: an IN list would make PostgreSQL walk the primary key and skip
+ * every row of the other namespaces, or sort all of the caller's.
  */
 export async function listConnections(
   pool: pg.Pool,
@@ -56,17 +60,22 @@ export async function listConnections(
     params.push(value)
     where.push(sql.replace('?', `$${params.length}`))
   }
-  if (filter.namespaces !== undefined) add('namespace = ANY(?::text[])', filter.namespaces)
   if (filter.provider !== undefined) add('provider = ?', filter.provider)
   if (filter.ownerId !== undefined) add('owner_id = ?', filter.ownerId)
   if (filter.status !== undefined) add('status = ?', filter.status)
   else where.push(`status <> 'revoked'`)
   if (filter.cursor !== undefined) add('id > ?', filter.cursor)
   params.push(filter.limit + 1)
-  const { rows } = await pool.query<Record<string, unknown>>(
-    `SELECT ${LISTED_COLUMNS} FROM connections WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`,
-    params,
-  )
+  const limit = `$${params.length}`
+  let sql = `SELECT ${LISTED_COLUMNS} FROM connections WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`
+  if (filter.namespaces !== undefined) {
+    params.push(filter.namespaces)
+    sql =
+      `SELECT page.* FROM (SELECT DISTINCT unnest($${params.length}::text[])) AS held(namespace), LATERAL (` +
+      sql.replace(' WHERE ', ' WHERE namespace = held.namespace AND ') +
+      `) AS page ORDER BY page.id LIMIT ${limit}`
+  }
+  const { rows } = await pool.query<Record<string, unknown>>(sql, params)
   const items = rows.slice(0, filter.limit).map((r) => toRow<ListedRow>(r))
   return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.id : null }
 }
