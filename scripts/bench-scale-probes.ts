@@ -90,3 +90,31 @@ export async function refresherRun(
       `${calls() - before} provider calls (target: all ${ids.length} within the window)`,
   )
 }
+
+/** EXPLAIN ANALYZE of the reads that scale with the table: the plan's first line and its time. */
+export async function explainReads(db: pg.Client, id: string, owner: string): Promise<void> {
+  const cols = 'id, provider, owner_id, namespace, status, scopes, expires_at, metadata, params'
+  const reads: Array<[string, string, unknown[]]> = [
+    ['row by id', 'SELECT * FROM connections WHERE id = $1', [id]],
+    ['first page', `SELECT ${cols} FROM connections WHERE status <> 'revoked' ORDER BY id LIMIT 51`, []],
+    [
+      'owner page',
+      `SELECT ${cols} FROM connections WHERE owner_id = $1 AND status <> 'revoked' ORDER BY id LIMIT 51`,
+      [owner],
+    ],
+    [
+      'two namespaces',
+      `SELECT page.* FROM (SELECT DISTINCT unnest($1::text[])) AS held(namespace), LATERAL (SELECT ${cols}
+         FROM connections WHERE namespace = held.namespace AND status <> 'revoked' ORDER BY id LIMIT 51) AS page
+       ORDER BY page.id LIMIT 51`,
+      [['crm', 'hr']],
+    ],
+  ]
+  console.log('')
+  for (const [name, sql, params] of reads) {
+    const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)
+    const plan = rows.map((r) => r['QUERY PLAN'])
+    const scans = plan.filter((l) => /Scan|Sort /.test(l)).map((l) => l.trim().replace(/\s+\(cost.*$/, ''))
+    console.log(`EXPLAIN ${name}: ${plan.find((l) => l.startsWith('Execution Time'))}; ${scans.join('; ')}`)
+  }
+}

@@ -19,7 +19,7 @@ import { generateEncryptionKey, Keyring, parseEncryptionKeys } from '../src/stor
 import { freePort } from '../test/support/broker.js'
 import { type BrokerProcess, spawnBroker } from '../test/support/process.js'
 import type { LoadResult } from './bench-load.js'
-import { cpuMs, databaseSize, memory, peakRss, refresherRun } from './bench-scale-probes.js'
+import { cpuMs, databaseSize, explainReads, memory, peakRss, refresherRun } from './bench-scale-probes.js'
 import { ownerOf, seedConnections, slowTokenEndpoint } from './bench-scale-seed.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -251,6 +251,7 @@ async function main() {
       `broker RSS under load: peak ${small.rssMb} MB at ${SMALL}, ${large.rssMb} MB at ${TARGET} (target <= 250 MB)`,
     )
     await databaseSize(db)
+    await explainReads(db, active[active.length - 1]!, ownerOf(TARGET - 1))
 
     const port2 = await freePort()
     const replica = spawnBroker({
