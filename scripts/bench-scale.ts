@@ -222,12 +222,15 @@ async function main() {
     db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
     const keyring = new Keyring(parseEncryptionKeys(env.ENCRYPTION_KEY))
-    const tokenRes = await fetch(`${publicUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`bench:${env.BOOTSTRAP_CLIENT_SECRET}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }),
-    })
-    const token = ((await tokenRes.json()) as { access_token: string }).access_token
+    // A broker token per phase: seeding a million rows outlasts one token's lifetime.
+    const newToken = async () => {
+      const res = await fetch(`${publicUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`bench:${env.BOOTSTRAP_CLIENT_SECRET}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      })
+      return ((await res.json()) as { access_token: string }).access_token
+    }
     console.log(
       `\nOAuth broker scale benchmark — ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
         `Node ${process.version}, ${DURATION_S} s per run, ${CONCURRENCY} concurrent, ${new Date().toISOString()}` +
@@ -235,6 +238,7 @@ async function main() {
     )
     console.log(`broker memory at rest: ${await memory(publicUrl)}`)
     const active = await seedConnections(db, keyring, { provider: 'bench', from: 0, count: SMALL })
+    let token = await newToken()
     const small = await peakRss(broker.proc.pid!, () => measure(broker.proc.pid!, dir, publicUrl, token, active, SMALL))
     print(small.value)
     console.log(`broker memory after the run: ${await memory(publicUrl)}`)
@@ -243,6 +247,7 @@ async function main() {
     for (const id of await seedConnections(db, keyring, { provider: 'bench', from: SMALL, count: TARGET - SMALL }))
       active.push(id)
     console.log(`\nseeded ${TARGET - SMALL} more connections in ${((Date.now() - t) / 1000).toFixed(0)} s`)
+    token = await newToken()
     const large = await peakRss(broker.proc.pid!, () =>
       measure(broker.proc.pid!, dir, publicUrl, token, active, TARGET),
     )
