@@ -27,6 +27,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --no-audit --no
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
+# A V8 heap limit keeps a replica within its 250 MB (docs/performance.md, scale): without
+# one, V8 sizes the heap from the host's memory and collects garbage late.
+ENV NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The client library is an npm workspace: npm ci needs its manifest (nothing else of it).

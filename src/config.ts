@@ -143,9 +143,9 @@ export function loadConfig(
     connectSessionTtlSeconds: p.integer('CONNECT_SESSION_TTL_SECONDS', 900, 60, 86_400),
     refresh: {
       windowSeconds: p.integer('REFRESH_WINDOW_SECONDS', 300, 0, 86_400),
-      intervalSeconds: p.integer('REFRESH_INTERVAL_SECONDS', 30, 1, 3_600),
-      concurrencyPerProvider: p.integer('REFRESH_CONCURRENCY', 4, 1, 100),
-      batchSize: p.integer('REFRESH_BATCH_SIZE', 100, 1, 10_000),
+      intervalSeconds: p.integer('REFRESH_INTERVAL_SECONDS', 2, 1, 3_600),
+      concurrencyPerProvider: p.integer('REFRESH_CONCURRENCY', 8, 1, 100),
+      batchSize: p.integer('REFRESH_BATCH_SIZE', 500, 1, 10_000),
     },
     rateLimits: {
       token: p.integer('RATE_LIMIT_TOKEN', 300, 0, 1_000_000),

@@ -1,6 +1,7 @@
 // The broker's entry point, and the only module that touches `process`: read the
 // configuration, open the database (embedded when DATABASE_URL is unset), apply pending
 // migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
+import './wasm-memory.js'
 import { createServer } from 'node:net'
 import type { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'

@@ -3,7 +3,12 @@
 // with the operator's access to the database: every namespace. Metadata only: no command
 // here ever prints a token.
 import { createInterface } from 'node:readline/promises'
-import { connectionView, type ConnectionRow, type ConnectionView } from '../connections/connection-view.js'
+import {
+  connectionView,
+  type ConnectionRow,
+  type ConnectionView,
+  type ViewedRow,
+} from '../connections/connection-view.js'
 import type { AuditEvent } from '../audit/audit-log.js'
 import { problem } from '../errors.js'
 import type { Services } from '../services.js'
@@ -54,7 +59,7 @@ async function listConnections(services: Services, values: Values, limit: number
     status,
     namespaces: namespace === undefined ? undefined : [namespace],
   }
-  const rows: ConnectionRow[] = []
+  const rows: ViewedRow[] = []
   let cursor: string | undefined
   do {
     const page = await services.connections.list({ ...filter, cursor, limit: Math.min(PAGE, limit - rows.length) })

@@ -11,7 +11,8 @@ import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
 import { recordLifecycleEvent } from '../webhooks/lifecycle-events.js'
-import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
+import { listConnections, type ListFilter, readConnection } from './connection-reads.js'
+import { newConnectionId, type ConnectionRow as Row, type ViewedRow } from './connection-view.js'
 import {
   BACKOFF_BASE_SECONDS,
   BACKOFF_MAX_SECONDS,
@@ -27,6 +28,7 @@ export {
   type ConnectionRow,
   type ConnectionStatus,
   type ConnectionView,
+  type ViewedRow,
 } from './connection-view.js'
 
 export interface ConnectionStoreOptions {
@@ -78,8 +80,8 @@ export class ConnectionStore {
       : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
   }
 
-  async get(id: string): Promise<Row | undefined> {
-    return (await this.deps.db.prisma.connection.findUnique({ where: { id } })) ?? undefined
+  get(id: string): Promise<Row | undefined> {
+    return readConnection(this.deps.db.pool, id)
   }
 
   /** Locks the row for the rest of `tx` and reads it (the refresh and revocation path). */
@@ -89,27 +91,8 @@ export class ConnectionStore {
   }
 
   /** A page of connections; `namespaces` (undefined: all) bounds what the caller may see. */
-  async list(filter: {
-    provider?: string
-    ownerId?: string
-    status?: string
-    namespaces: string[] | undefined
-    cursor?: string
-    limit: number
-  }): Promise<{ items: Row[]; nextCursor: string | null }> {
-    const rows = await this.deps.db.prisma.connection.findMany({
-      where: {
-        ...(filter.namespaces !== undefined ? { namespace: { in: filter.namespaces } } : {}),
-        ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
-        ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
-        status: filter.status !== undefined ? filter.status : { not: 'revoked' },
-        ...(filter.cursor !== undefined ? { id: { gt: filter.cursor } } : {}),
-      },
-      orderBy: { id: 'asc' },
-      take: filter.limit + 1,
-    })
-    const items = rows.slice(0, filter.limit)
-    return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.id : null }
+  list(filter: ListFilter): Promise<{ items: ViewedRow[]; nextCursor: string | null }> {
+    return listConnections(this.deps.db.pool, filter)
   }
 
   /** Creates a connection from its first grant. */

@@ -42,11 +42,29 @@ export interface ConnectionView {
   pendingConfirmation: boolean
 }
 
+/** The columns a view shows (what a list page reads). */
+export type ViewedRow = Pick<
+  Row,
+  | 'id'
+  | 'provider'
+  | 'ownerId'
+  | 'namespace'
+  | 'status'
+  | 'scopes'
+  | 'expiresAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'lastRefreshedAt'
+  | 'lastErrorCode'
+  | 'metadata'
+  | 'params'
+>
+
 /**
  * `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new
  * connection's shows in its status.
  */
-export function connectionView(row: Row, pendingConfirmation = false): ConnectionView {
+export function connectionView(row: ViewedRow, pendingConfirmation = false): ConnectionView {
   return {
     id: row.id,
     provider: row.provider,
