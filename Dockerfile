@@ -14,6 +14,8 @@ FROM ${NODE_IMAGE} AS build
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client library is an npm workspace: npm ci needs its manifest (nothing else of it).
+COPY client/package.json ./client/package.json
 COPY scripts/prepare.mjs ./scripts/prepare.mjs
 COPY prisma ./prisma
 COPY prisma.config.ts tsconfig.json tsconfig.build.json ./
@@ -25,12 +27,20 @@ RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --no-audit --no
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production
+# A V8 heap limit keeps a replica within its 250 MB (docs/performance.md, scale): without
+# one, V8 sizes the heap from the host's memory and collects garbage late.
+ENV NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client library is an npm workspace: npm ci needs its manifest (nothing else of it).
+COPY client/package.json ./client/package.json
 # No dev dependencies, no optional embedded PostgreSQL (the image always uses DATABASE_URL).
 # The npm cache is a build cache mount, shared with the first stage and never in a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The ops command line on the PATH: `oauth-broker clients list` (or `npx oauth-broker ...`
+# from /app, which runs the package's bin).
+RUN chmod 755 dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/oauth-broker
 COPY prisma/migrations ./prisma/migrations
 # The node user (uid 1000) of the base image; numeric so that a runtime check of
 # "non-root" does not depend on /etc/passwd.

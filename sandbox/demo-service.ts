@@ -1,7 +1,9 @@
 // The sandbox's demo "internal service": a page with a button that asks the broker for a
 // connect session (as the bootstrap service client) and sends the browser to it, and the
-// return page the broker sends the browser back to, showing the connection id and the
-// two curl lines that fetch the connection's access token.
+// return page the broker sends the browser back to. There the service confirms its end
+// user (the connection is pending_confirmation until then): the browser that comes back
+// must be its signed-in user's (here a cookie set by the button), then it redirects to a
+// clean URL showing the connection id and the two curl lines that fetch its access token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 
 export interface DemoServiceOptions {
@@ -19,6 +21,9 @@ export interface DemoService {
 }
 
 export const RETURN_PATH = '/return'
+/** The demo's whole sign-in: the user who pressed the button, remembered in a cookie. */
+const DEMO_USER = 'demo-user'
+const USER_COOKIE = 'demo_user'
 
 export async function startDemoService(options: DemoServiceOptions): Promise<DemoService> {
   const url = `http://127.0.0.1:${options.port}`
@@ -60,7 +65,16 @@ async function handle(
     req.resume()
     const connectUrl = await createConnectSession(options, `${url}${RETURN_PATH}`)
     // 303: the browser follows with a GET, as after any form submission.
-    res.writeHead(303, { location: connectUrl }).end()
+    const cookie = `${USER_COOKIE}=${DEMO_USER}; HttpOnly; SameSite=Lax; Path=/`
+    res.writeHead(303, { location: connectUrl, 'set-cookie': cookie }).end()
+    return
+  }
+  if (req.method === 'GET' && pathname === RETURN_PATH && searchParams.get('status') === 'pending_confirmation') {
+    // A forwarded connect link comes back in someone else's browser: not our signed-in user.
+    const signedIn = req.headers.cookie?.split(/;\s*/).includes(`${USER_COOKIE}=${DEMO_USER}`) === true
+    const clean = await confirmConnection(options, searchParams, signedIn)
+    // The code is used up either way; a clean URL keeps it out of history and referrers.
+    res.writeHead(303, { location: `${RETURN_PATH}?${clean}` }).end()
     return
   }
   if (req.method === 'GET' && pathname === RETURN_PATH) return send(res, 200, returnPage(searchParams, options))
@@ -79,6 +93,20 @@ async function createConnectSession(options: DemoServiceOptions, returnUrl: stri
   if (res.status !== 201 || !body.connectUrl)
     throw new Error(`POST /v1/connect-sessions answered ${res.status}: ${body.detail ?? ''}`)
   return body.connectUrl
+}
+
+/** POST /v1/connections/:id/confirm: accept when the signed-in user is the session's owner. */
+async function confirmConnection(options: DemoServiceOptions, query: URLSearchParams, accept: boolean) {
+  const connectionId = query.get('connection_id') ?? ''
+  const token = await brokerToken(options, 'connect:write')
+  const res = await fetch(`${options.brokerUrl}/v1/connections/${encodeURIComponent(connectionId)}/confirm`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ confirmationCode: query.get('confirmation_code') ?? '', accept }),
+  })
+  await res.body?.cancel()
+  if (accept && res.status === 200) return new URLSearchParams({ status: 'connected', connection_id: connectionId })
+  return new URLSearchParams({ status: 'error', error: accept ? 'confirmation_failed' : 'confirmation_rejected' })
 }
 
 async function brokerToken(options: DemoServiceOptions, scope: string): Promise<string> {

@@ -1,7 +1,6 @@
 // buildApp(config, deps): the Fastify instance with its plugins and routes. It does no
 // I/O: `app.services.start()` loads state from the database, and main.ts listens. Tests
 // build it in-process.
-import { randomUUID } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -11,14 +10,18 @@ import { brokerTokenAuth } from './http/auth.js'
 import { registerDocs } from './http/docs.js'
 import { renderErrorPage } from './http/pages.js'
 import { registerProblemHandling, routerRefusal } from './http/problem.js'
+import { rateLimitKey } from './http/rate-limits.js'
+import { requestIdGenerator } from './http/request-id.js'
 import { Problem } from './http/schemas/common.js'
 import { auditEventRoutes } from './http/routes/audit-events.js'
 import { connectRoutes } from './http/routes/connect.js'
+import { confirmationRoutes } from './http/routes/confirmation.js'
 import { connectionRoutes } from './http/routes/connections.js'
 import { operationRoutes } from './http/routes/operations.js'
 import { serviceClientRoutes } from './http/routes/service-clients.js'
 import { signingKeyRoutes } from './http/routes/signing-keys.js'
 import { tokenRoutes } from './http/routes/token.js'
+import { webhookEndpointRoutes } from './http/routes/webhook-endpoints.js'
 import { wellKnownRoutes } from './http/routes/well-known.js'
 import { createServices, type Deps, type Services } from './services.js'
 import { createAjv, withWellFormedInput } from './validation.js'
@@ -38,6 +41,8 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024
+/** Retry-After of a 503 that names none: long enough for a drain or a provider hiccup. */
+export const RETRY_AFTER_SECONDS = 2
 
 export async function buildApp(config: Config, deps: Deps): Promise<FastifyInstance> {
   const services = createServices(config, deps)
@@ -48,7 +53,7 @@ export async function buildApp(config: Config, deps: Deps): Promise<FastifyInsta
     bodyLimit: BODY_LIMIT_BYTES,
     // A hop count is supported at run time; Fastify's types omit it.
     trustProxy: config.trustProxy as boolean | string[],
-    genReqId: () => randomUUID(),
+    genReqId: requestIdGenerator(config.trustProxy),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500, ignoreDuplicateSlashes: false },
     // Requests arriving while closing are refused by our own onRequest hook (registerRequestHooks),
@@ -93,6 +98,7 @@ async function registerInfrastructure(app: FastifyInstance): Promise<void> {
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,
+    keyGenerator: (request) => rateLimitKey(request.ip),
     errorResponseBuilder: (_request, context) => {
       const err = new Error(`rate limit exceeded, retry in ${Math.ceil(context.ttl / 1000)} s`) as Error & {
         statusCode: number
@@ -117,12 +123,17 @@ function registerRequestHooks(app: FastifyInstance, services: Services): void {
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff')
+    reply.header('x-request-id', request.id)
     if (closing) throw problem('shutting_down')
   })
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
+    // Every 503 and 429 says when to retry (the rate limiter sets its own).
+    if ((reply.statusCode === 503 || reply.statusCode === 429) && !reply.hasHeader('retry-after')) {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+    }
   })
   // A POST without a body is an empty object, so optional fields get their defaults.
   app.addHook('preValidation', async (request) => {
@@ -156,8 +167,10 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
   await app.register(async (v1) => {
     await v1.register(brokerTokenAuth, services)
     await v1.register(connectionRoutes, services)
+    await v1.register(confirmationRoutes, services)
     await v1.register(serviceClientRoutes, services)
     await v1.register(signingKeyRoutes, services)
     await v1.register(auditEventRoutes, services)
+    await v1.register(webhookEndpointRoutes, services)
   })
 }

@@ -1,83 +1,119 @@
-// The ops command line: `npm run cli -- <command>`. Uses the same environment as the
-// service (DATABASE_URL, ENCRYPTION_KEY, ...); with no DATABASE_URL it uses the embedded
-// database under DATA_DIR, the running broker's if there is one.
-import { readFileSync } from 'node:fs'
+#!/usr/bin/env node
+// The ops command line: `oauth-broker <command>` (the package's bin), `npm run cli -- ...`
+// or `node dist/cli.js ...`. Uses the same environment as the service (DATABASE_URL,
+// ENCRYPTION_KEY, ...); with no DATABASE_URL it uses the embedded database under DATA_DIR,
+// the running broker's if there is one. Help goes to stdout; usage errors are one line on
+// stderr with exit 2; other failures exit 1.
 import { parseArgs } from 'node:util'
+import { ADMIN_COMMANDS } from './cli/admin-commands.js'
+import { UsageError, type Command, type Values } from './cli/command.js'
+import { configCheck } from './cli/config-check.js'
+import { CONNECTION_COMMANDS } from './cli/connection-commands.js'
+import { WEBHOOK_COMMANDS } from './cli/webhook-commands.js'
 import { ConfigError, loadConfig } from './config.js'
-import {
-  DEFAULT_ACTIVATION_DELAY_SECONDS,
-  isActivationDelay,
-  MAX_ACTIVATION_DELAY_SECONDS,
-  MIN_ACTIVATION_DELAY_SECONDS,
-} from './issuer/signing-keys.js'
+import { ProblemError } from './errors.js'
 import { createLogger } from './log.js'
 import { openRuntime } from './runtime.js'
 import { SCOPES } from './service-clients/scopes.js'
-import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from './service-clients/secrets.js'
 import { createServices, type Services } from './services.js'
-import { BrokerError, ProblemError } from './errors.js'
 import { migrate } from './store/migrate.js'
-import { countStale, reencryptAll } from './store/reencrypt.js'
+import { VERSION } from './version.js'
 
-const [DEFAULT_DELAY, MIN_DELAY] = [DEFAULT_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS]
-const [DEFAULT_OVERLAP, MAX_OVERLAP] = [DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS]
-const USAGE = `usage: npm run cli -- <command>
+const COMMANDS: Command[] = [...ADMIN_COMMANDS, ...CONNECTION_COMMANDS, ...WEBHOOK_COMMANDS, configCheck]
+const BIN = 'oauth-broker'
 
-  migrate                                   apply pending database migrations
-  clients create --name <name> --scopes <s1,s2> [--namespaces <n1,n2>] [--return-urls <url1,url2>] [--jwks <file>]
-                                            register a service client; prints its secret once,
-                                            or, with --jwks (a JWK Set of public keys), none:
-                                            it authenticates with private_key_jwt
-                                            (namespaces: default "default"; "*" for all)
-  clients list                              list service clients
-  clients delete <clientId>                 delete a service client
-  clients set-jwks <clientId> <file>        replace a client's public keys (a secret client
-                                            loses its secret)
-  clients rotate-secret <clientId> [--overlap <seconds>]
-                                            a new secret, printed once; the previous one works
-                                            for the overlap (default ${DEFAULT_OVERLAP} s, at most ${MAX_OVERLAP} s)
-  keys list                                 list signing keys
-  keys rotate [--activate-in <seconds>]     publish a new signing key; it signs after the delay
-                                            (default ${DEFAULT_DELAY} s, at least ${MIN_DELAY} s)
-  encryption reencrypt                      re-encrypt every stored secret under the first
-                                            key of ENCRYPTION_KEY
-
-scopes: ${SCOPES.join(', ')}`
-
-type Options = {
-  name?: string
-  scopes?: string
-  namespaces?: string
-  'return-urls'?: string
-  'activate-in'?: string
-  jwks?: string
-  overlap?: string
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length))
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)
+  return [
+    `usage: ${BIN} <command> [options]      (${BIN} <command> --help for its options)`,
+    '',
+    ...lines,
+    '',
+    `  --version, --help`,
+    '',
+    `scopes: ${SCOPES.join(', ')}`,
+  ].join('\n')
 }
 
-/** The CLI runs with the operator's access to the database: it may grant any namespace. */
-const CLI_ADMIN = { actor: 'cli', namespaces: ['*'] }
+function commandHelp(c: Command): string {
+  return [
+    `usage: ${BIN} ${c.name}${c.synopsis ? ` ${c.synopsis}` : ''}`,
+    '',
+    c.summary,
+    ...(c.details ? [c.details] : []),
+  ].join('\n')
+}
+
+/** The command the arguments name (one word or two), and the arguments after its name. */
+function findCommand(argv: string[]): { command: Command; rest: string[] } {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ')
+    const command = COMMANDS.find((c) => c.name === name)
+    if (command) return { command, rest: argv.slice(words) }
+  }
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `))
+  if (group.length) {
+    const actions = group.map((c) => c.name.split(' ')[1]).join(', ')
+    const action = argv[1] && !argv[1].startsWith('-') ? `unknown command: ${argv[0]} ${argv[1]}; ` : ''
+    throw new UsageError(`${action}${argv[0]} takes one of: ${actions} (see ${BIN} ${argv[0]} --help)`)
+  }
+  const named = argv
+    .slice(0, 2)
+    .filter((w) => !w.startsWith('-'))
+    .join(' ')
+  throw new UsageError(`unknown command: ${named || argv[0]} (see ${BIN} --help)`)
+}
+
+/** parseArgs with the command's own options only; its errors become one-line usage errors. */
+function parse(command: Command, rest: string[]): { args: string[]; values: Values } {
+  let parsed: { positionals: string[]; values: Values }
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+    }) as { positionals: string[]; values: Values }
+  } catch (err) {
+    const message = (err as Error).message
+    const unknown = /^Unknown option '([^']+)'/.exec(message)
+    const reason = unknown ? `unknown option ${unknown[1]}` : message.split('. ')[0]!.replace(/'/g, '')
+    throw new UsageError(`${command.name}: ${reason} (see ${BIN} ${command.name} --help)`)
+  }
+  const [min, max] = command.positionals ?? [0, 0]
+  const count = parsed.positionals.length
+  if (!parsed.values.help && (count < min || count > max)) {
+    const extra = count > max ? `unexpected argument ${JSON.stringify(parsed.positionals[max])}` : 'missing argument'
+    throw new UsageError(`${command.name}: ${extra} (usage: ${BIN} ${command.name} ${command.synopsis})`)
+  }
+  return { args: parsed.positionals, values: parsed.values }
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      namespaces: { type: 'string' },
-      'return-urls': { type: 'string' },
-      'activate-in': { type: 'string' },
-      jwks: { type: 'string' },
-      overlap: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
-  const [group, action, arg, file] = positionals
-  if (values.help || !group) {
-    process.stdout.write(`${USAGE}\n`)
-    return values.help ? 0 : 2
+  const [first] = argv
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${BIN} ${VERSION}\n`)
+    return 0
   }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${overview()}\n`)
+    return 0
+  }
+  if (!first) throw new UsageError(`a command is needed (see ${BIN} --help)`)
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `))
+  if (group.length && argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h')) {
+    process.stdout.write(`${group.map(commandHelp).join('\n\n')}\n`)
+    return 0
+  }
+  const { command, rest } = findCommand(argv)
+  const { args, values } = parse(command, rest)
+  if (values.help) {
+    process.stdout.write(`${commandHelp(command)}\n`)
+    return 0
+  }
+  command.validate?.({ args, values })
+  if (command.needs === 'config') return command.run({ args, values })
   const config = loadConfig(process.env)
   // Logs go to stderr so that stdout carries only the command's output.
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
@@ -86,142 +122,22 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The service's own wiring; only what a command uses is started.
     services = createServices(config, { db: runtime.db, keyring: runtime.keyring, log })
-    await migrate(runtime.db.pool, log)
-    return await run([group, action].filter(Boolean).join(' '), { arg, file }, values, services)
+    // Commands that only read leave the schema as they find it.
+    if (command.needs === 'write') await migrate(runtime.db.pool, log)
+    return await command.run({ args, values, services })
   } finally {
     await services?.stop()
     await runtime.close()
   }
 }
 
-function out(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
-}
-
-const list = (value: string | undefined) =>
-  (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-
-/** A JSON file (a JWK Set); the service checks its content. */
-function readJson(file: string): unknown {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    throw new UsageError(`cannot read ${file}`)
-  }
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    throw new UsageError(`${file} is not JSON (expected a JWK Set: {"keys": [...]})`)
-  }
-}
-
-async function run(
-  command: string,
-  { arg, file }: { arg?: string; file?: string },
-  values: Options,
-  services: Services,
-): Promise<number> {
-  const { clients, keys, audit, db, keyring, log } = services
-  switch (command) {
-    case 'migrate':
-      out({ migrated: true })
-      return 0
-    case 'clients create':
-    case 'clients set-jwks':
-    case 'clients rotate-secret':
-      return clientCredentials(command, arg, file, values, services)
-    case 'clients list':
-      out(await clients.list())
-      return 0
-    case 'clients delete':
-      if (!arg) throw new UsageError('clients delete needs a client id')
-      await clients.delete(arg, CLI_ADMIN)
-      out({ deleted: arg })
-      return 0
-    case 'keys list':
-    case 'keys rotate': {
-      const delay =
-        values['activate-in'] === undefined ? DEFAULT_ACTIVATION_DELAY_SECONDS : Number(values['activate-in'])
-      if (command === 'keys rotate' && !isActivationDelay(delay)) {
-        throw new UsageError(
-          `--activate-in must be ${MIN_ACTIVATION_DELAY_SECONDS}..${MAX_ACTIVATION_DELAY_SECONDS} ` +
-            'seconds (at least the JWKS cache lifetime)',
-        )
-      }
-      await keys.ensureKey()
-      await keys.start(undefined)
-      out(command === 'keys list' ? keys.list() : await keys.rotate(delay, 'cli'))
-      return 0
-    }
-    case 'encryption reencrypt': {
-      const { rows } = await reencryptAll(db, keyring, log)
-      const remaining = await countStale(db, keyring)
-      if (rows || remaining === 0) {
-        await audit.write({ type: 'encryption.reencrypted', actor: 'cli', detail: { rows, keyId: keyring.primaryId } })
-      }
-      out({ reencrypted: rows, remainingUnderOlderKeys: remaining, keyId: keyring.primaryId })
-      return remaining === 0 ? 0 : 1
-    }
-    default:
-      throw new UsageError(`unknown command: ${command}`)
-  }
-}
-
-/** Commands that create a client or change how it authenticates. */
-async function clientCredentials(
-  command: string,
-  arg: string | undefined,
-  file: string | undefined,
-  values: Options,
-  { clients }: Services,
-): Promise<number> {
-  if (command === 'clients create') {
-    if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes')
-    const jwks = values.jwks === undefined ? undefined : readJson(values.jwks)
-    const namespaces = values.namespaces === undefined ? undefined : list(values.namespaces)
-    const input = {
-      name: values.name,
-      scopes: list(values.scopes),
-      namespaces,
-      allowedReturnUrls: list(values['return-urls']),
-      jwks,
-    }
-    const { client, clientSecret } = await clients.create(input, CLI_ADMIN)
-    out({ ...client, ...(clientSecret ? { clientSecret } : {}) })
-    if (clientSecret) process.stderr.write('The client secret is shown once; store it now.\n')
-    return 0
-  }
-  if (!arg) throw new UsageError(`${command} needs a client id`)
-  if (command === 'clients set-jwks') {
-    if (!file) throw new UsageError('clients set-jwks needs a client id and a JWK Set file')
-    out(await clients.setJwks(arg, readJson(file), CLI_ADMIN))
-    return 0
-  }
-  const overlap = values.overlap === undefined ? DEFAULT_SECRET_OVERLAP_SECONDS : Number(values.overlap)
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS)
-    throw new UsageError(`--overlap must be 0..${MAX_SECRET_OVERLAP_SECONDS} seconds`)
-  out({ clientId: arg, ...(await clients.rotateSecret(arg, overlap, CLI_ADMIN)) })
-  process.stderr.write('The new client secret is shown once; store it now.\n')
-  return 0
-}
-
-class UsageError extends BrokerError<'usage'> {
-  constructor(message: string) {
-    super('usage', message)
-  }
-}
-
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n\n${USAGE}\n`)
-    else if (err instanceof ConfigError) process.stderr.write(`oauth-broker: ${err.message}\n`)
+    if (err instanceof UsageError) process.stderr.write(`${BIN}: ${err.message}\n`)
+    else if (err instanceof ConfigError) process.stderr.write(`${BIN}: ${err.message}\n`)
     else if (err instanceof ProblemError) process.stderr.write(`error: ${err.code}: ${err.message}\n`)
     else process.stderr.write(`error: ${(err as Error).message}\n`)
-    process.exit(err instanceof UsageError ? 2 : 1)
+    process.exit(err instanceof UsageError || err instanceof ConfigError ? 2 : 1)
   },
 )

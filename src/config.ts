@@ -7,11 +7,14 @@ import { parseEncryptionKeys, type EncryptionKey } from './store/encryption.js'
 import { readProvidersFile } from './providers/providers-file.js'
 import type { Provider } from './providers/schema.js'
 import { normalizeReturnUrl } from './service-clients/return-urls.js'
+import { normalizeWebhookUrl } from './service-clients/webhook-urls.js'
 import { BrokerError } from './errors.js'
 import { bootstrapSecretProblem } from './bootstrap-secret.js'
 import { type Env, EnvReader, type ReadFile } from './env-reader.js'
+import { readLimits, readProviderLimits, readWebhooks, type OperationalLimits } from './config-limits.js'
 
-export interface Config {
+/** Besides these, the limits of config-limits.ts (bulkheads, database sessions, retention, webhooks). */
+export interface Config extends OperationalLimits {
   port: number
   host: string
   /** External base URL without trailing slash: issuer, audience and redirect URIs derive from it. */
@@ -24,7 +27,7 @@ export interface Config {
   encryptionKeys: EncryptionKey[] | undefined
   providersFile: string | undefined
   providers: Map<string, Provider>
-  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[] } | undefined
+  bootstrap: { clientId: string; clientSecret: string; returnUrls: string[]; webhookUrls: string[] } | undefined
   providerTimeoutMs: number
   /** Extra CA certificates (PEM) trusted for provider calls (private intranet CAs). */
   providerCaPem: string | undefined
@@ -81,6 +84,14 @@ export const ENVIRONMENT_VARIABLES = [
   'RATE_LIMIT_TOKEN',
   'RATE_LIMIT_BROWSER',
   'RATE_LIMIT_ADMIN',
+  'PROVIDER_CONCURRENCY',
+  'FORCE_REFRESH_MIN_INTERVAL_SECONDS',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  'AUDIT_RETENTION_DAYS',
+  'BOOTSTRAP_WEBHOOK_URLS',
+  'WEBHOOK_RETRY_SCHEDULE_SECONDS',
+  'WEBHOOK_TIMEOUT_MS',
 ] as const
 
 export interface LoadOptions {
@@ -95,7 +106,6 @@ export function loadConfig(
 ): Config {
   const problems: string[] = []
   const p = new EnvReader(env, readFile, problems)
-
   const port = p.integer('PORT', 3000, 0, 65535)
   const host = p.string('HOST') ?? '0.0.0.0'
   const publicUrl = parsePublicUrl(p.string('PUBLIC_URL') ?? `http://localhost:${port}`, problems)
@@ -103,7 +113,6 @@ export function loadConfig(
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL')
   if (options.server) requirePublicUrl(p, databaseUrl, problems)
-  const dataDir = resolve(p.string('DATA_DIR') ?? './.data')
   const encryptionKeys = readEncryptionKeys(p, databaseUrl, problems)
   const bootstrap = readBootstrap(p, problems)
   const providersFile = p.string('PROVIDERS_FILE')
@@ -113,14 +122,13 @@ export function loadConfig(
       : readProvidersFile(providersFile, env, readFile, problems)
   const logLevel = p.string('LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`)
-
   const config: Config = {
     port,
     host,
     publicUrl,
     databaseUrl,
     databasePoolSize: p.integer('DATABASE_POOL_SIZE', 20, 2, 500),
-    dataDir,
+    dataDir: resolve(p.string('DATA_DIR') ?? './.data'),
     encryptionKeys,
     providersFile,
     providers,
@@ -135,15 +143,18 @@ export function loadConfig(
     connectSessionTtlSeconds: p.integer('CONNECT_SESSION_TTL_SECONDS', 900, 60, 86_400),
     refresh: {
       windowSeconds: p.integer('REFRESH_WINDOW_SECONDS', 300, 0, 86_400),
-      intervalSeconds: p.integer('REFRESH_INTERVAL_SECONDS', 30, 1, 3_600),
-      concurrencyPerProvider: p.integer('REFRESH_CONCURRENCY', 4, 1, 100),
-      batchSize: p.integer('REFRESH_BATCH_SIZE', 100, 1, 10_000),
+      intervalSeconds: p.integer('REFRESH_INTERVAL_SECONDS', 2, 1, 3_600),
+      concurrencyPerProvider: p.integer('REFRESH_CONCURRENCY', 8, 1, 100),
+      batchSize: p.integer('REFRESH_BATCH_SIZE', 500, 1, 10_000),
     },
     rateLimits: {
       token: p.integer('RATE_LIMIT_TOKEN', 300, 0, 1_000_000),
       browser: p.integer('RATE_LIMIT_BROWSER', 60, 0, 1_000_000),
       admin: p.integer('RATE_LIMIT_ADMIN', 300, 0, 1_000_000),
     },
+    ...readProviderLimits(p),
+    ...readLimits(p),
+    webhooks: readWebhooks(p, problems),
   }
   if (problems.length) throw new ConfigError(problems)
   return config
@@ -195,22 +206,30 @@ function readBootstrap(p: EnvReader, problems: string[]): Config['bootstrap'] {
       const problem = bootstrapSecretProblem(bootstrapSecret)
       if (problem) problems.push(`BOOTSTRAP_CLIENT_SECRET: ${problem}; generate one with \`openssl rand -hex 32\``)
     }
-    const returnUrls: string[] = []
-    for (const raw of (p.string('BOOTSTRAP_RETURN_URLS') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      const normalized = normalizeReturnUrl(raw)
-      if (typeof normalized === 'string') returnUrls.push(normalized)
-      else problems.push(`BOOTSTRAP_RETURN_URLS: "${raw}" ${normalized.error}`)
-    }
+    const returnUrls = readUrls(p, 'BOOTSTRAP_RETURN_URLS', normalizeReturnUrl, problems)
+    const webhookUrls = readUrls(p, 'BOOTSTRAP_WEBHOOK_URLS', normalizeWebhookUrl, problems)
     if (bootstrapId !== undefined && bootstrapSecret !== undefined) {
-      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls }
+      return { clientId: bootstrapId, clientSecret: bootstrapSecret, returnUrls, webhookUrls }
     }
-  } else if (p.string('BOOTSTRAP_RETURN_URLS') !== undefined) {
-    problems.push('BOOTSTRAP_RETURN_URLS: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET')
+  } else {
+    for (const name of ['BOOTSTRAP_RETURN_URLS', 'BOOTSTRAP_WEBHOOK_URLS'])
+      if (p.string(name) !== undefined)
+        problems.push(`${name}: set without BOOTSTRAP_CLIENT_ID and BOOTSTRAP_CLIENT_SECRET`)
   }
   return undefined
+}
+
+type Normalize = (raw: string) => string | { error: string }
+
+/** A comma-separated list of URLs, each normalized or reported. */
+function readUrls(p: EnvReader, name: string, normalize: Normalize, problems: string[]): string[] {
+  const items = (p.string(name) ?? '').split(',').map((s) => s.trim())
+  return items.filter(Boolean).flatMap((raw) => {
+    const normalized = normalize(raw)
+    if (typeof normalized === 'string') return [normalized]
+    problems.push(`${name}: "${raw}" ${normalized.error}`)
+    return []
+  })
 }
 
 function readPem(path: string | undefined, readFile: ReadFile, problems: string[]): string | undefined {

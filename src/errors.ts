@@ -17,6 +17,9 @@ export const OAUTH_ERRORS = {
   invalid_scope: 400,
   server_error: 500,
   temporarily_unavailable: 503,
+  // RFC 6749 §5.2 and RFC 8693 §2.2.2: the token exchange's refusals.
+  invalid_grant: 400,
+  invalid_target: 400,
 } as const
 
 export type OAuthErrorCode = keyof typeof OAUTH_ERRORS
@@ -36,6 +39,11 @@ const retry = 'temporarily_unavailable' as const
 export const PROBLEMS = {
   invalid_request: { status: 400, title: 'The request is malformed', oauth: bad },
   invalid_return_url: { status: 400, title: 'The return URL is not allowed for this service client', oauth: bad },
+  invalid_webhook_url: {
+    status: 400,
+    title: 'The webhook URL is not allowed for this service client',
+    oauth: bad,
+  },
   invalid_params: { status: 400, title: 'A connect parameter is missing or malformed', oauth: bad },
   invalid_scope: { status: 400, title: 'A requested scope is unknown or not allowed', oauth: bad },
   unknown_provider: { status: 400, title: 'The provider is not configured', oauth: bad },
@@ -47,6 +55,12 @@ export const PROBLEMS = {
     oauth: bad,
   },
   invalid_jwks: { status: 400, title: 'The JWK Set is not a small set of public signature keys', oauth: bad },
+  invalid_confirmation: {
+    status: 400,
+    title: 'The confirmation code is wrong, used or expired',
+    oauth: bad,
+    event: SECURITY_EVENTS.confirmationRefused,
+  },
   unauthorized: {
     status: 401,
     title: 'A valid broker token is required',
@@ -68,9 +82,16 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'No such route', oauth: bad },
   service_client_not_found: { status: 404, title: 'No such service client', oauth: bad },
   connection_not_found: { status: 404, title: 'No such connection', oauth: bad },
+  connect_session_not_found: { status: 404, title: 'No such connect session', oauth: bad },
+  webhook_endpoint_not_found: { status: 404, title: 'No such webhook endpoint', oauth: bad },
   method_not_allowed: { status: 405, title: 'Method not allowed', oauth: bad },
   conflict: { status: 409, title: 'The resource already exists', oauth: bad },
   reauthorization_required: { status: 409, title: 'The connection needs its user to authorize again', oauth: bad },
+  confirmation_pending: {
+    status: 409,
+    title: 'The connection waits for the service to confirm its end user',
+    oauth: bad,
+  },
   payload_too_large: { status: 413, title: 'The request body is too large', oauth: bad },
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type', oauth: bad },
   // RFC 6749 has no error for "slow down" at the token endpoint: the problem document stays.

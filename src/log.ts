@@ -8,6 +8,7 @@
 // of members, so an HTTP client's error cannot carry its request headers or config into
 // the log. One walk over the object is also far cheaper than pino's wildcard redact paths
 // (which cost ~90 µs per request line with one level of wildcards).
+import { hostname } from 'node:os'
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 export const CENSOR = '[redacted]'
@@ -34,6 +35,7 @@ export const SECRET_SUFFIXES = [
   'databaseurl',
   'connectionstring',
   'assertion',
+  'confirmationcode',
 ]
 /** Exact key names that are secrets wherever they appear. */
 export const SECRET_KEYS = ['state', 'setcookie']
@@ -106,7 +108,8 @@ export function loggerOptions(level: string): LoggerOptions {
     // Errors are already reduced by redactSecrets; pino's default serializer would take
     // the plain result for an error again.
     serializers: { err: (err: unknown) => err },
-    base: { service: 'oauth-broker' },
+    // pid and hostname tell replicas (and a restarted process) apart in a shared log stream.
+    base: { service: 'oauth-broker', pid: process.pid, hostname: hostname() },
     timestamp: pino.stdTimeFunctions.isoTime,
   }
 }

@@ -1,6 +1,7 @@
 // The broker's entry point, and the only module that touches `process`: read the
 // configuration, open the database (embedded when DATABASE_URL is unset), apply pending
 // migrations, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
+import './wasm-memory.js'
 import { createServer } from 'node:net'
 import type { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -104,12 +105,19 @@ async function stop(broker: Process, reason: string, exitCode: number, message?:
   broker.stopping = true
   const { config, log } = broker
   log.info({ reason }, 'shutting down')
-  const force = setTimeout(() => {
+  const forceExit = () => {
+    // Tokens a provider already issued (maybe rotating the old ones away) are being written:
+    // exiting now would lose the grant. The write itself gives up after its retry window.
+    if (broker.app?.services.freshTokens.writesInFlight) {
+      log.warn('shutdown waits for refreshed tokens to be stored')
+      setTimeout(forceExit, 500).unref()
+      return
+    }
     log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting')
     broker.runtime?.abort()
     process.exit(1)
-  }, config.shutdownTimeoutMs + 5_000)
-  force.unref()
+  }
+  setTimeout(forceExit, config.shutdownTimeoutMs + 5_000).unref()
   // A signal during start-up: let the step in progress finish (the embedded database may
   // be initialising, a migration running), then close what was opened. Exiting at once
   // would leave an embedded PostgreSQL running on DATA_DIR.

@@ -1,5 +1,10 @@
 // Prometheus metrics, one registry per app instance (tests build several apps per process).
+// The process and Node.js metrics keep their standard names (process_cpu_seconds_total,
+// nodejs_eventloop_lag_seconds, ...) so stock dashboards work; the broker's own start with
+// `broker_`. docs/grafana-dashboard.json and docs/prometheus-alerts.yml use these names
+// (test/metrics-docs.test.ts checks each exists).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { VERSION } from './version.js'
 
 export class Metrics {
   readonly registry = new Registry()
@@ -19,16 +24,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  /** One family for issued and refused broker tokens: a ratio needs no second name. */
   readonly brokerTokens = new Counter({
-    name: 'broker_tokens_issued_total',
-    help: 'Broker tokens issued at /oauth/token',
-    registers: [this.registry],
-  })
-
-  readonly brokerTokenFailures = new Counter({
-    name: 'broker_token_failures_total',
-    help: 'Refused /oauth/token requests and refused broker tokens, by reason',
-    labelNames: ['reason'] as const,
+    name: 'broker_tokens_total',
+    help:
+      'Broker tokens by outcome: issued at /oauth/token, or refused there (invalid_client) ' +
+      'or on /v1 (invalid_token, insufficient_scope)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   })
 
@@ -41,6 +43,12 @@ export class Metrics {
   readonly auditBuffer = new Gauge({
     name: 'broker_audit_events_buffered',
     help: 'Audit events waiting to be written',
+    registers: [this.registry],
+  })
+
+  readonly slowHashes = new Counter({
+    name: 'broker_secret_slow_hashes_total',
+    help: 'scrypt runs for client secrets (operator-chosen secrets and not yet migrated hashes only)',
     registers: [this.registry],
   })
 
@@ -72,6 +80,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  /** Refresh lag shows as a pass that has not completed for much longer than REFRESH_INTERVAL_SECONDS. */
+  readonly proactiveRefreshLastPass = new Gauge({
+    name: 'broker_proactive_refresh_last_pass_timestamp_seconds',
+    help: 'When this replica last completed a proactive refresh pass (Unix time)',
+    registers: [this.registry],
+  })
+
   readonly connectAttempts = new Counter({
     name: 'broker_connect_attempts_total',
     help: 'Connect callbacks, by provider and outcome (connected or the error code)',
@@ -86,7 +101,52 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly providerSlotWaits = new Counter({
+    name: 'broker_provider_slot_waits_total',
+    help: 'Provider calls that found every slot of the provider bulkhead taken (PROVIDER_CONCURRENCY), by outcome',
+    labelNames: ['provider', 'priority', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly providerRequests = new Histogram({
+    name: 'broker_provider_request_duration_seconds',
+    help:
+      'Calls to providers, by operation (code_exchange, refresh, revocation, credentials) and ' +
+      'outcome (http_2xx, http_4xx, http_5xx, ..., or timeout, network_error, ...)',
+    labelNames: ['provider', 'operation', 'outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  })
+
+  readonly buildInfo = new Gauge({
+    name: 'broker_build_info',
+    help: 'Always 1; the labels say which build runs',
+    labelNames: ['version', 'node_version'] as const,
+    registers: [this.registry],
+  })
+
+  readonly webhookDeliveries = new Counter({
+    name: 'broker_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome (delivered, retrying, failed, dropped)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
+  /** Set by the webhook delivery worker: reads the oldest due delivery's age at scrape time. */
+  webhookOldestDueProbe: (() => Promise<number>) | undefined
+
+  readonly webhookOldestDue = new Gauge({
+    name: 'broker_webhook_oldest_due_delivery_age_seconds',
+    help: 'How long the oldest due webhook delivery has waited (0: none waits)',
+    registers: [this.registry],
+    collect: async () => {
+      const age = await this.webhookOldestDueProbe?.().catch(() => undefined)
+      if (age !== undefined) this.webhookOldestDue.set(age)
+    },
+  })
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'broker_' })
+    collectDefaultMetrics({ register: this.registry })
+    this.buildInfo.set({ version: VERSION, node_version: process.version }, 1)
   }
 }

@@ -31,7 +31,7 @@ export async function openRuntime(
   }
   try {
     const keyring = resolveKeyring(config, log)
-    const db = openDatabase(url, { poolSize: config.databasePoolSize, log })
+    const db = openDatabase(url, { poolSize: config.databasePoolSize, log, timeouts: config.databaseTimeouts })
     return {
       db,
       keyring,

@@ -25,6 +25,8 @@ export const SECURITY_EVENTS = {
   /** A client assertion whose jti was already used, on any replica: a replay. */
   clientAssertionReplayed: 'client_assertion.replayed',
   connectionRevoked: 'connection.revoked',
+  /** A wrong confirmation code for a pending grant (never the code itself); the 5th discards the grant. */
+  confirmationRefused: 'connection.confirmation_refused',
   signingKeyCreated: 'signing_key.created',
   signingKeyRotated: 'signing_key.rotated',
   /** Sealed values of one table re-encrypted under the newest encryption key. */

@@ -2,6 +2,7 @@
 // this bundle; nothing here knows about HTTP.
 import type { Logger } from 'pino'
 import { AuditLog } from './audit/audit-log.js'
+import { registerConnectionGauge } from './connections/connection-gauge.js'
 import { ConnectionCache, MAX_AGE_MS } from './connections/connection-cache.js'
 import { ConnectionStore } from './connections/connection-store.js'
 import { Connect } from './connections/connect.js'
@@ -9,6 +10,9 @@ import { ConnectSessions } from './connections/connect-sessions.js'
 import { FRESH_TOKEN_TIMINGS, FreshTokens, type FreshTokenTimings } from './connections/fresh-tokens.js'
 import { ProactiveRefresher } from './connections/proactive-refresh.js'
 import { Revocations } from './connections/revoke.js'
+import { Confirmations } from './connections/confirmation.js'
+import { PendingGrants } from './connections/pending-grants.js'
+import { REVOCATION_TIMINGS, RevocationQueue, type RevocationTimings } from './connections/revocation-queue.js'
 import { createDispatchers, ProviderNetwork, type ResolveHost } from './oauth/network.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -17,10 +21,17 @@ import { SigningKeys } from './issuer/signing-keys.js'
 import { Metrics } from './metrics.js'
 import { ClientAssertions } from './service-clients/client-assertions.js'
 import { ServiceClients } from './service-clients/service-clients.js'
+import { loadSecretHashKey } from './service-clients/secret-hash-key.js'
+import { ClientSecrets } from './service-clients/secrets.js'
 import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
+import { brokerPurgeRules, Retention } from './store/retention.js'
+import { DeliveryStore } from './webhooks/delivery-store.js'
+import { DeliveryWorker } from './webhooks/delivery-worker.js'
+import { createWebhookDispatcher } from './webhooks/sender.js'
+import { WebhookEndpoints } from './webhooks/webhook-endpoints.js'
 
 export interface Deps {
   db: Database
@@ -35,9 +46,12 @@ export interface Deps {
   timings?: Partial<Timings>
 }
 
-export interface Timings extends FreshTokenTimings {
+export interface Timings extends FreshTokenTimings, RevocationTimings {
   /** How long a cached connection row is trusted without a change notification. */
   connectionCacheMaxAgeMs: number
+  /** The webhook delivery worker's backstop poll, and how long failing disables an endpoint. */
+  webhookPollIntervalMs?: number
+  webhookDisableAfterSeconds?: number
 }
 
 export interface Services {
@@ -58,7 +72,18 @@ export interface Services {
   connect: Connect
   freshTokens: FreshTokens
   revocations: Revocations
+  /** Failed revocations, retried in the background (connections/revocation-queue.ts). */
+  revocationQueue: RevocationQueue
   refresher: ProactiveRefresher
+  /** Confirming the end user of a connect flow: held grants, their codes, the expiry sweep. */
+  confirmations: Confirmations
+  pending: PendingGrants
+  /** The periodic purge of ever-growing tables; other parts add their tables to it. */
+  retention: Retention
+  /** Webhook endpoints, their deliveries, and this replica's delivery worker. */
+  webhooks: WebhookEndpoints
+  deliveries: DeliveryStore
+  deliveryWorker: DeliveryWorker
   /**
    * Start-up work, safe on several replicas at once: create the first signing key and the
    * bootstrap client when missing, load the caches, start background work.
@@ -73,7 +98,9 @@ function createCoreServices(config: Config, deps: Deps) {
   const { db, keyring, log } = deps
   const metrics = new Metrics()
   const audit = new AuditLog(db, clock, log, metrics)
-  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock })
+  const secrets = new ClientSecrets(() => loadSecretHashKey(db, keyring))
+  secrets.kdf.onRun = () => metrics.slowHashes.inc()
+  const clients = new ServiceClients(db, audit, log, { bootstrap: config.bootstrap, clock, secrets })
   const assertions = new ClientAssertions({ db, clients, clock, issuer: config.publicUrl })
   const keys = new SigningKeys({ db, keyring, clock, tokenTtlSeconds: config.brokerTokenTtlSeconds, audit, log })
   const tokens = new BrokerTokens(keys, config.publicUrl, config.brokerTokenTtlSeconds, clock)
@@ -82,23 +109,45 @@ function createCoreServices(config: Config, deps: Deps) {
 
 type CoreServices = ReturnType<typeof createCoreServices>
 
-/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
-function createConnectionServices(core: CoreServices, deps: Deps) {
-  const { config, db, keyring, clock, log, metrics, audit } = core
-  const network = new ProviderNetwork(
+/** Outbound calls to providers: dispatchers, timeout, bulkheads and the duration metric. */
+function providerNetwork(config: Config, metrics: Metrics, deps: Deps): ProviderNetwork {
+  return new ProviderNetwork(
     createDispatchers({
       extraCaPem: config.providerCaPem,
       allowPrivate: config.allowPrivateProviderAddresses,
       resolveHost: deps.resolveHost,
     }),
     config.providerTimeoutMs,
+    { concurrency: config.providerConcurrency, metrics },
+    (labels, seconds) => metrics.providerRequests.observe(labels, seconds),
   )
+}
+
+/** Connections: the connect flow, fresh tokens, revocation and the proactive refresher. */
+function createConnectionServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
+  const network = providerNetwork(config, metrics, deps)
+  registerConnectionGauge(metrics.registry, db, clock)
   const connections = new ConnectionStore({ db, keyring, clock, audit })
   const sessions = new ConnectSessions({ db, keyring, clock })
-  const timings: Timings = { ...FRESH_TOKEN_TIMINGS, connectionCacheMaxAgeMs: MAX_AGE_MS, ...deps.timings }
+  const timings: Timings = {
+    ...FRESH_TOKEN_TIMINGS,
+    ...REVOCATION_TIMINGS,
+    connectionCacheMaxAgeMs: MAX_AGE_MS,
+    ...deps.timings,
+  }
   const cache = new ConnectionCache(deps.changes, timings.connectionCacheMaxAgeMs)
   const flow = { store: connections, cache, providers: config.providers, clock, metrics, log, network }
-  const freshTokens = new FreshTokens({ ...flow, db, audit, timings })
+  const revocationQueue = new RevocationQueue({ ...flow, db, keyring, timings })
+  const freshTokens = new FreshTokens({
+    ...flow,
+    db,
+    audit,
+    timings,
+    changes: deps.changes,
+    revocationQueue,
+    forceRefreshMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
+  })
   const refresher = new ProactiveRefresher({
     store: connections,
     freshTokens,
@@ -110,34 +159,94 @@ function createConnectionServices(core: CoreServices, deps: Deps) {
       leaseSeconds: Math.ceil((config.providerTimeoutMs * 3) / 1000) + 30,
     },
   })
-  const connect = new Connect({ ...flow, sessions, config })
-  return { network, connections, connect, freshTokens, revocations: new Revocations({ ...flow, db }), refresher }
+  const revocations = new Revocations({ ...flow, db, audit, queue: revocationQueue })
+  const pending = new PendingGrants({ db, keyring, clock })
+  const confirmations = new Confirmations({
+    ...flow,
+    db,
+    sessions,
+    pending,
+    revocations,
+    audit,
+    sessionTtlSeconds: config.connectSessionTtlSeconds,
+  })
+  const connect = new Connect({ ...flow, sessions, confirmations, config })
+  return {
+    network,
+    connections,
+    connect,
+    freshTokens,
+    revocations,
+    revocationQueue,
+    refresher,
+    confirmations,
+    pending,
+  }
+}
+
+/** Lifecycle events as webhooks: endpoints, the deliveries' rows, the delivery worker. */
+function createWebhookServices(core: CoreServices, deps: Deps) {
+  const { config, db, keyring, clock, log, metrics, audit } = core
+  const webhooks = new WebhookEndpoints({ db, keyring, audit, clock, log })
+  const deliveries = new DeliveryStore(db)
+  const dispatcher = createWebhookDispatcher(deps.resolveHost)
+  const deliveryWorker = new DeliveryWorker({
+    store: deliveries,
+    openSecret: (id, column, sealed) => webhooks.openSecret(id, column, sealed),
+    dispatcher,
+    metrics,
+    log,
+    options: {
+      ...config.webhooks,
+      pollIntervalMs: deps.timings?.webhookPollIntervalMs,
+      disableAfterSeconds: deps.timings?.webhookDisableAfterSeconds,
+    },
+  })
+  return { webhooks, deliveries, deliveryWorker, dispatcher }
 }
 
 export function createServices(config: Config, deps: Deps): Services {
   const core = createCoreServices(config, deps)
+  const { dispatcher, ...webhookServices } = createWebhookServices(core, deps)
   const { network, ...connectionServices } = createConnectionServices(core, deps)
-  const { audit, clients, assertions, keys } = core
-  const { connect, refresher } = connectionServices
-  let purgeTimer: NodeJS.Timeout | undefined
+  const { audit, clients, keys } = core
+  const { refresher, confirmations, revocationQueue, freshTokens } = connectionServices
+  const retention = new Retention(core.db, core.clock, core.log)
+  for (const rule of brokerPurgeRules(config.auditRetentionDays)) retention.add(rule)
+  let sweepTimer: NodeJS.Timeout | undefined
+  let webhookPurgeTimer: NodeJS.Timeout | undefined
   return {
     ...core,
     ...connectionServices,
+    retention,
+    ...webhookServices,
     migrations: readMigrations(),
     async start() {
       await keys.ensureKey()
+      await clients.secrets.ready()
       if (config.bootstrap) await clients.upsertBootstrap(config.bootstrap)
       audit.start()
       await Promise.all([clients.start(deps.changes), keys.start(deps.changes)])
       refresher.start()
-      // Expired connect sessions and the jtis of expired client assertions.
-      const purge = () => Promise.allSettled([connect.purgeExpiredSessions(), assertions.purgeExpired()])
-      purgeTimer = setInterval(() => void purge(), 10 * 60_000)
-      purgeTimer.unref()
+      revocationQueue.start()
+      retention.start(10 * 60_000)
+      // Unconfirmed grants are discarded (and revoked) within a minute of their session's expiry.
+      sweepTimer = setInterval(() => void confirmations.sweep().catch(() => undefined), 60_000)
+      sweepTimer.unref()
+      webhookServices.deliveryWorker.start(deps.changes)
+      // Old webhook events, keeping each connection's newest (its sequence goes on from it).
+      webhookPurgeTimer = setInterval(() => void webhookServices.deliveries.purge().catch(() => undefined), 600_000)
+      webhookPurgeTimer.unref()
     },
     async stop() {
-      clearInterval(purgeTimer)
-      await refresher.stop()
+      clearInterval(sweepTimer)
+      clearInterval(webhookPurgeTimer)
+      await retention.stop()
+      await Promise.all([refresher.stop(), webhookServices.deliveryWorker.stop()])
+      await dispatcher.close()
+      await revocationQueue.stop()
+      // Tokens a provider already issued are written before the pool closes.
+      await freshTokens.drain()
       keys.stop()
       clients.stop()
       await audit.stop()

@@ -177,7 +177,7 @@ describe('cli', () => {
     const after = await cli(['keys', 'list'])
     expect(after.out).toHaveLength(before.out.length + 1)
     expect(after.out.filter((k: { status: string }) => k.status === 'active')).toHaveLength(1)
-  })
+  }, 120_000)
 
   it('re-encrypts every stored secret under a new first key; then the old key can be dropped', async () => {
     const newKey = generateEncryptionKey()

@@ -39,6 +39,10 @@ describe('environment', () => {
     expect(c.logLevel).toBe('info')
     expect(c.bootstrap).toBeUndefined()
     expect(c.trustProxy).toBe(false)
+    expect(c.providerConcurrency).toBe(8)
+    expect(c.forceRefreshMinIntervalSeconds).toBe(10)
+    expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 })
+    expect(c.auditRetentionDays).toBe(90)
   })
 
   it('reads every variable', () => {
@@ -69,6 +73,14 @@ describe('environment', () => {
       RATE_LIMIT_TOKEN: '100',
       RATE_LIMIT_BROWSER: '0',
       RATE_LIMIT_ADMIN: '30',
+      PROVIDER_CONCURRENCY: '3',
+      FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+      DATABASE_STATEMENT_TIMEOUT_MS: '15000',
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0',
+      AUDIT_RETENTION_DAYS: '30',
+      BOOTSTRAP_WEBHOOK_URLS: 'http://hooks.internal:8080/broker, http://10.0.0.5/hooks',
+      WEBHOOK_RETRY_SCHEDULE_SECONDS: '1, 2.5,60',
+      WEBHOOK_TIMEOUT_MS: '3000',
     }
     // Every variable of the contract is set here (the *_FILE forms have their own test).
     expect(Object.keys(env).sort()).toEqual(
@@ -98,6 +110,7 @@ describe('environment', () => {
       clientId: 'admin',
       clientSecret: SECRET,
       returnUrls: ['https://app.example.com/done', 'http://localhost:5173/cb'],
+      webhookUrls: ['http://hooks.internal:8080/broker', 'http://10.0.0.5/hooks'],
     })
     expect(c.providerTimeoutMs).toBe(2500)
     expect(c.providerCaPem).toBe(pem)
@@ -108,7 +121,27 @@ describe('environment', () => {
     expect(c.shutdownTimeoutMs).toBe(4000)
     expect(c.connectSessionTtlSeconds).toBe(600)
     expect(c.refresh).toEqual({ windowSeconds: 120, intervalSeconds: 15, concurrencyPerProvider: 2, batchSize: 50 })
+    expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 15_000, idleInTransactionTimeoutMs: 0 })
+    expect(c.auditRetentionDays).toBe(30)
     expect(c.rateLimits).toEqual({ token: 100, browser: 0, admin: 30 })
+    expect(c.providerConcurrency).toBe(3)
+    expect(c.forceRefreshMinIntervalSeconds).toBe(0)
+    expect(c.webhooks).toEqual({ retryScheduleSeconds: [1, 2.5, 60], timeoutMs: 3000 })
+  })
+
+  it('refuses bad webhook settings, naming the variable', () => {
+    const base = { BOOTSTRAP_CLIENT_ID: 'admin', BOOTSTRAP_CLIENT_SECRET: SECRET }
+    expect(problemsOf({ ...base, BOOTSTRAP_WEBHOOK_URLS: 'http://169.254.169.254/latest' })).toEqual([
+      expect.stringMatching(/^BOOTSTRAP_WEBHOOK_URLS: .* link-local/),
+    ])
+    for (const schedule of ['5,-1', '5,soon', ' , '])
+      expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE_SECONDS: schedule })).toEqual([
+        expect.stringMatching(/^WEBHOOK_RETRY_SCHEDULE_SECONDS: /),
+      ])
+    expect(loadConfig({}).webhooks).toEqual({
+      retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+      timeoutMs: 10_000,
+    })
   })
 
   it('reads secrets from *_FILE variables', () => {

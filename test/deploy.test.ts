@@ -144,6 +144,13 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.start).toBe(`node ${START_COMMAND.join(' ')}`)
   })
 
+  it('puts the ops command line on the PATH, the same file as the package bin', () => {
+    const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> }
+    expect(pkg.bin).toEqual({ 'oauth-broker': 'dist/cli.js' })
+    expect(read('src/cli.ts').split('\n')[0]).toBe('#!/usr/bin/env node')
+    expect(stages.at(-1)!).toContain('ln -s /app/dist/cli.js /usr/local/bin/oauth-broker')
+  })
+
   it('bakes no secret into a layer', () => {
     for (const line of dockerfile.split('\n').filter((l) => /^(ENV|ARG)\b/.test(l))) {
       expect(line).not.toMatch(/SECRET|PASSWORD|ENCRYPTION_KEY|DATABASE_URL|TOKEN/i)

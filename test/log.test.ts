@@ -2,6 +2,7 @@
 // secret-named field is censored at any depth (not only one level down), errors keep only
 // safe members (an HTTP client error's request headers and config never reach the log),
 // and what is not secret stays readable.
+import { hostname } from 'node:os'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { CENSOR, CODE_PARENTS, ERROR_MEMBERS, loggerOptions, SECRET_KEYS, SECRET_SUFFIXES } from '../src/log.js'
@@ -61,6 +62,14 @@ function at(object: Record<string, Json>, depth: number, key: string): unknown {
   for (let i = 1; i < depth; i++) node = node[`level${i}`]
   return node[key]
 }
+
+describe('log lines', () => {
+  it('carry pid and hostname, so replicas and restarts can be told apart', () => {
+    const { log, last } = capture()
+    log.info({ connectionId: 'conn_1' }, 'hello')
+    expect(last()).toMatchObject({ service: 'oauth-broker', pid: process.pid, hostname: hostname(), msg: 'hello' })
+  })
+})
 
 describe('log redaction', () => {
   it.each([1, 2, 3, 4])('censors every secret field at depth %i, as a string and as an object', (depth) => {

@@ -116,7 +116,10 @@ describe('npm run sandbox', () => {
     await page.fill('#login', 'newcomer')
     await page.click('#sign-in')
     await page.click('#allow')
-    await page.waitForURL(`${demoUrl}/return?**`)
+    await page.waitForURL(`${demoUrl}/return?**status=connected**`)
+    // The demo service confirmed its user (the token below is vendable only then) and
+    // redirected to a clean URL: the one-time code is not in the address bar.
+    expect(new URL(page.url()).searchParams.has('confirmation_code')).toBe(false)
     const connectionId = (await page.textContent('#connection-id'))!
     expect(connectionId).toMatch(/^conn_/)
     // The return page shows the terminal's lines with the id filled in.

@@ -50,7 +50,7 @@ beforeAll(async () => {
   as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
   broker = await startBroker({
     port,
-    env: { LOG_LEVEL: 'trace', PROVIDER_TIMEOUT_MS: '1000' },
+    env: { LOG_LEVEL: 'trace', PROVIDER_TIMEOUT_MS: '1000', FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
     providers: {
       idp: providerEntryFor(as, { scopes: ['openid', 'offline_access'] }),
     },

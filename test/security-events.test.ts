@@ -271,7 +271,12 @@ describe('security events', () => {
       ['signing_keys', 'events'],
       ['connections', 'events'],
       ['connect_attempts', 'events'],
+      ['pending_grants', 'events'],
+      ['revocation_queue', 'events'],
+      ['secret_hash_keys', 'events'],
+      ['webhook_endpoints', 'events'],
     ])
+    expect(events.find((e) => e.table === 'secret_hash_keys')!.rows).toBe(1)
     expect(events.find((e) => e.table === 'signing_keys')!.rows).toBe(before.signing_keys)
     expect(events.find((e) => e.table === 'connections')!.rows).toBe(before.connections)
     expect(lines.join('')).not.toContain(newKey.split(':')[1])

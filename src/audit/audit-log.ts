@@ -25,6 +25,12 @@ export const AUDIT_EVENT_TYPES = [
   'connection.token_vended',
   'connection.refresh_succeeded',
   'connection.refresh_failed',
+  'connection.confirmed',
+  'connection.confirmation_discarded',
+  'webhook_endpoint.created',
+  'webhook_endpoint.updated',
+  'webhook_endpoint.deleted',
+  'webhook_endpoint.secret_rotated',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 

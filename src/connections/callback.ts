@@ -1,5 +1,5 @@
 // The OAuth callback (RFC 6749 §4.1.2, RFC 7636, RFC 9207) as four named steps:
-//   consumeAttempt → checkCallback → exchangeCode → storeGrant.
+//   consumeAttempt → checkCallback → exchangeCode → storeGrant (confirmation.ts lands it).
 // The attempt is consumed first, atomically, so that it is single-use even when a check
 // fails; once every check has passed, the attempt claims its session (the first attempt
 // of any browser to get there wins), and only then is a token request made. A refused
@@ -16,8 +16,8 @@ import { ProviderError } from '../oauth/provider-error.js'
 import { buildTokenRequest, parseTokenResponse, type TokenSet } from '../oauth/token-endpoint.js'
 import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS, type SecurityEvent } from '../security-events.js'
-import type { ConnectionCache } from './connection-cache.js'
-import { connectionView, type ConnectionRow, type ConnectionStore, type ConnectionView } from './connection-store.js'
+import type { Confirmations, Landed } from './confirmation.js'
+import { connectionView, type ConnectionView } from './connection-store.js'
 import {
   bindingCookieName,
   sameBrowser,
@@ -48,8 +48,7 @@ export class AttemptRefused extends ConnectError {
 
 export interface CallbackDeps {
   sessions: ConnectSessions
-  store: ConnectionStore
-  cache: ConnectionCache
+  confirmations: Confirmations
   providers: Map<string, Provider>
   config: Config
   network: ProviderNetwork
@@ -138,7 +137,10 @@ export async function exchangeCode(
       redirect_uri: redirectUriFor(grant.publicUrl, provider.key),
       ...(grant.verifier ? { code_verifier: grant.verifier } : {}),
     })
-    return parseTokenResponse(provider, await sendProviderRequest(request, grant.network.http(provider)))
+    return parseTokenResponse(
+      provider,
+      await sendProviderRequest(request, grant.network.http(provider, 'code_exchange')),
+    )
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err
     // `providerError` is the provider's OAuth error code (e.g. invalid_grant for a wrong PKCE
@@ -148,32 +150,16 @@ export async function exchangeCode(
   }
 }
 
-/** Step 4: store the grant: a new connection, or the re-authorized one the session names. */
+/** Step 4: land the grant: stored and usable, or held for confirmation (confirmation.ts). */
 export async function storeGrant(
-  store: ConnectionStore,
+  confirmations: Confirmations,
   session: ConnectSessionRow,
   provider: Provider,
   tokens: TokenSet,
-): Promise<ConnectionRow> {
-  const row = session.connectionId
-    ? await store.replaceGrant(session.connectionId, {
-        provider,
-        namespace: session.namespace,
-        tokens,
-        scopes: session.scopes,
-        actor: session.clientId,
-      })
-    : await store.create({
-        provider,
-        ownerId: session.ownerId,
-        namespace: session.namespace,
-        clientId: session.clientId,
-        params: session.params as Record<string, string>,
-        scopes: session.scopes,
-        tokens,
-      })
-  if (!row) throw new AttemptRefused('connection_unavailable', session)
-  return row
+): Promise<Landed> {
+  const landed = await confirmations.land(session, provider, { tokens, scopes: session.scopes })
+  if (!landed) throw new AttemptRefused('connection_unavailable', session)
+  return landed
 }
 
 /** The provider sent the browser back: the four steps, and the refusal logged once. */
@@ -182,8 +168,9 @@ export async function runCallback(
   providerKey: string,
   query: CallbackQuery,
   cookies: Record<string, string | undefined>,
-): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+): Promise<{ connection: ConnectionView; returnUrl: string | null; confirmationCode?: string }> {
   const { session, attempt, state } = await consumeAttempt(deps.sessions, query.state, deps.log)
+  let claimed = false
   try {
     // Checked at the instant the attempt was consumed.
     const now = attempt.usedAt!
@@ -192,6 +179,7 @@ export async function runCallback(
     // The first attempt to complete wins; a later one ends on the error page, not back at the service.
     if (!(await deps.sessions.complete(session.id, attempt.stateHash)))
       throw new AttemptRefused('session_used', { returnUrl: null })
+    claimed = true
     const verifier = deps.sessions.openVerifier(attempt)
     // The session is claimed: no attempt of it can use a verifier any more.
     await deps.sessions.forgetVerifiers(session.id)
@@ -201,15 +189,16 @@ export async function runCallback(
       publicUrl: deps.config.publicUrl,
       network: deps.network,
     })
-    const row = await storeGrant(deps.store, session, provider, tokens)
-    deps.cache.evict(row.id)
+    const { row, confirmationCode } = await storeGrant(deps.confirmations, session, provider, tokens)
     deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
     deps.log.info(
       { connectionId: row.id, provider: provider.key, reauthorized: session.connectionId !== null },
       'connection authorized',
     )
-    return { connection: connectionView(row), returnUrl: session.returnUrl }
+    return { connection: connectionView(row), returnUrl: session.returnUrl, confirmationCode }
   } catch (err) {
+    // The session was this attempt's: it ended with this error (GET /v1/connect-sessions/:id).
+    if (claimed) await deps.sessions.settle(session.id, 'failed', { error: errorCode(err) })
     if (err instanceof AttemptRefused) {
       const event = err.event ?? securityEventOf(err.code, 'connect')
       deps.metrics.connectAttempts.inc({ provider: session.provider, outcome: err.code })
@@ -221,3 +210,5 @@ export async function runCallback(
     throw err
   }
 }
+
+const errorCode = (err: unknown) => (err instanceof ConnectError ? err.code : 'internal_error')

@@ -51,7 +51,12 @@ export interface NewSessionRow {
   scopes: string[]
   connectionId: string | null
   expiresAt: Date
+  /** The grant waits for the service's confirmation (confirmation.ts). */
+  confirm: boolean
 }
+
+/** How a claimed session ended (GET /v1/connect-sessions/:id). */
+export type SessionOutcome = 'completed' | 'pending_confirmation' | 'failed' | 'expired'
 
 export interface ConnectSessionsOptions {
   db: Database
@@ -70,6 +75,22 @@ export class ConnectSessions {
       data: { id, tokenHash: sha256(token), ...session, createdAt: this.deps.clock.now() },
     })
     return { id, token }
+  }
+
+  async get(id: string): Promise<ConnectSessionRow | undefined> {
+    return (await this.deps.db.prisma.connectSession.findUnique({ where: { id } })) ?? undefined
+  }
+
+  /**
+   * Records how the claimed session ended. `connectionId`, the connection to re-authorize
+   * until then, becomes the connection made. Best effort: the outcome only informs the
+   * service (the connection's own status is what counts).
+   */
+  async settle(id: string, outcome: SessionOutcome, result: { connectionId?: string; error?: string } = {}) {
+    const connection = result.connectionId !== undefined ? { connectionId: result.connectionId } : {}
+    await this.deps.db.prisma.connectSession
+      .update({ where: { id }, data: { outcome, error: result.error ?? null, ...connection } })
+      .catch(() => undefined)
   }
 
   async findByToken(token: string): Promise<ConnectSessionRow | undefined> {

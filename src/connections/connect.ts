@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
-import { BrokerError, ConnectError, PROBLEMS } from '../errors.js'
+import { BrokerError, ConnectError, PROBLEMS, problem } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { buildAuthorizationUrl, redirectUriFor } from '../oauth/authorization-request.js'
 import { CredentialsRefused, type ObtainedCredentials } from '../oauth/credentials.js'
@@ -17,10 +17,12 @@ import { ProviderError } from '../oauth/provider-error.js'
 import type { ApiKeyProvider, CredentialExchangeProvider, Provider } from '../providers/schema.js'
 import type { ServiceClient } from '../service-clients/service-clients.js'
 import { runCallback, type CallbackQuery } from './callback.js'
-import type { ConnectionCache } from './connection-cache.js'
+import type { Confirmations } from './confirmation.js'
 import { connectionView, type ConnectionStore, type ConnectionView } from './connection-store.js'
 import { bindingCookieName, randomSecret, sameBrowser, type ConnectSessions } from './connect-sessions.js'
 import { checkSessionRequest, type NewConnectSession } from './session-request.js'
+import { connectSessionView, hiddenSession, type ConnectSessionView } from './session-view.js'
+import { holds } from '../service-clients/namespaces.js'
 import { CredentialConnections, obtain, type NewConnection } from './credential-connections.js'
 
 export { bindingCookieName } from './connect-sessions.js'
@@ -68,7 +70,7 @@ export class FormRefused extends BrokerError<'invalid_credentials' | 'provider_u
 export interface ConnectOptions {
   sessions: ConnectSessions
   store: ConnectionStore
-  cache: ConnectionCache
+  confirmations: Confirmations
   providers: Map<string, Provider>
   config: Config
   clock: Clock
@@ -101,6 +103,7 @@ export class Connect {
       scopes: input.scopes ?? (provider.mode === 'oauth2' ? provider.scopes : []),
       connectionId: input.connectionId ?? null,
       expiresAt,
+      confirm: input.confirm ?? (input.returnUrl !== undefined && caller.requireConfirmation),
     })
     log.info(
       {
@@ -178,7 +181,7 @@ export class Connect {
     token: string,
     fields: Record<string, unknown>,
     cookies: Record<string, string | undefined>,
-  ): Promise<{ connection: ConnectionView; returnUrl: string | null }> {
+  ): Promise<{ connection: ConnectionView; returnUrl: string | null; confirmationCode?: string }> {
     const { session, provider } = await this.openSession(token)
     if (provider.mode === 'oauth2') throw new ConnectError('invalid_request', session.returnUrl)
     const { attempt, ...credentials } = fields
@@ -196,30 +199,15 @@ export class Connect {
     )
     // The first attempt to complete wins (another browser's form, a double submission).
     if (!(await this.deps.sessions.complete(session.id, opened.stateHash))) throw new ConnectError('session_used', null)
-    const { store } = this.deps
-    const row = session.connectionId
-      ? await store.replaceGrant(session.connectionId, {
-          provider,
-          namespace: session.namespace,
-          tokens: obtained.tokens,
-          scopes: [],
-          actor: session.clientId,
-          params: obtained.params,
-        })
-      : await store.create({
-          provider,
-          ownerId: session.ownerId,
-          namespace: session.namespace,
-          clientId: session.clientId,
-          params: obtained.params,
-          scopes: [],
-          tokens: obtained.tokens,
-        })
-    if (!row) throw new ConnectError('connection_unavailable', session.returnUrl)
-    this.deps.cache.evict(row.id)
+    const landed = await this.deps.confirmations.land(session, provider, { ...obtained, scopes: [] })
+    if (!landed) {
+      await this.deps.sessions.settle(session.id, 'failed', { error: 'connection_unavailable' })
+      throw new ConnectError('connection_unavailable', session.returnUrl)
+    }
     this.deps.metrics.connectAttempts.inc({ provider: provider.key, outcome: 'connected' })
-    this.deps.log.info({ connectionId: row.id, provider: provider.key }, 'connection authorized')
-    return { connection: connectionView(row), returnUrl: session.returnUrl }
+    this.deps.log.info({ connectionId: landed.row.id, provider: provider.key }, 'connection authorized')
+    const { row, confirmationCode } = landed
+    return { connection: connectionView(row), returnUrl: session.returnUrl, confirmationCode }
   }
 
   private async obtainForForm(
@@ -258,6 +246,14 @@ export class Connect {
   /** POST /v1/connections (credential-connections.ts). */
   createFromCredentials(caller: ServiceClient, input: NewConnection): Promise<ConnectionView> {
     return this.credentials.create(caller, input)
+  }
+
+  /** GET /v1/connect-sessions/:id: a session of the caller's namespaces, and how it stands. */
+  async session(id: string, namespaces: readonly string[]): Promise<ConnectSessionView> {
+    const row = await this.deps.sessions.get(id)
+    if (!row) throw problem('connect_session_not_found')
+    if (!holds(namespaces, row.namespace)) throw hiddenSession()
+    return connectSessionView(row, this.deps.clock.now())
   }
 
   purgeExpiredSessions(): Promise<number> {

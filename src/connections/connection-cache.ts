@@ -3,10 +3,13 @@
 // notification evicts the row, and a read that raced with it is not cached. While the
 // change feed is disconnected the cache is bypassed. Rows also expire after maxAgeMs
 // (MAX_AGE_MS unless injected), bounding the damage of any missed notification.
+// At most MAX_ENTRIES rows are kept, the least recently used leaving first: a row is about
+// 2 KB of heap, so the cache stays near 20 MB however many connections callers spread over
+// (docs/performance.md, the 250 MB budget of a replica).
 import type { ChangeFeed } from '../store/changes.js'
 import type { ConnectionRow } from './connection-store.js'
 
-const MAX_ENTRIES = 50_000
+export const MAX_ENTRIES = 10_000
 export const MAX_AGE_MS = 60_000
 
 export class ConnectionCache {
@@ -18,6 +21,7 @@ export class ConnectionCache {
   constructor(
     private changes: ChangeFeed | undefined,
     private maxAgeMs = MAX_AGE_MS,
+    private maxEntries = MAX_ENTRIES,
   ) {
     changes?.subscribe((c) => {
       if (c.topic === 'connection' && c.id) this.evict(c.id)
@@ -33,10 +37,10 @@ export class ConnectionCache {
     if (!this.usable) return undefined
     const hit = this.rows.get(id)
     if (!hit) return undefined
-    if (Date.now() - hit.at > this.maxAgeMs) {
-      this.rows.delete(id)
-      return undefined
-    }
+    this.rows.delete(id)
+    if (Date.now() - hit.at > this.maxAgeMs) return undefined
+    // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
+    this.rows.set(id, hit)
     return hit.row
   }
 
@@ -53,17 +57,23 @@ export class ConnectionCache {
 
   put(row: ConnectionRow): void {
     if (!this.usable) return
-    if (this.rows.size >= MAX_ENTRIES) this.rows.delete(this.rows.keys().next().value!)
+    this.rows.delete(row.id)
+    if (this.rows.size >= this.maxEntries) this.rows.delete(this.rows.keys().next().value!)
     this.rows.set(row.id, { row, at: Date.now() })
   }
 
   evict(id: string): void {
     this.rows.delete(id)
     this.generations.set(id, (this.generations.get(id) ?? 0) + 1)
-    if (this.generations.size > MAX_ENTRIES) {
+    if (this.generations.size > this.maxEntries) {
       this.generations.clear()
       this.epoch++
     }
+  }
+
+  /** Rows held (for tests of the bound). */
+  get size(): number {
+    return this.rows.size
   }
 
   clear(): void {

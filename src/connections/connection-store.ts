@@ -1,10 +1,8 @@
 // The owner of the connections table: every write to a connection row happens here, and
-// each life-cycle step writes the row, its audit event and its change notification in one
-// transaction. Tokens are sealed with associated data naming the row and column, and opened
-// only on the way out to a caller or a provider.
-//
-// Steps that run under a row lock the caller holds across a provider call (refresh,
-// revocation) take that transaction (`tx`); the others open their own.
+// each life-cycle step writes the row, its audit event, its webhook event (webhooks/) and its
+// change notification in one transaction. Tokens are sealed with associated data naming the
+// row and column, and opened only on the way out to a caller or a provider. Steps inside a
+// caller's short transaction take it (`tx`); none is held across a provider call.
 import type { AuditEventInput, AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import type { TokenSet } from '../oauth/token-endpoint.js'
@@ -12,7 +10,9 @@ import type { Provider } from '../providers/schema.js'
 import { notifyChange } from '../store/changes.js'
 import type { Database, Tx } from '../store/db.js'
 import { fieldContext, type Keyring } from '../store/encryption.js'
-import { newConnectionId, type ConnectionRow as Row } from './connection-view.js'
+import { recordLifecycleEvent } from '../webhooks/lifecycle-events.js'
+import { listConnections, type ListFilter, readConnection } from './connection-reads.js'
+import { newConnectionId, type ConnectionRow as Row, type ViewedRow } from './connection-view.js'
 import {
   BACKOFF_BASE_SECONDS,
   BACKOFF_MAX_SECONDS,
@@ -28,6 +28,7 @@ export {
   type ConnectionRow,
   type ConnectionStatus,
   type ConnectionView,
+  type ViewedRow,
 } from './connection-view.js'
 
 export interface ConnectionStoreOptions {
@@ -48,6 +49,8 @@ export interface NewGrant {
   params: Record<string, string>
   scopes: string[]
   tokens: TokenSet
+  /** Held until the service confirms its end user (confirmation.ts): not vendable meanwhile. */
+  pending?: boolean
 }
 
 /** A new grant for an existing connection (re-authorization). */
@@ -77,8 +80,8 @@ export class ConnectionStore {
       : this.deps.keyring.openString(sealed, fieldContext('connections', row.id, column))
   }
 
-  async get(id: string): Promise<Row | undefined> {
-    return (await this.deps.db.prisma.connection.findUnique({ where: { id } })) ?? undefined
+  get(id: string): Promise<Row | undefined> {
+    return readConnection(this.deps.db.pool, id)
   }
 
   /** Locks the row for the rest of `tx` and reads it (the refresh and revocation path). */
@@ -88,27 +91,8 @@ export class ConnectionStore {
   }
 
   /** A page of connections; `namespaces` (undefined: all) bounds what the caller may see. */
-  async list(filter: {
-    provider?: string
-    ownerId?: string
-    status?: string
-    namespaces: string[] | undefined
-    cursor?: string
-    limit: number
-  }): Promise<{ items: Row[]; nextCursor: string | null }> {
-    const rows = await this.deps.db.prisma.connection.findMany({
-      where: {
-        ...(filter.namespaces !== undefined ? { namespace: { in: filter.namespaces } } : {}),
-        ...(filter.provider !== undefined ? { provider: filter.provider } : {}),
-        ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
-        status: filter.status !== undefined ? filter.status : { not: 'revoked' },
-        ...(filter.cursor !== undefined ? { id: { gt: filter.cursor } } : {}),
-      },
-      orderBy: { id: 'asc' },
-      take: filter.limit + 1,
-    })
-    const items = rows.slice(0, filter.limit)
-    return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.id : null }
+  list(filter: ListFilter): Promise<{ items: ViewedRow[]; nextCursor: string | null }> {
+    return listConnections(this.deps.db.pool, filter)
   }
 
   /** Creates a connection from its first grant. */
@@ -122,7 +106,7 @@ export class ConnectionStore {
           provider: grant.provider.key,
           ownerId: grant.ownerId,
           namespace: grant.namespace,
-          status: 'active',
+          status: grant.pending ? 'pending_confirmation' : 'active',
           ...this.tokenColumns(id, grant.tokens, grant.scopes),
           params: grant.params,
           metadata: grant.tokens.metadata,
@@ -134,6 +118,7 @@ export class ConnectionStore {
       })
       const detail = { provider: grant.provider.key, ownerId: grant.ownerId, mode: grant.provider.mode }
       await this.recorded(tx, row, { type: 'connection.created', actor: grant.clientId, detail })
+      await recordLifecycleEvent(tx, 'connection.created', row)
       return row
     })
   }
@@ -167,6 +152,7 @@ export class ConnectionStore {
         actor: grant.actor,
         detail: { provider: grant.provider.key },
       })
+      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
       return row
     })
   }
@@ -208,10 +194,14 @@ export class ConnectionStore {
       data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
     })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
+    await recordLifecycleEvent(tx, 'connection.reauthorization_required', row)
   }
 
-  /** Revoked: the sealed tokens are destroyed; the row stays as the record of the connection. */
-  async delete(tx: Tx, row: Row, actor: string, outcome: object): Promise<void> {
+  /**
+   * Revoked: the sealed tokens are destroyed; the row stays as the record of the connection.
+   * `outcome` undefined: the audit event is written after the provider call (revoke.ts).
+   */
+  async delete(tx: Tx, row: Row, actor: string, outcome: object | undefined): Promise<void> {
     const now = this.deps.clock.now()
     await tx.connection.update({
       where: { id: row.id },
@@ -224,6 +214,8 @@ export class ConnectionStore {
         version: { increment: 1 },
       },
     })
+    await recordLifecycleEvent(tx, 'connection.deleted', row)
+    if (!outcome) return notifyChange(tx, { topic: 'connection', id: row.id })
     await this.recorded(tx, row, { type: 'connection.revoked', actor, detail: { provider: row.provider, ...outcome } })
   }
 

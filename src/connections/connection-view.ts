@@ -5,7 +5,7 @@ import { hiddenConnection, problem } from '../errors.js'
 import { holds } from '../service-clients/namespaces.js'
 
 export type ConnectionRow = Row
-export type ConnectionStatus = 'active' | 'reauthorization_required' | 'revoked'
+export type ConnectionStatus = 'active' | 'pending_confirmation' | 'reauthorization_required' | 'revoked'
 
 export function newConnectionId(): string {
   return `conn_${randomBytes(12).toString('base64url')}`
@@ -38,9 +38,33 @@ export interface ConnectionView {
   lastErrorCode: string | null
   metadata: Record<string, unknown>
   params: Record<string, unknown>
+  /** A grant waits for the service's confirmation: a new connection's, or a re-authorization's. */
+  pendingConfirmation: boolean
 }
 
-export function connectionView(row: Row): ConnectionView {
+/** The columns a view shows (what a list page reads). */
+export type ViewedRow = Pick<
+  Row,
+  | 'id'
+  | 'provider'
+  | 'ownerId'
+  | 'namespace'
+  | 'status'
+  | 'scopes'
+  | 'expiresAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'lastRefreshedAt'
+  | 'lastErrorCode'
+  | 'metadata'
+  | 'params'
+>
+
+/**
+ * `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new
+ * connection's shows in its status.
+ */
+export function connectionView(row: ViewedRow, pendingConfirmation = false): ConnectionView {
   return {
     id: row.id,
     provider: row.provider,
@@ -55,5 +79,6 @@ export function connectionView(row: Row): ConnectionView {
     lastErrorCode: row.lastErrorCode,
     metadata: row.metadata as Record<string, unknown>,
     params: row.params as Record<string, unknown>,
+    pendingConfirmation: pendingConfirmation || row.status === 'pending_confirmation',
   }
 }

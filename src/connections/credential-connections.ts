@@ -12,6 +12,7 @@ import type { ApiKeyProvider, CredentialExchangeProvider, Provider } from '../pr
 import { checkParams } from '../providers/templates.js'
 import { resolveNamespace } from '../service-clients/namespaces.js'
 import type { ServiceClient } from '../service-clients/service-clients.js'
+import type { Confirmations } from './confirmation.js'
 import { connectionView, type ConnectionStore, type ConnectionView } from './connection-store.js'
 
 export interface NewConnection {
@@ -24,6 +25,8 @@ export interface NewConnection {
 
 export interface CredentialConnectionsOptions {
   store: ConnectionStore
+  /** Where a connection becomes usable (no confirmation here: the service itself supplied the credentials). */
+  confirmations: Pick<Confirmations, 'usable'>
   providers: Map<string, Provider>
   network: ProviderNetwork
   clock: Clock
@@ -36,7 +39,10 @@ export function obtain(
   provider: ApiKeyProvider | CredentialExchangeProvider,
   credentials: Record<string, unknown>,
 ) {
-  return obtainCredentials(provider, credentials, { ...network.http(provider), allowPrivate: network.allowPrivate })
+  return obtainCredentials(provider, credentials, {
+    ...network.http(provider, 'credentials'),
+    allowPrivate: network.allowPrivate,
+  })
 }
 
 export class CredentialConnections {
@@ -62,6 +68,7 @@ export class CredentialConnections {
       { connectionId: row.id, provider: provider.key, namespace, clientId: caller.clientId },
       'connection created from credentials',
     )
+    this.deps.confirmations.usable(row, 'created')
     return connectionView(row)
   }
 

@@ -7,9 +7,11 @@ import { problem, type ProblemError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import type { Provider } from '../providers/schema.js'
+import type { ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import type { ConnectionRow, ConnectionStore } from './connection-store.js'
+import type { RevocationQueue } from './revocation-queue.js'
 
 export interface VendedToken {
   accessToken: string
@@ -41,12 +43,21 @@ export interface FreshTokensOptions {
   metrics: Metrics
   log: Logger
   network: ProviderNetwork
+  /** Wakes replicas waiting on another's refresh lease (a poll covers a missed one). */
+  changes?: ChangeFeed
+  /** Where tokens issued for a connection deleted meanwhile go to be revoked. */
+  revocationQueue?: Pick<RevocationQueue, 'enqueueIssued'>
   /** Production's FRESH_TOKEN_TIMINGS unless a test injects shorter ones. */
   timings?: FreshTokenTimings
+  /** FORCE_REFRESH_MIN_INTERVAL_SECONDS; undefined: 0 (every forced refresh reaches the provider). */
+  forceRefreshMinIntervalSeconds?: number
 }
 
 export interface FreshTokenTimings {
-  /** How long a replica waits for another replica's refresh of the same connection, beyond the provider timeout. */
+  /**
+   * How long a replica waits for another replica's refresh of the same connection, beyond
+   * the provider timeout; the lease lasts twice the provider timeout plus this margin.
+   */
   lockMarginMs: number
   /** How long the write of rotated tokens is retried while the database is unavailable. */
   persistRetryMs: number
@@ -54,6 +65,22 @@ export interface FreshTokenTimings {
 
 /** Production timings; tests inject shorter ones (Deps.timings) instead of sleeping on these. */
 export const FRESH_TOKEN_TIMINGS: FreshTokenTimings = { lockMarginMs: 2_000, persistRetryMs: 15_000 }
+
+/**
+ * Does a forced refresh still go to the provider? Not when the connection's current tokens
+ * were obtained (code exchange or refresh) less than FORCE_REFRESH_MIN_INTERVAL_SECONDS ago:
+ * those are handed out as they are, so a caller cannot spend the broker's client at the
+ * provider, or rotate the grant, on every call.
+ */
+export function forceStands(
+  row: Pick<ConnectionRow, 'tokenObtainedAt'>,
+  force: boolean,
+  deps: Pick<FreshTokensOptions, 'clock' | 'forceRefreshMinIntervalSeconds'>,
+): boolean {
+  if (!force || !row.tokenObtainedAt) return force
+  const age = deps.clock.now().getTime() - row.tokenObtainedAt.getTime()
+  return age >= (deps.forceRefreshMinIntervalSeconds ?? 0) * 1000
+}
 
 /** The answer for a refresh that failed at the provider without refusing the grant. */
 export function failureProblem(failure: 'configuration' | 'transient', code: string): ProblemError {
@@ -77,4 +104,9 @@ export function reauthorizationRequired(row: Pick<ConnectionRow, 'id' | 'lastErr
       reason: row.lastErrorCode ?? undefined,
     },
   )
+}
+
+/** A live row that is not `active`: it waits for its service's confirmation, or needs its user again. */
+export function notVendable(row: Pick<ConnectionRow, 'id' | 'status' | 'lastErrorCode'>): ProblemError {
+  return row.status === 'pending_confirmation' ? problem('confirmation_pending') : reauthorizationRequired(row)
 }

@@ -5,9 +5,11 @@
 //
 // - Replicas share the work: due rows are claimed with FOR UPDATE SKIP LOCKED and leased
 //   (refresh_not_before) for the time a refresh can take, so no two replicas take the same row.
-// - The refresh itself is the API's exactly-once path (FreshTokens.refresh): row lock, re-read,
-//   nothing done if someone refreshed meanwhile.
-// - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica.
+// - The refresh itself is the API's exactly-once path (FreshTokens.refresh): lease on the row,
+//   re-read, nothing done if someone refreshed meanwhile; rows under a live lease are not claimed.
+// - At most REFRESH_CONCURRENCY refreshes per provider at a time, per replica, within the
+//   provider's bulkhead (oauth/bulkhead.ts), where request-path callers come first.
+// - Full batches are followed by the next at once (bounded per pass), so a backlog drains.
 // - A transient failure backs off exponentially with jitter (30 s doubling, at most 1 h); a
 //   connection in reauthorization_required is never selected: no retry storm for dead grants.
 import type { Logger } from 'pino'
@@ -16,6 +18,7 @@ import { ProblemError } from '../errors.js'
 import { DecryptionError } from '../store/encryption.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import type { ConnectionStore } from './connection-store.js'
+import { inBackground } from '../oauth/bulkhead.js'
 import type { FreshTokens } from './fresh-tokens.js'
 import { claimParameters, type DueConnection, type RefresherOptions } from './refresh-schedule.js'
 
@@ -28,6 +31,9 @@ export interface ProactiveRefresherOptions {
   log: Logger
   options: RefresherOptions
 }
+
+/** A pass claims batch after batch while they come back full, at most this many. */
+export const MAX_BATCHES_PER_PASS = 50
 
 export interface TickResult {
   claimed: number
@@ -66,16 +72,37 @@ export class ProactiveRefresher {
     await this.running?.catch(() => undefined)
   }
 
-  /** One pass: claim what is due (up to a batch) and refresh it. Concurrent calls share one pass. */
+  /**
+   * One pass: claim what is due, a batch at a time, and refresh it; concurrent calls share one
+   * pass. A full batch means more may be due: the next is claimed at once, so a backlog drains
+   * at the provider bulkheads' pace, not one batch per interval; at most MAX_BATCHES_PER_PASS,
+   * and stop() ends the pass after the batch in hand. Provider calls run at background priority.
+   */
   tick(): Promise<TickResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined))
+    this.running ??= inBackground(() => this.drain()).finally(() => (this.running = undefined))
     return this.running
+  }
+
+  private async drain(): Promise<TickResult> {
+    const total: TickResult = { claimed: 0, refreshed: 0, failed: 0 }
+    for (let batch = 0; batch < MAX_BATCHES_PER_PASS && !this.stopped; batch++) {
+      const result = await this.pass()
+      total.claimed += result.claimed
+      total.refreshed += result.refreshed
+      total.failed += result.failed
+      if (result.claimed < this.deps.options.batchSize) break
+    }
+    return total
   }
 
   private async pass(): Promise<TickResult> {
     const claimed = await this.claim()
     const result: TickResult = { claimed: claimed.length, refreshed: 0, failed: 0 }
-    if (!claimed.length) return result
+    const done = () => this.deps.metrics.proactiveRefreshLastPass.set(Date.now() / 1000)
+    if (!claimed.length) {
+      done()
+      return result
+    }
     const byProvider = new Map<string, Array<{ id: string; force: boolean; failures: number }>>()
     for (const c of claimed) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c])
     await Promise.all(
@@ -94,6 +121,7 @@ export class ProactiveRefresher {
       }),
     )
     this.deps.log.info(result, 'proactive refresh pass')
+    done()
     return result
   }
 

@@ -24,6 +24,7 @@ export const BACKOFF_MAX_SECONDS = 3_600
  *   if the provider does not push the expiry forward (no new refresh token, or the same
  *   remaining lifetime), refreshing again cannot help, so the row is not due by this reason
  *   any more.
+ * A row whose refresh lease is live (refresh-lease.ts) is being refreshed: not claimed.
  * Each arm bounds one indexed column (status + expires_at, status + refresh_token_expires_at),
  * so the claim reads only the rows near expiry; test/connections/proactive-refresh.test.ts
  * checks the plan with EXPLAIN.
@@ -39,6 +40,7 @@ export const CLAIM_SQL = `
      WHERE status = 'active'
        AND refresh_token IS NOT NULL
        AND (refresh_not_before IS NULL OR refresh_not_before <= now())
+       AND (refresh_lease_until IS NULL OR refresh_lease_until <= now())
        AND ((expires_at < now() + make_interval(secs => $1)
              AND expires_at - now() < (expires_at - COALESCE(token_obtained_at,
                                                              expires_at - make_interval(secs => 2 * $1))) / 2)

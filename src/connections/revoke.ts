@@ -1,19 +1,24 @@
-// Deleting a connection: under the row lock (so no refresh runs at the same time), revoke
-// at the provider where it can (refresh token first: it ends the whole grant), then
-// destroy the local ciphertext whatever the provider said, and record the outcome.
+// Deleting a connection. One short transaction under the row lock destroys the local
+// ciphertext and, where the provider has a revocation endpoint, moves the tokens (sealed)
+// to the revocation queue; the provider is then called with no transaction open
+// (refresh token first: it ends the whole grant). A failed revocation stays queued and is
+// retried by the queue's worker for up to 24 h (revocation-queue.ts). A refresh running
+// meanwhile cannot bring tokens back: its write is fenced by the row's version.
 // Each token is opened on its own: one unreadable ciphertext does not keep the other
 // token of the pair from being revoked.
 // The row stays as a tombstone (status `revoked`, no tokens) so the audit trail keeps
 // its subject; the API answers 404 for it from then on.
 import type { Logger } from 'pino'
+import type { AuditLog } from '../audit/audit-log.js'
 import type { Metrics } from '../metrics.js'
 import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
-import type { Provider } from '../providers/schema.js'
+import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import type { Database } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
+import type { RevocationQueue } from './revocation-queue.js'
 
 export interface RevocationsOptions {
   db: Database
@@ -23,87 +28,115 @@ export interface RevocationsOptions {
   metrics: Metrics
   log: Logger
   network: ProviderNetwork
+  audit: AuditLog
+  queue: RevocationQueue
 }
+
+type Opened = { value?: string; unreadable?: true }
+/** What the deleting transaction leaves to do at the provider. */
+type Pending = { entryId: string; provider: OAuth2Provider; refresh: Opened; access: Opened }
 
 export class Revocations {
   constructor(private readonly deps: RevocationsOptions) {}
 
   /** `namespaces`: the caller's; a connection outside them is answered as a missing one, untouched. */
   async revoke(id: string, actor: string, namespaces: readonly string[]): Promise<RevocationResult> {
-    const result = await this.deps.db.prisma.$transaction(
-      async (tx) => {
-        const row = visibleRow(await this.deps.store.lock(tx, id), namespaces)
-        const outcome = await this.revokeTokens(row)
-        await this.deps.store.delete(tx, row, actor, outcome)
-        return { outcome, provider: row.provider }
-      },
-      { maxWait: 5_000, timeout: this.deps.network.timeoutMs * 2 + 10_000 },
-    )
-    this.deps.cache.evict(id)
-    for (const token of ['refreshToken', 'accessToken'] as const) {
-      this.deps.metrics.revocations.inc({ provider: result.provider, token, outcome: result.outcome[token] })
-    }
-    const log = result.outcome.errors.length
-      ? this.deps.log.warn.bind(this.deps.log)
-      : this.deps.log.info.bind(this.deps.log)
-    // Not named refreshToken/accessToken: the log's redaction would censor the outcomes.
-    const revocation = { refresh: result.outcome.refreshToken, access: result.outcome.accessToken }
-    log(
-      {
-        event: SECURITY_EVENTS.connectionRevoked,
-        connectionId: id,
-        provider: result.provider,
-        actor,
-        revocation,
-        errors: result.outcome.errors,
-      },
-      'connection revoked',
-    )
-    return result.outcome
-  }
-
-  /** Revokes the row's tokens at its provider where it can; what happened to each. */
-  private async revokeTokens(row: ConnectionRow): Promise<RevocationResult> {
-    const provider = this.deps.providers.get(row.provider)
-    let outcome: RevocationResult = {
-      refreshToken: 'not_supported',
-      accessToken: 'not_supported',
-      errors: ['provider no longer configured'],
-    }
-    if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
-      const refresh = this.openForRevocation(row, 'refresh_token')
-      const access = this.openForRevocation(row, 'access_token')
-      outcome = await revokeAtProvider(
-        provider,
-        row.params as Record<string, string>,
-        { refreshToken: refresh.value, accessToken: access.value },
-        this.deps.network.http(provider),
-      )
-      // An unreadable token could not be sent: its revocation failed, say so.
-      for (const [kind, key, opened] of [
-        ['refresh_token', 'refreshToken', refresh],
-        ['access_token', 'accessToken', access],
-      ] as const) {
-        if (!opened.unreadable) continue
-        outcome[key] = 'failed'
-        outcome.errors.push(`${kind}: secret_unreadable`)
+    const {
+      row,
+      pending,
+      outcome: local,
+    } = await this.deps.db.prisma.$transaction(async (tx) => {
+      const row = visibleRow(await this.deps.store.lock(tx, id), namespaces)
+      const provider = this.deps.providers.get(row.provider)
+      if (provider?.mode === 'oauth2' && supportsRevocation(provider)) {
+        const refresh = this.openForRevocation(row, 'refresh_token')
+        const access = this.openForRevocation(row, 'access_token')
+        const entryId = await this.deps.queue.enqueue(tx, row, {
+          refreshToken: refresh.value,
+          accessToken: access.value,
+        })
+        // The audit event follows the first attempt, with its outcome.
+        await this.deps.store.delete(tx, row, actor, undefined)
+        return { row, pending: { entryId, provider, refresh, access } as Pending, outcome: undefined }
       }
-    } else if (provider) {
-      // No revocation endpoint (API keys, credential exchanges, some OAuth providers): delete
-      // locally. Only the tokens' presence is reported, so nothing is decrypted.
-      outcome = notSupported({
-        refreshToken: row.refreshToken ?? undefined,
-        accessToken: row.accessToken ?? undefined,
-      })
-    }
+      const outcome = this.localOnly(row, provider)
+      await this.deps.store.delete(tx, row, actor, outcome)
+      return { row, pending: undefined, outcome }
+    })
+    this.deps.cache.evict(id)
+    const outcome = local ?? (await this.firstAttempt(row, pending!, actor))
+    this.report(row, actor, outcome)
     return outcome
   }
 
+  /** Right after the commit, outside any transaction; a failure stays queued for the worker. */
+  private async firstAttempt(row: ConnectionRow, pending: Pending, actor: string): Promise<RevocationResult> {
+    const outcome = await revokeAtProvider(
+      pending.provider,
+      row.params as Record<string, string>,
+      { refreshToken: pending.refresh.value, accessToken: pending.access.value },
+      this.deps.network.http(pending.provider, 'revocation'),
+    )
+    await this.deps.queue.settle(pending.entryId, outcome).catch((err: unknown) => {
+      // The entry stays and is retried after its claim: at worst a token is revoked twice.
+      this.deps.log.warn({ connectionId: row.id, err: { message: (err as Error).message } }, 'revocation not settled')
+    })
+    // An unreadable token could not be sent: its revocation failed, say so.
+    for (const [kind, key, opened] of [
+      ['refresh_token', 'refreshToken', pending.refresh],
+      ['access_token', 'accessToken', pending.access],
+    ] as const) {
+      if (!opened.unreadable) continue
+      outcome[key] = 'failed'
+      outcome.errors.push(`${kind}: secret_unreadable`)
+    }
+    const detail = { provider: row.provider, ...outcome }
+    await this.deps.audit
+      .write({ type: 'connection.revoked', actor, connectionId: row.id, namespace: row.namespace, detail })
+      .catch(() =>
+        this.deps.audit.record({
+          type: 'connection.revoked',
+          actor,
+          connectionId: row.id,
+          namespace: row.namespace,
+          detail,
+        }),
+      )
+    return outcome
+  }
+
+  /**
+   * No revocation endpoint (API keys, credential exchanges, some OAuth providers): deleted
+   * locally. Only the tokens' presence is reported, so nothing is decrypted.
+   */
+  private localOnly(row: ConnectionRow, provider: Provider | undefined): RevocationResult {
+    if (!provider)
+      return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: ['provider no longer configured'] }
+    return notSupported({ refreshToken: row.refreshToken ?? undefined, accessToken: row.accessToken ?? undefined })
+  }
+
+  private report(row: ConnectionRow, actor: string, outcome: RevocationResult): void {
+    for (const token of ['refreshToken', 'accessToken'] as const) {
+      this.deps.metrics.revocations.inc({ provider: row.provider, token, outcome: outcome[token] })
+    }
+    const log = outcome.errors.length ? this.deps.log.warn.bind(this.deps.log) : this.deps.log.info.bind(this.deps.log)
+    // Not named refreshToken/accessToken: the log's redaction would censor the outcomes.
+    const revocation = { refresh: outcome.refreshToken, access: outcome.accessToken }
+    log(
+      {
+        event: SECURITY_EVENTS.connectionRevoked,
+        connectionId: row.id,
+        provider: row.provider,
+        actor,
+        revocation,
+        errors: outcome.errors,
+      },
+      'connection revoked',
+    )
+  }
+
   /** A token to revoke, or why there is none to send: a ciphertext that fails its check is never used. */
-  private openForRevocation(
-    row: ConnectionRow,
-    column: 'access_token' | 'refresh_token',
-  ): { value?: string; unreadable?: true } {
+  private openForRevocation(row: ConnectionRow, column: 'access_token' | 'refresh_token'): Opened {
     try {
       return { value: this.deps.store.open(row, column) }
     } catch {

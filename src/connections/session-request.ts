@@ -18,6 +18,8 @@ export interface NewConnectSession {
   scopes?: string[]
   connectionId?: string
   namespace?: string
+  /** Hold the grant for the service's confirmation; default: the client's requireConfirmation with a returnUrl. */
+  confirm?: boolean
 }
 
 const MISSING_CONNECTION = 'connectionId does not name a connection'
@@ -39,6 +41,9 @@ export async function checkSessionRequest(
       'returnUrl must start with one of the allowed return URLs of this service client',
     )
   }
+  // The confirmation code travels to the returnUrl: without one, nobody could confirm.
+  if (input.confirm && input.returnUrl === undefined)
+    throw problem('invalid_request', 'confirm: true needs a returnUrl (the confirmation code is sent there)')
   checkParamsAndScopes(provider, input.params ?? {}, input.scopes)
   if (input.connectionId === undefined)
     return { provider, namespace: resolveNamespace(caller.namespaces, input.namespace) }

@@ -99,7 +99,7 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
       if (!client) throw new InvalidBrokerToken('the service client no longer exists')
     } catch (err) {
       if (!(err instanceof InvalidBrokerToken)) throw err
-      deps.metrics.brokerTokenFailures.inc({ reason: 'invalid_token' })
+      deps.metrics.brokerTokens.inc({ outcome: 'invalid_token' })
       // The reason and the key id, never the token.
       request.log.warn(
         { event: SECURITY_EVENTS.brokerTokenRefused, reason: err.reason, kid: keyIdOf(match?.[1]) },
@@ -114,7 +114,7 @@ async function registerBrokerTokenAuth(app: FastifyInstance, deps: AuthDeps): Pr
     const current = client.scopes as readonly string[]
     const scopes = claims.scope.split(' ').filter((s) => current.includes(s))
     if (!scopes.includes(scope)) {
-      deps.metrics.brokerTokenFailures.inc({ reason: 'insufficient_scope' })
+      deps.metrics.brokerTokens.inc({ outcome: 'insufficient_scope' })
       request.log.warn(
         { event: SECURITY_EVENTS.brokerTokenInsufficientScope, clientId: claims.client_id, scope },
         'broker token lacks scope',

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { SCOPES } from '../service-clients/scopes.js'
+import { refineDocument } from './openapi-refine.js'
 
 export const OPENAPI_INFO = {
   title: 'OAuth broker',
@@ -21,6 +22,9 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     // Shared schemas (app.addSchema) become components named after their $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // Titled schemas become components; request ids and Retry-After are documented (openapi-refine.ts).
+    transformObject: (document) =>
+      refineDocument((document as { openapiObject: Record<string, unknown> }).openapiObject) as never,
     openapi: {
       openapi: '3.0.3',
       info: OPENAPI_INFO,

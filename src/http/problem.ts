@@ -6,6 +6,12 @@ import { PROBLEMS, ProblemError, securityEventOf, type ProblemCode } from '../er
 import { isDatabaseUnavailable } from '../store/db.js'
 import { DecryptionError } from '../store/encryption.js'
 
+/**
+ * Retry-After on a provider that is down or busy (its bulkhead full): a slot comes free, or
+ * a failing provider is asked again, within a few seconds.
+ */
+export const PROVIDER_RETRY_AFTER_SECONDS = 5
+
 export function sendProblem(
   reply: FastifyReply,
   code: ProblemCode,
@@ -13,6 +19,7 @@ export function sendProblem(
   extra?: Record<string, unknown>,
 ): FastifyReply {
   const { status, title } = PROBLEMS[code]
+  if (code === 'provider_unavailable') reply.header('retry-after', String(PROVIDER_RETRY_AFTER_SECONDS))
   return reply
     .code(status)
     .type('application/problem+json')
@@ -79,6 +86,7 @@ export function routerRefusal(browserErrorPage: BrowserErrorPage) {
       err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'invalid_request' : 'internal_error'
     request.log.info({ code, reason: err.code }, 'request refused by the router')
     reply.header('x-content-type-options', 'nosniff')
+    reply.header('x-request-id', request.id)
     if (BROWSER_PATHS.some((prefix) => request.url.startsWith(prefix))) return browserErrorPage(reply, code)
     const detail =
       err.code === 'FST_ERR_MAX_PARAM_LENGTH'

@@ -8,7 +8,8 @@ export function authorizationServerMetadata(issuer: string) {
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: ['client_credentials'],
+    // RFC 8693 token exchange: a connection's provider token for a broker token.
+    grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     response_types_supported: [] as string[],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     // RFC 7523 client assertions: asymmetric algorithms only.

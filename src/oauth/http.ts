@@ -1,10 +1,19 @@
 // The one way the broker calls a provider: a timeout on the whole exchange, a cap on the
 // response size, no redirect following (docs/security.md, checklist item 16). Failures to get a complete
 // response are transient ProviderErrors; what the response says is for the caller to judge.
+// Each call first takes a slot of its provider's bulkhead (oauth/provider-slots.ts): the wait
+// for it counts against the same timeout, so a caller never waits longer than timeoutMs.
 import { request, type Dispatcher } from 'undici'
 import { ProviderError } from './provider-error.js'
+import type { ProviderSlots } from './provider-slots.js'
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024
+
+/**
+ * At most this share of the timeout is spent waiting for a slot: a call that gets one has at
+ * least a tenth of the timeout left, instead of starting with none.
+ */
+export const MAX_SLOT_WAIT_SHARE = 0.9
 
 export interface ProviderRequest {
   method: 'GET' | 'POST' | 'DELETE'
@@ -23,13 +32,41 @@ export interface ProviderHttpOptions {
   timeoutMs: number
   /** oauth/network.ts: the standard one, or the guarded one for user-supplied hosts. */
   dispatcher: Dispatcher
+  /** The provider's bulkhead; absent: unbounded (a call outside any provider's budget). */
+  slots?: ProviderSlots
+  /** Told each exchange's outcome (`http_2xx`..., or the failure code) and duration (the metrics). */
+  observe?: (outcome: string, seconds: number) => void
 }
 
 export async function sendProviderRequest(
   req: ProviderRequest,
   options: ProviderHttpOptions,
 ): Promise<ProviderResponse> {
-  const signal = AbortSignal.timeout(options.timeoutMs)
+  const started = performance.now()
+  const seconds = () => (performance.now() - started) / 1000
+  try {
+    const res = await sendInSlot(req, options)
+    options.observe?.(`http_${Math.floor(res.status / 100)}xx`, seconds())
+    return res
+  } catch (err) {
+    options.observe?.(err instanceof ProviderError ? err.code : 'error', seconds())
+    throw err
+  }
+}
+
+/** Takes a slot of the provider's bulkhead, then makes the exchange in the time left. */
+async function sendInSlot(req: ProviderRequest, options: ProviderHttpOptions): Promise<ProviderResponse> {
+  const started = Date.now()
+  const release = await options.slots?.acquire(options.timeoutMs * MAX_SLOT_WAIT_SHARE)
+  try {
+    return await exchange(req, options.dispatcher, Math.max(1, options.timeoutMs - (Date.now() - started)))
+  } finally {
+    release?.()
+  }
+}
+
+async function exchange(req: ProviderRequest, dispatcher: Dispatcher, timeoutMs: number): Promise<ProviderResponse> {
+  const signal = AbortSignal.timeout(timeoutMs)
   let res: Dispatcher.ResponseData
   try {
     res = await request(req.url, {
@@ -37,7 +74,7 @@ export async function sendProviderRequest(
       headers: { 'user-agent': 'oauth-broker', accept: 'application/json', ...req.headers },
       body: req.body,
       signal,
-      dispatcher: options.dispatcher,
+      dispatcher,
     })
   } catch (err) {
     throw networkError(err, signal)

@@ -11,6 +11,9 @@ import { BlockList, isIP } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { BrokerError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { ProviderHttpOptions } from './http.js'
+import { ProviderSlots } from './provider-slots.js'
 
 /**
  * - `public`: anything else;
@@ -207,20 +210,54 @@ export function createDispatchers(options: {
   }
 }
 
-/** Which dispatcher and timeout a call to a provider uses. */
+/** What a call to a provider is for: the `operation` label of its duration metric. */
+export type ProviderOperation = 'code_exchange' | 'refresh' | 'revocation' | 'credentials'
+
+/** Told each provider call's labels and duration (metrics.ts). */
+export type ProviderCallObserver = (
+  labels: { provider: string; operation: ProviderOperation; outcome: string },
+  seconds: number,
+) => void
+
+/** Which dispatcher, timeout and bulkhead a call to a provider uses. */
 export class ProviderNetwork {
+  private slots = new Map<string, ProviderSlots>()
+
+  /** `concurrency`: PROVIDER_CONCURRENCY, calls at a time to one provider from this replica. */
   constructor(
     private dispatchers: Dispatchers,
     readonly timeoutMs: number,
+    private readonly bulkheads: { concurrency: number; metrics?: Metrics } = { concurrency: Infinity },
+    private readonly observer?: ProviderCallObserver,
   ) {}
 
   get allowPrivate(): boolean {
     return this.dispatchers.allowPrivate
   }
 
-  http(provider: object): { timeoutMs: number; dispatcher: Dispatcher } {
-    const guarded = 'userSuppliedHosts' in provider && provider.userSuppliedHosts === true
-    return { timeoutMs: this.timeoutMs, dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard }
+  http(provider: { key?: string; userSuppliedHosts?: boolean }, operation: ProviderOperation): ProviderHttpOptions {
+    const guarded = provider.userSuppliedHosts === true
+    const { observer } = this
+    const key = provider.key
+    return {
+      timeoutMs: this.timeoutMs,
+      dispatcher: guarded ? this.dispatchers.guarded : this.dispatchers.standard,
+      slots: key === undefined ? undefined : this.slotsFor(key),
+      ...(observer &&
+        key !== undefined && {
+          observe: (outcome: string, seconds: number) => observer({ provider: key, operation, outcome }, seconds),
+        }),
+    }
+  }
+
+  private slotsFor(key: string): ProviderSlots | undefined {
+    if (!Number.isFinite(this.bulkheads.concurrency)) return undefined
+    let slots = this.slots.get(key)
+    if (!slots) {
+      slots = new ProviderSlots(key, this.bulkheads.concurrency, this.bulkheads.metrics)
+      this.slots.set(key, slots)
+    }
+    return slots
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@ import { problem } from '../errors.js'
 import type { Tx } from '../store/db.js'
 import { ALL_NAMESPACES, DEFAULT_NAMESPACE, normalizeNamespaces } from './namespaces.js'
 import { normalizeReturnUrl } from './return-urls.js'
+import { normalizeWebhookUrl } from './webhook-urls.js'
 import { SCOPES, type Scope } from './scopes.js'
 import type { NewServiceClient, ServiceClientChanges } from './client-record.js'
 
@@ -28,7 +29,14 @@ export function assertCanManage(admin: readonly string[], target: readonly strin
   }
 }
 
-export type Validated = { name: string; scopes: Scope[]; namespaces: string[]; allowedReturnUrls: string[] }
+export type Validated = {
+  name: string
+  scopes: Scope[]
+  namespaces: string[]
+  allowedReturnUrls: string[]
+  requireConfirmation: boolean
+  allowedWebhookUrls: string[]
+}
 
 export function validate(input: NewServiceClient): Validated {
   return {
@@ -36,6 +44,8 @@ export function validate(input: NewServiceClient): Validated {
     scopes: validScopes(input.scopes),
     namespaces: normalizeNamespaces(input.namespaces ?? [DEFAULT_NAMESPACE]),
     allowedReturnUrls: validReturnUrls(input.allowedReturnUrls),
+    requireConfirmation: input.requireConfirmation ?? true,
+    allowedWebhookUrls: validWebhookUrls(input.allowedWebhookUrls ?? []),
   }
 }
 
@@ -46,6 +56,8 @@ export function validateChanges(changes: Omit<ServiceClientChanges, 'jwks'>, key
   if (changes.scopes !== undefined) out.scopes = validScopes(changes.scopes)
   if (changes.namespaces !== undefined) out.namespaces = normalizeNamespaces(changes.namespaces)
   if (changes.allowedReturnUrls !== undefined) out.allowedReturnUrls = validReturnUrls(changes.allowedReturnUrls)
+  if (changes.requireConfirmation !== undefined) out.requireConfirmation = changes.requireConfirmation
+  if (changes.allowedWebhookUrls !== undefined) out.allowedWebhookUrls = validWebhookUrls(changes.allowedWebhookUrls)
   if (!Object.keys(out).length && !keysChange) throw problem('invalid_request', 'name at least one field to change')
   return out
 }
@@ -68,7 +80,22 @@ function validReturnUrls(urls: string[]): string[] {
   return [...new Set(allowed)]
 }
 
+function validWebhookUrls(urls: string[]): string[] {
+  const allowed = urls.map((raw) => {
+    const normalized = normalizeWebhookUrl(raw)
+    if (typeof normalized !== 'string')
+      throw problem('invalid_webhook_url', `allowedWebhookUrls: ${JSON.stringify(raw)} ${normalized.error}`)
+    return normalized
+  })
+  return [...new Set(allowed)]
+}
+
 /** The named members of `data` that are set: what an audit event records of a change. */
 export function pick<T extends object, K extends keyof T>(data: T, ...keys: K[]): Partial<Pick<T, K>> {
   return Object.fromEntries(keys.filter((k) => data[k] !== undefined).map((k) => [k, data[k]])) as Partial<Pick<T, K>>
+}
+
+/** Does the stored record already say what `data` says (list columns compared in order)? */
+export function sameRecord(stored: Record<string, unknown>, data: Record<string, string | string[]>): boolean {
+  return Object.entries(data).every(([k, v]) => String(stored[k]) === String(v))
 }

@@ -6,6 +6,7 @@ export const SCOPES = [
   'connections:revoke',
   'tokens:read',
   'clients:admin',
+  'webhooks:write',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 

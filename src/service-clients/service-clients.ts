@@ -1,43 +1,42 @@
-// Service clients: the internal services allowed to call the broker. The table is small
-// and read on every API call (is the token's client still registered? which return URLs
-// may it use?), so every replica keeps it in memory, reloaded on change notifications.
+// Service clients: the internal services allowed to call the broker. The table is small and read on
+// every API call (client still registered? its return URLs?): each replica keeps it in memory.
 import type { Logger } from 'pino'
 import type { AuditLog } from '../audit/audit-log.js'
-import { systemClock, type Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
 import { problem } from '../errors.js'
 import { notifyChange, type ChangeFeed } from '../store/changes.js'
 import type { Database } from '../store/db.js'
 import { ClientCache } from './client-cache.js'
-import { assertCanManage, lockClient, pick, validate, validateChanges } from './client-changes.js'
+import { assertCanManage, lockClient, pick, sameRecord, validate, validateChanges } from './client-changes.js'
 import { validateJwks, type ClientJwks } from './client-keys.js'
 import {
   PUBLIC_COLUMNS,
   toClient,
   type Admin,
+  type BootstrapClient,
   type NewServiceClient,
   type ServiceClient,
   type ServiceClientChanges,
+  type ServiceClientsOptions,
 } from './client-record.js'
 import { ALL_NAMESPACES, assertCanGrant } from './namespaces.js'
 import { SCOPES } from './scopes.js'
-import { secretMatch } from './client-authentication.js'
-import { generateClientId, generateClientSecret, hashSecret, verifySecret } from './secrets.js'
+import { migrateToFastHash, readSecretColumns, secretMatch } from './client-authentication.js'
+import { ClientSecrets, generateClientId, generateClientSecret } from './secrets.js'
 
-export type { Admin, NewServiceClient, ServiceClient, ServiceClientChanges } from './client-record.js'
-
-export interface ServiceClientsOptions {
-  /** The backstop reload's period (a lost notification heals within it). Default 30 s. */
-  reloadIntervalMs?: number
-  /** The bootstrap client of this deployment: deleting it leaves a tombstone (upsertBootstrap). */
-  bootstrap?: { clientId: string; clientSecret: string }
-  /** Time for secret-rotation overlaps; tests move it. */
-  clock?: Clock
-}
+export type {
+  Admin,
+  NewServiceClient,
+  ServiceClient,
+  ServiceClientChanges,
+  ServiceClientsOptions,
+} from './client-record.js'
 
 const NO_SECRET = { secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null }
 
 export class ServiceClients {
   private cache: ClientCache<ServiceClient>
+  readonly secrets: ClientSecrets
 
   constructor(
     private db: Database,
@@ -47,6 +46,7 @@ export class ServiceClients {
   ) {
     const load = async () => (await db.prisma.serviceClient.findMany({ select: PUBLIC_COLUMNS })).map(toClient)
     this.cache = new ClientCache(load, log, options.reloadIntervalMs)
+    this.secrets = options.secrets ?? new ClientSecrets(() => Promise.reject(new Error('no secret hash key')))
   }
 
   private now(): Date {
@@ -60,6 +60,7 @@ export class ServiceClients {
 
   stop(): void {
     this.cache.stop()
+    void this.secrets.kdf.close()
   }
 
   /** The registered client, from memory (no database round trip). */
@@ -79,7 +80,7 @@ export class ServiceClients {
     const actor = by.actor
     const jwks = input.jwks === undefined ? undefined : validateJwks(input.jwks)
     const clientSecret = jwks ? undefined : generateClientSecret()
-    const secretHash = clientSecret ? await hashSecret(clientSecret) : null
+    const secretHash = clientSecret ? await this.secrets.fastHash(clientSecret) : null
     const row = await this.db.prisma.$transaction(async (tx) => {
       const created = await tx.serviceClient.create({
         data: { id: generateClientId(), secretHash, ...(jwks ? { jwks: jwks as object } : {}), ...data },
@@ -124,7 +125,11 @@ export class ServiceClients {
         select: PUBLIC_COLUMNS,
       })
       if (Object.keys(data).length) {
-        const detail = { clientId, changed: Object.keys(data), ...pick(data, 'scopes', 'namespaces') }
+        const detail = {
+          clientId,
+          changed: Object.keys(data),
+          ...pick(data, 'scopes', 'namespaces', 'requireConfirmation'),
+        }
         await this.audit.write({ type: 'service_client.updated', actor: by.actor, detail }, tx)
       }
       if (jwks) {
@@ -146,7 +151,7 @@ export class ServiceClients {
   async delete(clientId: string, by: Admin): Promise<void> {
     const actor = by.actor
     const boot = this.options.bootstrap
-    const tombstone = boot?.clientId === clientId ? await hashSecret(boot.clientSecret) : undefined
+    const tombstone = boot?.clientId === clientId ? await this.secrets.slowHash(boot.clientSecret) : undefined
     const deleted = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
       if (!current) return false
@@ -189,7 +194,7 @@ export class ServiceClients {
   ): Promise<{ clientSecret: string; previousSecretExpiresAt: string | null }> {
     const actor = by.actor
     const clientSecret = generateClientSecret()
-    const secretHash = await hashSecret(clientSecret)
+    const secretHash = await this.secrets.fastHash(clientSecret)
     const until = overlapSeconds > 0 ? new Date(this.now().getTime() + overlapSeconds * 1000) : null
     const rotated = await this.db.prisma.$transaction(async (tx) => {
       const current = await lockClient(tx, clientId)
@@ -221,13 +226,16 @@ export class ServiceClients {
 
   /** Checks a client id and secret: the current one, or the previous one during a rotation's overlap. */
   async authenticate(clientId: string, secret: string): Promise<ServiceClient | undefined> {
-    const row = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId } })
-    const match = await secretMatch(row, secret, this.now())
+    const row = await readSecretColumns(this.db, clientId)
+    const match = await secretMatch(this.secrets, row, secret, this.now())
     if (!row || !match) return undefined
+    if (row.id !== this.options.bootstrap?.clientId)
+      await migrateToFastHash(this.db, this.secrets, { row, match, secret }, this.log)
     const previousSecretExpiresAt = row.previousSecretExpiresAt?.toISOString()
     if (match === 'previous')
       this.log.info({ clientId, previousSecretExpiresAt }, 'client authenticated with its previous secret')
-    return toClient(row)
+    const client = await this.db.prisma.serviceClient.findUnique({ where: { id: clientId }, select: PUBLIC_COLUMNS })
+    return client ? toClient(client) : undefined
   }
 
   /** The keys of a client that authenticates with private_key_jwt; undefined for an unknown or secret-only one. */
@@ -241,25 +249,26 @@ export class ServiceClients {
    * when it changed, so restarts keep the stored hash. A bootstrap client deleted through
    * the API is not recreated while the secret is the one it was deleted under.
    */
-  async upsertBootstrap(boot: { clientId: string; clientSecret: string; returnUrls: string[] }): Promise<void> {
+  async upsertBootstrap(boot: BootstrapClient): Promise<void> {
     const existing = await this.db.prisma.serviceClient.findUnique({ where: { id: boot.clientId } })
     const tombstone = existing
       ? null
       : await this.db.prisma.bootstrapTombstone.findUnique({ where: { clientId: boot.clientId } })
-    if (tombstone && (await verifySecret(boot.clientSecret, tombstone.secretHash))) {
+    if (tombstone && (await this.secrets.verify(boot.clientSecret, tombstone.secretHash))) {
       this.log.warn(
         { clientId: boot.clientId, deletedAt: tombstone.deletedAt.toISOString() },
         'bootstrap service client stays deleted: set a new BOOTSTRAP_CLIENT_SECRET to recreate it',
       )
       return
     }
-    const sameSecret = existing?.secretHash ? await verifySecret(boot.clientSecret, existing.secretHash) : false
-    const secretHash = sameSecret ? existing!.secretHash : await hashSecret(boot.clientSecret)
+    const sameSecret = existing?.secretHash ? await this.secrets.verify(boot.clientSecret, existing.secretHash) : false
+    const secretHash = sameSecret ? existing!.secretHash : await this.secrets.slowHash(boot.clientSecret)
     const data = {
       name: 'bootstrap',
       scopes: [...SCOPES],
       namespaces: [ALL_NAMESPACES],
       allowedReturnUrls: boot.returnUrls,
+      allowedWebhookUrls: boot.webhookUrls ?? [],
     }
     const unchanged = existing && sameSecret && sameRecord(existing, data)
     if (unchanged) return
@@ -286,9 +295,4 @@ export class ServiceClients {
       existing ? 'bootstrap service client updated' : 'bootstrap service client created',
     )
   }
-}
-
-/** Does the stored record already say what `data` says (list columns compared in order)? */
-function sameRecord(stored: Record<string, unknown>, data: Record<string, string | string[]>): boolean {
-  return Object.entries(data).every(([k, v]) => String(stored[k]) === String(v))
 }

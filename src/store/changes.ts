@@ -5,10 +5,11 @@
 // drop everything they hold.
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { KEEPALIVE } from './db.js'
 
 export const CHANGES_CHANNEL = 'oauth_broker_changes'
 
-export type Topic = 'connection' | 'service_client' | 'signing_key' | '*'
+export type Topic = 'connection' | 'service_client' | 'signing_key' | 'webhook' | '*'
 export interface Change {
   topic: Topic
   id?: string
@@ -36,9 +37,16 @@ export class ChangeFeed {
   /** False while the listening connection is down: caches must not trust themselves then. */
   connected = false
 
+  /**
+   * `ping`: how often the listening connection is asked `SELECT 1`, and how long it may take
+   * to answer before the connection is dropped and opened again. A LISTEN connection only
+   * receives, so without it a silent partition (no FIN, no RST; keepalive answered by a
+   * middlebox) would leave the feed deaf while it reports itself connected.
+   */
   constructor(
     private url: string,
     private log: Logger,
+    private ping = { intervalMs: 30_000, timeoutMs: 10_000 },
   ) {}
 
   subscribe(fn: (change: Change) => void): () => void {
@@ -51,7 +59,7 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'oauth-broker-listen' })
+    const client = new pg.Client({ connectionString: this.url, application_name: 'oauth-broker-listen', ...KEEPALIVE })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
     client.on('notification', (msg) => {
@@ -65,11 +73,27 @@ export class ChangeFeed {
     await client.connect()
     await client.query(`LISTEN ${CHANGES_CHANNEL}`)
     this.client = client
+    this.keepPinging(client)
     const wasDown = !this.connected
     this.connected = true
     this.retryDelay = 250
     // Anything may have changed while nobody listened.
     if (wasDown) this.emit({ topic: '*' })
+  }
+
+  private keepPinging(client: pg.Client): void {
+    const timer = setInterval(() => {
+      if (this.client !== client) return clearInterval(timer)
+      const silent = setTimeout(() => {
+        this.log.warn('change feed connection stopped answering; reconnecting')
+        ;(client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
+      }, this.ping.timeoutMs)
+      client.query('SELECT 1').then(
+        () => clearTimeout(silent),
+        () => clearTimeout(silent),
+      )
+    }, this.ping.intervalMs)
+    timer.unref()
   }
 
   private lost(client: pg.Client): void {

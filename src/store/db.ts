@@ -16,7 +16,22 @@ export interface Database {
   close(): Promise<void>
 }
 
-export function openDatabase(url: string, options: { poolSize: number; log: Logger }): Database {
+/** Limits of the broker's own (request-path and background) sessions; 0 turns one off. */
+export interface SessionTimeouts {
+  statementTimeoutMs: number
+  idleInTransactionTimeoutMs: number
+}
+
+/** TCP keepalive on every connection: a silently gone peer is noticed, not waited on for hours. */
+export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }
+/** How much longer than the statement timeout the client waits for an answer before dropping the connection. */
+const ANSWER_MARGIN_MS = 5_000
+
+export function openDatabase(
+  url: string,
+  options: { poolSize: number; log: Logger; timeouts?: SessionTimeouts },
+): Database {
+  const { statementTimeoutMs = 0, idleInTransactionTimeoutMs = 0 } = options.timeouts ?? {}
   const pool = new BrokerPool({
     Client: BrokerClient,
     connectionString: url,
@@ -25,6 +40,14 @@ export function openDatabase(url: string, options: { poolSize: number; log: Logg
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'oauth-broker',
+    ...KEEPALIVE,
+    // Set by the server on each session: a statement, or a transaction left idle (its
+    // client gone silent), ends there and its locks go with it.
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+    ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
+    // And on this side: a server that stopped answering (not closed) fails the query, and
+    // BrokerClient drops the connection, instead of the request waiting forever.
+    ...(statementTimeoutMs ? { query_timeout: statementTimeoutMs + ANSWER_MARGIN_MS } : {}),
   })
   // An idle client losing its server (database restart) emits here; without a listener
   // the process would crash. The pool replaces the client on next use.
@@ -121,7 +144,16 @@ function marked(result: unknown): never {
 
 class BrokerClient extends pg.Client {
   override query(...args: unknown[]): never {
-    return marked((super.query as (...a: unknown[]) => unknown)(...args))
+    const result = (super.query as (...a: unknown[]) => unknown)(...args)
+    if (result instanceof Promise) result.catch((err: unknown) => this.dropIfSilent(err))
+    return marked(result)
+  }
+
+  /** pg's query_timeout fails the query but keeps the connection: a silent one must go. */
+  private dropIfSilent(err: unknown): void {
+    if (!(err instanceof Error) || err.message !== 'Query read timeout') return
+    const stream = (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
+    stream?.destroy()
   }
 
   override connect(...args: unknown[]): never {

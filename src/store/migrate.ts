@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type pg from 'pg'
+import pg from 'pg'
 import type { Logger } from 'pino'
 import { BrokerError } from '../errors.js'
 
@@ -58,7 +58,7 @@ export class MigrationError extends BrokerError<'migration_failed'> {
 
 /** Applies pending migrations; returns the names applied by this call. */
 export async function migrate(pool: pg.Pool, log: Logger, migrations = readMigrations()): Promise<string[]> {
-  const client = await pool.connect()
+  const client = await migrationSession(pool)
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
     try {
@@ -97,8 +97,33 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = readMigra
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined)
     }
   } finally {
-    client.release()
+    await client.end().catch(() => undefined)
   }
+}
+
+/**
+ * Migrations get their own connection, to the pool's database but without the
+ * request-path session limits: building an index on a large table may take minutes.
+ */
+export async function migrationSession(pool: pg.Pool): Promise<pg.Client> {
+  const {
+    Client: _client,
+    max: _max,
+    statement_timeout: _statement,
+    idle_in_transaction_session_timeout: _idle,
+    query_timeout: _query,
+    ...connection
+  } = pool.options
+  const client = new pg.Client({
+    ...connection,
+    application_name: 'oauth-broker-migrate',
+    keepAlive: true,
+    options: '-c statement_timeout=0 -c idle_in_transaction_session_timeout=0',
+  })
+  // A lost connection fails the query in flight; the event must not crash the process.
+  client.on('error', () => undefined)
+  await client.connect()
+  return client
 }
 
 function checkHistory(rows: AppliedRow[], migrations: Migration[]): Set<string> {

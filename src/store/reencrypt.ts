@@ -13,6 +13,10 @@ export const SEALED_COLUMNS: Array<{ table: string; id: string; columns: string[
   { table: 'signing_keys', id: 'kid', columns: ['private_key'], topic: 'signing_key' },
   { table: 'connections', id: 'id', columns: ['access_token', 'refresh_token'], topic: 'connection' },
   { table: 'connect_attempts', id: 'state_hash', columns: ['code_verifier'] },
+  { table: 'pending_grants', id: 'connection_id', columns: ['tokens'] },
+  { table: 'revocation_queue', id: 'id', columns: ['access_token', 'refresh_token'] },
+  { table: 'secret_hash_keys', id: 'id', columns: ['hash_key'] },
+  { table: 'webhook_endpoints', id: 'id', columns: ['secret', 'previous_secret'] },
 ]
 
 export async function reencryptAll(db: Database, keyring: Keyring, log: Logger): Promise<{ rows: number }> {

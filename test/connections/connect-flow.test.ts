@@ -26,7 +26,11 @@ beforeAll(async () => {
     redirectUris: [`${publicUrl}/oauth/callback/idp`, `${publicUrl}/oauth/callback/other`],
   })
   const idp = providerEntryFor(as, { pkce: true, tokenEndpointAuthMethod: 'client_secret_basic' })
-  broker = await startBroker({ port, providers: { idp, other: { ...idp, displayName: 'Other' } } })
+  broker = await startBroker({
+    port,
+    providers: { idp, other: { ...idp, displayName: 'Other' } },
+    env: { FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
+  })
   const token = await broker.token()
   api = async (method, path, body) => {
     const res = await fetch(`${broker.url}${path}`, {

@@ -51,6 +51,7 @@ async function register(name: string, namespaces: string[] | undefined, scopes =
     name,
     scopes,
     allowedReturnUrls,
+    requireConfirmation: false, // not about confirmation (test/connections/confirmation.test.ts)
     ...(namespaces ? { namespaces } : {}),
   })
   expect(created.status, JSON.stringify(created.body)).toBe(201)

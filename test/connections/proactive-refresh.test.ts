@@ -4,12 +4,13 @@
 // alone, and transient failures back off instead of retrying in a storm. Then, against
 // small local token endpoints: refresh tokens with their own expiry are refreshed once
 // before it, the per-provider concurrency limit holds, backoff is jittered within its
-// bounds, and the claim reads its indexes (EXPLAIN).
+// bounds, a backlog larger than a batch drains in one pass (and stop() ends it), and the
+// claim reads its indexes (EXPLAIN).
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLAIM_SQL, claimParameters } from '../../src/connections/proactive-refresh.js'
+import { CLAIM_SQL, claimParameters, ProactiveRefresher } from '../../src/connections/proactive-refresh.js'
 import {
   providerEntryFor,
   startAuthorizationServer,
@@ -444,6 +445,32 @@ describe('proactive refresh rules (local token endpoints)', () => {
       )
     },
   )
+
+  /** A refresher of the broker's own parts, with a batch of `batchSize`. */
+  const refresherWithBatch = (batchSize: number) => {
+    const { connections, freshTokens, metrics, log } = broker.app.services
+    const options = { windowSeconds: WINDOW, intervalSeconds: 3600, concurrencyPerProvider: 2, leaseSeconds: 60 }
+    return new ProactiveRefresher({ store: connections, freshTokens, metrics, log, options: { ...options, batchSize } })
+  }
+
+  it('a backlog larger than a batch drains in one pass, batch after batch; stop() ends a pass early', async () => {
+    const backlog = await imported('rotating', 12)
+    await dueByAccessToken(backlog)
+    const before = calls('rotating')
+    // Batches of 5: 5, 5, then 2 (not full: the pass ends there).
+    expect(await refresherWithBatch(5).tick()).toMatchObject({ claimed: 12, refreshed: 12, failed: 0 })
+    expect(calls('rotating') - before).toBe(12)
+    expect([...(await successes(backlog)).values()]).toEqual(Array(12).fill(1))
+    expect((await refresherWithBatch(5).tick()).claimed).toBe(0)
+
+    const more = await imported('rotating', 12)
+    await dueByAccessToken(more)
+    const stopping = refresherWithBatch(5)
+    const pass = stopping.tick()
+    await stopping.stop()
+    // The batch in hand (claimed before stop() was called) and no further one.
+    expect((await pass).claimed).toBe(5)
+  })
 })
 
 describe('the claim query reads its indexes', () => {

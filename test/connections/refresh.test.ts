@@ -33,7 +33,11 @@ beforeAll(async () => {
     'idp-misconfigured': providerEntryFor(as, { clientSecret: 'not-the-registered-secret' }),
   }
   // no background pass spending the tests' faults
-  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0' }
+  const env = {
+    PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    REFRESH_WINDOW_SECONDS: '0',
+    FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+  }
   broker = await startBroker({ port, providers, env })
   second = await startBroker({ databaseUrl: broker.databaseUrl, providers, env })
   api = apiClient(broker, await broker.token())

@@ -99,7 +99,7 @@ beforeAll(async () => {
         tokenUrl: zendesk.urls.tokenUrl,
       },
     },
-    env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0' },
+    env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0', FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
   })
   token = await broker.token()
   api = apiClient(broker, token)

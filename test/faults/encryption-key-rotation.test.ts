@@ -81,7 +81,7 @@ function start(keys: string, port?: number) {
     port,
     databaseUrl: database.url,
     providers,
-    env: { ENCRYPTION_KEY: keys, REFRESH_WINDOW_SECONDS: '0' },
+    env: { ENCRYPTION_KEY: keys, REFRESH_WINDOW_SECONDS: '0', FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
   })
 }
 

@@ -71,7 +71,12 @@ beforeAll(async () => {
   })
   const providers = { idp: providerEntryFor(rotating), steady: providerEntryFor(steady, { displayName: 'Steady IdP' }) }
   // No background refresher: every provider call in this file is one the test made.
-  const env = { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), REFRESH_WINDOW_SECONDS: '0', RATE_LIMIT_BROWSER: '0' }
+  const env = {
+    PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    REFRESH_WINDOW_SECONDS: '0',
+    RATE_LIMIT_BROWSER: '0',
+    FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+  }
   one = await startBroker({ port, providers, env })
   two = await startBroker({ databaseUrl: one.databaseUrl, providers, env })
   token = await one.token()

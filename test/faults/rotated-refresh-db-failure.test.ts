@@ -75,7 +75,7 @@ beforeAll(async () => {
       },
     },
     // No background refresher: every provider call in this file is one the test made.
-    env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0' },
+    env: { PROVIDER_TIMEOUT_MS: '5000', REFRESH_WINDOW_SECONDS: '0', FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
     timings: { persistRetryMs: PERSIST_RETRY_MS },
   })
   token = await broker.token()

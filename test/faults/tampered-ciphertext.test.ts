@@ -50,7 +50,7 @@ beforeAll(async () => {
     port,
     databaseUrl: database.url,
     providers: { idp: providerEntryFor(as) },
-    env: { REFRESH_WINDOW_SECONDS: '0' },
+    env: { REFRESH_WINDOW_SECONDS: '0', FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
   })
   token = await broker.token()
   api = apiClient(broker, token)

@@ -36,7 +36,8 @@ afterAll(async () => {
 
 describe('rate limits', () => {
   const basic = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
-  const routes: Array<[string, () => RawRequest, 'json' | 'problem' | 'html']> = [
+  type Route = [string, () => RawRequest, 'json' | 'problem' | 'html']
+  const routes: Route[] = [
     [
       'POST /oauth/token',
       () => ({
@@ -127,6 +128,19 @@ describe('rate limits', () => {
       'problem',
     ],
     [
+      'POST /v1/connections/:id/confirm',
+      () => ({
+        method: 'POST',
+        path: '/v1/connections/conn_none/confirm',
+        headers: [
+          ['authorization', `Bearer ${token}`],
+          ['content-type', 'application/json'],
+        ],
+        body: '{"confirmationCode":"guess"}',
+      }),
+      'problem',
+    ],
+    [
       'POST /v1/service-clients/:clientId/rotate-secret',
       () => ({
         method: 'POST',
@@ -139,7 +153,31 @@ describe('rate limits', () => {
       }),
       'problem',
     ],
+    ...webhookEndpointRoutes(),
   ]
+
+  /** The webhook-endpoint routes share the admin limit; an unknown id spends it too. */
+  function webhookEndpointRoutes(): Route[] {
+    const json = (method: string, path: string, body?: string) => () => ({
+      method,
+      path,
+      headers: [
+        ['authorization', `Bearer ${token}`],
+        ...(body === undefined ? [] : [['content-type', 'application/json']]),
+      ] as Array<[string, string]>,
+      ...(body === undefined ? {} : { body }),
+    })
+    const one = '/v1/webhook-endpoints/whe_none'
+    return [
+      ['POST /v1/webhook-endpoints', json('POST', '/v1/webhook-endpoints', '{}'), 'problem'],
+      ['GET /v1/webhook-endpoints', json('GET', '/v1/webhook-endpoints'), 'problem'],
+      ['GET /v1/webhook-endpoints/:id', json('GET', one), 'problem'],
+      ['PATCH /v1/webhook-endpoints/:id', json('PATCH', one, '{"enabled":false}'), 'problem'],
+      ['DELETE /v1/webhook-endpoints/:id', json('DELETE', one), 'problem'],
+      ['POST /v1/webhook-endpoints/:id/rotate-secret', json('POST', `${one}/rotate-secret`, '{}'), 'problem'],
+      ['GET /v1/webhook-endpoints/:id/deliveries', json('GET', `${one}/deliveries`), 'problem'],
+    ]
+  }
 
   for (const [name, request, type] of routes) {
     it(`${name}: ${LIMIT} requests pass, the next is 429 with Retry-After`, async () => {

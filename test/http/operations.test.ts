@@ -107,9 +107,9 @@ describe('operations', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toContain('text/plain')
     const text = await res.text()
-    expect(text).toMatch(/broker_tokens_issued_total \d+/)
+    expect(text).toMatch(/broker_tokens_total\{outcome="issued"\} \d+/)
     expect(text).toMatch(/broker_http_requests_total\{method="GET",route="\/healthz",status_code="200"\} \d+/)
-    expect(text).toContain('broker_process_cpu_seconds_total')
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m)
   })
 })
 
@@ -153,9 +153,14 @@ describe('graceful shutdown', () => {
         const what = `${route.method} ${route.url}`
         expect(res.status, what).toBe(503)
         expect(res.headers.connection, what).toBe('close')
+        expect(res.headers['retry-after'], what).toBe('2')
+        expect(res.headers['x-request-id'], what).toMatch(/^[0-9a-f-]{36}$/)
         if (route.url === '/oauth/token') {
           // RFC 6749 §5.2, which OAuth client libraries parse.
-          expect(JSON.parse(res.body), what).toEqual({ error: 'temporarily_unavailable' })
+          expect(JSON.parse(res.body), what).toEqual({
+            error: 'temporarily_unavailable',
+            error_description: 'shutting_down',
+          })
           expect(res.headers['cache-control']).toBe('no-store')
         } else if (route.url.startsWith('/connect/') || route.url.startsWith('/oauth/callback/')) {
           expect(res.headers['content-type'], what).toMatch(/^text\/html/)

@@ -46,7 +46,7 @@ async function clientToken(clientId: string, clientSecret: string, scope?: strin
 }
 
 describe('service clients', () => {
-  it('creates a client whose secret is returned once and stored only as a scrypt hash', async () => {
+  it('creates a client whose secret is returned once and stored only as a keyed hash', async () => {
     const created = await api('POST', '/v1/service-clients', {
       name: 'billing',
       scopes: ['tokens:read', 'connections:read'],
@@ -72,7 +72,7 @@ describe('service clients', () => {
     await c.connect()
     const { rows } = await c.query('SELECT secret_hash FROM service_clients WHERE id = $1', [clientId])
     await c.end()
-    expect(rows[0].secret_hash).toMatch(/^scrypt\$15\$8\$1\$/)
+    expect(rows[0].secret_hash).toMatch(/^hmac-sha256\$k1\$[\w-]{43}$/)
     expect(rows[0].secret_hash).not.toContain(clientSecret)
 
     const token = await clientToken(clientId, clientSecret)

@@ -86,6 +86,7 @@ describe('POST /oauth/token', () => {
         'connections:revoke',
         'connections:write',
         'tokens:read',
+        'webhooks:write',
       ].sort(),
     )
     expect(res.body.scope).toBe(payload.scope)

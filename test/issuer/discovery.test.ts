@@ -23,7 +23,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       issuer: broker.url,
       token_endpoint: `${broker.url}/oauth/token`,
       jwks_uri: `${broker.url}/.well-known/jwks.json`,
-      grant_types_supported: ['client_credentials'],
+      grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       // ... required by RFC 8414 even without an authorization endpoint: none.
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -48,6 +48,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
         'connections:revoke',
         'tokens:read',
         'clients:admin',
+        'webhooks:write',
       ],
       access_token_signing_alg_values_supported: ['EdDSA'],
       service_documentation: `${broker.url}/docs`,

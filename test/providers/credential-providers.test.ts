@@ -56,12 +56,20 @@ beforeAll(async () => {
   // The test intranet runs on 127.0.0.1: this broker is told to allow internal addresses.
   broker = await startBroker({
     providers,
-    env: { PROVIDER_CA_FILE: caFile, ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true' },
+    env: {
+      PROVIDER_CA_FILE: caFile,
+      ALLOW_PRIVATE_PROVIDER_ADDRESSES: 'true',
+      FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+    },
     resolveHost,
   })
   api = apiClient(broker, await broker.token())
   // The production default: user-supplied hosts must not be internal.
-  strict = await startBroker({ providers, env: { PROVIDER_CA_FILE: caFile }, resolveHost })
+  strict = await startBroker({
+    providers,
+    env: { PROVIDER_CA_FILE: caFile, FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
+    resolveHost,
+  })
   strictApi = apiClient(strict, await strict.token())
 })
 afterAll(async () => {

@@ -33,6 +33,8 @@ beforeAll(async () => {
   // Catalog keys: only credentials, plus the replicas' URLs in place of the real hosts.
   broker = await startBroker({
     port,
+    // Every forced refresh reaches the provider: the tests count them.
+    env: { FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' },
     providers: {
       chatwork: {
         clientId: chatwork.clientId,

@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 // @ts-expect-error TS7016: oidc-provider has no type declarations
 import OidcProviderModule from 'oidc-provider'
 import { registerSecret } from './secrets.js'
+import { garbage, gigabyte, reset, trickle } from './hostile-answers.js'
 
 export interface TokenRequestRecord {
   grantType: string | undefined
@@ -47,6 +48,14 @@ export type TokenFault =
   | 'redirect'
   /** The real answer with its refresh_token removed (use with rotateRefreshTokens: false on refreshes). */
   | 'no_refresh_token'
+  /** 200, then one byte a second (test/support/hostile-answers.ts). */
+  | 'trickle'
+  /** 200 with a 1 GB body, streamed. */
+  | 'gigabyte'
+  /** 200 application/json with random bytes. */
+  | 'garbage'
+  /** The TCP connection reset before any answer. */
+  | 'reset'
 
 export type RevocationFault = 'status503' | 'hang'
 
@@ -355,6 +364,14 @@ async function setUp(server: Server, options: AuthorizationServerOptions): Promi
         return answer(res, 200, 'text/html; charset=utf-8', '<html><body><h1>Down for maintenance</h1></body></html>')
       case 'hang':
         return // never answered; close() drops the connection
+      case 'trickle':
+        return trickle(res)
+      case 'gigabyte':
+        return gigabyte(res)
+      case 'garbage':
+        return garbage(res)
+      case 'reset':
+        return reset(req)
       case 'invalid_grant':
         return answer(res, 400, 'application/json', JSON.stringify({ error: 'invalid_grant' }))
       case 'invalid_client':

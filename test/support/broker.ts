@@ -117,6 +117,11 @@ export async function startBroker(
     timings?: Partial<Timings>
     /** Called with the built app before it listens (to add hooks). */
     prepare?: (app: FastifyInstance) => void
+    /**
+     * Keep the bootstrap client's requireConfirmation (true, as in production). Off by
+     * default: tests not about confirmation expect a connect flow to end `connected`.
+     */
+    requireConfirmation?: boolean
   } = {},
 ): Promise<TestBroker> {
   const database = options.databaseUrl ? undefined : await createDatabase()
@@ -142,7 +147,11 @@ export async function startBroker(
   registerEncryptionKeys(config.encryptionKeys)
   const logs = options.logs ?? []
   const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) })
-  const db = openDatabase(databaseUrl, { poolSize: config.databasePoolSize, log })
+  const db = openDatabase(databaseUrl, {
+    poolSize: config.databasePoolSize,
+    log,
+    timeouts: config.databaseTimeouts,
+  })
   const keyring = new Keyring(config.encryptionKeys ?? parseEncryptionKeys(ENCRYPTION_KEY))
   const changes = new ChangeFeed(databaseUrl, log)
   await changes.start()
@@ -163,6 +172,12 @@ export async function startBroker(
   })
   options.prepare?.(app)
   await app.services.start()
+  if (!options.requireConfirmation && app.services.clients.cached(BOOTSTRAP_ID)?.requireConfirmation)
+    await app.services.clients.update(
+      BOOTSTRAP_ID,
+      { requireConfirmation: false },
+      { actor: 'test', namespaces: ['*'] },
+    )
   await app.listen({ port, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${port}`
   return {

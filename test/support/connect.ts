@@ -32,9 +32,10 @@ export function apiClient(broker: TestBroker, token: string): Api {
 export async function registeredClient(
   broker: TestBroker,
   admin: Api,
-  client: { name: string; scopes: string[]; allowedReturnUrls: string[] },
+  client: { name: string; scopes: string[]; allowedReturnUrls: string[]; [field: string]: unknown },
 ): Promise<Api> {
-  const created = await admin('POST', '/v1/service-clients', client)
+  // Tests not about confirmation expect connect flows to end `connected`.
+  const created = await admin('POST', '/v1/service-clients', { requireConfirmation: false, ...client })
   expect(created.status).toBe(201)
   const form = new URLSearchParams({
     grant_type: 'client_credentials',

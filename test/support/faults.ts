@@ -34,6 +34,8 @@ export interface Outcome {
   status: number
   code?: string
   body?: Json
+  /** The Retry-After header, when the answer had one. */
+  retryAfter?: string
 }
 
 export async function timedFetch(
@@ -52,7 +54,8 @@ export async function timedFetch(
     } catch {
       body = undefined
     }
-    return { kind, id: init.id, start, end: Date.now(), status: res.status, code: body?.code, body }
+    const retryAfter = res.headers.get('retry-after') ?? undefined
+    return { kind, id: init.id, start, end: Date.now(), status: res.status, code: body?.code, body, retryAfter }
   } catch {
     return { kind, id: init.id, start, end: Date.now(), status: 0 }
   }

@@ -215,10 +215,10 @@ export function registerSigningKey(pem: string): void {
   registerSecret('signing private key seed (hex)', seed.toString('hex'))
 }
 
-/** JSON payload fields a broker sends that are secrets: broker tokens, new client secrets. */
+/** JSON payload fields a broker sends that are secrets: broker tokens, new client and webhook secrets. */
 export function registerIssuedSecrets(payload: unknown): void {
-  if (typeof payload !== 'string' || !(payload.includes('"access_token"') || payload.includes('"clientSecret"'))) return
-  let body: { access_token?: unknown; clientSecret?: unknown }
+  if (typeof payload !== 'string' || !/"(access_token|clientSecret|secret)"/.test(payload)) return
+  let body: { access_token?: unknown; clientSecret?: unknown; secret?: unknown }
   try {
     body = JSON.parse(payload) as typeof body
   } catch {
@@ -226,4 +226,6 @@ export function registerIssuedSecrets(payload: unknown): void {
   }
   if (typeof body.access_token === 'string') registerJwt('broker token', body.access_token)
   if (typeof body.clientSecret === 'string') registerSecret('service client secret', body.clientSecret)
+  if (typeof body.secret === 'string' && body.secret.startsWith('whsec_'))
+    registerSecret('webhook endpoint secret', body.secret.slice('whsec_'.length))
 }

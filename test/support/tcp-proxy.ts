@@ -2,7 +2,9 @@
 // connection and refuses new ones, like a database that stopped; `reset()` does the same
 // with a TCP RST; `up()` lets traffic through again; `retarget()` sends new connections to
 // another server (a PostgreSQL that came back on another port, as behind a stable service
-// address). Used for faults no real database produces on demand at the right time.
+// address); `stall()` stops forwarding without closing anything (a silent partition: no
+// FIN, no RST, new connections accepted and never answered) until `up()`. Used for faults
+// no real database produces on demand at the right time.
 import { createServer, connect, type Socket } from 'node:net'
 
 export interface TcpProxy {
@@ -16,6 +18,8 @@ export interface TcpProxy {
    */
   reset(): void
   up(): void
+  /** Open connections stop forwarding, silently and for good; new ones hang until up(). */
+  stall(): void
   /** Sends new connections to `target`; open ones (to the old server) are dropped. */
   retarget(target: { host: string; port: number }): void
   close(): Promise<void>
@@ -24,6 +28,8 @@ export interface TcpProxy {
 export async function startTcpProxy(initial: { host: string; port: number }): Promise<TcpProxy> {
   let target = initial
   let isDown = false
+  let isStalled = false
+  const pairs = new Set<[Socket, Socket]>()
   const sockets = new Set<Socket>()
   const clients = new Set<Socket>()
   const dropAll = () => {
@@ -33,10 +39,17 @@ export async function startTcpProxy(initial: { host: string; port: number }): Pr
   }
   const server = createServer((client) => {
     if (isDown) return void client.destroy()
+    if (isStalled) {
+      sockets.add(client.pause())
+      return
+    }
     const upstream = connect(target.port, target.host)
     sockets.add(client).add(upstream)
     clients.add(client)
+    const pair: [Socket, Socket] = [client, upstream]
+    pairs.add(pair)
     const cleanup = () => {
+      pairs.delete(pair)
       client.destroy()
       upstream.destroy()
       sockets.delete(client)
@@ -69,6 +82,14 @@ export async function startTcpProxy(initial: { host: string; port: number }): Pr
     },
     up() {
       isDown = false
+      isStalled = false
+    },
+    stall() {
+      isStalled = true
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream).pause()
+        upstream.unpipe(client).pause()
+      }
     },
     retarget(next) {
       target = next

@@ -13,6 +13,7 @@ export const auditEventRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     '/v1/audit-events',
     {
       schema: {
+        operationId: 'listAuditEvents',
         summary: 'List audit events',
         tags: ['admin'],
         ...requiresScope('clients:admin'),

@@ -43,6 +43,7 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     {
       schema: {
         ...start,
+        operationId: 'startConnect',
         response: {
           200: html('The credentials form (API-key and credential-exchange providers); for HEAD, a usable link'),
           302: redirect("Redirect to the provider's authorization endpoint"),
@@ -93,10 +94,12 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     '/connect/:token',
     {
       schema: {
+        operationId: 'submitConnectForm',
         summary: 'Submit the connect form (API-key and credential-exchange providers)',
         description:
           'Checks the credentials with the provider, stores them encrypted, and ends like a ' +
-          'callback: a redirect to returnUrl with connection_id and status=connected, or a page.',
+          'callback: a redirect to returnUrl with connection_id and status=connected ' +
+          '(status=pending_confirmation with a confirmation_code for a session with confirm), or a page.',
         tags: ['connect'],
         params: ConnectParams,
         consumes: ['application/x-www-form-urlencoded'],
@@ -104,7 +107,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         response: {
           200: html('Connected (no returnUrl)'),
           302: redirect(
-            'Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>',
+            'Back to the service: returnUrl with connection_id and status=connected (or ' +
+              'status=pending_confirmation&confirmation_code=…), or status=error&error=<code>',
           ),
           400: html(
             'Refused credentials (the form again, with the reason), an invalid attempt, ' +
@@ -126,11 +130,11 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       if (!TOKEN.test(token)) return errorPage(reply, 404, 'session_not_found')
       const fields = request.body
       try {
-        const { connection, returnUrl } = await connect.submit(token, fields, request.cookies)
+        const { connection, returnUrl, confirmationCode } = await connect.submit(token, fields, request.cookies)
         if (typeof fields.attempt === 'string') reply.clearCookie(cookieName(fields.attempt), formCookie)
         if (!returnUrl)
           return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
-        return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
+        return back(reply, returnUrl, landedParams(connection.id, confirmationCode))
       } catch (err) {
         if (err instanceof FormRefused) {
           return formPage(reply, {
@@ -153,11 +157,13 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
     '/oauth/callback/:provider',
     {
       schema: {
+        operationId: 'completeAuthorization',
         summary: "The provider's redirect back to the broker (register this as the redirect URI)",
         description:
           'Consumes the attempt once, checks the browser binding, the provider and RFC 9207 `iss`, ' +
           'exchanges the code and stores the connection. ' +
-          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected`, ' +
+          'Ends with a redirect to the session returnUrl (`connection_id`, `status=connected` or ' +
+          '`status=pending_confirmation&confirmation_code=…`, ' +
           'or `status=error&error=<code>`) or a small HTML page. ' +
           '`HEAD` is refused (400) and spends neither the attempt nor the code.',
         tags: ['connect'],
@@ -166,7 +172,8 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
         response: {
           200: html('Connected (no returnUrl)'),
           302: redirect(
-            'Back to the service: returnUrl with connection_id and status=connected, or status=error&error=<code>',
+            'Back to the service: returnUrl with connection_id and status=connected (or ' +
+              'status=pending_confirmation&confirmation_code=…), or status=error&error=<code>',
           ),
           // No 404: an unknown provider path is refused by the attempt's checks (400).
           400: html(
@@ -193,10 +200,10 @@ export const connectRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { 
       // The binding cookie has served its purpose, whatever the outcome.
       if (query.state) reply.clearCookie(cookieName(query.state), callbackCookie)
       try {
-        const { connection, returnUrl } = await connect.callback(provider, query, request.cookies)
+        const { connection, returnUrl, confirmationCode } = await connect.callback(provider, query, request.cookies)
         if (!returnUrl)
           return successPage(reply, config.providers.get(connection.provider)?.displayName ?? connection.provider)
-        return back(reply, returnUrl, { connection_id: connection.id, status: 'connected' })
+        return back(reply, returnUrl, landedParams(connection.id, confirmationCode))
       } catch (err) {
         if (!(err instanceof ConnectError)) throw err
         if (err.returnUrl) return back(reply, err.returnUrl, { status: 'error', error: err.code })
@@ -210,4 +217,11 @@ function back(reply: FastifyReply, returnUrl: string, params: Record<string, str
   const url = new URL(returnUrl)
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
   return browserHeaders(reply).redirect(url.href, 302)
+}
+
+/** Back at the service: connected, or waiting for its confirmation with the one-time code. */
+function landedParams(connectionId: string, confirmationCode: string | undefined): Record<string, string> {
+  return confirmationCode
+    ? { connection_id: connectionId, status: 'pending_confirmation', confirmation_code: confirmationCode }
+    : { connection_id: connectionId, status: 'connected' }
 }

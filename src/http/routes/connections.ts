@@ -26,7 +26,7 @@ import {
 
 export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
   app,
-  { connect, connections, freshTokens, revocations, clients, config },
+  { connect, connections, freshTokens, revocations, clients, config, pending },
 ) => {
   const providers = [...config.providers.values()].map((p) => providerView(p, config.publicUrl))
 
@@ -34,6 +34,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/providers',
     {
       schema: {
+        operationId: 'listProviders',
         summary: 'List the configured providers',
         description: 'What the broker can connect to, and what each needs. Never a secret.',
         tags: ['connections'],
@@ -51,6 +52,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections',
     {
       schema: {
+        operationId: 'createConnection',
         summary: 'Create a connection from credentials',
         description:
           'For API-key and credential-exchange providers the credentials are checked with the ' +
@@ -75,6 +77,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connect-sessions',
     {
       schema: {
+        operationId: 'createConnectSession',
         summary: 'Create a connect session',
         description:
           "Returns a connect URL to send the end user's browser to. The session " +
@@ -97,6 +100,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections',
     {
       schema: {
+        operationId: 'listConnections',
         summary: 'List connections',
         description: 'Metadata only, never tokens. Ordered by id; pass nextCursor as cursor for the next page.',
         tags: ['connections'],
@@ -112,7 +116,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       const { namespace, ...q } = request.query
       const namespaces = listableNamespaces(callerOf(request).namespaces, namespace)
       const page = await connections.list({ ...q, namespaces, limit: q.limit ?? 50 })
-      return { items: page.items.map(connectionView), nextCursor: page.nextCursor }
+      const waiting = await pending.pendingAmong(page.items.map((row) => row.id))
+      return { items: page.items.map((row) => connectionView(row, waiting.has(row.id))), nextCursor: page.nextCursor }
     },
   )
 
@@ -120,6 +125,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections/:id',
     {
       schema: {
+        operationId: 'getConnection',
         summary: 'Get a connection',
         tags: ['connections'],
         ...requiresScope('connections:read'),
@@ -131,7 +137,8 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
       },
     },
     async (request) => {
-      return connectionView(visibleRow(await connections.get(request.params.id), callerOf(request).namespaces))
+      const row = visibleRow(await connections.get(request.params.id), callerOf(request).namespaces)
+      return connectionView(row, (await pending.pendingAmong([row.id])).has(row.id))
     },
   )
 
@@ -139,6 +146,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections/:id',
     {
       schema: {
+        operationId: 'deleteConnection',
         summary: 'Delete a connection, revoking it at the provider',
         description:
           'Revokes at the provider where it can (the refresh token first, ' +
@@ -163,6 +171,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/v1/connections/:id/access-token',
     {
       schema: {
+        operationId: 'getAccessToken',
         summary: "Get the connection's access token, fresh",
         description:
           'The token returned is valid for at least minValiditySeconds (default ' +

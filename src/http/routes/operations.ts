@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Services } from '../../services.js'
 import { pendingMigrations } from '../../store/migrate.js'
-import { json, problems, shuttingDown } from '../schemas/common.js'
+import { json, problems, problemSchema, shuttingDown } from '../schemas/common.js'
 import { type DATABASE_CHECKS, Health, type MIGRATION_CHECKS, Readiness } from '../schemas/operations.js'
 
 export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, { db, metrics, migrations }) => {
@@ -11,6 +11,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
     '/healthz',
     {
       schema: {
+        operationId: 'getHealth',
         summary: 'Liveness: the process is up',
         tags: ['operations'],
         response: { 200: json('Up', Health), ...problems(500), ...shuttingDown() },
@@ -24,6 +25,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
     '/readyz',
     {
       schema: {
+        operationId: 'getReadiness',
         summary: 'Readiness: database reachable and migrations applied',
         tags: ['operations'],
         response: {
@@ -34,7 +36,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
             description: 'Not ready (body: the failing check), or shutting down (problem+json, code: shutting_down)',
             content: {
               'application/json': { schema: Readiness },
-              'application/problem+json': { schema: { $ref: 'Problem#' } },
+              'application/problem+json': { schema: problemSchema(['shutting_down'], 'ShuttingDownProblem') },
             },
           },
         },
@@ -62,6 +64,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
     '/metrics',
     {
       schema: {
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics',
         tags: ['operations'],
         response: {

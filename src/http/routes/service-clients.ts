@@ -29,6 +29,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     '/v1/service-clients',
     {
       schema: {
+        operationId: 'createServiceClient',
         summary: 'Register a service client',
         description:
           'Returns the client secret once; only its hash is stored. ' +
@@ -60,6 +61,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     '/v1/service-clients',
     {
       schema: {
+        operationId: 'listServiceClients',
         summary: 'List service clients',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
@@ -77,6 +79,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     '/v1/service-clients/:clientId',
     {
       schema: {
+        operationId: 'deleteServiceClient',
         summary: 'Delete a service client',
         description: 'Its broker tokens stop working at once on every replica.',
         tags: ['admin'],
@@ -97,6 +100,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     '/v1/service-clients/:clientId',
     {
       schema: {
+        operationId: 'updateServiceClient',
         summary: 'Change a service client',
         description:
           'Each field given replaces the stored one; new keys (jwks) replace any secret. ' +
@@ -121,6 +125,7 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
     '/v1/service-clients/:clientId/rotate-secret',
     {
       schema: {
+        operationId: 'rotateServiceClientSecret',
         summary: "Rotate a service client's secret",
         description:
           'Returns a new secret once. The previous one keeps working for overlapSeconds, ' +

@@ -13,6 +13,7 @@ export const signingKeyRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     '/v1/signing-keys',
     {
       schema: {
+        operationId: 'listSigningKeys',
         summary: 'List signing keys',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
@@ -30,6 +31,7 @@ export const signingKeyRoutes: FastifyPluginAsyncTypebox<Services> = async (app,
     '/v1/signing-keys/rotate',
     {
       schema: {
+        operationId: 'rotateSigningKey',
         summary: 'Rotate the signing key',
         description:
           'Publishes a new key now and signs with it after activateInSeconds; ' +

@@ -1,36 +1,24 @@
 // POST /oauth/token: the broker as an OAuth 2.0 authorization server for its service
-// clients, client_credentials grant only (RFC 6749 §4.4). A client authenticates with its
+// clients: the client_credentials grant (RFC 6749 §4.4) and token exchange (RFC 8693,
+// token-exchange.ts) for a connection's provider token. A client authenticates with its
 // secret (HTTP Basic or the form) or with a client assertion (RFC 7523 private_key_jwt),
 // one method per request. Errors use RFC 6749 §5.2 bodies, not problem+json: OAuth client
 // libraries parse them.
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { OAUTH_ERRORS, oauthErrorOf, type OAuthErrorCode } from '../../errors.js'
+import { OAUTH_ERRORS, oauthErrorOf } from '../../errors.js'
 import type { Services } from '../../services.js'
+import { sendOAuthError } from '../oauth-reply.js'
 import { classifyError } from '../problem.js'
 import { perMinute } from '../rate-limits.js'
+import { exchangeToken, TOKEN_EXCHANGE_GRANT } from './token-exchange.js'
 import { json, problems } from '../schemas/common.js'
 import { oauthError, TokenRequest, TokenResponse } from '../schemas/token.js'
 import { SECURITY_EVENTS } from '../../security-events.js'
 import { JWT_BEARER_ASSERTION } from '../../service-clients/client-assertions.js'
 import type { ServiceClient } from '../../service-clients/service-clients.js'
 import type { Static } from 'typebox'
-
-function sendOAuthError(
-  reply: FastifyReply,
-  status: number,
-  error: OAuthErrorCode,
-  description?: string,
-): FastifyReply {
-  if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="oauth-broker", charset="UTF-8"')
-  return reply
-    .code(status)
-    .type('application/json')
-    .header('cache-control', 'no-store')
-    .header('pragma', 'no-cache')
-    .send({ error, ...(description ? { error_description: description } : {}) })
-}
 
 /** RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding. */
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
@@ -83,9 +71,21 @@ function presented(
     : undefined
 }
 
+/**
+ * RATE_LIMIT_TOKEN bounds client_credentials requests only: exchanges are limited like
+ * access-token calls. Counted once the form is parsed, before it is validated.
+ */
+function tokenRateLimit(max: number) {
+  const limit = perMinute(max)
+  if (!limit) return false
+  const isExchange = (request: FastifyRequest) =>
+    (request.body as { grant_type?: unknown } | undefined)?.grant_type === TOKEN_EXCHANGE_GRANT
+  return { ...limit, hook: 'preValidation' as const, allowList: isExchange }
+}
+
 export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
   app,
-  { clients, assertions, tokens, audit, metrics, config },
+  { clients, assertions, tokens, audit, metrics, config, freshTokens, clock },
 ) => {
   /** The authenticated client, or undefined after logging the refusal's security event. */
   async function authenticate(request: FastifyRequest, credentials: Presented): Promise<ServiceClient | undefined> {
@@ -130,36 +130,52 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
     '/oauth/token',
     {
       schema: {
-        summary: 'Get a broker token (client_credentials)',
+        operationId: 'requestBrokerToken',
+        summary: "Get a broker token (client_credentials), or exchange one for a connection's token (RFC 8693)",
         description:
           'Authenticate a service client with HTTP Basic (RFC 6749 §2.3.1), ' +
           'client_id/client_secret in the form, or a client ' +
           'assertion signed with one of its registered keys ' +
           '(RFC 7523 private_key_jwt: client_assertion_type=' +
           `${JWT_BEARER_ASSERTION}, iss = sub = client id, aud = the issuer identifier only, ` +
-          'exp at most 5 minutes ahead, a jti ' +
-          'used once), one method per request, and receive a short-lived JWT access token (RFC 9068) for the /v1 API.',
+          'exp at most 5 minutes ahead, a jti used once), one method per request, ' +
+          'and receive a short-lived JWT access token (RFC 9068) for the /v1 API. ' +
+          `With grant_type=${TOKEN_EXCHANGE_GRANT} (RFC 8693), subject_token = a broker token of the same client ` +
+          '(subject_token_type=urn:ietf:params:oauth:token-type:access_token, scope tokens:read) and ' +
+          "resource=urn:oauth-broker:connection:<id>, receive the connection's provider access token under the " +
+          'rules of POST /v1/connections/{id}/access-token, with `headers` the provider API needs. Exchanges are ' +
+          'not counted against RATE_LIMIT_TOKEN.',
         tags: ['broker tokens'],
         consumes: ['application/x-www-form-urlencoded'],
         body: TokenRequest,
         security: [{ clientBasic: [] }, {}],
         response: {
-          200: json('A broker token', TokenResponse),
-          400: oauthError('invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 §5.2)'),
+          200: json("A broker token, or (token exchange) the connection's provider token", TokenResponse),
+          400: oauthError(
+            'invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 §5.2); for a token exchange also ' +
+              'invalid_target (no such connection for this client, or a resource of another form) and ' +
+              "invalid_grant (the connection needs its user: the broker's code, e.g. reauthorization_required, " +
+              'starts error_description)',
+          ),
           401: oauthError('invalid_client, with WWW-Authenticate'),
           ...problems(429),
           500: oauthError('server_error'),
-          503: oauthError('temporarily_unavailable: the database is unreachable, or the broker is shutting down'),
+          503: oauthError(
+            'temporarily_unavailable: the database or (token exchange) the provider is unreachable, or the broker ' +
+              'is shutting down; error_description names the cause',
+          ),
         },
       },
-      config: { rateLimit: perMinute(config.rateLimits.token) },
+      config: { rateLimit: tokenRateLimit(config.rateLimits.token) },
       errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         const { code } = classifyError(err)
         // The registry names each code's RFC 6749 §5.2 error; without one, the problem document stays.
         const error = oauthErrorOf(code)
         if (!error) return reply.send(err)
         if (error === 'server_error') request.log.error({ err, code }, 'token request failed')
-        if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error)
+        // A retryable refusal names its cause (provider_unavailable, database_unavailable, ...).
+        const cause = error === 'temporarily_unavailable' ? code : undefined
+        if (error !== 'invalid_request') return sendOAuthError(reply, OAUTH_ERRORS[error], error, cause)
         const description =
           code === 'unsupported_media_type'
             ? 'use application/x-www-form-urlencoded'
@@ -172,18 +188,20 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
       const credentials = presented(request.headers.authorization, body)
       if (credentials && 'invalid' in credentials)
         return sendOAuthError(reply, 400, 'invalid_request', credentials.invalid)
-      if (body.grant_type !== 'client_credentials') {
-        return sendOAuthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
+      if (body.grant_type !== 'client_credentials' && body.grant_type !== TOKEN_EXCHANGE_GRANT) {
+        return sendOAuthError(reply, 400, 'unsupported_grant_type', `use client_credentials or ${TOKEN_EXCHANGE_GRANT}`)
       }
       if (!credentials) {
-        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        metrics.brokerTokens.inc({ outcome: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication required')
       }
       const client = await authenticate(request, credentials)
       if (!client) {
-        metrics.brokerTokenFailures.inc({ reason: 'invalid_client' })
+        metrics.brokerTokens.inc({ outcome: 'invalid_client' })
         return sendOAuthError(reply, 401, 'invalid_client', 'client authentication failed')
       }
+      if (body.grant_type === TOKEN_EXCHANGE_GRANT)
+        return exchangeToken(request, reply, client, body, { tokens, freshTokens, clock })
       let scopes: string[] = client.scopes
       if (body.scope !== undefined) {
         const requested = [...new Set(body.scope.split(' ').filter(Boolean))]
@@ -199,7 +217,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Services> = async (
         scopes = requested
       }
       const { token, claims } = await tokens.issue(client.clientId, scopes)
-      metrics.brokerTokens.inc()
+      metrics.brokerTokens.inc({ outcome: 'issued' })
       audit.record({
         type: 'broker_token.issued',
         actor: client.clientId,

@@ -13,6 +13,7 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
     '/.well-known/jwks.json',
     {
       schema: {
+        operationId: 'getJwks',
         summary: 'The public keys that verify broker tokens (RFC 7517)',
         tags: ['broker tokens'],
         response: { 200: json('JSON Web Key Set', Jwks), ...problems(500), ...shuttingDown() },
@@ -28,6 +29,7 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<Services> = async (app, 
     '/.well-known/oauth-authorization-server',
     {
       schema: {
+        operationId: 'getAuthorizationServerMetadata',
         summary: 'Authorization server metadata (RFC 8414)',
         tags: ['broker tokens'],
         response: { 200: json('Metadata', Metadata), ...problems(500), ...shuttingDown() },

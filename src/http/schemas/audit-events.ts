@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import { AUDIT_EVENT_TYPES } from '../../audit/audit-log.js'
 import { StringEnum } from '../../validation.js'
-import { Limit, Namespace, Timestamp } from './common.js'
+import { Limit, Namespace, Timestamp, named } from './common.js'
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -34,3 +34,5 @@ export const AuditQuery = Type.Object(
   },
   { additionalProperties: false },
 )
+
+named({ AuditEvent, AuditEventPage })

@@ -34,27 +34,35 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Unavailable',
 }
 
-/** Problem responses for the given statuses; the description lists the codes each can carry. */
+/** Problem responses for the given statuses, each with the codes it can carry as an enum. */
 export function problems(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
   for (const status of statuses) {
     const codes = (Object.keys(PROBLEMS) as ProblemCode[]).filter((c) => PROBLEMS[c].status === status)
-    out[status] = {
-      description: `${STATUS_TEXT[status] ?? 'Error'}${codes.length ? ` (code: ${codes.join(', ')})` : ''}`,
-      content: { 'application/problem+json': { schema: ProblemRef } },
-    } as unknown as TSchema
+    out[status] = problemResponse(STATUS_TEXT[status] ?? 'Error', codes, `Problem${status}`)
   }
   return out
 }
 
 /** The 503 of a route whose only unavailability is the drain at shutdown (app.ts). */
 export function shuttingDown(): Record<number, TSchema> {
+  return { 503: problemResponse(PROBLEMS.shutting_down.title, ['shutting_down'], 'ShuttingDownProblem') }
+}
+
+/** A problem document whose `code` is one of `codes`, named `title` in the document. */
+export function problemSchema(codes: ProblemCode[], title: string): TSchema {
   return {
-    503: {
-      description: `${PROBLEMS.shutting_down.title} (code: shutting_down)`,
-      content: { 'application/problem+json': { schema: ProblemRef } },
-    } as unknown as TSchema,
-  }
+    title,
+    allOf: [ProblemRef, { type: 'object', properties: { code: { type: 'string', enum: codes } } }],
+  } as unknown as TSchema
+}
+
+function problemResponse(text: string, codes: ProblemCode[], title: string): TSchema {
+  const schema = problemSchema(codes, title)
+  return {
+    description: `${text}${codes.length ? ` (code: ${codes.join(', ')})` : ''}`,
+    content: { 'application/problem+json': { schema } },
+  } as unknown as TSchema
 }
 
 /** A JSON response with a description. */
@@ -94,3 +102,12 @@ export const Namespace = Type.String({
 
 export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
 export const Timestamp = Type.String({ format: 'date-time' })
+
+/**
+ * Names shared schemas in the API document: each is registered once under
+ * components/schemas by its key and referenced everywhere (http/openapi-refine.ts). A
+ * title is an annotation, so validation and serialization are unchanged.
+ */
+export function named(schemas: Record<string, TSchema>): void {
+  for (const [title, schema] of Object.entries(schemas)) (schema as { title?: string }).title = title
+}

@@ -12,10 +12,14 @@ import {
   REVOCATION_METHODS,
 } from '../../providers/schema.js'
 import { StringEnum } from '../../validation.js'
-import { Limit, Namespace, Timestamp } from './common.js'
+import { Limit, Namespace, Timestamp, named } from './common.js'
 
 /** The statuses a caller sees: a revoked connection is gone (404). */
-const VISIBLE_STATUSES = ['active', 'reauthorization_required'] as const satisfies readonly ConnectionStatus[]
+const VISIBLE_STATUSES = [
+  'active',
+  'pending_confirmation',
+  'reauthorization_required',
+] as const satisfies readonly ConnectionStatus[]
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
 const OwnerId = Type.String({
@@ -50,6 +54,14 @@ export const NewConnectSession = Type.Object(
       ...Namespace,
       description: "Optional when the caller holds exactly one namespace; with connectionId, that connection's",
     }),
+    confirm: Type.Optional(
+      Type.Boolean({
+        description:
+          'Hold the grant until the service confirms its end user with the code sent to returnUrl ' +
+          "(POST /v1/connections/{id}/confirm); needs a returnUrl. Default: the client's " +
+          'requireConfirmation when returnUrl is given, else false',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -79,6 +91,11 @@ export const Connection = Type.Object({
     { additionalProperties: true, description: 'Non-secret fields of the provider token response (account ids, ...)' },
   ),
   params: Type.Object({}, { additionalProperties: true, description: 'Connect parameters (e.g. subdomain)' }),
+  pendingConfirmation: Type.Boolean({
+    description:
+      'A grant waits for POST /v1/connections/{id}/confirm: a new connection (status pending_confirmation), ' +
+      'or a re-authorization (the old grant stays in use until then)',
+  }),
 })
 
 export const ConnectionPage = Type.Object({
@@ -180,4 +197,15 @@ export const AccessToken = Type.Object({
       "Headers the provider's API needs besides `Authorization: <tokenType> " +
       '<accessToken>` (Interact: X-Tenant); empty for most providers',
   }),
+})
+
+named({
+  NewConnectSession,
+  ConnectSession,
+  Connection,
+  ConnectionPage,
+  AccessTokenRequest,
+  NewConnection,
+  Provider: ProviderView,
+  AccessToken,
 })

@@ -2,6 +2,7 @@
 // documents (routes/well-known.ts).
 import { Type } from 'typebox'
 import { StringEnum } from '../../validation.js'
+import { named } from './common.js'
 
 export const Health = Type.Object({ status: StringEnum(['ok']) })
 
@@ -43,3 +44,5 @@ export const Metadata = Type.Object({
   access_token_signing_alg_values_supported: Type.Array(Type.String()),
   service_documentation: Type.String(),
 })
+
+named({ Health, Readiness, Jwk, JwkSet: Jwks, AuthorizationServerMetadata: Metadata })

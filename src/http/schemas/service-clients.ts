@@ -5,7 +5,7 @@ import { ASSERTION_ALGORITHMS, MAX_CLIENT_KEYS } from '../../service-clients/cli
 import { SCOPES } from '../../service-clients/scopes.js'
 import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from '../../service-clients/secrets.js'
 import { StringEnum } from '../../validation.js'
-import { Timestamp } from './common.js'
+import { Timestamp, named } from './common.js'
 
 /** A public key as stored: only its public members. */
 const ClientJwk = Type.Object({
@@ -21,12 +21,19 @@ const ClientJwk = Type.Object({
   y: Type.Optional(Type.String()),
 })
 
+const REQUIRE_CONFIRMATION =
+  'Whether its connect sessions with a returnUrl confirm the end user by default ' +
+  '(the grant waits for POST /v1/connections/{id}/confirm)'
+
 export const ServiceClient = Type.Object({
   clientId: Type.String(),
   name: Type.String(),
   scopes: Type.Array(StringEnum(SCOPES)),
   namespaces: Type.Array(Type.String(), { description: 'The namespaces whose connections it may touch; ["*"]: all' }),
   allowedReturnUrls: Type.Array(Type.String()),
+  allowedWebhookUrls: Type.Array(Type.String(), {
+    description: 'Where its webhook endpoints may point (origin and path prefix)',
+  }),
   jwks: Type.Optional(
     Type.Object(
       { keys: Type.Array(ClientJwk) },
@@ -34,6 +41,7 @@ export const ServiceClient = Type.Object({
     ),
   ),
   createdAt: Timestamp,
+  requireConfirmation: Type.Boolean({ description: REQUIRE_CONFIRMATION }),
 })
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
@@ -51,6 +59,10 @@ const Namespaces = Type.Array(
   },
 )
 const ReturnUrls = Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 50 })
+const WebhookUrls = Type.Array(Type.String({ maxLength: 2048 }), {
+  maxItems: 50,
+  description: 'http(s) URLs (origin and path prefix); link-local, multicast and unspecified addresses refused',
+})
 /**
  * A JWK Set as sent. Its content is checked by the service, which names the key and the
  * member at fault in a 400 invalid_jwks; the schema only bounds its size.
@@ -58,6 +70,7 @@ const ReturnUrls = Type.Array(Type.String({ maxLength: 2048 }), { maxItems: 50 }
 export const JwksInput = Type.Object(
   { keys: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }) },
   {
+    title: 'ClientJwkSet', // set here: Type.Optional copies it
     additionalProperties: true,
     description:
       'Public keys instead of a secret (RFC 7523 private_key_jwt): {"keys": [...]}, ' +
@@ -74,7 +87,12 @@ export const NewServiceClient = Type.Object(
     scopes: Scopes,
     namespaces: Type.Optional({ ...Namespaces, description: `${NAMESPACES_DESCRIPTION}; default ["default"]` }),
     allowedReturnUrls: Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 50 }),
+    allowedWebhookUrls: Type.Optional({
+      ...WebhookUrls,
+      description: 'Where its webhook endpoints may point; default []',
+    }),
     jwks: Type.Optional(JwksInput),
+    requireConfirmation: Type.Optional(Type.Boolean({ description: `${REQUIRE_CONFIRMATION}; default true` })),
   },
   { additionalProperties: false },
 )
@@ -86,7 +104,9 @@ export const ServiceClientChanges = Type.Object(
     scopes: Type.Optional(Scopes),
     namespaces: Type.Optional(Namespaces),
     allowedReturnUrls: Type.Optional(ReturnUrls),
+    allowedWebhookUrls: Type.Optional(WebhookUrls),
     jwks: Type.Optional(JwksInput),
+    requireConfirmation: Type.Optional(Type.Boolean({ description: REQUIRE_CONFIRMATION })),
   },
   { additionalProperties: false, minProperties: 1 },
 )
@@ -115,3 +135,12 @@ export const ClientIdParams = Type.Object(
   { clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }) },
   { additionalProperties: false },
 )
+
+named({
+  ClientJwk,
+  ServiceClient,
+  NewServiceClient,
+  ServiceClientChanges,
+  RotateSecretRequest,
+  RotatedSecret,
+})

@@ -7,7 +7,7 @@ import {
   SIGNING_KEY_STATUSES,
 } from '../../issuer/signing-keys.js'
 import { StringEnum } from '../../validation.js'
-import { Timestamp } from './common.js'
+import { Timestamp, named } from './common.js'
 
 export const SigningKey = Type.Object({
   kid: Type.String(),
@@ -31,3 +31,5 @@ export const RotateRequest = Type.Object(
   },
   { additionalProperties: false },
 )
+
+named({ SigningKey, SigningKeyRotation: RotateRequest })

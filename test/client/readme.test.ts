@@ -1,0 +1,82 @@
+// client/README.md's "ten lines" run as written against a real broker, through the
+// package as published (client/ built, imported as @oauth-broker/client): a service vends
+// a token and calls the provider's API with the headers, and, for a connection whose
+// refresh the provider refuses, gets a connect URL to send its user to.
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
+import { type ScriptedProvider, startScriptedProvider } from './scripted-provider.js'
+
+const ROOT = new URL('../../', import.meta.url)
+const readme = readFileSync(new URL('client/README.md', ROOT), 'utf8')
+const snippet = /## Zero to a vended token in ten lines[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1]!
+
+let broker: TestBroker
+let provider: ScriptedProvider
+let script: URL
+
+beforeAll(async () => {
+  provider = await startScriptedProvider()
+  broker = await startBroker({ providers: { acme: provider.entry } })
+  // The package as installed: client/ built to dist, resolved through the workspace link.
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'client/tsconfig.json'], { cwd: ROOT })
+  const dir = new URL('node_modules/.cache/client-readme/', ROOT)
+  mkdirSync(dir, { recursive: true })
+  script = new URL('snippet.mjs', dir)
+  // The test's provider stands in for Chatwork.
+  const runnable = snippet
+    .replace("'https://api.chatwork.com/v2/me'", `'${provider.url}/me'`)
+    .replace("provider: 'chatwork'", "provider: 'acme'")
+  writeFileSync(script, `const { CONNECTION_ID: connectionId, OWNER_ID: ownerId } = process.env\n${runnable}`)
+})
+afterAll(async () => {
+  await broker?.close()
+  await provider?.close()
+})
+
+async function imported(ownerId: string, refreshToken: string, expiresAt: Date): Promise<string> {
+  const res = await fetch(`${broker.url}/v1/connections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      provider: 'acme',
+      ownerId,
+      credentials: { accessToken: `at-${ownerId}`, refreshToken, expiresAt: expiresAt.toISOString() },
+    }),
+  })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { id: string }).id
+}
+
+/** Runs the snippet in its own process (the broker answers from this one meanwhile). */
+async function run(connectionId: string, ownerId: string): Promise<string> {
+  const env = {
+    PATH: process.env.PATH,
+    BROKER_URL: broker.url,
+    BROKER_CLIENT_ID: BOOTSTRAP_ID,
+    BROKER_CLIENT_SECRET: BOOTSTRAP_SECRET,
+    CONNECTION_ID: connectionId,
+    OWNER_ID: ownerId,
+  }
+  const { stdout } = await promisify(execFile)(process.execPath, [script.pathname], { env, timeout: 20_000 })
+  return stdout
+}
+
+describe('client/README.md', () => {
+  it('gets a service from zero to a vended token in ten lines', async () => {
+    expect(snippet.trimEnd().split('\n').length).toBeLessThanOrEqual(10)
+    const id = await imported('readme-user', 'live-readme', new Date(Date.now() + 3_600_000))
+    const output = await run(id, 'readme-user')
+    expect(output.trim()).toBe('200')
+    expect(provider.apiCalls).toContain('Bearer at-readme-user')
+  })
+
+  it('handles reauthorization_required within the same ten lines', async () => {
+    const id = await imported('readme-gone', 'dead-readme', new Date(Date.now() - 1000))
+    const output = await run(id, 'readme-gone')
+    expect(output.trim()).toMatch(new RegExp(`^Reconnect at ${broker.url}/connect/\\S+$`))
+    expect(provider.refreshes.get('dead-readme')).toBe(1)
+  })
+})
