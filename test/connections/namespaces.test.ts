@@ -309,6 +309,18 @@ describe('service clients', () => {
     })
   })
 
+  it('the list shows an admin only the clients it could manage', async () => {
+    const names = async (api: Api) =>
+      ((await api('GET', '/v1/service-clients')).body.items as Array<{ name: string; namespaces: string[] }>).map(
+        (c) => c.name,
+      )
+    const seen = await names(clients['alpha-admin']!.api)
+    expect(seen).toEqual(expect.arrayContaining(['alpha', 'alpha-admin']))
+    for (const hidden of ['beta', 'both', 'bootstrap']) expect(seen).not.toContain(hidden)
+    const all = await names(admin)
+    expect(all).toEqual(expect.arrayContaining(['alpha', 'beta', 'both', 'alpha-admin', 'bootstrap']))
+  })
+
   it('PATCH refuses bad input with a 400 naming the field, an unknown client with 404', async () => {
     const patch = (id: string, body: unknown) => admin('PATCH', `/v1/service-clients/${id}`, body)
     const id = clients.plain!.clientId
