@@ -3,7 +3,8 @@
 // for a missing one, and change nothing; a pending connection is not vendable by token
 // exchange either; requireConfirmation changed by PATCH holds on another replica within a
 // second; and the confirmation fields refuse bad input with a 400 naming the field.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   providerEntryFor,
@@ -225,5 +226,52 @@ describe('bad input on the confirmation fields', () => {
       expect([res.status, res.body.code], label).toEqual([400, 'invalid_request'])
       expect(res.body.detail, label).toMatch(field)
     }
+  })
+})
+
+describe('keys changed by PATCH', () => {
+  async function keyPair(kid: string) {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+    return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } }
+  }
+  /** POST /oauth/token on `b` with a fresh assertion signed by `key`: the status. */
+  async function assert(b: TestBroker, clientId: string, key: { kid: string; privateKey: CryptoKey }) {
+    const jwt = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(broker.url)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(key.privateKey)
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: jwt,
+    })
+    return (await fetch(`${b.url}/oauth/token`, { method: 'POST', body: form })).status
+  }
+
+  it('PATCH {jwks} over HTTP replaces the keys on every replica; a bad set is 400 invalid_jwks', async () => {
+    const [k1, k2] = [await keyPair('k1'), await keyPair('k2')]
+    const created = await admin('POST', '/v1/service-clients', {
+      name: 'keyed',
+      scopes: ['tokens:read'],
+      jwks: { keys: [k1.jwk] },
+    })
+    expect([created.status, created.body.clientSecret]).toEqual([201, undefined])
+    const id = created.body.clientId as string
+    expect(await assert(second, id, k1)).toBe(200)
+    const patched = await admin('PATCH', `/v1/service-clients/${id}`, { jwks: { keys: [k2.jwk] } })
+    expect(patched.status).toBe(200)
+    for (const b of [broker, second]) {
+      expect(await assert(b, id, k1)).toBe(401)
+      expect(await assert(b, id, k2)).toBe(200)
+    }
+    const privateKey = { ...(await exportJWK(k2.privateKey)), kid: 'k2', alg: 'ES256' }
+    const bad = await admin('PATCH', `/v1/service-clients/${id}`, { jwks: { keys: [privateKey] } })
+    expect([bad.status, bad.body.code]).toEqual([400, 'invalid_jwks'])
+    expect(bad.body.detail).toMatch(/jwks/)
+    expect(await assert(second, id, k2)).toBe(200)
   })
 })
