@@ -203,6 +203,21 @@ describe('requireConfirmation changed by PATCH', () => {
       await within(async () => (await confirms()) === value)
     }
   })
+
+  it('allowedReturnUrls and allowedWebhookUrls changed by PATCH hold on the other replica within 1 s', async () => {
+    const web = await register('urls', { namespaces: ['urls'], requireConfirmation: false })
+    const onSecond = apiClient(second, web.token)
+    const session = async () =>
+      (await onSecond('POST', '/v1/connect-sessions', { provider: 'idp', ownerId: 'u', returnUrl: RETURN })).body.code
+    const hook = async () => (await onSecond('POST', '/v1/webhook-endpoints', { url: HOOKS, events: ['*'] })).body.code
+    await within(async () => (await session()) === undefined)
+    const other = {
+      allowedReturnUrls: ['https://other.example.com/done'],
+      allowedWebhookUrls: ['http://127.0.0.1:9/x'],
+    }
+    expect((await admin('PATCH', `/v1/service-clients/${web.clientId}`, other)).status).toBe(200)
+    await within(async () => (await session()) === 'invalid_return_url' && (await hook()) === 'invalid_webhook_url')
+  })
 })
 
 describe('bad input on the confirmation fields', () => {
@@ -226,6 +241,41 @@ describe('bad input on the confirmation fields', () => {
       expect([res.status, res.body.code], label).toEqual([400, 'invalid_request'])
       expect(res.body.detail, label).toMatch(field)
     }
+  })
+})
+
+describe('wrong codes on a re-authorization', () => {
+  it('the fifth discards the new grant and revokes it; the old grant stays in use', async () => {
+    const web = await register('reauth', { namespaces: ['reauth'], requireConfirmation: false })
+    const first = await completed(web, 'r-owner')
+    const vend = async () => (await web.api('POST', `/v1/connections/${first.id}/access-token`, {})).body
+    const oldToken = (await vend()).accessToken as string
+    const again = await web.api('POST', '/v1/connect-sessions', {
+      provider: 'idp',
+      ownerId: 'r-owner',
+      connectionId: first.id,
+      returnUrl: RETURN,
+      confirm: true,
+    })
+    const browser = new Browser()
+    const start = await browser.get(again.body.connectUrl)
+    const done = await browser.get(await as.authorize(start.headers.get('location')!))
+    const code = new URL(done.headers.get('location')!).searchParams.get('confirmation_code')!
+    const grant = (await broker.db.prisma.pendingGrant.findUnique({ where: { connectionId: first.id } }))!
+    const newToken = broker.app.services.pending.openReplacement(grant)!.tokens.accessToken
+    for (let i = 0; i < 5; i++) {
+      const wrong = await web.api('POST', `/v1/connections/${first.id}/confirm`, { confirmationCode: `no-${i}` })
+      expect([wrong.status, wrong.body.code]).toEqual([400, 'invalid_confirmation'])
+    }
+    expect((await as.introspect(newToken)).active).toBe(false)
+    const late = await web.api('POST', `/v1/connections/${first.id}/confirm`, { confirmationCode: code })
+    expect([late.status, late.body.code]).toEqual([400, 'invalid_confirmation'])
+    const shown = await web.api('GET', `/v1/connections/${first.id}`)
+    expect([shown.body.status, shown.body.pendingConfirmation]).toEqual(['active', false])
+    expect((await vend()).accessToken).toBe(oldToken)
+    expect((await as.introspect(oldToken)).active).toBe(true)
+    const session = await web.api('GET', `/v1/connect-sessions/${again.body.id}`)
+    expect([session.body.status, session.body.error]).toEqual(['failed', 'confirmation_failed'])
   })
 })
 
