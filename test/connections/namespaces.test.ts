@@ -342,6 +342,17 @@ describe('service clients', () => {
     expect(all).toEqual(expect.arrayContaining(['alpha', 'beta', 'both', 'alpha-admin', 'bootstrap']))
   })
 
+  it("the audit trail shows an admin no other namespace's client events", async () => {
+    type Event = { actor: string; namespace: string | null; detail: { name?: string } }
+    const trail = async (api: Api) =>
+      (await api('GET', '/v1/audit-events?type=service_client.created&limit=200')).body.items as Event[]
+    const seen = await trail(clients['alpha-admin']!.api)
+    expect(seen.map((e) => e.detail.name)).toContain('alpha-worker')
+    expect(seen.every((e) => e.actor === clients['alpha-admin']!.clientId)).toBe(true)
+    const all = (await trail(admin)).map((e) => e.detail.name)
+    expect(all).toEqual(expect.arrayContaining(['alpha-worker', 'beta', 'alpha-admin']))
+  })
+
   it('PATCH refuses bad input with a 400 naming the field, an unknown client with 404', async () => {
     const patch = (id: string, body: unknown) => admin('PATCH', `/v1/service-clients/${id}`, body)
     const id = clients.plain!.clientId
