@@ -141,13 +141,14 @@ export class AuditLog {
 
   /**
    * Newest first. `namespaces` (undefined: all) bounds the events about connections the
-   * caller sees; events about no connection (service clients, keys) are shown to every admin.
-   * `namespace` keeps only the events of that namespace.
+   * caller sees; with it, `actors` bounds the events about no connection (service clients,
+   * keys) to those these clients caused. `namespace` keeps only the events of that namespace.
    */
   async list(query: {
     connectionId?: string
     type?: string
     namespaces: string[] | undefined
+    actors?: string[]
     namespace?: string
     cursor?: string
     limit: number
@@ -157,7 +158,12 @@ export class AuditLog {
       where: {
         ...(query.namespace !== undefined ? { namespace: query.namespace } : {}),
         ...(query.namespaces !== undefined
-          ? { OR: [{ namespace: null }, { namespace: { in: query.namespaces } }] }
+          ? {
+              OR: [
+                { namespace: null, ...(query.actors ? { actor: { in: query.actors } } : {}) },
+                { namespace: { in: query.namespaces } },
+              ],
+            }
           : {}),
         ...(query.connectionId !== undefined ? { connectionId: query.connectionId } : {}),
         ...(query.type !== undefined ? { type: query.type } : {}),

@@ -23,10 +23,15 @@ export async function lockClient(
  * change the scopes of, or delete, a client of a namespace it was never given.
  */
 export function assertCanManage(admin: readonly string[], target: readonly string[]): void {
-  if (admin[0] === ALL_NAMESPACES) return
-  if (target[0] === ALL_NAMESPACES || target.some((n) => !admin.includes(n))) {
+  if (!canManage(admin, target)) {
     throw problem('namespace_forbidden', 'this admin client does not hold every namespace of that service client')
   }
+}
+
+/** An admin manages (and lists) a client only when it holds every namespace of that client. */
+export function canManage(admin: readonly string[], target: readonly string[]): boolean {
+  if (admin[0] === ALL_NAMESPACES) return true
+  return target[0] !== ALL_NAMESPACES && target.every((n) => admin.includes(n))
 }
 
 export type Validated = {

@@ -309,6 +309,50 @@ describe('service clients', () => {
     })
   })
 
+  it("rotate-secret and keys of another namespace's client: 403, its secret keeps working", async () => {
+    const alphaAdmin = clients['alpha-admin']!.api
+    const beta = clients.beta!
+    const rotated = await alphaAdmin('POST', `/v1/service-clients/${beta.clientId}/rotate-secret`, {
+      overlapSeconds: 0,
+    })
+    expect([rotated.status, rotated.body.code, rotated.body.clientSecret]).toEqual([
+      403,
+      'namespace_forbidden',
+      undefined,
+    ])
+    const jwk = { kty: 'OKP', crv: 'Ed25519', x: randomBytes(32).toString('base64url'), kid: 'k1' }
+    const keyed = await alphaAdmin('PATCH', `/v1/service-clients/${beta.clientId}`, { jwks: { keys: [jwk] } })
+    expect([keyed.status, keyed.body.code]).toEqual([403, 'namespace_forbidden'])
+    const [row] = await sql('SELECT jwks, secret_hash IS NOT NULL AS secret FROM service_clients WHERE id = $1', [
+      beta.clientId,
+    ])
+    expect(row).toEqual({ jwks: null, secret: true })
+    expect((await issue(second, beta.clientId, beta.clientSecret)).length).toBeGreaterThan(0)
+  })
+
+  it('the list shows an admin only the clients it could manage', async () => {
+    const names = async (api: Api) =>
+      ((await api('GET', '/v1/service-clients')).body.items as Array<{ name: string; namespaces: string[] }>).map(
+        (c) => c.name,
+      )
+    const seen = await names(clients['alpha-admin']!.api)
+    expect(seen).toEqual(expect.arrayContaining(['alpha', 'alpha-admin']))
+    for (const hidden of ['beta', 'both', 'bootstrap']) expect(seen).not.toContain(hidden)
+    const all = await names(admin)
+    expect(all).toEqual(expect.arrayContaining(['alpha', 'beta', 'both', 'alpha-admin', 'bootstrap']))
+  })
+
+  it("the audit trail shows an admin no other namespace's client events", async () => {
+    type Event = { actor: string; namespace: string | null; detail: { name?: string } }
+    const trail = async (api: Api) =>
+      (await api('GET', '/v1/audit-events?type=service_client.created&limit=200')).body.items as Event[]
+    const seen = await trail(clients['alpha-admin']!.api)
+    expect(seen.map((e) => e.detail.name)).toContain('alpha-worker')
+    expect(seen.every((e) => e.actor === clients['alpha-admin']!.clientId)).toBe(true)
+    const all = (await trail(admin)).map((e) => e.detail.name)
+    expect(all).toEqual(expect.arrayContaining(['alpha-worker', 'beta', 'alpha-admin']))
+  })
+
   it('PATCH refuses bad input with a 400 naming the field, an unknown client with 404', async () => {
     const patch = (id: string, body: unknown) => admin('PATCH', `/v1/service-clients/${id}`, body)
     const id = clients.plain!.clientId

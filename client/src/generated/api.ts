@@ -302,7 +302,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List service clients */
+        /**
+         * List service clients
+         * @description Every client the caller could manage: an admin holding only some namespaces sees only the clients within them.
+         */
         get: operations["listServiceClients"];
         put?: never;
         /**
@@ -2545,7 +2548,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every client, without secrets */
+            /** @description The clients, without secrets */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

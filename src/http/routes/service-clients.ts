@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { canManage } from '../../service-clients/client-changes.js'
 import type { Admin } from '../../service-clients/service-clients.js'
 import type { Services } from '../../services.js'
 import { callerOf } from '../auth.js'
@@ -63,16 +64,23 @@ export const serviceClientRoutes: FastifyPluginAsyncTypebox<Services> = async (a
       schema: {
         operationId: 'listServiceClients',
         summary: 'List service clients',
+        description:
+          'Every client the caller could manage: an admin holding only some namespaces ' +
+          'sees only the clients within them.',
         tags: ['admin'],
         ...requiresScope('clients:admin'),
         response: {
-          200: json('Every client, without secrets', Type.Object({ items: Type.Array(ServiceClient) })),
+          200: json('The clients, without secrets', Type.Object({ items: Type.Array(ServiceClient) })),
           ...problems(...AUTHENTICATED, ...RATE_LIMITED, 503),
         },
       },
       config: { rateLimit },
     },
-    async () => ({ items: await clients.list() }),
+    // Only the clients this admin could manage: a namespaced admin sees nothing of other namespaces.
+    async (request) => {
+      const admin = adminOf(request)
+      return { items: (await clients.list()).filter((c) => canManage(admin.namespaces, c.namespaces)) }
+    },
   )
 
   app.delete(
