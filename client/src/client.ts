@@ -14,17 +14,9 @@ export type ConnectSession = Schemas['ConnectSession']
 export type NewConnection = Schemas['NewConnection']
 export type Provider = Schemas['Provider']
 
-/** GET /v1/connect-sessions/:id. */
-export interface ConnectSessionState {
-  id: string
-  provider: string
-  ownerId: string
-  namespace: string
-  status: 'pending' | 'completed' | 'pending_confirmation' | 'failed' | 'expired'
-  connectionId?: string
-  error?: string
-  expiresAt: string
-}
+/** GET /v1/connect-sessions/:id: how the session stands (never its connect URL). */
+export type ConnectSessionState = Schemas['ConnectSessionStatus']
+export type ConfirmRequest = Schemas['ConfirmRequest']
 
 export interface ConnectionFilter {
   provider?: string
@@ -106,12 +98,15 @@ export class BrokerClient {
     create: (connection: NewConnection): Promise<Connection> => this.#call('POST', '/v1/connections', connection),
     /**
      * Confirms (or with `accept: false` discards) a grant waiting for confirmation, with the
-     * `confirmation_code` the browser brought back to the return URL.
+     * `confirmation_code` the browser brought back to the return URL. Resolves to the active
+     * connection, or to undefined after `accept: false`.
      */
     confirm: (
       connectionId: string,
       confirmation: { confirmationCode: string; accept?: boolean },
-    ): Promise<Connection> => this.#call('POST', `/v1/connections/${id(connectionId)}/confirm`, confirmation),
+    ): Promise<Connection | undefined> =>
+      // 200 with the usable connection; accept: false is a 204 (the grant is gone): undefined.
+      this.#call('POST', `/v1/connections/${id(connectionId)}/confirm`, confirmation),
   }
 
   /** The configured providers. */
