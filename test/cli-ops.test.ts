@@ -197,6 +197,10 @@ describe('cli: usage', () => {
       [['audit'], 'needs one of --connection or --owner'],
       [['audit', '--connection', 'x', '--owner', 'y'], 'needs one of --connection or --owner'],
       [['clients', 'list', '--yes'], 'unknown option --yes'],
+      [['clients', 'delete', '../x'], 'not a client id'],
+      [['clients', 'rotate-secret', 'a b'], 'not a client id'],
+      [['clients', 'set-jwks', 'x/y', 'keys.json'], 'not a client id'],
+      [['webhooks', 'redeliver', 'evt 1'], 'not an event id'],
     ] as Array<[string[], string]>) {
       const res = await cli(args)
       expect([args, res.code, res.stdout]).toEqual([args, 2, ''])
