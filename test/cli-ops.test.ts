@@ -201,6 +201,7 @@ describe('cli: usage', () => {
       [['clients', 'rotate-secret', 'a b'], 'not a client id'],
       [['clients', 'set-jwks', 'x/y', 'keys.json'], 'not a client id'],
       [['webhooks', 'redeliver', 'evt 1'], 'not an event id'],
+      [['webhooks', 'redeliver', 'msg_1', '--endpoint', 'a/b'], 'not an endpoint id'],
     ] as Array<[string[], string]>) {
       const res = await cli(args)
       expect([args, res.code, res.stdout]).toEqual([args, 2, ''])
