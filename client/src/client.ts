@@ -79,7 +79,7 @@ export class BrokerClient {
     /** A connect URL to send the end user's browser to. */
     create: (session: NewConnectSession): Promise<ConnectSession> =>
       this.#call('POST', '/v1/connect-sessions', session),
-    get: (sessionId: string): Promise<ConnectSessionState> =>
+    get: async (sessionId: string): Promise<ConnectSessionState> =>
       this.#call('GET', `/v1/connect-sessions/${id(sessionId)}`),
   }
 
@@ -89,7 +89,7 @@ export class BrokerClient {
     /** One page; pass its nextCursor as `cursor` for the next. */
     page: (filter: ConnectionFilter & { cursor?: string } = {}): Promise<ConnectionPage> =>
       this.#call('GET', `/v1/connections${query(filter)}`),
-    get: (connectionId: string): Promise<Connection> => this.#call('GET', `/v1/connections/${id(connectionId)}`),
+    get: async (connectionId: string): Promise<Connection> => this.#call('GET', `/v1/connections/${id(connectionId)}`),
     /** Revokes at the provider where it can and deletes the connection. */
     delete: async (connectionId: string): Promise<void> => {
       await this.#call('DELETE', `/v1/connections/${id(connectionId)}`)
@@ -101,7 +101,7 @@ export class BrokerClient {
      * `confirmation_code` the browser brought back to the return URL. Resolves to the active
      * connection, or to undefined after `accept: false`.
      */
-    confirm: (
+    confirm: async (
       connectionId: string,
       confirmation: { confirmationCode: string; accept?: boolean },
     ): Promise<Connection | undefined> =>
@@ -141,10 +141,15 @@ export class BrokerClient {
   }
 }
 
-/** A path segment: ids are checked by the broker, but never allowed to change the path. */
+/** The broker's ids (connections, connect sessions): a bad one is refused before any request. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A path segment: an id of the broker's form, so it can never change the path. */
 function id(value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError('an id must be a non-empty string')
-  return encodeURIComponent(value)
+  if (typeof value !== 'string' || !ID.test(value)) {
+    throw new TypeError(`not a broker id: ${JSON.stringify(String(value)).slice(0, 80)}`)
+  }
+  return value
 }
 
 function query(filter: object): string {

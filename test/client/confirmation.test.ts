@@ -93,6 +93,13 @@ describe('BrokerClient confirmation', () => {
       status: 'failed',
       error: 'confirmation_rejected',
     })
+    // Malformed ids: refused before any request, as a rejected promise (never a synchronous throw).
+    for (const bad of ['', '../x', 'a b', 'x'.repeat(65)]) {
+      await expect(client.connectSessions.get(bad)).rejects.toThrow(TypeError)
+      await expect(client.connections.get(bad)).rejects.toThrow(TypeError)
+      await expect(client.connections.confirm(bad, { confirmationCode: code })).rejects.toThrow(TypeError)
+      await expect(client.connections.delete(bad)).rejects.toThrow(TypeError)
+    }
     const missing = await client.connectSessions.get('cs_missing').catch((e: unknown) => e)
     expect(missing).toBeInstanceOf(NotFoundError)
     expect(missing).toMatchObject({ code: 'connect_session_not_found', status: 404 })
