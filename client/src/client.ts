@@ -4,7 +4,7 @@ import { BrokerTokens } from './broker-token.js'
 import { AuthenticationError } from './errors.js'
 import type { components } from './generated/api.js'
 import { type BrokerClientOptions, checkOptions } from './options.js'
-import { exchange, sleep, type Transport } from './transport.js'
+import { exchange, readJson, sleep, type Transport } from './transport.js'
 
 type Schemas = components['schemas']
 export type Connection = Schemas['Connection']
@@ -132,7 +132,7 @@ export class BrokerClient {
       const init = { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }
       try {
         const response = await exchange(this.#transport, () => new Request(this.#url + path, init))
-        return (response.status === 204 ? undefined : await response.json()) as T
+        return (response.status === 204 ? undefined : await readJson<T>(response)) as T
       } catch (error) {
         if (!(error instanceof AuthenticationError) || error.status !== 401 || attempt > 0) throw error
         this.#tokens.invalidate()
