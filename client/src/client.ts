@@ -21,7 +21,7 @@ export type ConfirmRequest = Schemas['ConfirmRequest']
 export interface ConnectionFilter {
   provider?: string
   ownerId?: string
-  status?: string
+  status?: Connection['status']
   namespace?: string
   /** Page size (the broker's limit: 1 to 200). */
   limit?: number
