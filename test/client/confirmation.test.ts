@@ -105,25 +105,43 @@ describe('BrokerClient confirmation', () => {
     expect(missing).toMatchObject({ code: 'connect_session_not_found', status: 404 })
   })
 
-  it('verifies a real webhook delivery of the broker with the endpoint secret', async () => {
-    const { secret } = (await (
-      await fetch(`${broker.url}/v1/webhook-endpoints`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `${receiver.url}/client`, events: ['*'] }),
-      })
-    ).json()) as { secret: string }
+  it('verifies real webhook deliveries of the broker, before and while the endpoint secret rotates', async () => {
+    const admin = async (path: string, body: object) =>
+      (
+        await fetch(`${broker.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await broker.token()}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<{ id: string; secret: string }>
+    const { id: endpointId, secret } = await admin('/v1/webhook-endpoints', {
+      url: `${receiver.url}/client`,
+      events: ['*'],
+    })
     const made = await client.connections.create({
       provider: 'idp',
       ownerId: 'hooked',
       credentials: { accessToken: 'at-hooked' },
     })
     await receiver.waitFor(() => receiver.at('/client').length > 0)
-    const delivery = receiver.at('/client')[0]!
-    const event = await verifyWebhook({ secret, headers: delivery.headers, body: delivery.body })
+    const first = receiver.at('/client')[0]!
+    const event = await verifyWebhook({ secret, headers: first.headers, body: first.body })
     expect(event).toMatchObject({ type: 'connection.created', data: { connectionId: made.id, ownerId: 'hooked' } })
     await expect(
-      verifyWebhook({ secret, headers: delivery.headers, body: delivery.body.replace('hooked', 'hooker') }),
+      verifyWebhook({ secret, headers: first.headers, body: first.body.replace('hooked', 'hooker') }),
     ).rejects.toThrow()
+
+    // After a rotation both secrets sign for a while: either verifies, and a list of both.
+    const rotated = (await admin(`/v1/webhook-endpoints/${endpointId}/rotate-secret`, {})).secret
+    expect(rotated).toMatch(/^whsec_/)
+    expect(rotated).not.toBe(secret)
+    await client.connections.delete(made.id)
+    await receiver.waitFor(() => receiver.at('/client').length > 1)
+    const second = receiver.at('/client')[1]!
+    expect(second.signature.split(' ')).toHaveLength(2)
+    for (const key of [rotated, secret, [secret, rotated]]) {
+      const deleted = await verifyWebhook({ secret: key, headers: second.headers, body: second.body })
+      expect(deleted).toMatchObject({ type: 'connection.deleted', data: { connectionId: made.id, status: 'deleted' } })
+    }
   })
 })
