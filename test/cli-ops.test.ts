@@ -190,6 +190,7 @@ describe('cli: usage', () => {
       [['connections', 'list', '--bogus'], 'unknown option --bogus'],
       [['connections', 'list', '--status', 'sleeping'], '--status must be one of'],
       [['connections', 'list', '--limit', '0'], '--limit must be'],
+      [['connections', 'list', '--namespace', 'Billing'], 'not a namespace'],
       [['connections', 'show'], 'missing argument'],
       [['connections', 'show', 'conn_1', 'conn_2'], 'unexpected argument'],
       [['connections', 'show', '../etc/passwd'], 'not a connection id'],
