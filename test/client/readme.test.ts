@@ -3,7 +3,7 @@
 // in a project outside this repository, offline: it has no dependency): a service vends
 // a token and calls the provider's API with the headers, and, for a connection whose
 // refresh the provider refuses, gets a connect URL to send its user to.
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +21,7 @@ let broker: TestBroker
 let provider: ScriptedProvider
 let script: URL
 let dir: string
+let service: string
 
 beforeAll(async () => {
   provider = await startScriptedProvider()
@@ -30,7 +31,7 @@ beforeAll(async () => {
   const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, stdio: 'pipe' })
   npm(['pack', '-w', 'client', '--pack-destination', dir], ROOT.pathname)
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
-  const service = join(dir, 'service')
+  service = join(dir, 'service')
   mkdirSync(service)
   writeFileSync(join(service, 'package.json'), JSON.stringify({ name: 'service', private: true, type: 'module' }))
   npm(['install', '--offline', '--no-audit', '--no-fund', join(dir, tarball)], service)
@@ -89,5 +90,31 @@ describe('client/README.md', () => {
     const output = await run(id, 'readme-gone')
     expect(output.trim()).toMatch(new RegExp(`^Reconnect at ${broker.url}/connect/\\S+$`))
     expect(provider.refreshes.get('dead-readme')).toBe(1)
+  })
+
+  it('type-checks a TypeScript service against the installed package (strict, its own declarations)', () => {
+    const source = [
+      "import { BrokerClient, type ConnectSessionState, ReauthorizationRequiredError } from '@oauth-broker/client'",
+      "import type { VendedToken } from '@oauth-broker/client'",
+      "const broker = new BrokerClient({ url: 'https://broker.internal', clientId: 'billing', clientSecret: 's' })",
+      'export async function headersFor(id: string): Promise<VendedToken["headers"] | string> {',
+      '  try {',
+      '    return (await broker.accessToken(id, { minValiditySeconds: 120 })).headers',
+      '  } catch (error) {',
+      '    if (error instanceof ReauthorizationRequiredError) return error.code',
+      '    throw error',
+      '  }',
+      '}',
+      "export const session: Promise<ConnectSessionState> = broker.connectSessions.get('cs_1')",
+      '// @ts-expect-error a status the broker does not have',
+      "export const wrong = broker.connections.list({ status: 'sleeping' })",
+    ].join('\n')
+    writeFileSync(join(service, 'check.ts'), source)
+    const options = { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022' }
+    const tsconfig = { compilerOptions: { ...options, lib: ['es2022', 'dom'], types: [] }, files: ['check.ts'] }
+    writeFileSync(join(service, 'tsconfig.json'), JSON.stringify(tsconfig))
+    const tsc = join(ROOT.pathname, 'node_modules/typescript/bin/tsc')
+    const check = spawnSync(process.execPath, [tsc, '-p', join(service, 'tsconfig.json')], { encoding: 'utf8' })
+    expect([check.status, check.stdout]).toEqual([0, ''])
   })
 })
