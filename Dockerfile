@@ -38,9 +38,14 @@ COPY client/package.json ./client/package.json
 # The npm cache is a build cache mount, shared with the first stage and never in a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
-# The ops command line on the PATH: `oauth-broker clients list` (or `npx oauth-broker ...`
-# from /app, which runs the package's bin).
-RUN chmod 755 dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/oauth-broker
+# The ops command line on the PATH: `oauth-broker clients list`, or `npx oauth-broker ...`
+# from /app. npx runs a bin of the project in its working directory by installing that
+# project into its npx cache (a writable home, its prepare script, the registry): none of
+# that works in a read-only container. Without the bin entry, npx takes the command from
+# node_modules/.bin and runs the file as it is (test/image-npx.test.ts).
+RUN chmod 755 dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/oauth-broker \
+  && mkdir -p node_modules/.bin && ln -s ../../dist/cli.js node_modules/.bin/oauth-broker \
+  && npm pkg delete bin
 COPY prisma/migrations ./prisma/migrations
 # The node user (uid 1000) of the base image; numeric so that a runtime check of
 # "non-root" does not depend on /etc/passwd.

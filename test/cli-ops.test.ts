@@ -190,6 +190,7 @@ describe('cli: usage', () => {
       [['connections', 'list', '--bogus'], 'unknown option --bogus'],
       [['connections', 'list', '--status', 'sleeping'], '--status must be one of'],
       [['connections', 'list', '--limit', '0'], '--limit must be'],
+      [['connections', 'list', '--namespace', 'Billing'], 'not a namespace'],
       [['connections', 'show'], 'missing argument'],
       [['connections', 'show', 'conn_1', 'conn_2'], 'unexpected argument'],
       [['connections', 'show', '../etc/passwd'], 'not a connection id'],
@@ -197,6 +198,11 @@ describe('cli: usage', () => {
       [['audit'], 'needs one of --connection or --owner'],
       [['audit', '--connection', 'x', '--owner', 'y'], 'needs one of --connection or --owner'],
       [['clients', 'list', '--yes'], 'unknown option --yes'],
+      [['clients', 'delete', '../x'], 'not a client id'],
+      [['clients', 'rotate-secret', 'a b'], 'not a client id'],
+      [['clients', 'set-jwks', 'x/y', 'keys.json'], 'not a client id'],
+      [['webhooks', 'redeliver', 'evt 1'], 'not an event id'],
+      [['webhooks', 'redeliver', 'msg_1', '--endpoint', 'a/b'], 'not an endpoint id'],
     ] as Array<[string[], string]>) {
       const res = await cli(args)
       expect([args, res.code, res.stdout]).toEqual([args, 2, ''])

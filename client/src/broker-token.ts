@@ -1,7 +1,7 @@
 // The client's broker token: obtained with client_credentials (a secret, or a private-key
 // JWT), cached until shortly before it expires, one request shared by concurrent callers.
 import { clientAssertion, signerFor, type PrivateKey } from './client-assertion.js'
-import { exchange, type Transport } from './transport.js'
+import { exchange, readJson, type Transport } from './transport.js'
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
@@ -62,7 +62,7 @@ export class BrokerTokens {
       this.transport,
       () => new Request(`${this.url}/oauth/token`, { method: 'POST', headers, body }),
     )
-    const answer = (await response.json()) as { access_token: string; expires_in: number }
+    const answer = await readJson<{ access_token: string; expires_in: number }>(response)
     const lifetimeMs = answer.expires_in * 1000
     // Renewed when a fifth of its life (at most a minute) is left.
     this.#cached = { token: answer.access_token, renewAt: Date.now() + lifetimeMs - Math.min(lifetimeMs / 5, 60_000) }
@@ -75,7 +75,7 @@ export class BrokerTokens {
       this.transport,
       () => new Request(`${this.url}/.well-known/oauth-authorization-server`),
     )
-    this.#issuer = ((await response.json()) as { issuer: string }).issuer
+    this.#issuer = (await readJson<{ issuer: string }>(response)).issuer
     return this.#issuer
   }
 }

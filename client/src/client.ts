@@ -4,7 +4,7 @@ import { BrokerTokens } from './broker-token.js'
 import { AuthenticationError } from './errors.js'
 import type { components } from './generated/api.js'
 import { type BrokerClientOptions, checkOptions } from './options.js'
-import { exchange, sleep, type Transport } from './transport.js'
+import { exchange, readJson, sleep, type Transport } from './transport.js'
 
 type Schemas = components['schemas']
 export type Connection = Schemas['Connection']
@@ -14,22 +14,14 @@ export type ConnectSession = Schemas['ConnectSession']
 export type NewConnection = Schemas['NewConnection']
 export type Provider = Schemas['Provider']
 
-/** GET /v1/connect-sessions/:id. */
-export interface ConnectSessionState {
-  id: string
-  provider: string
-  ownerId: string
-  namespace: string
-  status: 'pending' | 'completed' | 'pending_confirmation' | 'failed' | 'expired'
-  connectionId?: string
-  error?: string
-  expiresAt: string
-}
+/** GET /v1/connect-sessions/:id: how the session stands (never its connect URL). */
+export type ConnectSessionState = Schemas['ConnectSessionStatus']
+export type ConfirmRequest = Schemas['ConfirmRequest']
 
 export interface ConnectionFilter {
   provider?: string
   ownerId?: string
-  status?: string
+  status?: Connection['status']
   namespace?: string
   /** Page size (the broker's limit: 1 to 200). */
   limit?: number
@@ -87,7 +79,7 @@ export class BrokerClient {
     /** A connect URL to send the end user's browser to. */
     create: (session: NewConnectSession): Promise<ConnectSession> =>
       this.#call('POST', '/v1/connect-sessions', session),
-    get: (sessionId: string): Promise<ConnectSessionState> =>
+    get: async (sessionId: string): Promise<ConnectSessionState> =>
       this.#call('GET', `/v1/connect-sessions/${id(sessionId)}`),
   }
 
@@ -97,7 +89,7 @@ export class BrokerClient {
     /** One page; pass its nextCursor as `cursor` for the next. */
     page: (filter: ConnectionFilter & { cursor?: string } = {}): Promise<ConnectionPage> =>
       this.#call('GET', `/v1/connections${query(filter)}`),
-    get: (connectionId: string): Promise<Connection> => this.#call('GET', `/v1/connections/${id(connectionId)}`),
+    get: async (connectionId: string): Promise<Connection> => this.#call('GET', `/v1/connections/${id(connectionId)}`),
     /** Revokes at the provider where it can and deletes the connection. */
     delete: async (connectionId: string): Promise<void> => {
       await this.#call('DELETE', `/v1/connections/${id(connectionId)}`)
@@ -106,12 +98,15 @@ export class BrokerClient {
     create: (connection: NewConnection): Promise<Connection> => this.#call('POST', '/v1/connections', connection),
     /**
      * Confirms (or with `accept: false` discards) a grant waiting for confirmation, with the
-     * `confirmation_code` the browser brought back to the return URL.
+     * `confirmation_code` the browser brought back to the return URL. Resolves to the active
+     * connection, or to undefined after `accept: false`.
      */
-    confirm: (
+    confirm: async (
       connectionId: string,
       confirmation: { confirmationCode: string; accept?: boolean },
-    ): Promise<Connection> => this.#call('POST', `/v1/connections/${id(connectionId)}/confirm`, confirmation),
+    ): Promise<Connection | undefined> =>
+      // 200 with the usable connection; accept: false is a 204 (the grant is gone): undefined.
+      this.#call('POST', `/v1/connections/${id(connectionId)}/confirm`, confirmation),
   }
 
   /** The configured providers. */
@@ -137,7 +132,7 @@ export class BrokerClient {
       const init = { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }
       try {
         const response = await exchange(this.#transport, () => new Request(this.#url + path, init))
-        return (response.status === 204 ? undefined : await response.json()) as T
+        return (response.status === 204 ? undefined : await readJson<T>(response)) as T
       } catch (error) {
         if (!(error instanceof AuthenticationError) || error.status !== 401 || attempt > 0) throw error
         this.#tokens.invalidate()
@@ -146,10 +141,15 @@ export class BrokerClient {
   }
 }
 
-/** A path segment: ids are checked by the broker, but never allowed to change the path. */
+/** The broker's ids (connections, connect sessions): a bad one is refused before any request. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A path segment: an id of the broker's form, so it can never change the path. */
 function id(value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError('an id must be a non-empty string')
-  return encodeURIComponent(value)
+  if (typeof value !== 'string' || !ID.test(value)) {
+    throw new TypeError(`not a broker id: ${JSON.stringify(String(value)).slice(0, 80)}`)
+  }
+  return value
 }
 
 function query(filter: object): string {

@@ -5,6 +5,7 @@ export {
   type Connection,
   type ConnectionPage,
   type ConnectSession,
+  type ConfirmRequest,
   type ConnectSessionState,
   type NewConnectSession,
   type NewConnection,

@@ -37,6 +37,16 @@ export async function exchange(transport: Transport, make: () => Request): Promi
   }
 }
 
+/** A successful answer's JSON; a body that is not JSON (a proxy's page) is not the API. */
+export async function readJson<T>(response: Response): Promise<T> {
+  try {
+    return (await response.json()) as T
+  } catch (cause) {
+    const where = new URL(response.url || 'http://broker/').pathname
+    throw new BrokerUnreachableError(`${where}: a ${response.status} answer that is not the broker's JSON`, { cause })
+  }
+}
+
 /** How long to wait before the next attempt, or undefined when not to retry. */
 export function retryDelay(response: Response, attempt: number, retry: RetryOptions): number | undefined {
   if ((response.status !== 503 && response.status !== 429) || attempt >= retry.maxRetries) return undefined

@@ -9,7 +9,7 @@ import {
 } from '../issuer/signing-keys.js'
 import { DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS } from '../service-clients/secrets.js'
 import { countStale, reencryptAll } from '../store/reencrypt.js'
-import { JSON_OPTION, printJson, UsageError, type Command, type Values } from './command.js'
+import { clientIdArg, JSON_OPTION, printJson, UsageError, type Command, type Values } from './command.js'
 
 const [DEFAULT_DELAY, MIN_DELAY] = [DEFAULT_ACTIVATION_DELAY_SECONDS, MIN_ACTIVATION_DELAY_SECONDS]
 const [DEFAULT_OVERLAP, MAX_OVERLAP] = [DEFAULT_SECRET_OVERLAP_SECONDS, MAX_SECRET_OVERLAP_SECONDS]
@@ -103,6 +103,7 @@ const clientsDelete: Command = {
   summary: 'delete a service client',
   positionals: [1, 1],
   needs: 'write',
+  validate: ({ args }) => void clientIdArg(args[0]),
   async run({ services, args }) {
     await services.clients.delete(args[0]!, CLI_ADMIN)
     printJson({ deleted: args[0] })
@@ -116,6 +117,7 @@ const clientsSetJwks: Command = {
   summary: "replace a client's public keys (a secret client loses its secret)",
   positionals: [2, 2],
   needs: 'write',
+  validate: ({ args }) => void clientIdArg(args[0]),
   async run({ services, args }) {
     printJson(await services.clients.setJwks(args[0]!, readJson(args[1]!), CLI_ADMIN))
     return 0
@@ -137,7 +139,10 @@ const clientsRotateSecret: Command = {
   options: { overlap: { type: 'string' } },
   positionals: [1, 1],
   needs: 'write',
-  validate: ({ values }) => void overlapOf(values),
+  validate({ args, values }) {
+    clientIdArg(args[0])
+    overlapOf(values)
+  },
   async run({ services, args, values }) {
     const overlap = overlapOf(values)
     printJson({ clientId: args[0], ...(await services.clients.rotateSecret(args[0]!, overlap, CLI_ADMIN)) })

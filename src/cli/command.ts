@@ -57,6 +57,14 @@ export function connectionIdArg(value: string | undefined): string {
   return value
 }
 
+/** A service client id as the API takes it (ClientIdParams in src/http/schemas/service-clients.ts). */
+export const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/
+
+export function clientIdArg(value: string | undefined): string {
+  if (!value || !CLIENT_ID.test(value)) throw new UsageError(`not a client id: ${JSON.stringify(value ?? '')}`)
+  return value
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }

@@ -11,6 +11,7 @@ import {
 } from '../connections/connection-view.js'
 import type { AuditEvent } from '../audit/audit-log.js'
 import { problem } from '../errors.js'
+import { NAMESPACE_PATTERN } from '../service-clients/namespaces.js'
 import type { Services } from '../services.js'
 import {
   connectionIdArg,
@@ -45,6 +46,10 @@ function stringOption(values: Values, name: string): string | undefined {
 function checkListOptions({ values }: Invocation): void {
   limitOf(values, DEFAULT_LIMIT)
   for (const name of ['provider', 'owner', 'namespace']) stringOption(values, name)
+  // A misspelt namespace would list nothing, as if it had no connections.
+  const namespace = stringOption(values, 'namespace')
+  if (namespace !== undefined && !new RegExp(NAMESPACE_PATTERN).test(namespace))
+    throw new UsageError(`not a namespace: ${JSON.stringify(namespace)}`)
   const status = stringOption(values, 'status')
   if (status !== undefined && !STATUSES.includes(status))
     throw new UsageError(`--status must be one of: ${STATUSES.join(', ')}`)

@@ -28,9 +28,12 @@ const webhooksRedeliver: Command = {
   options: { endpoint: { type: 'string' } },
   positionals: [1, 1],
   needs: 'write',
-  validate({ args }) {
+  validate({ args, values }) {
     if (!/^msg_[A-Za-z0-9_-]{1,64}$/.test(args[0] ?? ''))
       throw new UsageError(`not an event id: ${JSON.stringify(args[0])}`)
+    // An endpoint id as the API takes it (EndpointIdParams).
+    if (values.endpoint !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(values.endpoint)))
+      throw new UsageError(`not an endpoint id: ${JSON.stringify(values.endpoint)}`)
   },
   async run({ services, args, values }) {
     const endpoint = typeof values.endpoint === 'string' ? values.endpoint : undefined

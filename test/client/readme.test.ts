@@ -1,9 +1,13 @@
 // client/README.md's "ten lines" run as written against a real broker, through the
-// package as published (client/ built, imported as @oauth-broker/client): a service vends
+// package installed as the README says (npm pack -w client, npm install of the tarball,
+// in a project outside this repository, offline: it has no dependency): a service vends
 // a token and calls the provider's API with the headers, and, for a connection whose
 // refresh the provider refuses, gets a connect URL to send its user to.
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, startBroker, type TestBroker } from '../support/broker.js'
@@ -16,15 +20,22 @@ const snippet = /## Zero to a vended token in ten lines[\s\S]*?```js\n([\s\S]*?)
 let broker: TestBroker
 let provider: ScriptedProvider
 let script: URL
+let dir: string
+let service: string
 
 beforeAll(async () => {
   provider = await startScriptedProvider()
   broker = await startBroker({ providers: { acme: provider.entry } })
-  // The package as installed: client/ built to dist, resolved through the workspace link.
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'client/tsconfig.json'], { cwd: ROOT })
-  const dir = new URL('node_modules/.cache/client-readme/', ROOT)
-  mkdirSync(dir, { recursive: true })
-  script = new URL('snippet.mjs', dir)
+  // The package as a new service installs it: packed from the repository, installed from the tarball.
+  dir = mkdtempSync(join(tmpdir(), 'client-readme-'))
+  const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, stdio: 'pipe' })
+  npm(['pack', '-w', 'client', '--pack-destination', dir], ROOT.pathname)
+  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
+  service = join(dir, 'service')
+  mkdirSync(service)
+  writeFileSync(join(service, 'package.json'), JSON.stringify({ name: 'service', private: true, type: 'module' }))
+  npm(['install', '--offline', '--no-audit', '--no-fund', join(dir, tarball)], service)
+  script = pathToFileURL(join(service, 'snippet.mjs'))
   // The test's provider stands in for Chatwork.
   const runnable = snippet
     .replace("'https://api.chatwork.com/v2/me'", `'${provider.url}/me'`)
@@ -34,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker?.close()
   await provider?.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
 async function imported(ownerId: string, refreshToken: string, expiresAt: Date): Promise<string> {
@@ -78,5 +90,31 @@ describe('client/README.md', () => {
     const output = await run(id, 'readme-gone')
     expect(output.trim()).toMatch(new RegExp(`^Reconnect at ${broker.url}/connect/\\S+$`))
     expect(provider.refreshes.get('dead-readme')).toBe(1)
+  })
+
+  it('type-checks a TypeScript service against the installed package (strict, its own declarations)', () => {
+    const source = [
+      "import { BrokerClient, type ConnectSessionState, ReauthorizationRequiredError } from '@oauth-broker/client'",
+      "import type { VendedToken } from '@oauth-broker/client'",
+      "const broker = new BrokerClient({ url: 'https://broker.internal', clientId: 'billing', clientSecret: 's' })",
+      'export async function headersFor(id: string): Promise<VendedToken["headers"] | string> {',
+      '  try {',
+      '    return (await broker.accessToken(id, { minValiditySeconds: 120 })).headers',
+      '  } catch (error) {',
+      '    if (error instanceof ReauthorizationRequiredError) return error.code',
+      '    throw error',
+      '  }',
+      '}',
+      "export const session: Promise<ConnectSessionState> = broker.connectSessions.get('cs_1')",
+      '// @ts-expect-error a status the broker does not have',
+      "export const wrong = broker.connections.list({ status: 'sleeping' })",
+    ].join('\n')
+    writeFileSync(join(service, 'check.ts'), source)
+    const options = { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022' }
+    const tsconfig = { compilerOptions: { ...options, lib: ['es2022', 'dom'], types: [] }, files: ['check.ts'] }
+    writeFileSync(join(service, 'tsconfig.json'), JSON.stringify(tsconfig))
+    const tsc = join(ROOT.pathname, 'node_modules/typescript/bin/tsc')
+    const check = spawnSync(process.execPath, [tsc, '-p', join(service, 'tsconfig.json')], { encoding: 'utf8' })
+    expect([check.status, check.stdout]).toEqual([0, ''])
   })
 })

@@ -83,6 +83,33 @@ function metricNames(exprs: string[]): Set<string> {
   return names
 }
 
+/** The label names a served metric family has (histogram series by their family). */
+function labelsOf(family: string): string[] {
+  const found = broker.app.services.metrics.registry.getSingleMetric(family)
+  return (found as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? []
+}
+
+/** Labels an expression selects or groups by that none of its metrics has: a panel that shows nothing. */
+function unknownLabels(expr: string): string[] {
+  const unknown: string[] = []
+  for (const [, name, selector] of expr.matchAll(/\b((?:broker|process|nodejs)_[a-z0-9_]+)\{([^}]*)\}/g)) {
+    const family = name!.replace(/_(bucket|count|sum)$/, '')
+    for (const [, label] of selector!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g))
+      if (!labelsOf(family).includes(label!)) unknown.push(`${name}{${label}}`)
+  }
+  const families = [...metricNames([expr])]
+  // Target labels Prometheus adds, and `le` of histogram buckets.
+  const given = ['instance', 'job', ...(expr.includes('_bucket') ? ['le'] : [])]
+  for (const [, list] of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
+    for (const label of list!
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean))
+      if (!given.includes(label) && !families.some((f) => labelsOf(f).includes(label))) unknown.push(`by ${label}`)
+  }
+  return unknown
+}
+
 describe('the dashboard and alert rules in docs/', () => {
   it('name only metrics the broker serves', async () => {
     const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')) as {
@@ -104,5 +131,12 @@ describe('the dashboard and alert rules in docs/', () => {
     const served = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!))
     const missing = [...named].filter((n) => !served.has(n))
     expect(missing).toEqual([])
+    const exprs = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...rules.map((r) => r.expr)]
+    expect(exprs.flatMap((e) => unknownLabels(e).map((l) => `${l} in ${e}`))).toEqual([])
+    // The check can fail: a label no metric has is found.
+    expect(unknownLabels('sum by (tenant) (broker_connections{state="x"})')).toEqual([
+      'broker_connections{state}',
+      'by tenant',
+    ])
   })
 })

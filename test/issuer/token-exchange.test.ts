@@ -159,6 +159,18 @@ describe('token exchange with a generic OAuth client', () => {
     expect(body.error_description).toMatch(/^reauthorization_required\b/)
   })
 
+  it('confirmation_pending is invalid_grant with the code first in error_description', async () => {
+    // A new connection whose end user the service has not confirmed yet (connections/confirmation.ts).
+    const id = await imported({ accessToken: 'at-exchange-pending' })
+    await broker.db.prisma.connection.update({ where: { id }, data: { status: 'pending_confirmation' } })
+    const refused = await exchange(svc, await brokerToken(svc), id).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(oauth.ResponseBodyError)
+    const body = refused as oauth.ResponseBodyError
+    expect([body.status, body.error]).toEqual([400, 'invalid_grant'])
+    expect(body.error_description).toMatch(/^confirmation_pending\b/)
+    expect(JSON.stringify(body.cause)).not.toContain('at-exchange-pending')
+  })
+
   it('a provider outage during the refresh is 503 temporarily_unavailable', async () => {
     const expired = new Date(Date.now() - 60_000).toISOString()
     const id = await imported({ accessToken: 'at-exchange-old', refreshToken: 'rt-exchange-old', expiresAt: expired })
