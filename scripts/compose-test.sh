@@ -201,6 +201,7 @@ main() {
   stack_up
   check_hardening
   check_api first
+  check_cli
   restart_broker
   check_api again
   echo "compose-test: figures"

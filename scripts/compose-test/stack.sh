@@ -97,6 +97,23 @@ check_api() {
     bounded 60 node "$HERE/checks.mjs" "$1" "http://127.0.0.1:$BROKER_PORT" "$WORK/state.json"
 }
 
+# The ops command line inside the running image: `npx oauth-broker` as the docs show it,
+# and a read-only command against the stack's database (the imported connection is listed,
+# without its tokens).
+check_cli() {
+  step "the ops command line in the broker container"
+  local broker version listed
+  broker="$(container broker)"
+  version="$(bounded 60 podman exec "$broker" npx --offline oauth-broker --version 2>> "$WORK/podman.log")" ||
+    fail "npx oauth-broker --version failed in the container"
+  [[ "$version" == "oauth-broker "* ]] || fail "npx oauth-broker --version printed: $version"
+  listed="$(bounded 60 podman exec "$broker" oauth-broker connections list --json 2>> "$WORK/podman.log")" ||
+    fail "oauth-broker connections list failed in the container"
+  grep -q '"id": "conn_' <<< "$listed" || fail "oauth-broker connections list shows no connection"
+  ! grep -q "$IMPORTED_ACCESS_TOKEN" <<< "$listed" || fail "oauth-broker connections list printed a token"
+  figure "ops CLI in the container" "$version; connections list works"
+}
+
 restart_broker() {
   step "restart the broker container"
   local t=$SECONDS
