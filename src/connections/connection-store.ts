@@ -152,7 +152,9 @@ export class ConnectionStore {
         actor: grant.actor,
         detail: { provider: grant.provider.key },
       })
-      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
+      // A connection still awaiting its confirmation was never announced: now it is usable.
+      const announced = current.status !== 'pending_confirmation'
+      await recordLifecycleEvent(tx, announced ? 'connection.reauthorized' : 'connection.created', row)
       return row
     })
   }
