@@ -1,0 +1,121 @@
+// Which events an endpoint gets, and which paths write them: only events after the
+// endpoint was created; none of a namespace its client lost between the event and its
+// delivery; connection.reauthorization_required from the proactive refresher too. Real
+// broker, real authorization server, a receiver on 127.0.0.1.
+import { Webhook } from 'standardwebhooks'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  providerEntryFor,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../support/authorization-server.js'
+import { freePort, startBroker, type TestBroker } from '../support/broker.js'
+import { apiClient, registeredClient, type Api } from '../support/connect.js'
+import { startReceiver, type Receiver } from '../support/webhook-receiver.js'
+
+let as: AuthorizationServer
+let broker: TestBroker
+let receiver: Receiver
+let api: Api
+
+beforeAll(async () => {
+  receiver = await startReceiver()
+  const port = await freePort()
+  as = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback/idp`] })
+  broker = await startBroker({
+    port,
+    providers: { idp: providerEntryFor(as, { pkce: true }) },
+    // One retry, a second after the first attempt: time to take a namespace away.
+    env: { BOOTSTRAP_WEBHOOK_URLS: `${receiver.url}/hooks`, WEBHOOK_RETRY_SCHEDULE_SECONDS: '1' },
+    timings: { webhookPollIntervalMs: 100 },
+  })
+  api = apiClient(broker, await broker.token())
+})
+afterAll(async () => {
+  await broker?.close()
+  await as?.close()
+  await receiver?.close()
+})
+
+async function endpoint(path: string, caller = api) {
+  const res = await caller('POST', '/v1/webhook-endpoints', { url: `${receiver.url}${path}`, events: ['*'] })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  return res.body as { id: string; secret: string }
+}
+
+/** Tokens the authorization server never issued: a refresh of them is refused (invalid_grant). */
+async function imported(ownerId: string, namespace?: string): Promise<string> {
+  const credentials = { accessToken: `at-${Math.random()}`, refreshToken: `rt-${Math.random()}` }
+  const res = await api('POST', '/v1/connections', { provider: 'idp', ownerId, credentials, namespace })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  return res.body.id as string
+}
+
+type Event = { type: string; data: { connectionId: string; sequence: number; status: string } }
+const received = (path: string, secret: string) =>
+  receiver.at(path).map((r) => new Webhook(secret).verify(r.body, r.headers) as Event)
+const written = async (connectionId: string) =>
+  (await broker.db.prisma.webhookEvent.findMany({ where: { connectionId }, orderBy: { sequence: 'asc' } })).map(
+    (e) => e.type,
+  )
+
+describe('which events an endpoint gets', () => {
+  it('only those that happen after it was created', async () => {
+    const before = await imported('early')
+    const { secret } = await endpoint('/hooks/late')
+    expect((await api('DELETE', `/v1/connections/${before}`)).status).toBe(204)
+    await receiver.waitFor(() => receiver.at('/hooks/late').length === 1)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(received('/hooks/late', secret).map((e) => [e.type, e.data.connectionId, e.data.sequence])).toEqual([
+      ['connection.deleted', before, 2],
+    ])
+  })
+
+  it('none of a namespace its client lost after the event was written', async () => {
+    const team = await registeredClient(broker, api, {
+      name: 'team-lost',
+      scopes: ['webhooks:write'],
+      namespaces: ['team-lost'],
+      allowedReturnUrls: [],
+      allowedWebhookUrls: [`${receiver.url}/hooks/lost`],
+    })
+    receiver.behave('/hooks/lost', 'status500')
+    const { id: endpointId } = await endpoint('/hooks/lost', team)
+    const clientId = (await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } })).clientId
+    await imported('lost', 'team-lost')
+    await receiver.waitFor(() => receiver.at('/hooks/lost').length === 1)
+    // Before the retry (a second later): the client no longer holds the namespace.
+    expect((await api('PATCH', `/v1/service-clients/${clientId}`, { namespaces: ['team-other'] })).status).toBe(200)
+    receiver.behave('/hooks/lost', 'ok')
+    const failed = async () =>
+      (await broker.db.prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId } })).status
+    for (let i = 0; i < 50 && (await failed()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(await failed()).toBe('failed')
+    expect(receiver.at('/hooks/lost')).toHaveLength(1)
+    const attempts = await broker.db.prisma.webhookAttempt.findMany({
+      where: { delivery: { endpointId } },
+      orderBy: { attempt: 'asc' },
+    })
+    expect(attempts.map((a) => [a.attempt, a.responseStatus, a.error])).toEqual([
+      [1, 500, null],
+      [2, null, 'namespace_not_held'],
+    ])
+    const metrics = await (await fetch(`${broker.url}/metrics`)).text()
+    expect(metrics).toMatch(/broker_webhook_deliveries_total\{outcome="dropped"\} [1-9]/)
+  })
+})
+
+describe('which paths write events', () => {
+  it('the proactive refresher meeting a refused grant: connection.reauthorization_required', async () => {
+    const id = await imported('refresher')
+    await broker.db.pool.query(
+      `UPDATE connections SET token_obtained_at = now() - interval '3480 seconds',
+         expires_at = now() + interval '120 seconds' WHERE id = $1`,
+      [id],
+    )
+    const pass = await broker.app.services.refresher.tick()
+    expect(pass.claimed).toBeGreaterThanOrEqual(1)
+    expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
+    expect(await written(id)).toEqual(['connection.created', 'connection.reauthorization_required'])
+  })
+})
