@@ -138,13 +138,15 @@ export class DeliveryStore {
   /**
    * Forgets events older than `days` with their deliveries and attempts, except each
    * connection's newest event (its sequence is where the next one counts on from) and
-   * events still pending somewhere.
+   * events still pending for an enabled endpoint. A disabled endpoint keeps nothing that
+   * old: else an endpoint left disabled would keep its last events forever.
    */
   async purge(days = 30): Promise<number> {
     const { rowCount } = await this.db.pool.query(
       `DELETE FROM webhook_events e WHERE e.created_at < now() - make_interval(days => $1)
          AND EXISTS (SELECT 1 FROM webhook_events n WHERE n.connection_id = e.connection_id AND n.sequence > e.sequence)
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')`,
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+           WHERE d.event_id = e.id AND d.status = 'pending' AND w.enabled)`,
       [days],
     )
     return rowCount ?? 0
