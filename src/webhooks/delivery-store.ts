@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
   previousSecret: string | null
   /** Does the client still hold the event's namespace? */
   held: boolean
+  /** The client's allowed webhook URLs now (an admin may have narrowed them since). */
+  allowedUrls: string[]
 }
 
 const CLAIM_SQL = `
@@ -32,7 +34,7 @@ const CLAIM_SQL = `
   WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id AND c.id = e.client_id
   RETURNING d.id::text AS id, d.attempts AS attempt, ev.id AS "eventId", ev.body, e.id AS "endpointId", e.url,
     e.secret, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS "previousSecret",
-    (c.namespaces = ARRAY['*'] OR ev.namespace = ANY(c.namespaces)) AS held`
+    (c.namespaces = ARRAY['*'] OR ev.namespace = ANY(c.namespaces)) AS held, c.allowed_webhook_urls AS "allowedUrls"`
 
 /** One attempt's record and the delivery's next state, in one statement. */
 const RECORD_SQL = `

@@ -71,37 +71,54 @@ describe('which events an endpoint gets', () => {
     ])
   })
 
-  it('none of a namespace its client lost after the event was written', async () => {
+  /**
+   * An event written while the client may have it; before its retry (a second after the
+   * first attempt failed) an admin changes the client with `change`. The attempts made.
+   */
+  async function changedBeforeRetry(name: string, change: Record<string, unknown>) {
+    const path = `/hooks/${name}`
     const team = await registeredClient(broker, api, {
-      name: 'team-lost',
+      name,
       scopes: ['webhooks:write'],
-      namespaces: ['team-lost'],
+      namespaces: [name],
       allowedReturnUrls: [],
-      allowedWebhookUrls: [`${receiver.url}/hooks/lost`],
+      allowedWebhookUrls: [`${receiver.url}${path}`],
     })
-    receiver.behave('/hooks/lost', 'status500')
-    const { id: endpointId } = await endpoint('/hooks/lost', team)
+    receiver.behave(path, 'status500')
+    const { id: endpointId } = await endpoint(path, team)
     const clientId = (await broker.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } })).clientId
-    await imported('lost', 'team-lost')
-    await receiver.waitFor(() => receiver.at('/hooks/lost').length === 1)
-    // Before the retry (a second later): the client no longer holds the namespace.
-    expect((await api('PATCH', `/v1/service-clients/${clientId}`, { namespaces: ['team-other'] })).status).toBe(200)
-    receiver.behave('/hooks/lost', 'ok')
-    const failed = async () =>
+    await imported(name, name)
+    await receiver.waitFor(() => receiver.at(path).length === 1)
+    expect((await api('PATCH', `/v1/service-clients/${clientId}`, change)).status).toBe(200)
+    receiver.behave(path, 'ok')
+    const status = async () =>
       (await broker.db.prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId } })).status
-    for (let i = 0; i < 50 && (await failed()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100))
-    expect(await failed()).toBe('failed')
-    expect(receiver.at('/hooks/lost')).toHaveLength(1)
+    for (let i = 0; i < 50 && (await status()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(await status()).toBe('failed')
+    // Never sent again.
+    expect(receiver.at(path)).toHaveLength(1)
     const attempts = await broker.db.prisma.webhookAttempt.findMany({
       where: { delivery: { endpointId } },
       orderBy: { attempt: 'asc' },
     })
-    expect(attempts.map((a) => [a.attempt, a.responseStatus, a.error])).toEqual([
+    return attempts.map((a) => [a.attempt, a.responseStatus, a.error])
+  }
+
+  it('none of a namespace its client lost after the event was written', async () => {
+    expect(await changedBeforeRetry('team-lost', { namespaces: ['team-other'] })).toEqual([
       [1, 500, null],
       [2, null, 'namespace_not_held'],
     ])
     const metrics = await (await fetch(`${broker.url}/metrics`)).text()
     expect(metrics).toMatch(/broker_webhook_deliveries_total\{outcome="dropped"\} [1-9]/)
+  })
+
+  it('none to a URL an admin took off the allowed webhook URLs after the event was written', async () => {
+    const elsewhere = { allowedWebhookUrls: [`${receiver.url}/hooks/elsewhere`] }
+    expect(await changedBeforeRetry('team-narrowed', elsewhere)).toEqual([
+      [1, 500, null],
+      [2, null, 'url_not_allowed'],
+    ])
   })
 })
 
