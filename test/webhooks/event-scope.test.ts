@@ -135,4 +135,12 @@ describe('which paths write events', () => {
     expect((await api('GET', `/v1/connections/${id}`)).body.status).toBe('reauthorization_required')
     expect(await written(id)).toEqual(['connection.created', 'connection.reauthorization_required'])
   })
+  it('a grant found gone twice (two callers on the same stale row) is announced once', async () => {
+    const id = await imported('twice')
+    const store = broker.app.services.connections
+    const row = (await store.get(id))!
+    for (let i = 0; i < 2; i++)
+      await broker.db.prisma.$transaction((tx) => store.requireReauthorization(tx, row, 'no_refresh_token', 'test'))
+    expect(await written(id)).toEqual(['connection.created', 'connection.reauthorization_required'])
+  })
 })
