@@ -12,6 +12,7 @@ import {
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, registeredClient, type Api } from '../support/connect.js'
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js'
+import { recordLifecycleEvent } from '../../src/webhooks/lifecycle-events.js'
 
 let as: AuthorizationServer
 let broker: TestBroker
@@ -142,5 +143,19 @@ describe('which paths write events', () => {
     for (let i = 0; i < 2; i++)
       await broker.db.prisma.$transaction((tx) => store.requireReauthorization(tx, row, 'no_refresh_token', 'test'))
     expect(await written(id)).toEqual(['connection.created', 'connection.reauthorization_required'])
+  })
+  it('an event written in a change that rolls back is gone with it', async () => {
+    const id = await imported('rolled-back')
+    const row = (await broker.app.services.connections.get(id))!
+    const deliveries = () => broker.db.prisma.webhookDelivery.count({ where: { event: { connectionId: id } } })
+    const before = await deliveries()
+    const failing = broker.db.prisma.$transaction(async (tx) => {
+      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
+      expect(await tx.webhookEvent.count({ where: { connectionId: id } })).toBe(2)
+      throw new Error('the change fails after its event was written')
+    })
+    await expect(failing).rejects.toThrow('the change fails')
+    expect(await written(id)).toEqual(['connection.created'])
+    expect(await deliveries()).toBe(before)
   })
 })
