@@ -159,3 +159,21 @@ describe('which paths write events', () => {
     expect(await deliveries()).toBe(before)
   })
 })
+
+// Last in the file: it stops this broker's delivery worker.
+describe('the oldest due delivery', () => {
+  it('is measured in seconds waited, for the alert on a stuck backlog', async () => {
+    await broker.app.services.deliveryWorker.stop()
+    const { id: endpointId } = await endpoint('/hooks/waiting')
+    await imported('waiting')
+    const since = new Date(Date.now() - 90_000)
+    expect(
+      (await broker.db.prisma.webhookDelivery.updateMany({ where: { endpointId }, data: { nextAttemptAt: since } }))
+        .count,
+    ).toBe(1)
+    const metrics = await (await fetch(`${broker.url}/metrics`)).text()
+    const age = Number(/^broker_webhook_oldest_due_delivery_age_seconds (\S+)$/m.exec(metrics)![1])
+    expect(age).toBeGreaterThanOrEqual(90)
+    expect(age).toBeLessThan(120)
+  })
+})
