@@ -152,7 +152,9 @@ export class ConnectionStore {
         actor: grant.actor,
         detail: { provider: grant.provider.key },
       })
-      await recordLifecycleEvent(tx, 'connection.reauthorized', row)
+      // A connection still awaiting its confirmation was never announced: now it is usable.
+      const announced = current.status !== 'pending_confirmation'
+      await recordLifecycleEvent(tx, announced ? 'connection.reauthorized' : 'connection.created', row)
       return row
     })
   }
@@ -189,12 +191,13 @@ export class ConnectionStore {
   /** The grant is gone (refused, or nothing to refresh with): the connection needs its user again. */
   async requireReauthorization(tx: Tx, row: Row, code: string, actor: string): Promise<void> {
     const now = this.deps.clock.now()
-    await tx.connection.update({
-      where: { id: row.id },
+    const { count } = await tx.connection.updateMany({
+      where: { id: row.id, status: { not: 'reauthorization_required' } },
       data: { status: 'reauthorization_required', lastErrorCode: code, lastErrorAt: now, updatedAt: now },
     })
     await this.recorded(tx, row, { type: 'connection.refresh_failed', actor, detail: { failure: 'grant', code } })
-    await recordLifecycleEvent(tx, 'connection.reauthorization_required', row)
+    // Another caller on the same (stale) row got here first: announced once.
+    if (count) await recordLifecycleEvent(tx, 'connection.reauthorization_required', row)
   }
 
   /**

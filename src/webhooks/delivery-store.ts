@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
   previousSecret: string | null
   /** Does the client still hold the event's namespace? */
   held: boolean
+  /** The client's allowed webhook URLs now (an admin may have narrowed them since). */
+  allowedUrls: string[]
 }
 
 const CLAIM_SQL = `
@@ -32,7 +34,7 @@ const CLAIM_SQL = `
   WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id AND c.id = e.client_id
   RETURNING d.id::text AS id, d.attempts AS attempt, ev.id AS "eventId", ev.body, e.id AS "endpointId", e.url,
     e.secret, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS "previousSecret",
-    (c.namespaces = ARRAY['*'] OR ev.namespace = ANY(c.namespaces)) AS held`
+    (c.namespaces = ARRAY['*'] OR ev.namespace = ANY(c.namespaces)) AS held, c.allowed_webhook_urls AS "allowedUrls"`
 
 /** One attempt's record and the delivery's next state, in one statement. */
 const RECORD_SQL = `
@@ -138,13 +140,15 @@ export class DeliveryStore {
   /**
    * Forgets events older than `days` with their deliveries and attempts, except each
    * connection's newest event (its sequence is where the next one counts on from) and
-   * events still pending somewhere.
+   * events still pending for an enabled endpoint. A disabled endpoint keeps nothing that
+   * old: else an endpoint left disabled would keep its last events forever.
    */
   async purge(days = 30): Promise<number> {
     const { rowCount } = await this.db.pool.query(
       `DELETE FROM webhook_events e WHERE e.created_at < now() - make_interval(days => $1)
          AND EXISTS (SELECT 1 FROM webhook_events n WHERE n.connection_id = e.connection_id AND n.sequence > e.sequence)
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')`,
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+           WHERE d.event_id = e.id AND d.status = 'pending' AND w.enabled)`,
       [days],
     )
     return rowCount ?? 0

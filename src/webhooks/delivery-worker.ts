@@ -6,6 +6,7 @@
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import type { Metrics } from '../metrics.js'
+import { isWebhookUrlAllowed } from '../service-clients/webhook-urls.js'
 import type { ChangeFeed } from '../store/changes.js'
 import type { ClaimedDelivery, DeliveryStore, Outcome } from './delivery-store.js'
 import { sendWebhook } from './sender.js'
@@ -118,9 +119,15 @@ export class DeliveryWorker {
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
     const { store, metrics, options } = this.deps
-    // The client lost the event's namespace after the event was written: never sent.
-    if (!delivery.held) {
-      await store.record(delivery, { error: 'namespace_not_held', durationMs: 0 }, { status: 'failed' })
+    // The client lost the event's namespace, or an admin took the endpoint's URL off the
+    // client's allowed webhook URLs, after the event was written: never sent.
+    const refused = !delivery.held
+      ? 'namespace_not_held'
+      : !isWebhookUrlAllowed(delivery.url, delivery.allowedUrls)
+        ? 'url_not_allowed'
+        : undefined
+    if (refused) {
+      await store.record(delivery, { error: refused, durationMs: 0 }, { status: 'failed' })
       metrics.webhookDeliveries.inc({ outcome: 'dropped' })
       return
     }

@@ -55,6 +55,8 @@ export async function recordLifecycleEvent(tx: Tx, type: EventType, connection: 
   // connection.created means usable: a connection created in another state (awaiting its
   // confirmation, say) is announced by the step that makes it active, with the same call.
   if (type === 'connection.created' && connection.status !== 'active') return
+  // Never announced, so never announced gone: a held grant that is discarded or deleted.
+  if (connection.status === 'pending_confirmation') return
   const rows = await tx.$queryRawUnsafe<Array<{ next: number }>>(
     'SELECT coalesce(max(sequence), 0)::int + 1 AS next FROM webhook_events WHERE connection_id = $1',
     connection.id,

@@ -154,4 +154,28 @@ describe('webhook endpoints', () => {
     const left = await broker.db.prisma.webhookEvent.findMany({ where: { connectionId: id } })
     expect(left.map((e) => [e.type, e.sequence])).toEqual([['connection.deleted', 2]])
   })
+  it('forgets old events that wait only for a disabled endpoint', async () => {
+    receiver.behave('/hooks/parked', 'status500')
+    const created = await api('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hooks/parked`, events: ['*'] })
+    const endpointId = created.body.id as string
+    const id = await imported('parked')
+    expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(204)
+    await receiver.waitFor(() => receiver.at('/hooks/parked').length === 2)
+    await settle()
+    expect((await api('PATCH', `/v1/webhook-endpoints/${endpointId}`, { enabled: false })).status).toBe(200)
+    // The other endpoints of this file are done with these events; the disabled one waits.
+    const events = { event: { connectionId: id } }
+    await broker.db.prisma.webhookDelivery.updateMany({
+      where: { ...events, status: 'pending', endpointId: { not: endpointId } },
+      data: { status: 'failed' },
+    })
+    expect(await broker.db.prisma.webhookDelivery.count({ where: { ...events, endpointId, status: 'pending' } })).toBe(
+      2,
+    )
+    const old = new Date(Date.now() - 31 * 86_400_000)
+    await broker.db.prisma.webhookEvent.updateMany({ where: { connectionId: id }, data: { createdAt: old } })
+    expect(await broker.app.services.deliveries.purge()).toBe(1)
+    const left = await broker.db.prisma.webhookEvent.findMany({ where: { connectionId: id } })
+    expect(left.map((e) => [e.type, e.sequence])).toEqual([['connection.deleted', 2]])
+  })
 })

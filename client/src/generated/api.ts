@@ -1004,7 +1004,7 @@ export interface components {
                 type: string;
                 attempt: number;
                 responseStatus: number | null;
-                /** @description timeout, connection_refused, connection_reset, dns_failure, blocked_address, ... */
+                /** @description timeout, connection_refused, connection_reset, dns_failure, blocked_address, namespace_not_held, url_not_allowed (not sent), ... */
                 error: string | null;
                 /** Format: date-time */
                 attemptedAt: string;

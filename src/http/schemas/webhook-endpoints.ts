@@ -66,7 +66,9 @@ export const DeliveryAttempts = Type.Object({
       attempt: Type.Integer(),
       responseStatus: Type.Union([Type.Integer(), Type.Null()]),
       error: Type.Union([Type.String(), Type.Null()], {
-        description: 'timeout, connection_refused, connection_reset, dns_failure, blocked_address, ...',
+        description:
+          'timeout, connection_refused, connection_reset, dns_failure, blocked_address, ' +
+          'namespace_not_held, url_not_allowed (not sent), ...',
       }),
       attemptedAt: Timestamp,
     }),
