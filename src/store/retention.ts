@@ -14,6 +14,8 @@ export interface PurgeRule {
   column: string
   /** The oldest value kept, or undefined to keep everything (retention off). */
   cutoff(now: Date): Date | undefined
+  /** A table whose purge keeps more than the cutoff says (webhook events): its own bounded delete. */
+  purge?(cutoff: Date): Promise<number>
 }
 
 export interface RetentionOptions {
@@ -50,7 +52,9 @@ export class Retention {
     const now = this.clock.now()
     for (const rule of this.rules) {
       const cutoff = rule.cutoff(now)
-      if (cutoff) deleted[rule.table] = (deleted[rule.table] ?? 0) + (await this.purgeTable(rule, cutoff))
+      if (!cutoff) continue
+      const count = rule.purge ? await rule.purge(cutoff) : await this.purgeTable(rule, cutoff)
+      deleted[rule.table] = (deleted[rule.table] ?? 0) + count
     }
     return deleted
   }
@@ -104,4 +108,20 @@ export function brokerPurgeRules(auditRetentionDays: number): PurgeRule[] {
     // the attempts go with their session (ON DELETE CASCADE).
     { table: 'connect_sessions', column: 'expires_at', cutoff: (now) => new Date(now.getTime() - DAY_MS) },
   ]
+}
+
+/**
+ * Webhook events older than WEBHOOK_RETENTION_DAYS (0: kept), their deliveries and attempts
+ * with them, except each connection's newest event (its sequence goes on from it).
+ */
+export function webhookPurgeRule(
+  deliveries: { purgeBefore(cutoff: Date): Promise<number> },
+  retentionDays: number,
+): PurgeRule {
+  return {
+    table: 'webhook_events',
+    column: 'created_at',
+    cutoff: (now) => (retentionDays > 0 ? new Date(now.getTime() - retentionDays * DAY_MS) : undefined),
+    purge: (cutoff) => deliveries.purgeBefore(cutoff),
+  }
 }

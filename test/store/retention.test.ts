@@ -1,10 +1,11 @@
 // The purge of ever-growing tables: audit events older than AUDIT_RETENTION_DAYS, used
 // client-assertion jtis past their expiry, connect sessions (and their attempts) a day
 // past theirs go, in bounded batches; recent rows stay; a table another part registers
-// is purged too; AUDIT_RETENTION_DAYS=0 keeps every audit event.
+// is purged too; AUDIT_RETENTION_DAYS=0 keeps every audit event. Webhook events older than
+// WEBHOOK_RETENTION_DAYS go too, except each connection's newest; 0 keeps them.
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { brokerPurgeRules, Retention } from '../../src/store/retention.js'
+import { brokerPurgeRules, Retention, webhookPurgeRule } from '../../src/store/retention.js'
 import { startBroker, type TestBroker } from '../support/broker.js'
 
 let broker: TestBroker
@@ -13,7 +14,7 @@ const count = async (sql: string, values: unknown[] = []) =>
   Number((await q(`SELECT count(*) AS n FROM ${sql}`, values)).rows[0].n)
 
 beforeAll(async () => {
-  broker = await startBroker({ env: { AUDIT_RETENTION_DAYS: '30' } })
+  broker = await startBroker({ env: { AUDIT_RETENTION_DAYS: '30', WEBHOOK_RETENTION_DAYS: '7' } })
 })
 afterAll(() => broker?.close())
 
@@ -82,5 +83,29 @@ describe('retention', () => {
     for (const rule of brokerPurgeRules(0)) retention.add(rule)
     expect((await retention.purge()).audit_events).toBeUndefined()
     expect(await count("audit_events WHERE type = 'test.kept'")).toBe(1)
+  })
+
+  it("purges webhook events past WEBHOOK_RETENTION_DAYS, keeping each connection's newest; 0 keeps them", async () => {
+    const event = (id: string, connection: string, sequence: number, age: string) =>
+      q(
+        `INSERT INTO webhook_events (id, type, connection_id, namespace, sequence, body, created_at)
+         VALUES ($1, 'connection.created', $2, 'default', $3, '{}', now() - $4::interval)`,
+        [id, connection, sequence, age],
+      )
+    await event('msg_old1', 'wh-a', 1, '10 days')
+    await event('msg_old2', 'wh-a', 2, '8 days')
+    await event('msg_recent', 'wh-a', 3, '6 days')
+    // The only (so newest) event of its connection stays however old.
+    await event('msg_solo', 'wh-b', 1, '10 days')
+    const ids = async () => (await q('SELECT id FROM webhook_events ORDER BY id')).rows.map((r) => r.id)
+
+    const off = new Retention(broker.db, broker.clock, pino({ level: 'silent' }))
+    off.add(webhookPurgeRule(broker.app.services.deliveries, 0))
+    expect((await off.purge()).webhook_events).toBeUndefined()
+    expect(await ids()).toEqual(['msg_old1', 'msg_old2', 'msg_recent', 'msg_solo'])
+
+    // The broker's own pass, with WEBHOOK_RETENTION_DAYS=7.
+    expect((await broker.app.services.retention.purge()).webhook_events).toBe(2)
+    expect(await ids()).toEqual(['msg_recent', 'msg_solo'])
   })
 })
