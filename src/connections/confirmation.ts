@@ -13,7 +13,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import type { ProviderNetwork } from '../oauth/network.js'
-import { revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
+import { supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import { ALL_NAMESPACES } from '../service-clients/namespaces.js'
@@ -235,8 +235,8 @@ export class Confirmations {
     const tokens = { accessToken: replacement.tokens.accessToken, refreshToken: replacement.tokens.refreshToken }
     if (provider?.mode !== 'oauth2' || !supportsRevocation(provider))
       return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
-    const params = replacement.params ?? (row!.params as Record<string, string>)
-    return revokeAtProvider(provider, params, tokens, this.deps.network.http(provider, 'revocation'))
+    // Queued first, so a failed revocation is retried like a deletion's (revoke.ts).
+    return this.deps.revocations.revokeHeld({ ...row!, params: replacement.params ?? row!.params }, provider, tokens)
   }
 
   /**

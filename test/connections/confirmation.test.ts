@@ -230,6 +230,35 @@ describe('re-authorization with confirmation', () => {
     expect(newToken).not.toBe(oldToken)
     expect((await as.userinfo(newToken)).status).toBe(200)
   })
+
+  it("a rejected re-authorization's new grant is revoked through the queue: a failure is retried", async () => {
+    const first = await session({ ownerId: 'reauth-reject', confirm: false })
+    const id = (await complete(first.connectUrl)).searchParams.get('connection_id')!
+    const oldToken = (await vend(id)).body.accessToken as string
+    const again = await session({ ownerId: 'reauth-reject', connectionId: id })
+    const code = (await complete(again.connectUrl)).searchParams.get('confirmation_code')!
+    const { pending } = broker.app.services
+    const held = pending.openReplacement((await pending.get(id))!)!.tokens
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+
+    // The provider refuses both revocations of the first attempt: they stay queued, sealed.
+    as.revocationFault('status503', 2)
+    expect((await confirm(id, { confirmationCode: code, accept: false })).status).toBeLessThan(300)
+    const queued = () =>
+      broker.db.pool.query('SELECT refresh_token, access_token FROM revocation_queue WHERE connection_id = $1', [id])
+    const entries = (await queued()).rows
+    expect(entries).toHaveLength(1)
+    expect(entries[0].access_token).not.toContain(held.accessToken)
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+
+    // The worker's next pass revokes them; the old grant is untouched throughout.
+    await broker.db.pool.query('UPDATE revocation_queue SET next_attempt_at = now() WHERE connection_id = $1', [id])
+    await broker.app.services.revocationQueue.tick()
+    expect((await queued()).rows).toHaveLength(0)
+    expect((await as.introspect(held.accessToken)).active).toBe(false)
+    expect((await vend(id)).body.accessToken).toBe(oldToken)
+    expect((await as.userinfo(oldToken)).status).toBe(200)
+  })
 })
 
 describe('connect sessions', () => {
