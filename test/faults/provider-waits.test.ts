@@ -176,7 +176,8 @@ describe('provider calls other than a refresh, all hanging at once', () => {
     for (const res of await Promise.all(deletions)) expect(res.status).toBeLessThan(300)
     const [stored] = await sql<{ n: string }>(
       broker.databaseUrl,
-      "SELECT count(*) AS n FROM connections WHERE owner_id LIKE 'exchange-%' OR owner_id LIKE 'key-%' OR owner_id LIKE 'interact-%'",
+      `SELECT count(*) AS n FROM connections
+        WHERE owner_id LIKE 'exchange-%' OR owner_id LIKE 'key-%' OR owner_id LIKE 'interact-%'`,
     )
     expect(Number(stored!.n)).toBe(0)
 
