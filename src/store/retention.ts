@@ -93,8 +93,9 @@ export class Retention {
 }
 
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
 
-/** The broker's own rules: audit events by AUDIT_RETENTION_DAYS (0: kept), the rest once expired. */
+/** The broker's own rules: audit events by AUDIT_RETENTION_DAYS (0: kept), the rest once expired or given up. */
 export function brokerPurgeRules(auditRetentionDays: number): PurgeRule[] {
   return [
     {
@@ -107,6 +108,9 @@ export function brokerPurgeRules(auditRetentionDays: number): PurgeRule[] {
     // A day past expiry, so a late callback still finds its session and says "expired";
     // the attempts go with their session (ON DELETE CASCADE).
     { table: 'connect_sessions', column: 'expires_at', cutoff: (now) => new Date(now.getTime() - DAY_MS) },
+    // Revocations given up on (24 h): the worker drops one at its last retry, at most an hour
+    // (its longest backoff) past give_up_at; this catches any it never got back to.
+    { table: 'revocation_queue', column: 'give_up_at', cutoff: (now) => new Date(now.getTime() - HOUR_MS) },
   ]
 }
 

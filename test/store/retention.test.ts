@@ -1,8 +1,9 @@
 // The purge of ever-growing tables: audit events older than AUDIT_RETENTION_DAYS, used
 // client-assertion jtis past their expiry, connect sessions (and their attempts) a day
-// past theirs go, in bounded batches; recent rows stay; a table another part registers
-// is purged too; AUDIT_RETENTION_DAYS=0 keeps every audit event. Webhook events older than
-// WEBHOOK_RETENTION_DAYS go too, except each connection's newest; 0 keeps them.
+// past theirs, revocations given up on more than an hour ago go, in bounded batches;
+// recent rows stay; a table another part registers is purged too; AUDIT_RETENTION_DAYS=0
+// keeps every audit event. Webhook events older than WEBHOOK_RETENTION_DAYS go too,
+// except each connection's newest; 0 keeps them.
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { brokerPurgeRules, Retention, webhookPurgeRule } from '../../src/store/retention.js'
@@ -23,6 +24,16 @@ async function seed(): Promise<void> {
            SELECT now() - interval '31 days', 'test.old', 'retention' FROM generate_series(1, 2500)`)
   await q(`INSERT INTO audit_events (occurred_at, type, actor)
            SELECT now() - interval '29 days', 'test.recent', 'retention' FROM generate_series(1, 10)`)
+  for (const [id, givenUp] of [
+    ['rvk_long_given_up', '2 hours'],
+    ['rvk_just_given_up', '10 minutes'],
+    ['rvk_live', '-20 hours'],
+  ])
+    await q(
+      `INSERT INTO revocation_queue (id, connection_id, provider, next_attempt_at, give_up_at)
+       VALUES ($1, 'c', 'p', now() + interval '1 hour', now() - $2::interval)`,
+      [id, givenUp],
+    )
   await q(`INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES
            ('c', 'old', now() - interval '1 second'), ('c', 'live', now() + interval '1 minute')`)
   for (const [id, age] of [
@@ -46,6 +57,11 @@ describe('retention', () => {
     expect(await count("audit_events WHERE type = 'test.old'")).toBe(0)
     expect(await count("audit_events WHERE type = 'test.recent'")).toBe(10)
     expect((await q('SELECT jti FROM client_assertion_jtis')).rows.map((r) => r.jti)).toEqual(['live'])
+    // Given up more than an hour ago (past the worker's last retry) goes; the rest stay.
+    expect((await q('SELECT id FROM revocation_queue ORDER BY id')).rows.map((r) => r.id)).toEqual([
+      'rvk_just_given_up',
+      'rvk_live',
+    ])
     expect((await q('SELECT id FROM connect_sessions')).rows.map((r) => r.id)).toEqual(['recent-session'])
     expect((await q('SELECT session_id FROM connect_attempts')).rows.map((r) => r.session_id)).toEqual([
       'recent-session',
