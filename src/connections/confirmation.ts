@@ -206,11 +206,11 @@ export class Confirmations {
    * deleted as DELETE /v1/connections/:id does; a re-authorization's tokens are revoked and
    * the connection keeps its old grant. Failures are logged, never thrown.
    */
-  async discard(grant: PendingGrantRow, reason: DiscardReason, actor: string): Promise<void> {
+  async discard(grant: PendingGrantRow, reason: DiscardReason, actor: string, queued?: string): Promise<void> {
     const row = await this.deps.store.get(grant.connectionId)
     try {
       const revocation = grant.tokens
-        ? await this.revokeReplacement(row, grant)
+        ? await this.revokeReplacement(row, grant, queued)
         : await this.deps.revocations.revoke(grant.connectionId, actor, [ALL_NAMESPACES])
       const detail = { reason, refresh: revocation.refreshToken, access: revocation.accessToken }
       await this.deps.audit.write({
@@ -229,25 +229,41 @@ export class Confirmations {
     this.deps.log.info({ connectionId: grant.connectionId, reason }, 'pending grant discarded')
   }
 
-  private async revokeReplacement(row: ConnectionRow | undefined, grant: PendingGrantRow): Promise<RevocationResult> {
-    const replacement = this.deps.pending.openReplacement(grant)!
+  /** A re-authorization's held tokens, where its provider revokes: with the grant's params. */
+  private held(row: ConnectionRow | undefined, grant: PendingGrantRow) {
+    const replacement = this.deps.pending.openReplacement(grant)
     const provider = row && this.deps.providers.get(row.provider)
+    if (!replacement || provider?.mode !== 'oauth2' || !supportsRevocation(provider)) return undefined
     const tokens = { accessToken: replacement.tokens.accessToken, refreshToken: replacement.tokens.refreshToken }
-    if (provider?.mode !== 'oauth2' || !supportsRevocation(provider))
-      return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
-    // Queued first, so a failed revocation is retried like a deletion's (revoke.ts).
-    return this.deps.revocations.revokeHeld({ ...row!, params: replacement.params ?? row!.params }, provider, tokens)
+    return { row: { ...row!, params: replacement.params ?? row!.params }, provider, tokens }
+  }
+
+  private async revokeReplacement(
+    row: ConnectionRow | undefined,
+    grant: PendingGrantRow,
+    queued?: string,
+  ): Promise<RevocationResult> {
+    const held = this.held(row, grant)
+    if (!held) return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
+    // Queued first (or already, by the sweep), so a failure is retried like a deletion's (revoke.ts).
+    return this.deps.revocations.revokeHeld(held.row, held.provider, held.tokens, queued)
   }
 
   /**
    * The periodic sweep: grants whose session expired unconfirmed are discarded (and revoked),
    * and so are pending connections that never got their grant held (a failure between the two
-   * writes). Safe on several replicas at once.
+   * writes). Safe on several replicas at once. A re-authorization's held tokens are queued
+   * for revocation in the transaction that takes the grant: a crash cannot lose them.
    */
   async sweep(): Promise<number> {
     let discarded = 0
-    for (const grant of await this.deps.pending.takeExpired()) {
-      await this.discard(grant, 'expired', 'system')
+    const queued = new Map<string, string>()
+    const taken = await this.deps.pending.takeExpired(100, async (tx, grant) => {
+      const held = grant.tokens ? this.held(await this.deps.store.get(grant.connectionId), grant) : undefined
+      if (held) queued.set(grant.connectionId, await this.deps.revocations.queueHeld(tx, held.row, held.tokens))
+    })
+    for (const grant of taken) {
+      await this.discard(grant, 'expired', 'system', queued.get(grant.connectionId))
       discarded++
     }
     const cutoff = new Date(this.deps.clock.now().getTime() - this.deps.sessionTtlSeconds * 1000)

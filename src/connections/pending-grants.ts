@@ -108,16 +108,21 @@ export class PendingGrants {
     })
   }
 
-  /** Takes the grants whose session expired, for discarding; each is taken by one replica only. */
-  async takeExpired(limit = 100): Promise<PendingGrantRow[]> {
-    const rows = await this.deps.db.pool.query<{ connection_id: string }>(
-      `DELETE FROM pending_grants WHERE connection_id IN (
-         SELECT connection_id FROM pending_grants WHERE expires_at <= $1
-         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING connection_id, session_id, code_hash, failures, tokens, expires_at, created_at`,
-      [this.deps.clock.now(), limit],
-    )
-    return rows.rows.map((r) => fromSql(r as unknown as SqlRow))
+  /**
+   * Takes the grants whose session expired, for discarding; each is taken by one replica
+   * only. `then` runs in the deleting transaction (to queue their revocations durably).
+   */
+  takeExpired(limit = 100, then?: (tx: Tx, grant: PendingGrantRow) => Promise<void>): Promise<PendingGrantRow[]> {
+    return this.deps.db.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<SqlRow[]>`
+        DELETE FROM pending_grants WHERE connection_id IN (
+          SELECT connection_id FROM pending_grants WHERE expires_at <= ${this.deps.clock.now()}
+          ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING connection_id, session_id, code_hash, failures, tokens, expires_at, created_at`
+      const grants = rows.map(fromSql)
+      for (const grant of grants) await then?.(tx, grant)
+      return grants
+    })
   }
 
   /** The sealed new grant of a re-authorization, its lifetimes counted from when it was obtained. */

@@ -15,7 +15,7 @@ import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
-import type { Database } from '../store/db.js'
+import type { Database, Tx } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
 import type { RevocationQueue } from './revocation-queue.js'
@@ -72,12 +72,23 @@ export class Revocations {
 
   /**
    * Tokens held outside the connection's row (a discarded re-authorization's new grant, with
-   * its params in `row`): queued sealed, then revoked as a deletion's are, so a failure is
-   * retried by the worker for up to 24 h. The provider is called with no transaction open.
+   * its params in `row`): queued sealed (`queued`: already, by the caller's transaction),
+   * then revoked as a deletion's are, so a failure is retried by the worker for up to 24 h.
+   * The provider is called with no transaction open.
    */
-  async revokeHeld(row: ConnectionRow, provider: OAuth2Provider, tokens: Tokens): Promise<RevocationResult> {
-    const entryId = await this.deps.db.prisma.$transaction((tx) => this.deps.queue.enqueue(tx, row, tokens))
+  async revokeHeld(
+    row: ConnectionRow,
+    provider: OAuth2Provider,
+    tokens: Tokens,
+    queued?: string,
+  ): Promise<RevocationResult> {
+    const entryId = queued ?? (await this.deps.db.prisma.$transaction((tx) => this.deps.queue.enqueue(tx, row, tokens)))
     return this.attempt(row, provider, entryId, tokens)
+  }
+
+  /** Queues held tokens in the caller's transaction, for revokeHeld(…, queued) after its commit. */
+  queueHeld(tx: Tx, row: ConnectionRow, tokens: Tokens): Promise<string> {
+    return this.deps.queue.enqueue(tx, row, tokens)
   }
 
   /** One attempt at the provider, outside any transaction; a failure stays queued for the worker. */

@@ -326,4 +326,34 @@ describe('expiry', () => {
     const code = reauth.searchParams.get('confirmation_code')!
     expect((await confirm(reauthId, { confirmationCode: code })).status).toBe(400)
   })
+
+  it("the sweep queues a re-authorization's held tokens as it takes the grant: a crash loses none", async () => {
+    const base = await session({ ownerId: 'crash-reauth', confirm: false })
+    const id = (await complete(base.connectUrl)).searchParams.get('connection_id')!
+    await complete((await session({ ownerId: 'crash-reauth', connectionId: id })).connectUrl)
+    const { pending, confirmations } = broker.app.services
+    const held = pending.openReplacement((await pending.get(id))!)!.tokens
+    // The process "dies" right after the sweep's transaction: no discard, no first attempt.
+    const discard = confirmations.discard
+    confirmations.discard = async () => {
+      throw new Error('crashed')
+    }
+    broker.clock.advance(broker.config.connectSessionTtlSeconds + 1)
+    try {
+      await expect(confirmations.sweep()).rejects.toThrow('crashed')
+    } finally {
+      broker.clock.offsetMs = 0
+      confirmations.discard = discard
+    }
+    expect(await pending.get(id)).toBeUndefined()
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+    // The queue has the tokens (sealed); the worker revokes them once their claim runs out.
+    const queued = () =>
+      broker.db.pool.query('SELECT access_token FROM revocation_queue WHERE connection_id = $1', [id])
+    expect((await queued()).rows).toHaveLength(1)
+    await broker.db.pool.query('UPDATE revocation_queue SET next_attempt_at = now() WHERE connection_id = $1', [id])
+    await broker.app.services.revocationQueue.tick()
+    expect((await queued()).rows).toHaveLength(0)
+    expect((await as.introspect(held.accessToken)).active).toBe(false)
+  })
 })
