@@ -115,13 +115,10 @@ export class Confirmations {
         pending: true,
       })
     }
-    const { code, replaced } = await pending.hold({
-      connectionId: row.id,
-      sessionId: session.id,
-      expiresAt: session.expiresAt,
-      ...(session.connectionId ? { replacement: grant } : {}),
-    })
-    if (replaced) await this.discard(replaced, 'confirmation_superseded', session.clientId)
+    const held = { connectionId: row.id, sessionId: session.id, expiresAt: session.expiresAt }
+    const replacement = session.connectionId ? { replacement: grant } : {}
+    const { code, replaced, queued } = await pending.hold({ ...held, ...replacement }, this.queueIn)
+    if (replaced) await this.discard(replaced, 'confirmation_superseded', session.clientId, queued)
     this.deps.cache.evict(row.id)
     await this.deps.sessions.settle(session.id, 'pending_confirmation', { connectionId: row.id })
     this.deps.log.info(
@@ -142,13 +139,20 @@ export class Confirmations {
   ) {
     const row = visibleRow(await this.deps.store.get(id), caller.namespaces)
     const accept = input.accept !== false
-    const checked = await this.deps.pending.check(id, input.confirmationCode, async (tx, grant) => {
-      if (accept && !grant.tokens) await this.activate(tx, row, caller.clientId)
-    })
+    let queued: string | undefined
+    const checked = await this.deps.pending.check(
+      id,
+      input.confirmationCode,
+      async (tx, grant) => {
+        if (accept && !grant.tokens) await this.activate(tx, row, caller.clientId)
+        if (!accept) queued = await this.queueIn(tx, grant)
+      },
+      this.queueIn,
+    )
     if (checked.result !== 'accepted') return this.refuse(row, checked, caller.clientId)
     const { grant } = checked
     if (!accept) {
-      await this.discard(grant, 'confirmation_rejected', caller.clientId)
+      await this.discard(grant, 'confirmation_rejected', caller.clientId, queued)
       return connectionView((await this.deps.store.get(id)) ?? row)
     }
     const confirmed = grant.tokens ? await this.replace(row, grant, caller.clientId) : await this.deps.store.get(id)
@@ -197,7 +201,8 @@ export class Confirmations {
       },
       'confirmation refused',
     )
-    if ('discarded' in checked && checked.discarded) await this.discard(checked.discarded, 'confirmation_failed', actor)
+    if ('discarded' in checked && checked.discarded)
+      await this.discard(checked.discarded, 'confirmation_failed', actor, checked.queued)
     throw problem('invalid_confirmation')
   }
 
@@ -229,6 +234,12 @@ export class Confirmations {
     this.deps.log.info({ connectionId: grant.connectionId, reason }, 'pending grant discarded')
   }
 
+  /** Queues a re-authorization's held tokens in the transaction that takes its grant (for discard). */
+  private queueIn = async (tx: Tx, grant: PendingGrantRow): Promise<string | undefined> => {
+    const held = grant.tokens ? this.held(await this.deps.store.get(grant.connectionId), grant) : undefined
+    return held && this.deps.revocations.queueHeld(tx, held.row, held.tokens)
+  }
+
   /** A re-authorization's held tokens, where its provider revokes: with the grant's params. */
   private held(row: ConnectionRow | undefined, grant: PendingGrantRow) {
     const replacement = this.deps.pending.openReplacement(grant)
@@ -257,10 +268,9 @@ export class Confirmations {
    */
   async sweep(): Promise<number> {
     let discarded = 0
-    const queued = new Map<string, string>()
+    const queued = new Map<string, string | undefined>()
     const taken = await this.deps.pending.takeExpired(100, async (tx, grant) => {
-      const held = grant.tokens ? this.held(await this.deps.store.get(grant.connectionId), grant) : undefined
-      if (held) queued.set(grant.connectionId, await this.deps.revocations.queueHeld(tx, held.row, held.tokens))
+      queued.set(grant.connectionId, await this.queueIn(tx, grant))
     })
     for (const grant of taken) {
       await this.discard(grant, 'expired', 'system', queued.get(grant.connectionId))

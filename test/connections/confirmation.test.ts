@@ -327,6 +327,34 @@ describe('expiry', () => {
     expect((await confirm(reauthId, { confirmationCode: code })).status).toBe(400)
   })
 
+  it('accept: false and the fifth wrong code queue the held tokens in their own transaction', async () => {
+    const { pending, revocations } = broker.app.services
+    const queued = (id: string) => broker.db.pool.query('SELECT 1 FROM revocation_queue WHERE connection_id = $1', [id])
+    const revokeHeld = revocations.revokeHeld
+    // The process "dies" right after the confirming transaction: no first attempt.
+    revocations.revokeHeld = async () => {
+      throw new Error('crashed')
+    }
+    try {
+      for (const [owner, wrongCodes] of [
+        ['crash-reject', 0],
+        ['crash-wrong', 5],
+      ] as const) {
+        const base = await session({ ownerId: owner, confirm: false })
+        const id = (await complete(base.connectUrl)).searchParams.get('connection_id')!
+        const back = await complete((await session({ ownerId: owner, connectionId: id })).connectUrl)
+        expect(await pending.get(id)).toBeDefined()
+        if (wrongCodes === 0)
+          await confirm(id, { confirmationCode: back.searchParams.get('confirmation_code')!, accept: false })
+        for (let i = 0; i < wrongCodes; i++) await confirm(id, { confirmationCode: `wrong-${i}` })
+        expect(await pending.get(id), owner).toBeUndefined()
+        expect((await queued(id)).rows, owner).toHaveLength(1)
+      }
+    } finally {
+      revocations.revokeHeld = revokeHeld
+    }
+  })
+
   it("the sweep queues a re-authorization's held tokens as it takes the grant: a crash loses none", async () => {
     const base = await session({ ownerId: 'crash-reauth', confirm: false })
     const id = (await complete(base.connectUrl)).searchParams.get('connection_id')!
