@@ -11,6 +11,8 @@ export interface OperationalLimits {
   databaseTimeouts: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number }
   /** Days audit events are kept; 0 keeps them forever. */
   auditRetentionDays: number
+  /** Days webhook events (with their deliveries and attempts) are kept; 0 keeps them forever. */
+  webhookRetentionDays: number
   /** Webhook deliveries: the delays between attempts (seconds) and the timeout of one attempt. */
   webhooks: { retryScheduleSeconds: number[]; timeoutMs: number }
 }
@@ -25,14 +27,17 @@ export function readProviderLimits(
   }
 }
 
-/** Database session limits and audit retention (docs/operations.md). */
-export function readLimits(p: EnvReader): Pick<OperationalLimits, 'databaseTimeouts' | 'auditRetentionDays'> {
+/** Database session limits and retention (docs/operations.md). */
+export function readLimits(
+  p: EnvReader,
+): Pick<OperationalLimits, 'databaseTimeouts' | 'auditRetentionDays' | 'webhookRetentionDays'> {
   return {
     databaseTimeouts: {
       statementTimeoutMs: p.integer('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
       idleInTransactionTimeoutMs: p.integer('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
     },
     auditRetentionDays: p.integer('AUDIT_RETENTION_DAYS', 90, 0, 36_500),
+    webhookRetentionDays: p.integer('WEBHOOK_RETENTION_DAYS', 30, 0, 36_500),
   }
 }
 

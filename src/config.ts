@@ -92,6 +92,7 @@ export const ENVIRONMENT_VARIABLES = [
   'BOOTSTRAP_WEBHOOK_URLS',
   'WEBHOOK_RETRY_SCHEDULE_SECONDS',
   'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_RETENTION_DAYS',
 ] as const
 
 export interface LoadOptions {

@@ -27,7 +27,7 @@ import type { ChangeFeed } from './store/changes.js'
 import type { Database } from './store/db.js'
 import type { Keyring } from './store/encryption.js'
 import { readMigrations, type Migration } from './store/migrate.js'
-import { brokerPurgeRules, Retention } from './store/retention.js'
+import { brokerPurgeRules, Retention, webhookPurgeRule } from './store/retention.js'
 import { DeliveryStore } from './webhooks/delivery-store.js'
 import { DeliveryWorker } from './webhooks/delivery-worker.js'
 import { createWebhookDispatcher } from './webhooks/sender.js'
@@ -213,8 +213,8 @@ export function createServices(config: Config, deps: Deps): Services {
   const { refresher, confirmations, revocationQueue, freshTokens } = connectionServices
   const retention = new Retention(core.db, core.clock, core.log)
   for (const rule of brokerPurgeRules(config.auditRetentionDays)) retention.add(rule)
+  retention.add(webhookPurgeRule(webhookServices.deliveries, config.webhookRetentionDays))
   let sweepTimer: NodeJS.Timeout | undefined
-  let webhookPurgeTimer: NodeJS.Timeout | undefined
   return {
     ...core,
     ...connectionServices,
@@ -234,13 +234,9 @@ export function createServices(config: Config, deps: Deps): Services {
       sweepTimer = setInterval(() => void confirmations.sweep().catch(() => undefined), 60_000)
       sweepTimer.unref()
       webhookServices.deliveryWorker.start(deps.changes)
-      // Old webhook events, keeping each connection's newest (its sequence goes on from it).
-      webhookPurgeTimer = setInterval(() => void webhookServices.deliveries.purge().catch(() => undefined), 600_000)
-      webhookPurgeTimer.unref()
     },
     async stop() {
       clearInterval(sweepTimer)
-      clearInterval(webhookPurgeTimer)
       await retention.stop()
       await Promise.all([refresher.stop(), webhookServices.deliveryWorker.stop()])
       await dispatcher.close()

@@ -43,6 +43,7 @@ describe('environment', () => {
     expect(c.forceRefreshMinIntervalSeconds).toBe(10)
     expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 })
     expect(c.auditRetentionDays).toBe(90)
+    expect(c.webhookRetentionDays).toBe(30)
   })
 
   it('reads every variable', () => {
@@ -78,6 +79,7 @@ describe('environment', () => {
       DATABASE_STATEMENT_TIMEOUT_MS: '15000',
       DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0',
       AUDIT_RETENTION_DAYS: '30',
+      WEBHOOK_RETENTION_DAYS: '0',
       BOOTSTRAP_WEBHOOK_URLS: 'http://hooks.internal:8080/broker, http://10.0.0.5/hooks',
       WEBHOOK_RETRY_SCHEDULE_SECONDS: '1, 2.5,60',
       WEBHOOK_TIMEOUT_MS: '3000',
@@ -123,6 +125,7 @@ describe('environment', () => {
     expect(c.refresh).toEqual({ windowSeconds: 120, intervalSeconds: 15, concurrencyPerProvider: 2, batchSize: 50 })
     expect(c.databaseTimeouts).toEqual({ statementTimeoutMs: 15_000, idleInTransactionTimeoutMs: 0 })
     expect(c.auditRetentionDays).toBe(30)
+    expect(c.webhookRetentionDays).toBe(0)
     expect(c.rateLimits).toEqual({ token: 100, browser: 0, admin: 30 })
     expect(c.providerConcurrency).toBe(3)
     expect(c.forceRefreshMinIntervalSeconds).toBe(0)

@@ -13,7 +13,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { problem } from '../errors.js'
 import type { ProviderNetwork } from '../oauth/network.js'
-import { revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
+import { supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
 import { ALL_NAMESPACES } from '../service-clients/namespaces.js'
@@ -115,13 +115,10 @@ export class Confirmations {
         pending: true,
       })
     }
-    const { code, replaced } = await pending.hold({
-      connectionId: row.id,
-      sessionId: session.id,
-      expiresAt: session.expiresAt,
-      ...(session.connectionId ? { replacement: grant } : {}),
-    })
-    if (replaced) await this.discard(replaced, 'confirmation_superseded', session.clientId)
+    const held = { connectionId: row.id, sessionId: session.id, expiresAt: session.expiresAt }
+    const replacement = session.connectionId ? { replacement: grant } : {}
+    const { code, replaced, queued } = await pending.hold({ ...held, ...replacement }, this.queueIn)
+    if (replaced) await this.discard(replaced, 'confirmation_superseded', session.clientId, queued)
     this.deps.cache.evict(row.id)
     await this.deps.sessions.settle(session.id, 'pending_confirmation', { connectionId: row.id })
     this.deps.log.info(
@@ -142,13 +139,20 @@ export class Confirmations {
   ) {
     const row = visibleRow(await this.deps.store.get(id), caller.namespaces)
     const accept = input.accept !== false
-    const checked = await this.deps.pending.check(id, input.confirmationCode, async (tx, grant) => {
-      if (accept && !grant.tokens) await this.activate(tx, row, caller.clientId)
-    })
+    let queued: string | undefined
+    const checked = await this.deps.pending.check(
+      id,
+      input.confirmationCode,
+      async (tx, grant) => {
+        if (accept && !grant.tokens) await this.activate(tx, row, caller.clientId)
+        if (!accept) queued = await this.queueIn(tx, grant)
+      },
+      this.queueIn,
+    )
     if (checked.result !== 'accepted') return this.refuse(row, checked, caller.clientId)
     const { grant } = checked
     if (!accept) {
-      await this.discard(grant, 'confirmation_rejected', caller.clientId)
+      await this.discard(grant, 'confirmation_rejected', caller.clientId, queued)
       return connectionView((await this.deps.store.get(id)) ?? row)
     }
     const confirmed = grant.tokens ? await this.replace(row, grant, caller.clientId) : await this.deps.store.get(id)
@@ -197,7 +201,8 @@ export class Confirmations {
       },
       'confirmation refused',
     )
-    if ('discarded' in checked && checked.discarded) await this.discard(checked.discarded, 'confirmation_failed', actor)
+    if ('discarded' in checked && checked.discarded)
+      await this.discard(checked.discarded, 'confirmation_failed', actor, checked.queued)
     throw problem('invalid_confirmation')
   }
 
@@ -206,11 +211,11 @@ export class Confirmations {
    * deleted as DELETE /v1/connections/:id does; a re-authorization's tokens are revoked and
    * the connection keeps its old grant. Failures are logged, never thrown.
    */
-  async discard(grant: PendingGrantRow, reason: DiscardReason, actor: string): Promise<void> {
+  async discard(grant: PendingGrantRow, reason: DiscardReason, actor: string, queued?: string): Promise<void> {
     const row = await this.deps.store.get(grant.connectionId)
     try {
       const revocation = grant.tokens
-        ? await this.revokeReplacement(row, grant)
+        ? await this.revokeReplacement(row, grant, queued)
         : await this.deps.revocations.revoke(grant.connectionId, actor, [ALL_NAMESPACES])
       const detail = { reason, refresh: revocation.refreshToken, access: revocation.accessToken }
       await this.deps.audit.write({
@@ -229,25 +234,46 @@ export class Confirmations {
     this.deps.log.info({ connectionId: grant.connectionId, reason }, 'pending grant discarded')
   }
 
-  private async revokeReplacement(row: ConnectionRow | undefined, grant: PendingGrantRow): Promise<RevocationResult> {
-    const replacement = this.deps.pending.openReplacement(grant)!
+  /** Queues a re-authorization's held tokens in the transaction that takes its grant (for discard). */
+  private queueIn = async (tx: Tx, grant: PendingGrantRow): Promise<string | undefined> => {
+    const held = grant.tokens ? this.held(await this.deps.store.get(grant.connectionId), grant) : undefined
+    return held && this.deps.revocations.queueHeld(tx, held.row, held.tokens)
+  }
+
+  /** A re-authorization's held tokens, where its provider revokes: with the grant's params. */
+  private held(row: ConnectionRow | undefined, grant: PendingGrantRow) {
+    const replacement = this.deps.pending.openReplacement(grant)
     const provider = row && this.deps.providers.get(row.provider)
+    if (!replacement || provider?.mode !== 'oauth2' || !supportsRevocation(provider)) return undefined
     const tokens = { accessToken: replacement.tokens.accessToken, refreshToken: replacement.tokens.refreshToken }
-    if (provider?.mode !== 'oauth2' || !supportsRevocation(provider))
-      return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
-    const params = replacement.params ?? (row!.params as Record<string, string>)
-    return revokeAtProvider(provider, params, tokens, this.deps.network.http(provider, 'revocation'))
+    return { row: { ...row!, params: replacement.params ?? row!.params }, provider, tokens }
+  }
+
+  private async revokeReplacement(
+    row: ConnectionRow | undefined,
+    grant: PendingGrantRow,
+    queued?: string,
+  ): Promise<RevocationResult> {
+    const held = this.held(row, grant)
+    if (!held) return { refreshToken: 'not_supported', accessToken: 'not_supported', errors: [] }
+    // Queued first (or already, by the sweep), so a failure is retried like a deletion's (revoke.ts).
+    return this.deps.revocations.revokeHeld(held.row, held.provider, held.tokens, queued)
   }
 
   /**
    * The periodic sweep: grants whose session expired unconfirmed are discarded (and revoked),
    * and so are pending connections that never got their grant held (a failure between the two
-   * writes). Safe on several replicas at once.
+   * writes). Safe on several replicas at once. A re-authorization's held tokens are queued
+   * for revocation in the transaction that takes the grant: a crash cannot lose them.
    */
   async sweep(): Promise<number> {
     let discarded = 0
-    for (const grant of await this.deps.pending.takeExpired()) {
-      await this.discard(grant, 'expired', 'system')
+    const queued = new Map<string, string | undefined>()
+    const taken = await this.deps.pending.takeExpired(100, async (tx, grant) => {
+      queued.set(grant.connectionId, await this.queueIn(tx, grant))
+    })
+    for (const grant of taken) {
+      await this.discard(grant, 'expired', 'system', queued.get(grant.connectionId))
       discarded++
     }
     const cutoff = new Date(this.deps.clock.now().getTime() - this.deps.sessionTtlSeconds * 1000)

@@ -17,8 +17,11 @@ export const MAX_CONFIRMATION_FAILURES = 5
 /** The outcome of a code against the pending grant of a connection. */
 export type CodeCheck =
   | { result: 'accepted'; grant: PendingGrantRow }
-  | { result: 'wrong'; failures: number; discarded?: PendingGrantRow }
+  | { result: 'wrong'; failures: number; discarded?: PendingGrantRow; queued?: string }
   | { result: 'none' | 'expired' }
+
+/** Queues a discarded grant's held tokens for revocation in the transaction that takes it: the entry id. */
+export type QueueTaken = (tx: Tx, grant: PendingGrantRow) => Promise<string | undefined>
 
 /** A re-authorization's grant as sealed: its tokens, and when they were obtained. */
 interface SealedGrant extends Replacement {
@@ -40,13 +43,16 @@ export class PendingGrants {
    * connection already had (an earlier re-authorization) is replaced: it is returned, to
    * be discarded.
    */
-  hold(grant: {
-    connectionId: string
-    sessionId: string
-    expiresAt: Date
-    /** A re-authorization's new grant; absent for a new connection (its row holds the tokens). */
-    replacement?: Replacement
-  }): Promise<{ code: string; replaced: PendingGrantRow | undefined }> {
+  hold(
+    grant: {
+      connectionId: string
+      sessionId: string
+      expiresAt: Date
+      /** A re-authorization's new grant; absent for a new connection (its row holds the tokens). */
+      replacement?: Replacement
+    },
+    queue?: QueueTaken,
+  ): Promise<{ code: string; replaced: PendingGrantRow | undefined; queued?: string }> {
     const code = randomSecret()
     const { replacement, ...row } = grant
     const sealed: SealedGrant | undefined = replacement && {
@@ -56,6 +62,7 @@ export class PendingGrants {
     return this.deps.db.prisma.$transaction(async (tx) => {
       const replaced = await this.lock(tx, grant.connectionId)
       if (replaced) await tx.pendingGrant.delete({ where: { connectionId: grant.connectionId } })
+      const queued = replaced && (await queue?.(tx, replaced))
       await tx.pendingGrant.create({
         data: {
           ...row,
@@ -64,7 +71,7 @@ export class PendingGrants {
           createdAt: this.deps.clock.now(),
         },
       })
-      return { code, replaced }
+      return { code, replaced, queued }
     })
   }
 
@@ -88,7 +95,12 @@ export class PendingGrants {
    * one counts, and the MAX_CONFIRMATION_FAILURES-th takes the grant away to be discarded.
    * `then` runs in the same transaction with the accepted grant.
    */
-  check(connectionId: string, code: string, then: (tx: Tx, grant: PendingGrantRow) => Promise<void>) {
+  check(
+    connectionId: string,
+    code: string,
+    then: (tx: Tx, grant: PendingGrantRow) => Promise<void>,
+    queue?: QueueTaken,
+  ) {
     return this.deps.db.prisma.$transaction(async (tx): Promise<CodeCheck> => {
       const grant = await this.lock(tx, connectionId)
       if (!grant) return { result: 'none' }
@@ -101,23 +113,28 @@ export class PendingGrants {
       const failures = grant.failures + 1
       if (failures >= MAX_CONFIRMATION_FAILURES) {
         await tx.pendingGrant.delete({ where: { connectionId } })
-        return { result: 'wrong', failures, discarded: grant }
+        return { result: 'wrong', failures, discarded: grant, queued: await queue?.(tx, grant) }
       }
       await tx.pendingGrant.update({ where: { connectionId }, data: { failures } })
       return { result: 'wrong', failures }
     })
   }
 
-  /** Takes the grants whose session expired, for discarding; each is taken by one replica only. */
-  async takeExpired(limit = 100): Promise<PendingGrantRow[]> {
-    const rows = await this.deps.db.pool.query<{ connection_id: string }>(
-      `DELETE FROM pending_grants WHERE connection_id IN (
-         SELECT connection_id FROM pending_grants WHERE expires_at <= $1
-         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING connection_id, session_id, code_hash, failures, tokens, expires_at, created_at`,
-      [this.deps.clock.now(), limit],
-    )
-    return rows.rows.map((r) => fromSql(r as unknown as SqlRow))
+  /**
+   * Takes the grants whose session expired, for discarding; each is taken by one replica
+   * only. `then` runs in the deleting transaction (to queue their revocations durably).
+   */
+  takeExpired(limit = 100, then?: (tx: Tx, grant: PendingGrantRow) => Promise<void>): Promise<PendingGrantRow[]> {
+    return this.deps.db.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<SqlRow[]>`
+        DELETE FROM pending_grants WHERE connection_id IN (
+          SELECT connection_id FROM pending_grants WHERE expires_at <= ${this.deps.clock.now()}
+          ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING connection_id, session_id, code_hash, failures, tokens, expires_at, created_at`
+      const grants = rows.map(fromSql)
+      for (const grant of grants) await then?.(tx, grant)
+      return grants
+    })
   }
 
   /** The sealed new grant of a re-authorization, its lifetimes counted from when it was obtained. */

@@ -15,7 +15,7 @@ import type { ProviderNetwork } from '../oauth/network.js'
 import { notSupported, revokeAtProvider, supportsRevocation, type RevocationResult } from '../oauth/revocation.js'
 import type { OAuth2Provider, Provider } from '../providers/schema.js'
 import { SECURITY_EVENTS } from '../security-events.js'
-import type { Database } from '../store/db.js'
+import type { Database, Tx } from '../store/db.js'
 import type { ConnectionCache } from './connection-cache.js'
 import { visibleRow, type ConnectionRow, type ConnectionStore } from './connection-store.js'
 import type { RevocationQueue } from './revocation-queue.js'
@@ -33,6 +33,7 @@ export interface RevocationsOptions {
 }
 
 type Opened = { value?: string; unreadable?: true }
+type Tokens = { refreshToken: string | undefined; accessToken: string | undefined }
 /** What the deleting transaction leaves to do at the provider. */
 type Pending = { entryId: string; provider: OAuth2Provider; refresh: Opened; access: Opened }
 
@@ -69,17 +70,48 @@ export class Revocations {
     return outcome
   }
 
-  /** Right after the commit, outside any transaction; a failure stays queued for the worker. */
-  private async firstAttempt(row: ConnectionRow, pending: Pending, actor: string): Promise<RevocationResult> {
-    const outcome = await revokeAtProvider(
-      pending.provider,
-      row.params as Record<string, string>,
-      { refreshToken: pending.refresh.value, accessToken: pending.access.value },
-      this.deps.network.http(pending.provider, 'revocation'),
-    )
-    await this.deps.queue.settle(pending.entryId, outcome).catch((err: unknown) => {
+  /**
+   * Tokens held outside the connection's row (a discarded re-authorization's new grant, with
+   * its params in `row`): queued sealed (`queued`: already, by the caller's transaction),
+   * then revoked as a deletion's are, so a failure is retried by the worker for up to 24 h.
+   * The provider is called with no transaction open.
+   */
+  async revokeHeld(
+    row: ConnectionRow,
+    provider: OAuth2Provider,
+    tokens: Tokens,
+    queued?: string,
+  ): Promise<RevocationResult> {
+    const entryId = queued ?? (await this.deps.db.prisma.$transaction((tx) => this.deps.queue.enqueue(tx, row, tokens)))
+    return this.attempt(row, provider, entryId, tokens)
+  }
+
+  /** Queues held tokens in the caller's transaction, for revokeHeld(…, queued) after its commit. */
+  queueHeld(tx: Tx, row: ConnectionRow, tokens: Tokens): Promise<string> {
+    return this.deps.queue.enqueue(tx, row, tokens)
+  }
+
+  /** One attempt at the provider, outside any transaction; a failure stays queued for the worker. */
+  private async attempt(
+    row: ConnectionRow,
+    provider: OAuth2Provider,
+    entryId: string,
+    tokens: Tokens,
+  ): Promise<RevocationResult> {
+    const params = row.params as Record<string, string>
+    const outcome = await revokeAtProvider(provider, params, tokens, this.deps.network.http(provider, 'revocation'))
+    await this.deps.queue.settle(entryId, outcome).catch((err: unknown) => {
       // The entry stays and is retried after its claim: at worst a token is revoked twice.
       this.deps.log.warn({ connectionId: row.id, err: { message: (err as Error).message } }, 'revocation not settled')
+    })
+    return outcome
+  }
+
+  /** Right after the commit, outside any transaction; a failure stays queued for the worker. */
+  private async firstAttempt(row: ConnectionRow, pending: Pending, actor: string): Promise<RevocationResult> {
+    const outcome = await this.attempt(row, pending.provider, pending.entryId, {
+      refreshToken: pending.refresh.value,
+      accessToken: pending.access.value,
     })
     // An unreadable token could not be sent: its revocation failed, say so.
     for (const [kind, key, opened] of [

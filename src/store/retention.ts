@@ -14,6 +14,8 @@ export interface PurgeRule {
   column: string
   /** The oldest value kept, or undefined to keep everything (retention off). */
   cutoff(now: Date): Date | undefined
+  /** A table whose purge keeps more than the cutoff says (webhook events): its own bounded delete. */
+  purge?(cutoff: Date): Promise<number>
 }
 
 export interface RetentionOptions {
@@ -50,7 +52,9 @@ export class Retention {
     const now = this.clock.now()
     for (const rule of this.rules) {
       const cutoff = rule.cutoff(now)
-      if (cutoff) deleted[rule.table] = (deleted[rule.table] ?? 0) + (await this.purgeTable(rule, cutoff))
+      if (!cutoff) continue
+      const count = rule.purge ? await rule.purge(cutoff) : await this.purgeTable(rule, cutoff)
+      deleted[rule.table] = (deleted[rule.table] ?? 0) + count
     }
     return deleted
   }
@@ -89,8 +93,9 @@ export class Retention {
 }
 
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
 
-/** The broker's own rules: audit events by AUDIT_RETENTION_DAYS (0: kept), the rest once expired. */
+/** The broker's own rules: audit events by AUDIT_RETENTION_DAYS (0: kept), the rest once expired or given up. */
 export function brokerPurgeRules(auditRetentionDays: number): PurgeRule[] {
   return [
     {
@@ -103,5 +108,24 @@ export function brokerPurgeRules(auditRetentionDays: number): PurgeRule[] {
     // A day past expiry, so a late callback still finds its session and says "expired";
     // the attempts go with their session (ON DELETE CASCADE).
     { table: 'connect_sessions', column: 'expires_at', cutoff: (now) => new Date(now.getTime() - DAY_MS) },
+    // Revocations given up on (24 h): the worker drops one at its last retry, at most an hour
+    // (its longest backoff) past give_up_at; this catches any it never got back to.
+    { table: 'revocation_queue', column: 'give_up_at', cutoff: (now) => new Date(now.getTime() - HOUR_MS) },
   ]
+}
+
+/**
+ * Webhook events older than WEBHOOK_RETENTION_DAYS (0: kept), their deliveries and attempts
+ * with them, except each connection's newest event (its sequence goes on from it).
+ */
+export function webhookPurgeRule(
+  deliveries: { purgeBefore(cutoff: Date): Promise<number> },
+  retentionDays: number,
+): PurgeRule {
+  return {
+    table: 'webhook_events',
+    column: 'created_at',
+    cutoff: (now) => (retentionDays > 0 ? new Date(now.getTime() - retentionDays * DAY_MS) : undefined),
+    purge: (cutoff) => deliveries.purgeBefore(cutoff),
+  }
 }

@@ -143,13 +143,18 @@ export class DeliveryStore {
    * events still pending for an enabled endpoint. A disabled endpoint keeps nothing that
    * old: else an endpoint left disabled would keep its last events forever.
    */
-  async purge(days = 30): Promise<number> {
+  purge(days = 30): Promise<number> {
+    return this.purgeBefore(new Date(Date.now() - days * 86_400_000))
+  }
+
+  /** As purge(), for events created before `cutoff` (WEBHOOK_RETENTION_DAYS, store/retention.ts). */
+  async purgeBefore(cutoff: Date): Promise<number> {
     const { rowCount } = await this.db.pool.query(
-      `DELETE FROM webhook_events e WHERE e.created_at < now() - make_interval(days => $1)
+      `DELETE FROM webhook_events e WHERE e.created_at < $1
          AND EXISTS (SELECT 1 FROM webhook_events n WHERE n.connection_id = e.connection_id AND n.sequence > e.sequence)
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
            WHERE d.event_id = e.id AND d.status = 'pending' AND w.enabled)`,
-      [days],
+      [cutoff],
     )
     return rowCount ?? 0
   }

@@ -230,6 +230,35 @@ describe('re-authorization with confirmation', () => {
     expect(newToken).not.toBe(oldToken)
     expect((await as.userinfo(newToken)).status).toBe(200)
   })
+
+  it("a rejected re-authorization's new grant is revoked through the queue: a failure is retried", async () => {
+    const first = await session({ ownerId: 'reauth-reject', confirm: false })
+    const id = (await complete(first.connectUrl)).searchParams.get('connection_id')!
+    const oldToken = (await vend(id)).body.accessToken as string
+    const again = await session({ ownerId: 'reauth-reject', connectionId: id })
+    const code = (await complete(again.connectUrl)).searchParams.get('confirmation_code')!
+    const { pending } = broker.app.services
+    const held = pending.openReplacement((await pending.get(id))!)!.tokens
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+
+    // The provider refuses both revocations of the first attempt: they stay queued, sealed.
+    as.revocationFault('status503', 2)
+    expect((await confirm(id, { confirmationCode: code, accept: false })).status).toBeLessThan(300)
+    const queued = () =>
+      broker.db.pool.query('SELECT refresh_token, access_token FROM revocation_queue WHERE connection_id = $1', [id])
+    const entries = (await queued()).rows
+    expect(entries).toHaveLength(1)
+    expect(entries[0].access_token).not.toContain(held.accessToken)
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+
+    // The worker's next pass revokes them; the old grant is untouched throughout.
+    await broker.db.pool.query('UPDATE revocation_queue SET next_attempt_at = now() WHERE connection_id = $1', [id])
+    await broker.app.services.revocationQueue.tick()
+    expect((await queued()).rows).toHaveLength(0)
+    expect((await as.introspect(held.accessToken)).active).toBe(false)
+    expect((await vend(id)).body.accessToken).toBe(oldToken)
+    expect((await as.userinfo(oldToken)).status).toBe(200)
+  })
 })
 
 describe('connect sessions', () => {
@@ -296,5 +325,63 @@ describe('expiry', () => {
     expect((await vend(reauthId)).body.accessToken).toBe(oldToken)
     const code = reauth.searchParams.get('confirmation_code')!
     expect((await confirm(reauthId, { confirmationCode: code })).status).toBe(400)
+  })
+
+  it('accept: false and the fifth wrong code queue the held tokens in their own transaction', async () => {
+    const { pending, revocations } = broker.app.services
+    const queued = (id: string) => broker.db.pool.query('SELECT 1 FROM revocation_queue WHERE connection_id = $1', [id])
+    const revokeHeld = revocations.revokeHeld
+    // The process "dies" right after the confirming transaction: no first attempt.
+    revocations.revokeHeld = async () => {
+      throw new Error('crashed')
+    }
+    try {
+      for (const [owner, wrongCodes] of [
+        ['crash-reject', 0],
+        ['crash-wrong', 5],
+      ] as const) {
+        const base = await session({ ownerId: owner, confirm: false })
+        const id = (await complete(base.connectUrl)).searchParams.get('connection_id')!
+        const back = await complete((await session({ ownerId: owner, connectionId: id })).connectUrl)
+        expect(await pending.get(id)).toBeDefined()
+        if (wrongCodes === 0)
+          await confirm(id, { confirmationCode: back.searchParams.get('confirmation_code')!, accept: false })
+        for (let i = 0; i < wrongCodes; i++) await confirm(id, { confirmationCode: `wrong-${i}` })
+        expect(await pending.get(id), owner).toBeUndefined()
+        expect((await queued(id)).rows, owner).toHaveLength(1)
+      }
+    } finally {
+      revocations.revokeHeld = revokeHeld
+    }
+  })
+
+  it("the sweep queues a re-authorization's held tokens as it takes the grant: a crash loses none", async () => {
+    const base = await session({ ownerId: 'crash-reauth', confirm: false })
+    const id = (await complete(base.connectUrl)).searchParams.get('connection_id')!
+    await complete((await session({ ownerId: 'crash-reauth', connectionId: id })).connectUrl)
+    const { pending, confirmations } = broker.app.services
+    const held = pending.openReplacement((await pending.get(id))!)!.tokens
+    // The process "dies" right after the sweep's transaction: no discard, no first attempt.
+    const discard = confirmations.discard
+    confirmations.discard = async () => {
+      throw new Error('crashed')
+    }
+    broker.clock.advance(broker.config.connectSessionTtlSeconds + 1)
+    try {
+      await expect(confirmations.sweep()).rejects.toThrow('crashed')
+    } finally {
+      broker.clock.offsetMs = 0
+      confirmations.discard = discard
+    }
+    expect(await pending.get(id)).toBeUndefined()
+    expect((await as.introspect(held.accessToken)).active).toBe(true)
+    // The queue has the tokens (sealed); the worker revokes them once their claim runs out.
+    const queued = () =>
+      broker.db.pool.query('SELECT access_token FROM revocation_queue WHERE connection_id = $1', [id])
+    expect((await queued()).rows).toHaveLength(1)
+    await broker.db.pool.query('UPDATE revocation_queue SET next_attempt_at = now() WHERE connection_id = $1', [id])
+    await broker.app.services.revocationQueue.tick()
+    expect((await queued()).rows).toHaveLength(0)
+    expect((await as.introspect(held.accessToken)).active).toBe(false)
   })
 })
