@@ -31,6 +31,8 @@ export interface RefreshRequest {
   minValiditySeconds: number
   /** Who asked (audit); `system` for the background refresher. */
   actor: string
+  /** When the caller asked; a refresh completed since then is its answer. Default: now. */
+  requestedAt?: Date
 }
 
 export interface FreshTokensOptions {

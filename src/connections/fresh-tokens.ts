@@ -46,11 +46,14 @@ export class FreshTokens {
     actor: string,
     namespaces: readonly string[],
   ): Promise<VendedToken> {
+    // A refresh that completes after this moment answers this call too, forced or not.
+    const requestedAt = this.deps.clock.now()
     let row = visibleRow(await this.deps.cache.read(id, () => this.deps.store.get(id)), namespaces)
     if (row.status !== 'active') throw notVendable(row)
     const force = forceStands(row, request.forceRefresh, this.deps)
     const refreshed = force || !this.isFresh(row, request.minValiditySeconds)
-    if (refreshed) row = await this.refresh(id, { force, minValiditySeconds: request.minValiditySeconds, actor })
+    if (refreshed)
+      row = await this.refresh(id, { force, minValiditySeconds: request.minValiditySeconds, actor, requestedAt })
     const accessToken = this.deps.store.open(row, 'access_token')
     if (!accessToken) throw reauthorizationRequired(row)
     this.deps.audit.record({

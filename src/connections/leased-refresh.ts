@@ -53,7 +53,7 @@ export class LeasedRefresh {
   }
 
   async run(id: string, request: RefreshRequest): Promise<Outcome> {
-    const requestedAt = this.deps.clock.now()
+    const requestedAt = request.requestedAt ?? this.deps.clock.now()
     // A waiter gives up when another replica's refresh takes longer than a provider call can.
     const giveUpAt = Date.now() + this.deps.network.timeoutMs + this.timings.lockMarginMs
     for (;;) {
