@@ -139,6 +139,9 @@ export async function startBroker(
     BOOTSTRAP_CLIENT_SECRET: BOOTSTRAP_SECRET,
     BOOTSTRAP_RETURN_URLS: 'https://app.example.com/connected,http://127.0.0.1/return',
     LOG_LEVEL: 'info',
+    // The production default (2 s) would let the background refresher race a test's own
+    // calls on connections it made expired; tests of the refresher set their own.
+    REFRESH_INTERVAL_SECONDS: '30',
     ...options.env,
   }
   registerEnvSecrets(env)
