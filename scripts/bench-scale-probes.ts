@@ -31,7 +31,7 @@ async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ valu
 export async function memory(origin: string): Promise<string> {
   const text = await (await fetch(`${origin}/metrics`)).text()
   const mb = (name: string) => {
-    const m = new RegExp(`^broker_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
+    const m = new RegExp(`^(?:broker_)?${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
     return m ? (Number(m[1]) / 2 ** 20).toFixed(0) : '?'
   }
   return (
