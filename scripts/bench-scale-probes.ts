@@ -4,8 +4,11 @@ import { readFileSync } from 'node:fs'
 import type pg from 'pg'
 import { makeDue } from './bench-scale-seed.js'
 
-export /** CPU time a process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second): user + system, or the kernel's part. */
-function cpuMs(pid: number, only?: 'system'): number {
+/**
+ * CPU time a process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second);
+ * `system`: the kernel's part only.
+ */
+export function cpuMs(pid: number, only?: 'system'): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   const system = Number(fields[12])
   return (only === 'system' ? system : Number(fields[11]) + system) * 10
