@@ -4,10 +4,14 @@ import { readFileSync } from 'node:fs'
 import type pg from 'pg'
 import { makeDue } from './bench-scale-seed.js'
 
-export /** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second). */
-function cpuMs(pid: number): number {
+/**
+ * CPU time a process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second);
+ * `system`: the kernel's part only.
+ */
+export function cpuMs(pid: number, only?: 'system'): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
+  const system = Number(fields[12])
+  return (only === 'system' ? system : Number(fields[11]) + system) * 10
 }
 
 export /** Peak resident set size of a process, sampled every 250 ms while `during` runs (MB). */
@@ -31,7 +35,7 @@ async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ valu
 export async function memory(origin: string): Promise<string> {
   const text = await (await fetch(`${origin}/metrics`)).text()
   const mb = (name: string) => {
-    const m = new RegExp(`^broker_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
+    const m = new RegExp(`^(?:broker_)?${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
     return m ? (Number(m[1]) / 2 ** 20).toFixed(0) : '?'
   }
   return (

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline/promises'
 import {
   connectionView,
+  isoStamp,
   type ConnectionRow,
   type ConnectionView,
   type ViewedRow,
@@ -105,7 +106,7 @@ const connectionsList: Command = {
       r.ownerId,
       r.namespace,
       r.status,
-      when(r.expiresAt?.toISOString()),
+      when(isoStamp(r.expiresAt)),
       r.lastErrorCode ?? '-',
     ])
     print(table(['ID', 'PROVIDER', 'OWNER', 'NAMESPACE', 'STATUS', 'EXPIRES', 'LAST ERROR'], cells))

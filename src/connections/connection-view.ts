@@ -42,23 +42,26 @@ export interface ConnectionView {
   pendingConfirmation: boolean
 }
 
+/**
+ * A timestamp: a Date from Prisma, or already in ISO 8601 (`…T…Z`, milliseconds) from a
+ * list page, which PostgreSQL formats to spare the broker parsing and re-formatting four
+ * dates per row (connection-reads.ts).
+ */
+export type Stamp = Date | string
+
+type Dated = 'expiresAt' | 'createdAt' | 'updatedAt' | 'lastRefreshedAt'
+
 /** The columns a view shows (what a list page reads). */
 export type ViewedRow = Pick<
   Row,
-  | 'id'
-  | 'provider'
-  | 'ownerId'
-  | 'namespace'
-  | 'status'
-  | 'scopes'
-  | 'expiresAt'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'lastRefreshedAt'
-  | 'lastErrorCode'
-  | 'metadata'
-  | 'params'
->
+  'id' | 'provider' | 'ownerId' | 'namespace' | 'status' | 'scopes' | 'lastErrorCode' | 'metadata' | 'params'
+> & { [K in Dated]: Row[K] extends Date ? Stamp : Stamp | null }
+
+export function isoStamp(stamp: Stamp): string
+export function isoStamp(stamp: Stamp | null): string | null
+export function isoStamp(stamp: Stamp | null): string | null {
+  return stamp === null || typeof stamp === 'string' ? stamp : stamp.toISOString()
+}
 
 /**
  * `pendingConfirmation`: whether a re-authorization's grant waits (pending-grants.ts); a new
@@ -72,10 +75,10 @@ export function connectionView(row: ViewedRow, pendingConfirmation = false): Con
     namespace: row.namespace,
     status: row.status,
     scopes: row.scopes,
-    expiresAt: row.expiresAt?.toISOString() ?? null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    lastRefreshedAt: row.lastRefreshedAt?.toISOString() ?? null,
+    expiresAt: isoStamp(row.expiresAt),
+    createdAt: isoStamp(row.createdAt),
+    updatedAt: isoStamp(row.updatedAt),
+    lastRefreshedAt: isoStamp(row.lastRefreshedAt),
     lastErrorCode: row.lastErrorCode,
     metadata: row.metadata as Record<string, unknown>,
     params: row.params as Record<string, unknown>,

@@ -82,11 +82,13 @@ export class PendingGrants {
   /** Which of `ids` have a grant waiting (a re-authorization shows `pendingConfirmation`). */
   async pendingAmong(ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set()
-    const rows = await this.deps.db.prisma.pendingGrant.findMany({
-      where: { connectionId: { in: ids }, expiresAt: { gt: this.deps.clock.now() } },
-      select: { connectionId: true },
-    })
-    return new Set(rows.map((r) => r.connectionId))
+    // Straight through pg, like the list page's own read: no pass through Prisma's query
+    // compiler per page (docs/decisions.md, "Scale: where a list page's CPU went").
+    const { rows } = await this.deps.db.pool.query<{ connection_id: string }>(
+      'SELECT connection_id FROM pending_grants WHERE connection_id = ANY($1::text[]) AND expires_at > $2',
+      [ids, this.deps.clock.now()],
+    )
+    return new Set(rows.map((r) => r.connection_id))
   }
 
   /**

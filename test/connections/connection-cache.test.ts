@@ -38,6 +38,24 @@ describe('ConnectionCache bound', () => {
     expect(cache.get('a')).toBeUndefined()
   })
 
+  it('keeps a row used within the last half-bound insertions, and lets a forgotten one go', async () => {
+    const cache = new ConnectionCache(quietFeed, 60_000, 100)
+    let hotLoads = 0
+    const hot = async () => {
+      hotLoads++
+      return row('hot')
+    }
+    await cache.read('hot', hot)
+    await cache.read('cold', async () => row('cold'))
+    for (let i = 0; i < 1_000; i++) {
+      await cache.read(`conn_${i}`, async () => row(`conn_${i}`))
+      if (i % 40 === 0) await cache.read('hot', hot)
+    }
+    expect(hotLoads).toBe(1)
+    expect(cache.size).toBe(100)
+    expect(cache.get('cold')).toBeUndefined()
+  })
+
   it('does not count a row put twice twice', () => {
     const cache = new ConnectionCache(quietFeed, 60_000, 2)
     cache.put(row('x'))

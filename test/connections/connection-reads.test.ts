@@ -5,6 +5,7 @@
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listConnections, readConnection } from '../../src/connections/connection-reads.js'
+import { connectionView } from '../../src/connections/connection-view.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { createDatabase } from '../support/db.js'
 
@@ -99,6 +100,15 @@ describe('listConnections', () => {
       params: { tenant: 't1' },
       scopes: ['a', 'b'],
     })
-    expect(items[0]!.expiresAt).toEqual(new Date('2026-12-06T04:00:00.123Z'))
+    expect(items[0]!.expiresAt).toBe('2026-12-06T04:00:00.123Z')
+  })
+
+  it('shows every row as the view of the Prisma row does, timestamps and nulls included', async () => {
+    const { items } = await listConnections(db.pool, { namespaces: undefined, limit: 50 })
+    expect(items).toHaveLength(4)
+    for (const listed of items) {
+      const prisma = await db.prisma.connection.findUniqueOrThrow({ where: { id: listed.id } })
+      expect(connectionView(listed)).toStrictEqual(connectionView(prisma))
+    }
   })
 })
