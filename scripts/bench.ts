@@ -116,7 +116,8 @@ async function main() {
     }
     const token = await tokenFor(publicUrl)
     const api = apiClient({ url: publicUrl } as never, token)
-    const connectionId = await connectUser(api, as, { provider: 'bench', ownerId: 'bench-user' })
+    // The bootstrap client confirms end users by default; the benchmark's service needs no confirmation step.
+    const connectionId = await connectUser(api, as, { provider: 'bench', ownerId: 'bench-user', confirm: false })
 
     console.log(
       `\nOAuth broker benchmark — ${cpus().length} cores, Node ${process.version}, ` +
@@ -161,7 +162,7 @@ async function main() {
     const token2 = await tokenFor(`http://127.0.0.1:${port2}`)
     const ids: string[] = []
     for (let i = 0; i < STORM_CONNECTIONS; i++)
-      ids.push(await connectUser(api, as, { provider: 'bench', ownerId: `storm-${i}` }))
+      ids.push(await connectUser(api, as, { provider: 'bench', ownerId: `storm-${i}`, confirm: false }))
     const db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
     // Every token is an hour old and expires in 10 s: every caller (default

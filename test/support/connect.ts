@@ -50,7 +50,7 @@ export async function registeredClient(
 export async function connectUser(
   api: Api,
   provider: { authorize(url: string): Promise<URL> },
-  session: { provider: string; ownerId: string; params?: Record<string, string> },
+  session: { provider: string; ownerId: string; params?: Record<string, string>; confirm?: boolean },
 ): Promise<string> {
   const created = await api('POST', '/v1/connect-sessions', {
     ...session,
