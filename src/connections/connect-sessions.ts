@@ -179,13 +179,6 @@ export class ConnectSessions {
       .updateMany({ where: { sessionId, codeVerifier: { not: null } }, data: { codeVerifier: null } })
       .catch(() => undefined)
   }
-
-  /** Deletes sessions that ended more than a day ago, and their attempts with them. */
-  async purgeExpired(): Promise<number> {
-    const cutoff = new Date(this.deps.clock.now().getTime() - 86_400_000)
-    const { count } = await this.deps.db.prisma.connectSession.deleteMany({ where: { expiresAt: { lt: cutoff } } })
-    return count
-  }
 }
 
 const verifierContext = (stateHash: string) => fieldContext('connect_attempts', stateHash, 'code_verifier')

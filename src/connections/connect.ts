@@ -255,8 +255,4 @@ export class Connect {
     if (!holds(namespaces, row.namespace)) throw hiddenSession()
     return connectSessionView(row, this.deps.clock.now())
   }
-
-  purgeExpiredSessions(): Promise<number> {
-    return this.deps.sessions.purgeExpired()
-  }
 }

@@ -103,14 +103,6 @@ export class ClientAssertions {
     })
     return count === 1
   }
-
-  /** Deletes the jtis of expired assertions: those can no longer be replayed. */
-  async purgeExpired(): Promise<number> {
-    const { count } = await this.deps.db.prisma.clientAssertionJti.deleteMany({
-      where: { expiresAt: { lt: this.deps.clock.now() } },
-    })
-    return count
-  }
 }
 
 function decode(assertion: string): { header: Record<string, unknown>; claims: JWTPayload } | string {

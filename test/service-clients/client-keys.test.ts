@@ -207,10 +207,11 @@ describe('private_key_jwt', () => {
           .n as number
       const before = await count()
       expect(before).toBeGreaterThan(0)
-      expect(await a.app.services.assertions.purgeExpired()).toBe(0)
+      const purgeJtis = async () => (await a.app.services.retention.purge()).client_assertion_jtis ?? 0
+      expect(await purgeJtis()).toBe(0)
       a.clock.advance(60)
       try {
-        expect(await a.app.services.assertions.purgeExpired()).toBeGreaterThanOrEqual(1)
+        expect(await purgeJtis()).toBeGreaterThanOrEqual(1)
         expect(await count()).toBeLessThan(before)
       } finally {
         a.clock.advance(-60)
