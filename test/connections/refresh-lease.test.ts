@@ -16,7 +16,7 @@ import {
 } from '../support/authorization-server.js'
 import { freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
-import { openColumn, sql, testKeyring, waitFor } from '../support/faults.js'
+import { openBrokerTransactions, openColumn, sql, testKeyring, waitFor } from '../support/faults.js'
 
 const TOKEN_TTL = 3600
 const keyring = testKeyring()
@@ -143,13 +143,7 @@ describe('the refresh lease', () => {
       const before = gate.refreshTokens.length
       const calls = Promise.all(Array.from({ length: 40 }, (_, i) => vend(i % 2 ? two : one, id)))
       await waitFor(() => gate.refreshTokens.length > before, 5_000, 'the refresh at the provider')
-      const [open] = await sql(
-        one.databaseUrl,
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
-            AND application_name = 'oauth-broker'
-            AND (state = 'idle in transaction' OR xact_start < now() - interval '300 ms')`,
-      )
-      expect(open.n).toBe(0)
+      expect(await openBrokerTransactions(one.databaseUrl, 300)).toBe(0)
       const tokens = await calls
       expect(gate.refreshTokens.length - before).toBe(1)
       expect(new Set(tokens.map((t) => t.accessToken))).toEqual(new Set([`gate-at-${before + 1}`]))

@@ -14,7 +14,7 @@ import {
   type AuthorizationServer,
 } from '../support/authorization-server.js'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
-import { printFigures, sleep, sql, timedFetch, vend, waitFor } from '../support/faults.js'
+import { openBrokerTransactions, printFigures, sleep, sql, timedFetch, vend, waitFor } from '../support/faults.js'
 
 const TIMEOUT_MS = 6_000
 const TOKEN_TTL = 3600
@@ -63,18 +63,6 @@ async function stored(ownerId: string): Promise<string> {
   return row.id
 }
 
-/** Broker sessions (not the LISTEN one) with a transaction open for more than `ms`. */
-async function openTransactions(ms: number): Promise<number> {
-  const rows = await sql<{ n: string }>(
-    broker.databaseUrl,
-    `SELECT count(*) AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = 'oauth-broker'
-        AND (state = 'idle in transaction' OR xact_start < now() - make_interval(secs => $1))`,
-    [ms / 1000],
-  )
-  return Number(rows[0]!.n)
-}
-
 describe('a token endpoint that never answers', () => {
   it('30 refreshes hang on it; every probe answers and no transaction stays open', async () => {
     const ids = await Promise.all(Array.from({ length: HANGING }, (_, i) => stored(`hang-${i}`)))
@@ -118,7 +106,7 @@ describe('a token endpoint that never answers', () => {
         ['no refresh needed', 200],
       ])
       expect(answers.every((a) => a.end - a.start < 1_000)).toBe(true)
-      const open = await openTransactions(500)
+      const open = await openBrokerTransactions(broker.databaseUrl, 500)
       figures.samples++
       figures.openTransactionsSeen += open
       expect(open).toBe(0)

@@ -17,7 +17,7 @@ import {
 } from '../support/authorization-server.js'
 import { BOOTSTRAP_ID, BOOTSTRAP_SECRET, freePort, startBroker, type TestBroker } from '../support/broker.js'
 import { apiClient, connectUser, type Api } from '../support/connect.js'
-import { printFigures, sleep, sql, timedFetch, waitFor } from '../support/faults.js'
+import { openBrokerTransactions, printFigures, sleep, sql, timedFetch, waitFor } from '../support/faults.js'
 
 const TIMEOUT_MS = 5_000
 const EACH = 4
@@ -76,18 +76,6 @@ afterAll(async () => {
   await as?.close()
 })
 
-/** Broker sessions (not the LISTEN one) with a transaction open for more than `ms`. */
-async function openTransactions(ms: number): Promise<number> {
-  const rows = await sql<{ n: string }>(
-    broker.databaseUrl,
-    `SELECT count(*) AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = 'oauth-broker'
-        AND (state = 'idle in transaction' OR xact_start < now() - make_interval(secs => $1))`,
-    [ms / 1000],
-  )
-  return Number(rows[0]!.n)
-}
-
 /** Probes answer 200 within 1 s and no transaction stays open, `rounds` times. */
 async function probeThroughTheHang(rounds: number): Promise<void> {
   const auth = `Basic ${Buffer.from(`${BOOTSTRAP_ID}:${BOOTSTRAP_SECRET}`).toString('base64')}`
@@ -111,7 +99,7 @@ async function probeThroughTheHang(rounds: number): Promise<void> {
       ['list', 200],
     ])
     for (const a of answers) expect(a.end - a.start, a.kind).toBeLessThan(1_000)
-    const open = await openTransactions(500)
+    const open = await openBrokerTransactions(broker.databaseUrl, 500)
     figures.samples++
     figures.openTransactionsSeen += open
     expect(open).toBe(0)

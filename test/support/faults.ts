@@ -92,6 +92,18 @@ export async function sql<T extends pg.QueryResultRow = Json>(
   }
 }
 
+/** Broker sessions (not the LISTEN one) with a transaction idle or open for more than `ms`. */
+export async function openBrokerTransactions(url: string, ms: number): Promise<number> {
+  const rows = await sql<{ n: number }>(
+    url,
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'oauth-broker'
+        AND (state = 'idle in transaction' OR xact_start < now() - make_interval(secs => $1))`,
+    [ms / 1000],
+  )
+  return rows[0]!.n
+}
+
 export const testKeyring = (keys = ENCRYPTION_KEY) => new Keyring(parseEncryptionKeys(keys))
 
 /** The plaintext of a sealed connection column, opened with the test's own keyring. */
